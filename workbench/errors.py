@@ -1,0 +1,66 @@
+"""The workbench's error types, each tied to the exit status it means.
+
+Exit codes are part of the interface (see README): 0 success, 1 a check or a sweep member
+failed, 2 bad input, 3 diverged, 4 not converged under ``--strict``, 75 another run holds
+the lock. The CLI turns any ``WorkbenchError`` into one line on stderr and its exit code;
+a traceback is shown only with ``--debug``.
+"""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_BAD_INPUT = 2
+EXIT_DIVERGED = 3
+EXIT_NOT_CONVERGED = 4
+EXIT_LOCKED = 75
+
+
+class WorkbenchError(Exception):
+    """Base class: carries the exit code the CLI should return."""
+
+    exit_code = EXIT_FAILED
+
+
+class InputError(WorkbenchError, ValueError):
+    """Bad input: a config, data file, formula or option that cannot be used.
+
+    The message is one line naming where the problem is: the file, the config key
+    (dotted path), the column or the spreadsheet row. ``where`` is prefixed to it.
+    """
+
+    exit_code = EXIT_BAD_INPUT
+
+    def __init__(self, message: str, where: str | None = None):
+        self.where = where
+        super().__init__(f"{where}: {message}" if where else message)
+
+
+class DivergedError(WorkbenchError):
+    """The loss became NaN or infinite; the last finite parameters are kept."""
+
+    exit_code = EXIT_DIVERGED
+
+
+class NotConvergedError(WorkbenchError):
+    """Raised only under ``--strict`` when the optimizer stopped without converging."""
+
+    exit_code = EXIT_NOT_CONVERGED
+
+
+class LockedError(WorkbenchError):
+    """Another process holds the lock on this sweep."""
+
+    exit_code = EXIT_LOCKED
+
+
+def did_you_mean(name: str, choices) -> str:
+    """A ' (did you mean X?)' suffix for the closest choice, or '' when none is close."""
+    import difflib
+
+    close = difflib.get_close_matches(str(name), [str(c) for c in choices], n=3, cutoff=0.6)
+    if not close:
+        return ""
+    if len(close) == 1:
+        return f" (did you mean {close[0]!r}?)"
+    return " (did you mean " + ", ".join(repr(c) for c in close[:-1]) + f" or {close[-1]!r}?)"
