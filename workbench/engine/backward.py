@@ -1,0 +1,149 @@
+"""The backward pass: reverse topological order, adjoint accumulation, releasing memory.
+
+Reverse mode in three steps (Fang et al., 2024, part three):
+
+1. Order. Every node must be processed after all the nodes that use its value, so that its
+   adjoint is complete when its rule runs. A depth-first search gives a post-order (inputs before
+   outputs); reversed, it is an order from the output back to the leaves. The search keeps its own
+   stack instead of recursing, so a chain of 100,000 operations needs no deep Python recursion.
+2. Propagate. Start with ∂L/∂L = seed; for each node, hand its adjoint ḡ to each input's
+   vector-Jacobian product, undo broadcasting (``unbroadcast``) and *add* the result to that input's
+   adjoint: a value used twice receives the sum of both contributions (the multivariate chain rule).
+3. Release. An adjoint is dropped as soon as its node has been processed, and, unless
+   ``retain_graph=True``, each node forgets its inputs after use so that intermediate arrays can be
+   freed. A second backward through a released graph is an error rather than a silent zero.
+
+With ``create_graph=True`` the rules run on tensors with recording switched on, so the gradient is
+itself a differentiable function of the inputs: that is all higher derivatives need.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from workbench.engine.errors import EngineError
+from workbench.engine.mode import MODE
+from workbench.engine.prims_shape import unbroadcast
+from workbench.engine.tensor import Tensor
+
+
+def topological_order(root: Tensor, stops: frozenset[int] = frozenset()) -> list[Tensor]:
+    """Tensors reachable from ``root`` through recorded nodes, ``root`` first, leaves last.
+
+    The search does not look through the tensors whose ids are in ``stops``.
+    """
+    post: list[Tensor] = []
+    seen: set[int] = set()
+    stack: list[tuple[Tensor, bool]] = [(root, False)]
+    while stack:
+        tensor, inputs_done = stack.pop()
+        if inputs_done:
+            post.append(tensor)
+            continue
+        if id(tensor) in seen:
+            continue
+        seen.add(id(tensor))
+        stack.append((tensor, True))
+        node = tensor._node
+        if node is None or node.args is None or id(tensor) in stops:
+            continue
+        for arg in reversed(node.args):
+            if isinstance(arg, Tensor) and arg.requires_grad and id(arg) not in seen:
+                stack.append((arg, False))
+    post.reverse()
+    return post
+
+
+def _seed(output: Tensor, grad, create_graph: bool):
+    if grad is None:
+        if output.data.size != 1:
+            raise EngineError(
+                f"backward: output has shape {output.shape}; a non-scalar output needs a seed "
+                f"gradient of the same shape (backward(grad=...))")
+        grad = np.ones_like(output.data)
+    else:
+        grad = grad.data if isinstance(grad, Tensor) else np.asarray(grad, dtype=np.float64)
+        if grad.shape != output.shape:
+            raise EngineError(f"backward: seed gradient has shape {grad.shape}, output has shape {output.shape}")
+    return Tensor(grad) if create_graph else grad
+
+
+def _input_adjoints(tensor: Tensor, g, create_graph: bool):
+    """Yield (input tensor, its adjoint contribution) for each input that wants a gradient."""
+    node = tensor._node
+    prim, args, kw = node.prim, node.args, node.kw
+    if create_graph:
+        ans, inputs = tensor, args
+    else:
+        ans = tensor.data
+        inputs = tuple(a.data if isinstance(a, Tensor) else a for a in args)
+    if prim.vjp_all is not None:
+        wanted = [isinstance(a, Tensor) and a.requires_grad for a in args]
+        if any(wanted):
+            for arg, adjoint, want in zip(args, prim.vjp_all(g, ans, *inputs, **kw), wanted):
+                if want:
+                    yield arg, adjoint
+        return
+    for i, arg in enumerate(args):
+        if isinstance(arg, Tensor) and arg.requires_grad:
+            rule = prim.vjp[i] if prim.vjp is not None and i < len(prim.vjp) else None
+            if rule is None:
+                continue
+            yield arg, rule(g, ans, *inputs, **kw)
+
+
+def backprop(output: Tensor, grad=None, *, retain_graph: bool = False, create_graph: bool = False,
+             stop_at: tuple[Tensor, ...] = ()) -> dict[int, tuple[Tensor, object]]:
+    """Run the backward pass from ``output``; return the adjoints of the leaves and of ``stop_at``.
+
+    The result maps ``id(tensor)`` to ``(tensor, adjoint)``; the adjoint is a numpy array, or a
+    tensor with ``create_graph``. Tensors in ``stop_at`` collect their adjoint and are not
+    looked through.
+    """
+    if not isinstance(output, Tensor) or not output.requires_grad:
+        raise EngineError("backward: this tensor does not require a gradient (no input with "
+                          "requires_grad=True reached it, or it was computed under no_grad)")
+    if output._node is not None and output._node.args is None:
+        raise EngineError(f"backward: the graph of this {output._node.prim.name} result was already "
+                          f"released by an earlier backward pass; pass retain_graph=True to the first one")
+    stops = frozenset(id(t) for t in stop_at)
+    adjoints: dict[int, object] = {id(output): _seed(output, grad, create_graph)}
+    collected: dict[int, tuple[Tensor, object]] = {}
+    order = topological_order(output, stops)
+    saved_mode = MODE.recording
+    MODE.recording = create_graph
+    try:
+        for tensor in order:
+            g = adjoints.pop(id(tensor), None)
+            if g is None:
+                continue
+            node = tensor._node
+            if node is None or id(tensor) in stops:
+                collected[id(tensor)] = (tensor, g)
+                continue
+            if node.args is None:
+                raise EngineError(f"backward: part of the graph ({node.prim.name}) was already released; "
+                                  f"pass retain_graph=True to the earlier backward pass")
+            for arg, adjoint in _input_adjoints(tensor, g, create_graph):
+                if np.shape(adjoint) != arg.data.shape:
+                    adjoint = unbroadcast(adjoint, arg.data.shape)
+                previous = adjoints.get(id(arg))
+                adjoints[id(arg)] = adjoint if previous is None else previous + adjoint
+            if not retain_graph:
+                node.args = None
+    finally:
+        MODE.recording = saved_mode
+    return collected
+
+
+def backward(output: Tensor, grad=None, *, retain_graph: bool = False, create_graph: bool = False) -> None:
+    """``Tensor.backward``: add d(output)/d(leaf) to ``leaf.grad`` for every leaf reached.
+
+    With ``create_graph`` the graph is kept (the new gradient graph refers to it).
+    """
+    collected = backprop(output, grad, retain_graph=retain_graph or create_graph,
+                         create_graph=create_graph)
+    for leaf, adjoint in collected.values():
+        if not isinstance(adjoint, Tensor):
+            adjoint = np.asarray(adjoint, dtype=np.float64)
+        leaf.grad = adjoint if leaf.grad is None else leaf.grad + adjoint

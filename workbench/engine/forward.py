@@ -1,0 +1,120 @@
+"""Forward mode: Jacobian-vector products in one forward sweep (dual numbers).
+
+Reverse mode computes one *row* of the Jacobian per backward pass (how one output depends on all
+inputs); forward mode computes one *column* per forward sweep (how all outputs move along one
+input direction). Each value x carries a tangent ẋ alongside it, a dual number x + ẋε with ε² = 0,
+and every primitive pushes tangents through with its ``jvp`` rule: ẏ = Σᵢ ∂y/∂xᵢ · ẋᵢ.
+
+So forward mode is cheaper when there are few inputs and many outputs: the Jacobian of a model's
+residuals (one per data row) with respect to a handful of parameters needs one sweep per
+parameter, never one per row. We go further and push all directions at once: a tangent may carry
+a leading axis of k directions, shape (k, *x.shape). Elementwise rules broadcast over it for free
+(we only line the tangent's axes up with the output's); other rules run once per direction.
+
+Tangents are plain numpy arrays: forward mode here gives first derivatives, and combined with the
+recorded backward pass (forward-over-reverse) Hessian-vector products.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from workbench.engine.errors import EngineError
+from workbench.engine.mode import MODE
+from workbench.engine.tensor import Tensor, as_float_array
+
+
+def _aligned(tangent: np.ndarray, out_ndim: int) -> np.ndarray:
+    """View a (k, *shape) tangent as (k, 1, ..., *shape) so it broadcasts like its value."""
+    missing = out_ndim - (tangent.ndim - 1)
+    if missing <= 0:
+        return tangent
+    return tangent.reshape(tangent.shape[:1] + (1,) * missing + tangent.shape[1:])
+
+
+def propagate_tangent(prim, args: tuple, kw: dict, result: Tensor) -> None:
+    """Set ``result._tangent`` from the tangents of ``args`` (called by ``graph.apply``)."""
+    tangents = [a._tangent if isinstance(a, Tensor) else None for a in args]
+    present = [t for t in tangents if t is not None]
+    if not present:
+        return
+    k = present[0].shape[0]
+    ans = result.data
+    inputs = tuple(a.data if isinstance(a, Tensor) else a for a in args)
+    if prim.jvp_all is not None:
+        full = [t if t is not None else np.zeros((k,) + np.shape(x)) for t, x in zip(tangents, inputs)]
+        out = np.stack([prim.jvp_all([t[j] for t in full], ans, *inputs, **kw) for j in range(k)])
+    else:
+        if prim.jvp is None:
+            raise EngineError(f"jvp: {prim.name} has no forward-mode rule")
+        out = np.zeros((k,) + ans.shape)
+        for i, t in enumerate(tangents):
+            if t is None or prim.jvp[i] is None:
+                continue
+            rule = prim.jvp[i]
+            if prim.elementwise:
+                out = out + rule(_aligned(t, ans.ndim), ans, *inputs, **kw)
+            else:
+                out = out + np.stack([np.broadcast_to(rule(t[j], ans, *inputs, **kw), ans.shape)
+                                      for j in range(k)])
+    result._tangent = np.broadcast_to(out, (k,) + ans.shape)
+
+
+def push_forward(f, primals: tuple, tangents: tuple):
+    """Evaluate ``f`` on tensors carrying (k, *shape) tangents; return the output tensor."""
+    from workbench.engine.prims_shape import identity
+
+    xs = []
+    for p, t in zip(primals, tangents):
+        if isinstance(p, Tensor) and p.requires_grad:
+            carrier = identity(p)   # stays part of the caller's graph
+        else:
+            carrier = Tensor(p.data if isinstance(p, Tensor) else p)
+        carrier._tangent = t
+        xs.append(carrier)
+    MODE.forward += 1
+    try:
+        return f(*xs)
+    finally:
+        MODE.forward -= 1
+
+
+def jvp(f, primals, tangents):
+    """``(f(*primals), J·tangents)`` in one forward sweep.
+
+    ``primals`` and ``tangents`` are tuples of arrays of equal shapes (a single array is taken as
+    a 1-tuple). Returns numpy arrays: the value and its directional derivative.
+    """
+    primals = primals if isinstance(primals, (tuple, list)) else (primals,)
+    tangents = tangents if isinstance(tangents, (tuple, list)) else (tangents,)
+    if len(primals) != len(tangents):
+        raise EngineError(f"jvp: {len(primals)} primals but {len(tangents)} tangents")
+    batched = []
+    for i, (p, t) in enumerate(zip(primals, tangents)):
+        p_arr, t_arr = as_float_array(p, "jvp"), as_float_array(t, "jvp")
+        if p_arr.shape != t_arr.shape:
+            raise EngineError(f"jvp: primal {i} has shape {p_arr.shape} but its tangent has shape {t_arr.shape}")
+        batched.append(t_arr[None])
+    out = push_forward(f, tuple(primals), tuple(batched))
+    if not isinstance(out, Tensor):
+        value = as_float_array(out, "jvp")
+        return value, np.zeros_like(value)
+    tangent = out._tangent[0] if out._tangent is not None else np.zeros_like(out.data)
+    return out.data, np.array(tangent)
+
+
+def forward_jacobian(f, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(f(x), ∂f/∂x) by one forward sweep carrying all n = x.size basis directions at once.
+
+    The Jacobian has shape f(x).shape + x.shape.
+    """
+    x = as_float_array(x, "jacobian")
+    n = x.size
+    basis = np.eye(n).reshape((n,) + x.shape)
+    out = push_forward(f, (x,), (basis,))
+    if not isinstance(out, Tensor):
+        value = as_float_array(out, "jacobian")
+        return value, np.zeros(value.shape + x.shape)
+    tangent = out._tangent if out._tangent is not None else np.zeros((n,) + out.shape)
+    jac = np.moveaxis(np.asarray(tangent), 0, -1).reshape(out.shape + x.shape)
+    return out.data, jac

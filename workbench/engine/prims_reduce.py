@@ -1,0 +1,155 @@
+"""Reductions: sum, max, min, prod, logsumexp (primitives) and mean, var, std, softmax,
+log_softmax (built from them).
+
+A reduction maps many numbers to fewer, so its vector-Jacobian product spreads the adjoint back
+over the reduced axes. ``_keepdims(g, shape, axis)`` first puts the reduced axes back as size-1
+axes, after which numpy broadcasting does the spreading:
+
+    sum:        x̄ = broadcast(ḡ)
+    max / min:  x̄ = broadcast(ḡ) · [x = y] / (number of ties)      (ties share equally)
+    prod:       x̄ = broadcast(ḡ) · ∏_{j≠i} x_j                      (exact even with zeros)
+    logsumexp:  x̄ = broadcast(ḡ) · exp(x − y) = ḡ · softmax(x)
+
+Why logsumexp is a primitive and not exp-sum-log: computed naively, exp(1000) overflows; the
+primitive subtracts the maximum first, y = m + ln Σ exp(x − m), and its derivative is the softmax,
+whose entries are all in [0, 1]. log_softmax = x − logsumexp(x) inherits that stability.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from workbench.engine.graph import Primitive, data_of
+from workbench.engine.prims_math import exp, log, sqrt, square
+
+
+def _axes(axis, ndim: int) -> tuple[int, ...]:
+    if axis is None:
+        return tuple(range(ndim))
+    if isinstance(axis, int):
+        axis = (axis,)
+    return tuple(a % ndim if ndim else 0 for a in axis)
+
+
+def _keepdims(g, shape: tuple, axis, keepdims: bool):
+    """Reshape a reduced adjoint so it broadcasts against the input again."""
+    if keepdims:
+        return g
+    from workbench.engine.prims_shape import reshape
+
+    kept = tuple(1 if i in _axes(axis, len(shape)) else n for i, n in enumerate(shape))
+    return reshape(g, kept)
+
+
+def _spread(g, x, axis, keepdims):
+    from workbench.engine.prims_shape import broadcast_to
+
+    return broadcast_to(_keepdims(g, np.shape(data_of(x)), axis, keepdims), np.shape(data_of(x)))
+
+
+def _np_sum(x, axis=None, keepdims=False):
+    return np.sum(x, axis=axis, keepdims=keepdims)
+
+
+sum = Primitive("sum", _np_sum,                             # y = Σ x,   x̄ = broadcast(ḡ)
+                lambda g, y, x, axis=None, keepdims=False: _spread(g, x, axis, keepdims),
+                lambda t, y, x, axis=None, keepdims=False: sum(t, axis=axis, keepdims=keepdims),
+                linear=True)
+
+
+def _extremum_vjp(g, y, x, axis=None, keepdims=False):
+    xd, yd = data_of(x), data_of(y)
+    hit = xd == _keepdims(yd, xd.shape, axis, keepdims)
+    share = hit / np.sum(hit, axis=axis, keepdims=True)
+    return _spread(g, x, axis, keepdims) * share
+
+
+def _extremum_jvp(t, y, x, axis=None, keepdims=False):
+    xd, yd = data_of(x), data_of(y)
+    hit = xd == _keepdims(yd, xd.shape, axis, keepdims)
+    share = hit / np.sum(hit, axis=axis, keepdims=True)
+    return sum(t * share, axis=axis, keepdims=keepdims)
+
+
+max = Primitive("max", lambda x, axis=None, keepdims=False: np.max(x, axis=axis, keepdims=keepdims),
+                _extremum_vjp, _extremum_jvp)     # y = max x, x̄ = ḡ·[x = y]/#ties
+min = Primitive("min", lambda x, axis=None, keepdims=False: np.min(x, axis=axis, keepdims=keepdims),
+                _extremum_vjp, _extremum_jvp)     # y = min x, x̄ = ḡ·[x = y]/#ties
+
+
+def _products_of_others(x, axis):
+    """∏_{j≠i} x_j over the reduced axes, for every i, from prefix and suffix products.
+
+    No division, so zeros are exact. The reduced axes are moved to the end and merged into one,
+    where the exclusive products are two cumulative products.
+    """
+    x = np.asarray(data_of(x), dtype=float)
+    axes = _axes(axis, x.ndim)
+    if not axes:
+        return np.ones_like(x)
+    ends = tuple(range(x.ndim - len(axes), x.ndim))
+    moved = np.moveaxis(x, axes, ends)
+    merged = moved.reshape(moved.shape[: x.ndim - len(axes)] + (-1,))
+    ones = np.ones(merged.shape[:-1] + (1,))
+    before = np.cumprod(np.concatenate([ones, merged[..., :-1]], axis=-1), axis=-1)
+    after = np.cumprod(np.concatenate([ones, merged[..., :0:-1]], axis=-1), axis=-1)[..., ::-1]
+    return np.moveaxis((before * after).reshape(moved.shape), ends, axes)
+
+
+prod = Primitive("prod", lambda x, axis=None, keepdims=False: np.prod(x, axis=axis, keepdims=keepdims),
+                 lambda g, y, x, axis=None, keepdims=False: _spread(g, x, axis, keepdims) * _products_of_others(x, axis),
+                 lambda t, y, x, axis=None, keepdims=False: sum(t * _products_of_others(x, axis), axis=axis, keepdims=keepdims))
+# prod: y = ∏ x, x̄_i = ḡ·∏_{j≠i} x_j. The factor is a constant in higher-order passes, so the
+# second derivative of prod is not exact; the first is, zeros included.
+
+
+def _logsumexp_forward(x, axis=None, keepdims=False):
+    m = np.max(x, axis=axis, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0.0)
+    y = m + np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True))
+    return y if keepdims else np.squeeze(y, axis=axis)
+
+
+def _softmax_from(y, x, axis, keepdims):
+    return exp(x - _keepdims(y, np.shape(data_of(x)), axis, keepdims))
+
+
+logsumexp = Primitive("logsumexp", _logsumexp_forward,     # y = ln Σ eˣ,  x̄ = ḡ·softmax(x)
+                      lambda g, y, x, axis=None, keepdims=False:
+                          _spread(g, x, axis, keepdims) * _softmax_from(y, x, axis, keepdims),
+                      lambda t, y, x, axis=None, keepdims=False:
+                          sum(t * _softmax_from(y, x, axis, keepdims), axis=axis, keepdims=keepdims))
+
+
+def _count(x, axis) -> int:
+    shape = np.shape(data_of(x))
+    return int(np.prod([shape[a] for a in _axes(axis, len(shape))])) if shape else 1
+
+
+def mean(x, axis=None, keepdims=False):
+    """Arithmetic mean: Σx / n over ``axis``."""
+    return sum(x, axis=axis, keepdims=keepdims) / _count(x, axis)
+
+
+def var(x, axis=None, keepdims=False, ddof: int = 0):
+    """Variance: Σ(x − x̄)² / (n − ddof), computed two-pass for accuracy."""
+    centred = x - mean(x, axis=axis, keepdims=True)
+    return sum(square(centred), axis=axis, keepdims=keepdims) / (_count(x, axis) - ddof)
+
+
+def std(x, axis=None, keepdims=False, ddof: int = 0):
+    """Standard deviation √var. Its derivative is undefined (0/0) where all values are equal."""
+    return sqrt(var(x, axis=axis, keepdims=keepdims, ddof=ddof))
+
+
+def log_softmax(x, axis=-1):
+    """x − logsumexp(x): stable for any finite input."""
+    return x - logsumexp(x, axis=axis, keepdims=True)
+
+
+def softmax(x, axis=-1):
+    """exp(log_softmax(x)): entries in [0, 1] that sum to 1 along ``axis``."""
+    return exp(log_softmax(x, axis=axis))
+
+
+del log

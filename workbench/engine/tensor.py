@@ -1,0 +1,137 @@
+"""``Tensor``: a float64 numpy array that remembers how it was computed.
+
+A tensor holds its value (``data``), whether a gradient is wanted for it (``requires_grad``),
+the gradient once a backward pass reaches it (``grad``), and, when it is the result of an
+operation that was recorded, the graph node that produced it (``_node``).
+
+Why ``__slots__``: an optimizer evaluates the same small graph thousands of times, and every
+operation makes a tensor. Slots make each one smaller and faster to create than a dict-backed
+object, which is most of the per-operation cost on small arrays.
+
+Why ``__array_ufunc__ = None``: it tells numpy to hand ``ndarray * tensor`` back to
+``Tensor.__rmul__`` instead of looping over the tensor as an object array.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from workbench.engine.errors import EngineError
+
+
+def as_float_array(value, what: str = "Tensor") -> np.ndarray:
+    """Convert user data to a float64 array; refuse strings, objects and ragged lists."""
+    if isinstance(value, Tensor):
+        return value.data
+    if isinstance(value, np.ndarray) and value.dtype == np.float64:
+        return value
+    try:
+        array = np.asarray(value)
+    except ValueError as err:  # ragged nested lists
+        raise EngineError(f"{what}: data is ragged or not rectangular ({err})") from None
+    if array.dtype.kind in "biuf":
+        return array.astype(np.float64, copy=False)
+    if array.dtype == object:
+        raise EngineError(f"{what}: data is ragged or holds non-numbers (dtype object)")
+    raise EngineError(f"{what}: data must be numeric, got dtype {array.dtype} ({array.dtype.kind!r})")
+
+
+class Tensor:
+    """A float64 array with an optional gradient and the graph node that produced it."""
+
+    __slots__ = ("data", "grad", "requires_grad", "_node", "_tangent", "name", "__weakref__")
+    __array_ufunc__ = None
+    __array_priority__ = 1000
+
+    def __init__(self, data, requires_grad: bool = False, name: str | None = None):
+        self.data = as_float_array(data)
+        self.requires_grad = bool(requires_grad)
+        self.grad = None
+        self._node = None
+        self._tangent = None
+        self.name = name
+
+    # ---- plain properties -------------------------------------------------------------
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.data.shape
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def size(self) -> int:
+        return self.data.size
+
+    @property
+    def is_leaf(self) -> bool:
+        """True for tensors made by the user rather than by a recorded operation."""
+        return self._node is None
+
+    def item(self) -> float:
+        if self.data.size != 1:
+            raise EngineError(f"item: only a one-element tensor converts to a number, shape is {self.shape}")
+        return float(self.data.reshape(()))
+
+    def numpy(self) -> np.ndarray:
+        return self.data
+
+    def detach(self) -> "Tensor":
+        """The same values, cut from the graph: no gradient flows through the result."""
+        return Tensor(self.data)
+
+    def zero_grad(self) -> None:
+        self.grad = None
+
+    def backward(self, grad=None, retain_graph: bool = False, create_graph: bool = False) -> None:
+        """Accumulate d(self)/d(leaf) into ``leaf.grad`` for every leaf that requires grad."""
+        from workbench.engine.backward import backward
+
+        backward(self, grad, retain_graph=retain_graph, create_graph=create_graph)
+
+    def __repr__(self) -> str:
+        flag = ", requires_grad=True" if self.requires_grad else ""
+        op = f", op={self._node.prim.name}" if self._node is not None else ""
+        body = np.array2string(self.data, precision=6, threshold=8, edgeitems=2)
+        return f"Tensor({body}{flag}{op})"
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __float__(self) -> float:
+        return self.item()
+
+    def __bool__(self) -> bool:
+        raise EngineError("Tensor: the truth value of a tensor is ambiguous; compare .data or use .item()")
+
+    __hash__ = object.__hash__
+
+    # ---- comparisons give plain boolean arrays: they have no derivative -----------------
+    def __lt__(self, other):
+        return self.data < _data(other)
+
+    def __le__(self, other):
+        return self.data <= _data(other)
+
+    def __gt__(self, other):
+        return self.data > _data(other)
+
+    def __ge__(self, other):
+        return self.data >= _data(other)
+
+    def __eq__(self, other):
+        return self.data == _data(other)
+
+    def __ne__(self, other):
+        return self.data != _data(other)
+
+
+def _data(value):
+    return value.data if isinstance(value, Tensor) else value
+
+
+def is_number(value) -> bool:
+    return isinstance(value, numbers.Number)

@@ -1,0 +1,176 @@
+"""Function transforms: ``grad``, ``value_and_grad``, ``jacobian``, ``hessian``, ``hvp``.
+
+They turn a function of tensors into a function that returns its derivatives, the way a
+mathematician writes ∇f or ∇²f. The function ``f`` takes tensors and uses the engine's operators
+and functions.
+
+Two promises:
+* Given numpy arrays (or numbers) they return numpy arrays; given tensors they return
+  differentiable tensors, so transforms compose: ``grad(grad(f))``, ``hessian = jacobian(grad)``.
+* They are idempotent: nothing accumulates in ``.grad`` and calling twice gives the same answer,
+  because each call differentiates with respect to fresh stand-ins for the arguments and asks
+  the backward pass for those stand-ins' adjoints alone (``backprop(stop_at=...)``).
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+import numpy as np
+
+from workbench.engine.backward import backprop
+from workbench.engine.errors import EngineError
+from workbench.engine.forward import forward_jacobian, jvp
+from workbench.engine.mode import enable_grad
+from workbench.engine.prims_reduce import sum as _sum
+from workbench.engine.prims_shape import identity, stack, reshape
+from workbench.engine.tensor import Tensor, as_float_array
+
+
+def _stand_in(value) -> Tensor:
+    """A tensor that requires grad and stands for ``value`` (connected to it if it has a graph)."""
+    if isinstance(value, Tensor):
+        if value.requires_grad:
+            return identity(value)
+        stand = Tensor(value.data, requires_grad=True)
+        stand._tangent = value._tangent
+        return stand
+    return Tensor(as_float_array(value, "grad"), requires_grad=True)
+
+
+def _argnums(argnums, n_args: int) -> tuple[int, ...]:
+    nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
+    for i in nums:
+        if not -n_args <= i < n_args:
+            raise EngineError(f"grad: argnums {i} is out of range for {n_args} arguments")
+    return tuple(i % n_args for i in nums)
+
+
+def _differentiate(f: Callable, args: tuple, nums: tuple[int, ...]):
+    """Evaluate f with stand-ins at ``nums``; return (output, stand-ins, differentiable?)."""
+    differentiable = any(isinstance(args[i], Tensor) for i in nums)
+    call_args = list(args)
+    stand_ins = []
+    for i in nums:
+        call_args[i] = _stand_in(args[i])
+        stand_ins.append(call_args[i])
+    with enable_grad():
+        out = f(*call_args)
+    return out, stand_ins, differentiable
+
+
+def _scalar_output(out, who: str) -> Tensor:
+    if not isinstance(out, Tensor):
+        out = Tensor(out)
+    if out.data.size != 1:
+        raise EngineError(f"{who}: f must return a scalar, got shape {out.shape}; use jacobian for vector outputs")
+    return out
+
+
+def _adjoints(out: Tensor, stand_ins: list, differentiable: bool, seed=None, retain: bool = False) -> list:
+    if not out.requires_grad:
+        zeros = [np.zeros_like(s.data) for s in stand_ins]
+        return [Tensor(z) for z in zeros] if differentiable else zeros
+    collected = backprop(out, seed, retain_graph=differentiable or retain, create_graph=differentiable,
+                         stop_at=tuple(stand_ins))
+    grads = []
+    for s in stand_ins:
+        g = collected.get(id(s), (None, None))[1]
+        if g is None:
+            g = np.zeros_like(s.data)
+        if differentiable and not isinstance(g, Tensor):
+            g = Tensor(g)
+        if not differentiable:
+            g = np.asarray(g.data if isinstance(g, Tensor) else g, dtype=np.float64)
+        grads.append(g)
+    return grads
+
+
+def value_and_grad(f: Callable, argnums: int | Sequence[int] = 0) -> Callable:
+    """``(f(*args), ∂f/∂args[argnums])`` for a scalar-valued ``f``, in one forward and one backward pass."""
+    def value_and_grad_f(*args):
+        nums = _argnums(argnums, len(args))
+        out, stand_ins, differentiable = _differentiate(f, args, nums)
+        out = _scalar_output(out, "grad")
+        grads = _adjoints(out, stand_ins, differentiable)
+        value = out if differentiable else float(out.data.reshape(()))
+        return value, (grads[0] if isinstance(argnums, int) else tuple(grads))
+    return value_and_grad_f
+
+
+def grad(f: Callable, argnums: int | Sequence[int] = 0) -> Callable:
+    """∇f: the gradient of a scalar-valued ``f`` with respect to ``args[argnums]``."""
+    vg = value_and_grad(f, argnums)
+
+    def grad_f(*args):
+        return vg(*args)[1]
+    return grad_f
+
+
+def _reverse_jacobian(f, args, num):
+    """One forward pass, then one backward pass per output element (each a row of ∂f/∂x)."""
+    out, (stand,), differentiable = _differentiate(f, args, (num,))
+    if not isinstance(out, Tensor):
+        out = Tensor(out)
+    shape = out.shape + stand.shape
+    rows = []
+    for k in range(out.data.size):
+        seed = np.zeros(out.data.size)
+        seed[k] = 1.0
+        rows.append(_adjoints(out, [stand], differentiable, seed=seed.reshape(out.shape), retain=True)[0])
+    if not rows:
+        return np.zeros(shape)
+    if differentiable:
+        return reshape(stack(rows), shape)
+    return np.stack(rows).reshape(shape)
+
+
+def jacobian(f: Callable, argnums: int = 0, mode: str = "auto") -> Callable:
+    """∂f/∂x as an array of shape f(x).shape + x.shape.
+
+    ``mode="auto"`` picks forward mode when x has no more elements than f(x) (one sweep for all
+    columns) and reverse mode otherwise (one backward pass per output). Tensor arguments always go
+    through reverse mode, which keeps the result differentiable.
+    """
+    if mode not in ("auto", "forward", "reverse"):
+        raise EngineError(f"jacobian: mode must be 'auto', 'forward' or 'reverse', got {mode!r}")
+
+    def jacobian_f(*args):
+        num = _argnums(argnums, len(args))[0]
+        if isinstance(args[num], Tensor) or mode == "reverse":
+            return _reverse_jacobian(f, args, num)
+        x = as_float_array(args[num], "jacobian")
+
+        def f_of_x(x_tensor):
+            call = list(args)
+            call[num] = x_tensor
+            return f(*call)
+        if mode == "forward":
+            return forward_jacobian(f_of_x, x)[1]
+        value = f_of_x(Tensor(x))
+        n_out = np.size(value.data if isinstance(value, Tensor) else value)
+        if x.size <= n_out:
+            return forward_jacobian(f_of_x, x)[1]
+        return _reverse_jacobian(f, args, num)
+    return jacobian_f
+
+
+def hessian(f: Callable, argnums: int = 0) -> Callable:
+    """∇²f = the Jacobian of the gradient (forward-over-reverse for arrays)."""
+    return jacobian(grad(f, argnums), argnums)
+
+
+def hvp(f: Callable, argnums: int = 0) -> Callable:
+    """``hvp(f)(x, v)`` = ∇²f(x)·v without forming the Hessian.
+
+    For arrays: one forward sweep (tangent v) through the recorded gradient computation
+    (forward-over-reverse), costing a small multiple of one gradient. For tensors: the gradient
+    of ⟨∇f(x), v⟩ (reverse-over-reverse), which stays differentiable.
+    """
+    gradient = grad(f, argnums)
+
+    def hvp_f(x, v):
+        if isinstance(x, Tensor) or isinstance(v, Tensor):
+            return grad(lambda y: _sum(gradient(y) * v))(x)
+        return jvp(gradient, (x,), (v,))[1]
+    return hvp_f
