@@ -118,3 +118,30 @@ def forward_jacobian(f, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     tangent = out._tangent if out._tangent is not None else np.zeros((n,) + out.shape)
     jac = np.moveaxis(np.asarray(tangent), 0, -1).reshape(out.shape + x.shape)
     return out.data, jac
+
+
+def forward_jacobians(f, primals) -> tuple[np.ndarray, list[np.ndarray]]:
+    """(f(*primals), [∂f/∂primal_i ...]) in ONE forward sweep carrying all directions at once.
+
+    With n = Σ primal_i.size directions, each Jacobian has shape f.shape + primal_i.shape. This is
+    how a model's residual Jacobian with respect to a handful of parameters costs one sweep.
+    """
+    arrays = [as_float_array(p, "jacobian") for p in primals]
+    sizes = [a.size for a in arrays]
+    n = int(np.sum(sizes))
+    eye = np.eye(n)
+    tangents, start = [], 0
+    for a, size in zip(arrays, sizes):
+        tangents.append(eye[:, start:start + size].reshape((n,) + a.shape))
+        start += size
+    out = push_forward(f, tuple(arrays), tuple(tangents))
+    if not isinstance(out, Tensor):
+        value = as_float_array(out, "jacobian")
+        return value, [np.zeros(value.shape + a.shape) for a in arrays]
+    tangent = out._tangent if out._tangent is not None else np.zeros((n,) + out.shape)
+    full = np.moveaxis(np.asarray(tangent), 0, -1)          # f.shape + (n,)
+    jacs, start = [], 0
+    for a, size in zip(arrays, sizes):
+        jacs.append(full[..., start:start + size].reshape(out.shape + a.shape))
+        start += size
+    return out.data, jacs
