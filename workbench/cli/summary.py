@@ -1,0 +1,35 @@
+"""The short table ``workbench fit`` prints at the end: parameters ± standard error, loss, R²,
+and whether and why it converged."""
+
+from __future__ import annotations
+
+import click
+
+
+def _fmt(value, digits: int = 6) -> str:
+    if value is None:
+        return "—"
+    return f"{value:.{digits}g}"
+
+
+def print_summary(outcome) -> None:
+    result = outcome.result
+    rows = outcome.params_table
+    shown = rows if len(rows) <= 20 else rows[:20]
+    width = max([len(r["name"]) for r in shown] + [9])
+    click.echo(f"{result['name']}: {result['model']}")
+    click.echo(f"  {'parameter':<{width}}  {'value':>14}  {'std. error':>12}")
+    for r in shown:
+        note = "  (fixed)" if r["fixed"] else ""
+        click.echo(f"  {r['name']:<{width}}  {_fmt(r['value'], 8):>14}  {_fmt(r['stderr'], 4):>12}{note}")
+    if len(rows) > len(shown):
+        click.echo(f"  … and {len(rows) - len(shown)} more in params.csv")
+    metrics = result["metrics"]
+    r2 = metrics.get("r2")
+    click.echo(f"  loss {_fmt(result['loss'])}   R² {_fmt(r2, 4)}   RMSE {_fmt(metrics.get('rmse'), 4)}"
+               f"   rows {metrics.get('n')}")
+    state = "converged" if result["converged"] else "DID NOT CONVERGE"
+    click.echo(f"  {state} after {result['iterations']} steps ({result['optimizer']}): {result['message']}")
+    for warning in outcome.warnings:
+        click.echo(f"  warning: {warning}")
+    click.echo(f"  outputs in {outcome.out_dir}")

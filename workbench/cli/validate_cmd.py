@@ -1,0 +1,49 @@
+"""``workbench validate CONFIG``: check config and data, print what was understood, fit nothing."""
+
+from __future__ import annotations
+
+import click
+
+from workbench.cli.options import config_argument, set_option
+
+
+@click.command("validate")
+@config_argument
+@set_option
+def command(config: str, overrides: tuple[str, ...]) -> None:
+    """Check CONFIG and its data without fitting: rows used and dropped, columns, parameters
+    with their starting values, the parsed formula. Exit status 0 when valid, 2 otherwise."""
+    import numpy as np
+
+    from workbench.config import load_config
+    from workbench.pipeline.prepare import prepare
+
+    cfg = load_config(config, overrides)
+    prepared = prepare(cfg)
+    ds, model = prepared.dataset, prepared.model
+    click.echo(f"config    {config}: valid")
+    sheet = f", sheet {ds.sheet!r}" if ds.sheet is not None else ""
+    click.echo(f"data      {ds.path}{sheet}: {ds.n_rows_read} rows read, {ds.n} used, {ds.n_dropped} dropped")
+    for row, reason in list(ds.dropped)[:5]:
+        click.echo(f"          row {row}: {reason}")
+    click.echo(f"columns   target {model.target!r}; inputs {', '.join(repr(c) for c in model.inputs)}")
+    click.echo(f"model     {model.describe()}")
+    click.echo(f"loss      {prepared.loss.name}" + (f" (weights: {cfg.loss.weights})" if cfg.loss.weights else ""))
+    click.echo(f"optimizer {prepared.optimizer_name}")
+    if len(prepared.val_rows):
+        click.echo(f"validation {len(prepared.val_rows)} rows held out (seed {cfg.seed})")
+    click.echo("params")
+    for p in model.params:
+        spec = cfg.params.get(p.name)
+        init = np.asarray(p.init)
+        value = f"{float(init):.6g}" if init.ndim == 0 else f"array{tuple(init.shape)}"
+        extras = []
+        if spec is not None and spec.fixed:
+            extras.append("fixed")
+        if spec is not None and spec.min is not None:
+            extras.append(f"min {spec.min:g}")
+        if spec is not None and spec.max is not None:
+            extras.append(f"max {spec.max:g}")
+        click.echo(f"  {p.name:<12} start {value}" + (f" ({', '.join(extras)})" if extras else ""))
+    for note in prepared.notes:
+        click.echo(f"note      {note}")

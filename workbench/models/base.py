@@ -1,0 +1,54 @@
+"""What every model is: named parameters with shapes and starting values, and a forward pass.
+
+A model maps parameters and input columns to a prediction with the engine's operations, so the
+same code gives values, gradients (reverse mode) and residual Jacobians (forward mode). It never
+sees the optimizer's flat vector: ``workbench.pipeline.objective`` packs and unpacks that.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class ParamInfo:
+    """One named parameter: a scalar for formula models, a weight matrix for an MLP layer."""
+
+    name: str
+    shape: tuple[int, ...] = ()
+    init: np.ndarray | float = 1.0
+    doc: str = ""
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape)) if self.shape else 1
+
+
+@dataclass
+class Model:
+    """Base class: subclasses set the fields and implement ``forward``."""
+
+    kind: str
+    target: str
+    inputs: tuple[str, ...]
+    params: tuple[ParamInfo, ...]
+    binary: bool = False               # the output is a logit of P(target = 1)
+    notes: list[str] = field(default_factory=list)   # what was assumed (logged to the user)
+
+    def forward(self, params: Mapping[str, object], columns: Mapping[str, np.ndarray]):
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        raise NotImplementedError
+
+    @property
+    def param_names(self) -> tuple[str, ...]:
+        return tuple(p.name for p in self.params)
+
+    @property
+    def is_scalar(self) -> bool:
+        """True when every parameter is a single number (tables list them one per row)."""
+        return all(p.shape == () for p in self.params)

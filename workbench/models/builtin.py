@@ -1,0 +1,171 @@
+"""Built-in model families with plainly named parameters and data-driven starting values.
+
+Each family picks its starting values from the data (a linearised least-squares fit, the peak of
+the data, a half-saturation point...), so a user can write ``model: {type: gaussian, input: t,
+target: signal}`` with no ``params`` section and still start close to the answer. Values given
+under ``params`` replace these guesses.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from workbench.errors import InputError
+from workbench.models.base import Model, ParamInfo
+
+
+def _lstsq(design: np.ndarray, y: np.ndarray) -> np.ndarray:
+    coef, *_ = np.linalg.lstsq(design, y, rcond=None)
+    return coef
+
+
+class LinearModel(Model):
+    """y = intercept + Σ coef_<input> · input."""
+
+    def __init__(self, inputs, target, columns, y):
+        X = np.column_stack([np.ones(len(y))] + [columns[c] for c in inputs])
+        coef = _lstsq(X, y)
+        params = [ParamInfo("intercept", (), coef[0], "value when every input is 0")]
+        params += [ParamInfo(f"coef_{c}", (), coef[i + 1], f"change in {target} per unit of {c}")
+                   for i, c in enumerate(inputs)]
+        super().__init__("linear", target, tuple(inputs), tuple(params))
+
+    def forward(self, params, columns):
+        out = params["intercept"]
+        for c in self.inputs:
+            out = out + params[f"coef_{c}"] * columns[c]
+        return out
+
+    def describe(self) -> str:
+        terms = " + ".join(f"coef_{c}·{c}" for c in self.inputs)
+        return f"{self.target} = intercept + {terms}"
+
+
+class LogisticModel(LinearModel):
+    """P(y = 1) = σ(intercept + Σ coef_<input> · input); the output is the logit."""
+
+    def __init__(self, inputs, target, columns, y):
+        values = set(np.unique(y).tolist())
+        if not values <= {0.0, 1.0}:
+            raise InputError(f"logistic regression needs a 0/1 target; column {target!r} has values "
+                             f"{sorted(values)[:5]}", where="model.target")
+        super().__init__(inputs, target, columns, y)
+        self.kind, self.binary = "logistic", True
+        self.params = tuple(ParamInfo(p.name, (), 0.0, p.doc.replace("change in", "change in the log-odds of"))
+                            for p in self.params)
+
+    def describe(self) -> str:
+        terms = " + ".join(f"coef_{c}·{c}" for c in self.inputs)
+        return f"P({self.target} = 1) = sigmoid(intercept + {terms})"
+
+
+class PolynomialModel(Model):
+    """y = c0 + c1·x + … + c_d·x^d."""
+
+    def __init__(self, x_name, target, degree, columns, y):
+        x = columns[x_name]
+        coef = _lstsq(np.vander(x, degree + 1, increasing=True), y)
+        params = tuple(ParamInfo(f"c{k}", (), coef[k], f"coefficient of {x_name}^{k}") for k in range(degree + 1))
+        super().__init__("polynomial", target, (x_name,), params)
+        self.degree = degree
+
+    def forward(self, params, columns):
+        x = columns[self.inputs[0]]
+        out = params[f"c{self.degree}"]
+        for k in range(self.degree - 1, -1, -1):   # Horner's rule: fewer operations, less rounding
+            out = out * x + params[f"c{k}"]
+        return out
+
+    def describe(self) -> str:
+        x = self.inputs[0]
+        return f"{self.target} = " + " + ".join(f"c{k}·{x}^{k}" if k else "c0" for k in range(self.degree + 1))
+
+
+class ExponentialModel(Model):
+    """y = a · exp(b · x) + c."""
+
+    def __init__(self, x_name, target, columns, y):
+        x = columns[x_name]
+        span = float(np.ptp(y)) or 1.0
+        c = float(np.min(y)) - 0.05 * span     # just below the data, so log(y − c) exists
+        slope, level = _lstsq(np.column_stack([x, np.ones_like(x)]), np.log(np.maximum(y - c, 1e-12 * span)))
+        params = (ParamInfo("a", (), float(np.exp(level)), "scale"),
+                  ParamInfo("b", (), float(slope), "rate (per unit of x)"),
+                  ParamInfo("c", (), c, "baseline"))
+        super().__init__("exponential", target, (x_name,), params)
+
+    def forward(self, params, columns):
+        from workbench import engine as ad
+
+        return params["a"] * ad.exp(params["b"] * columns[self.inputs[0]]) + params["c"]
+
+    def describe(self) -> str:
+        return f"{self.target} = a·exp(b·{self.inputs[0]}) + c"
+
+
+class PowerModel(Model):
+    """y = a · x^b."""
+
+    def __init__(self, x_name, target, columns, y):
+        x = columns[x_name]
+        if np.any(x <= 0):
+            raise InputError(f"the power model needs positive values of {x_name!r}", where="model.input")
+        positive = y > 0
+        if positive.sum() >= 2:
+            b, log_a = _lstsq(np.column_stack([np.log(x[positive]), np.ones(positive.sum())]), np.log(y[positive]))
+        else:
+            b, log_a = 1.0, 0.0
+        params = (ParamInfo("a", (), float(np.exp(log_a)), "scale"), ParamInfo("b", (), float(b), "exponent"))
+        super().__init__("power", target, (x_name,), params)
+
+    def forward(self, params, columns):
+        return params["a"] * columns[self.inputs[0]] ** params["b"]
+
+    def describe(self) -> str:
+        return f"{self.target} = a·{self.inputs[0]}^b"
+
+
+class GaussianModel(Model):
+    """y = amplitude · exp(−(x − center)² / (2·sigma²)) + offset."""
+
+    def __init__(self, x_name, target, columns, y):
+        x = columns[x_name]
+        offset = float(np.min(y))
+        peak = int(np.argmax(y))
+        above = x[y - offset >= 0.5 * (y[peak] - offset)]
+        width = float(np.ptp(above)) / 2.355 if above.size > 1 else float(np.ptp(x)) / 6 or 1.0
+        params = (ParamInfo("amplitude", (), float(y[peak] - offset), "height of the peak above the offset"),
+                  ParamInfo("center", (), float(x[peak]), "position of the peak"),
+                  ParamInfo("sigma", (), max(width, 1e-12), "width (standard deviation)"),
+                  ParamInfo("offset", (), offset, "baseline"))
+        super().__init__("gaussian", target, (x_name,), params)
+
+    def forward(self, params, columns):
+        from workbench import engine as ad
+
+        z = (columns[self.inputs[0]] - params["center"]) / params["sigma"]
+        return params["amplitude"] * ad.exp(-0.5 * z * z) + params["offset"]
+
+    def describe(self) -> str:
+        return f"{self.target} = amplitude·exp(−({self.inputs[0]} − center)²/(2·sigma²)) + offset"
+
+
+class MichaelisMentenModel(Model):
+    """y = vmax · x / (km + x)."""
+
+    def __init__(self, x_name, target, columns, y):
+        x = columns[x_name]
+        vmax = float(np.max(y)) or 1.0
+        half = np.argmin(np.abs(y - vmax / 2))
+        km = float(abs(x[half])) or float(np.median(np.abs(x))) or 1.0
+        params = (ParamInfo("vmax", (), vmax, "maximum rate"),
+                  ParamInfo("km", (), km, "concentration at half the maximum rate"))
+        super().__init__("michaelis_menten", target, (x_name,), params)
+
+    def forward(self, params, columns):
+        x = columns[self.inputs[0]]
+        return params["vmax"] * x / (params["km"] + x)
+
+    def describe(self) -> str:
+        x = self.inputs[0]
+        return f"{self.target} = vmax·{x} / (km + {x})"

@@ -1,0 +1,56 @@
+"""A model written as a formula: ``units ~ a * price**b + c``.
+
+Names in the formula that are data columns are inputs; every other name is a parameter. The
+formula is parsed by ``workbench.formula`` (never evaluated by Python) and run with the engine's
+functions as its operations, so the fit gets exact derivatives of exactly what the user wrote.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from workbench.errors import InputError
+from workbench.models.base import Model, ParamInfo
+
+
+class FormulaModel(Model):
+    def __init__(self, formula, columns_available: Sequence[str], inits: Mapping[str, float]):
+        from workbench import engine
+
+        available = set(columns_available)
+        inputs = tuple(n for n in formula.names if n in available)
+        param_names = tuple(n for n in formula.names if n not in available)
+        if formula.target not in available:
+            from workbench.errors import did_you_mean
+
+            raise InputError(f"target column {formula.target!r} not found in the data"
+                             f"{did_you_mean(formula.target, columns_available)}", where="model.formula")
+        if formula.target in inputs:
+            raise InputError(f"the target {formula.target!r} also appears on the right-hand side",
+                             where="model.formula")
+        if not param_names:
+            raise InputError("the formula has no parameters to fit: every name is a data column",
+                             where="model.formula")
+        notes = []
+        params = []
+        for name in param_names:
+            if name in inits and inits[name] is not None:
+                init = float(inits[name])
+            else:
+                init = 1.0
+                notes.append(f"parameter {name!r} is not listed under params; it starts at 1.0")
+            params.append(ParamInfo(name, (), init))
+        super().__init__(kind="formula", target=formula.target, inputs=inputs,
+                         params=tuple(params), notes=notes)
+        self.formula = formula
+        self._compiled = formula.compile(engine)
+
+    def forward(self, params, columns):
+        env = dict(columns)
+        env.update(params)
+        return self._compiled(env)
+
+    def describe(self) -> str:
+        return f"{self.target} ~ {self.formula.to_string()}"

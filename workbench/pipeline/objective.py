@@ -1,0 +1,151 @@
+"""The optimizer's view of a fit: one function of one flat vector of free parameters.
+
+The model speaks in named parameters (``a``, ``W1``); optimizers speak in a flat float64 vector
+``x``. This module translates, and builds from the engine the three things optimizers ask for:
+
+* ``value_and_grad(x)``: the loss and its gradient, by reverse mode (one backward pass, whatever
+  the number of parameters);
+* ``residuals(x)``: for least squares, scaled so that ½‖r‖² equals the user's loss (mse or sse),
+  which makes every optimizer report the same number in the same units;
+* ``residuals_and_jacobian(x)``: the exact residual Jacobian by forward mode, all parameter
+  directions in one sweep (one column per parameter, never one pass per data row).
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+import numpy as np
+
+from workbench import engine as ad
+from workbench.losses import Loss
+from workbench.models import Model, ParamInfo
+
+
+class FitObjective:
+    """Loss of ``model`` on fixed data as a function of the free parameters' flat vector."""
+
+    def __init__(self, model: Model, loss: Loss, columns: Mapping[str, np.ndarray], target: np.ndarray,
+                 weights: np.ndarray | None, free: list[ParamInfo], fixed: Mapping[str, np.ndarray]):
+        self.model, self.loss = model, loss
+        self.columns = {k: np.asarray(v, dtype=float) for k, v in columns.items()}
+        self.target = np.asarray(target, dtype=float)
+        self.weights = None if weights is None else np.asarray(weights, dtype=float)
+        self.free = list(free)
+        self.fixed = {k: np.asarray(v, dtype=float) for k, v in fixed.items()}
+        self.slices, start = [], 0
+        for p in self.free:
+            self.slices.append(slice(start, start + p.size))
+            start += p.size
+        self.n_params = start
+        self.n_rows = len(self.target)
+        self._ls_scale = np.sqrt(2.0 * loss.scale(self.n_rows)) if loss.is_least_squares else None
+
+    # ---- packing -------------------------------------------------------------------------
+    def pack(self, values: Mapping[str, object]) -> np.ndarray:
+        """Flat vector of the free parameters from named values."""
+        return np.concatenate([np.ravel(np.asarray(values[p.name], dtype=float)) for p in self.free]) \
+            if self.free else np.zeros(0)
+
+    def unpack(self, x: np.ndarray) -> dict[str, np.ndarray]:
+        """Named arrays of every parameter (free ones from ``x``, fixed ones as configured)."""
+        values = dict(self.fixed)
+        for p, s in zip(self.free, self.slices):
+            values[p.name] = np.asarray(x[s], dtype=float).reshape(p.shape)
+        return values
+
+    # ---- evaluation ----------------------------------------------------------------------
+    def predict(self, params: Mapping[str, object], columns: Mapping[str, np.ndarray] | None = None):
+        """Model output on ``columns`` (the fit's rows by default), broadcast to one per row."""
+        columns = self.columns if columns is None else columns
+        out = self.model.forward(params, columns)
+        n = len(next(iter(columns.values()))) if columns else self.n_rows
+        if np.shape(out.data if isinstance(out, ad.Tensor) else out) != (n,):
+            out = ad.broadcast_to(out, (n,)) if isinstance(out, ad.Tensor) else np.broadcast_to(out, (n,))
+        return out
+
+    def _loss_expr(self, tensors: Mapping[str, object], rows=None):
+        columns, target, weights = self.columns, self.target, self.weights
+        if rows is not None:
+            columns = {k: v[rows] for k, v in columns.items()}
+            target = target[rows]
+            weights = None if weights is None else weights[rows]
+        params = dict(self.fixed)
+        params.update(tensors)
+        free_tensors = [tensors[p.name] for p in self.free]
+        return self.loss(self.predict(params, columns), target, weights, free_tensors)
+
+    def value_and_grad(self, x: np.ndarray, batch: np.ndarray | None = None) -> tuple[float, np.ndarray]:
+        leaves = {p.name: ad.Tensor(np.asarray(x[s]).reshape(p.shape), requires_grad=True)
+                  for p, s in zip(self.free, self.slices)}
+        total = self._loss_expr(leaves, batch)
+        if not isinstance(total, ad.Tensor) or not total.requires_grad:
+            return float(np.asarray(getattr(total, "data", total))), np.zeros(self.n_params)
+        collected = ad.backprop(total)
+        grad = np.zeros(self.n_params)
+        for p, s in zip(self.free, self.slices):
+            adjoint = collected.get(id(leaves[p.name]))
+            if adjoint is not None:
+                grad[s] = np.ravel(adjoint[1])
+        return float(total.data), grad
+
+    def loss_value(self, x: np.ndarray, columns=None, target=None, weights=None) -> float:
+        """The loss at ``x`` without recording; pass other rows' columns (validation) if wanted."""
+        if columns is None:
+            columns, target, weights = self.columns, self.target, self.weights
+        with ad.no_grad():
+            params = self.unpack(x)
+            value = self.loss(self.predict(params, columns), target, weights,
+                              [params[p.name] for p in self.free])
+        return float(np.asarray(getattr(value, "data", value)))
+
+    def loss_of_flat(self, v):
+        """The loss as an engine expression of one flat tensor ``v`` (for Hessians)."""
+        tensors = {p.name: ad.reshape(v[s], p.shape) for p, s in zip(self.free, self.slices)}
+        return self._loss_expr(tensors)
+
+    # ---- least squares -------------------------------------------------------------------
+    def _scaled_residual(self, prediction):
+        r = prediction - self.target
+        if self.weights is not None:
+            r = r * np.sqrt(self.weights)
+        return r * self._ls_scale
+
+    def residuals(self, x: np.ndarray) -> np.ndarray:
+        with ad.no_grad():
+            pred = self.predict(self.unpack(x))
+        pred = pred.data if isinstance(pred, ad.Tensor) else np.asarray(pred)
+        return self._scaled_residual(pred)
+
+    def residuals_and_jacobian(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        values = self.unpack(x)
+        primals = [values[p.name] for p in self.free]
+
+        def residual_of(*free_tensors):
+            params = dict(self.fixed)
+            params.update({p.name: t for p, t in zip(self.free, free_tensors)})
+            return self._scaled_residual(self.predict(params))
+
+        with ad.no_grad():
+            r, jacs = ad.forward_jacobians(residual_of, primals)
+        jac = np.concatenate([j.reshape(self.n_rows, -1) for j in jacs], axis=1) if jacs else \
+            np.zeros((self.n_rows, 0))
+        return np.asarray(r, dtype=float), jac
+
+    def model_jacobian(self, x: np.ndarray) -> np.ndarray:
+        """∂prediction/∂x (unscaled, unweighted): for uncertainties and confidence bands."""
+        r, jac = self.residuals_and_jacobian(x) if self._ls_scale is not None else (None, None)
+        if jac is not None:
+            w = np.sqrt(self.weights)[:, None] if self.weights is not None else 1.0
+            return jac / (self._ls_scale * w)
+        values = self.unpack(x)
+        primals = [values[p.name] for p in self.free]
+
+        def prediction_of(*free_tensors):
+            params = dict(self.fixed)
+            params.update({p.name: t for p, t in zip(self.free, free_tensors)})
+            return self.predict(params)
+
+        with ad.no_grad():
+            _, jacs = ad.forward_jacobians(prediction_of, primals)
+        return np.concatenate([j.reshape(self.n_rows, -1) for j in jacs], axis=1)

@@ -1,0 +1,133 @@
+"""Everything a fit needs before the optimizer starts, checked up front.
+
+``prepare(config)`` reads the data, parses the formula, builds the model and the loss, splits off
+validation rows, and lays out the free parameters with their bounds. Every problem found here is
+bad input (exit 2) and is found before any output is written, so a failed run leaves nothing
+half-made behind. ``workbench validate`` runs exactly this and prints what it understood.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from workbench.errors import InputError
+from workbench.losses import Loss, build_loss
+from workbench.models import ParamInfo, build_model, parse_model_formula, required_columns
+from workbench.pipeline.objective import FitObjective
+
+MAX_PARAMS_FOR_LM = 500
+
+
+@dataclass
+class Prepared:
+    config: object
+    dataset: object
+    formula: object | None
+    model: object
+    loss: Loss
+    free: list[ParamInfo]
+    fixed: dict[str, np.ndarray]
+    lower: np.ndarray
+    upper: np.ndarray
+    x0: np.ndarray
+    train_rows: np.ndarray
+    val_rows: np.ndarray
+    weights: np.ndarray | None
+    objective: FitObjective
+    optimizer_name: str
+    notes: list[str] = field(default_factory=list)
+
+    def columns(self, rows: np.ndarray) -> dict[str, np.ndarray]:
+        return {name: values[rows] for name, values in self.dataset.columns.items()}
+
+    def target(self, rows: np.ndarray) -> np.ndarray:
+        return self.dataset.columns[self.model.target][rows]
+
+
+def _split(n: int, share: float | None, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Seeded hold-out: the same seed always holds out the same rows."""
+    rows = np.arange(n)
+    if not share:
+        return rows, rows[:0]
+    n_val = int(round(share * n))
+    if n_val < 1 or n - n_val < 2:
+        raise InputError(f"validation share {share} leaves no rows to fit or to validate ({n} rows)",
+                         where="validation")
+    order = np.random.default_rng(seed).permutation(n)
+    return np.sort(order[n_val:]), np.sort(order[:n_val])
+
+
+def _param_layout(model, params_cfg):
+    """Free parameters (with bounds) and fixed values, from the model and the config's params."""
+    free, fixed, lower, upper, x0 = [], {}, [], [], []
+    for p in model.params:
+        spec = params_cfg.get(p.name)
+        init = np.asarray(p.init, dtype=float).reshape(p.shape)
+        if spec is not None and spec.fixed:
+            fixed[p.name] = init
+            continue
+        lo = -np.inf if spec is None or spec.min is None else float(spec.min)
+        hi = np.inf if spec is None or spec.max is None else float(spec.max)
+        if p.shape == () and not lo <= float(init) <= hi:
+            init = np.asarray(np.clip(init, lo, hi))   # a data-driven guess outside the user's bounds
+        free.append(p)
+        lower += [lo] * p.size
+        upper += [hi] * p.size
+        x0 += list(np.ravel(init))
+    return free, fixed, np.array(lower), np.array(upper), np.array(x0, dtype=float)
+
+
+def _optimizer_name(config, loss: Loss, n_free: int) -> str:
+    name = config.optimizer.name
+    if name is None:
+        return "lm" if loss.is_least_squares and n_free <= MAX_PARAMS_FOR_LM else "lbfgs"
+    if name == "lm" and not loss.is_least_squares:
+        raise InputError(f"the lm optimizer needs a sum-of-squares loss (mse or sse, no regularization); "
+                         f"loss is {loss.name}: use lbfgs or adam", where="optimizer.name")
+    return name
+
+
+def _table_columns(config) -> list[str]:
+    from workbench.data import read_columns
+
+    return list(read_columns(config.data))
+
+
+def prepare(config) -> Prepared:
+    """Load, parse and check everything for ``config``; raise InputError on the first problem."""
+    from workbench.data import load_dataset
+
+    formula = parse_model_formula(config.model)
+    table_columns = _table_columns(config)
+    needed = required_columns(config.model, table_columns, formula)
+    if config.loss.weights:
+        needed.append(config.loss.weights)
+    dataset = load_dataset(config.data, needed)
+    loss = build_loss(config.loss)
+    binary = loss.name == "cross_entropy"
+    train_rows, val_rows = _split(dataset.n, config.validation, config.seed)
+    columns = {k: v[train_rows] for k, v in dataset.columns.items()}
+    inits = {name: spec.init for name, spec in config.params.items()}
+    model = build_model(config.model, columns, formula=formula, table_columns=table_columns,
+                        inits=inits, seed=config.seed, binary=binary)
+    if binary and not set(np.unique(columns[model.target]).tolist()) <= {0.0, 1.0}:
+        raise InputError(f"cross_entropy needs a 0/1 target; column {model.target!r} has other values",
+                         where="loss")
+    free, fixed, lower, upper, x0 = _param_layout(model, config.params)
+    n_free = int(sum(p.size for p in free))
+    if n_free == 0:
+        raise InputError("every parameter is fixed: nothing to fit", where="params")
+    if len(train_rows) < n_free and model.is_scalar:
+        raise InputError(f"{len(train_rows)} rows to fit {n_free} parameters: need at least as many rows "
+                         f"as parameters", where="data")
+    weights = None
+    if config.loss.weights:
+        weights = dataset.columns[config.loss.weights][train_rows]
+        if np.any(weights < 0):
+            raise InputError(f"weights column {config.loss.weights!r} has negative values", where="loss.weights")
+    objective = FitObjective(model, loss, {c: columns[c] for c in model.inputs}, columns[model.target],
+                             weights, free, fixed)
+    return Prepared(config, dataset, formula, model, loss, free, fixed, lower, upper, x0, train_rows,
+                    val_rows, weights, objective, _optimizer_name(config, loss, n_free), list(model.notes))

@@ -1,0 +1,163 @@
+"""Turning an optimizer's answer into the fit's results: parameters with uncertainties,
+goodness-of-fit statistics, predictions, and the ``result.json`` payload."""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+
+from workbench import __version__
+from workbench.pipeline import uncertainty
+from workbench.pipeline.prepare import Prepared
+
+
+def finite_or_none(value):
+    """JSON has no NaN or infinity: those become null."""
+    if value is None:
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def scalar_names(prepared: Prepared) -> list[str]:
+    """One name per free scalar: ``a`` for scalars, ``W1[0,3]`` for array elements."""
+    names = []
+    for p in prepared.free:
+        if p.shape == ():
+            names.append(p.name)
+        else:
+            names += [f"{p.name}[{','.join(map(str, idx))}]" for idx in np.ndindex(*p.shape)]
+    return names
+
+
+def _plain_prediction(prepared: Prepared, params, columns) -> np.ndarray:
+    from workbench import engine as ad
+
+    with ad.no_grad():
+        out = prepared.objective.predict(params, columns)
+    out = np.asarray(getattr(out, "data", out), dtype=float)
+    if prepared.model.binary:
+        out = np.asarray(ad.sigmoid(out)) if prepared.loss.from_logits else out
+    return out
+
+
+def quality(y: np.ndarray, pred: np.ndarray, binary: bool) -> dict:
+    """n, R², RMSE, MAE (and accuracy and log loss for a 0/1 target)."""
+    n = int(len(y))
+    if n == 0:
+        return {"n": 0}
+    r = pred - y
+    sst = float(np.sum((y - np.mean(y)) ** 2))
+    metrics = {"n": n, "r2": 1.0 - float(np.sum(r * r)) / sst if sst > 0 else None,
+               "rmse": float(np.sqrt(np.mean(r * r))), "mae": float(np.mean(np.abs(r)))}
+    if binary:
+        p = np.clip(pred, 1e-15, 1 - 1e-15)
+        metrics["accuracy"] = float(np.mean((pred >= 0.5) == (y >= 0.5)))
+        metrics["log_loss"] = float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
+    return metrics
+
+
+def _at_bound(prepared: Prepared, x: np.ndarray, names: list[str]) -> list[str]:
+    tol = 1e-9 * np.maximum(1.0, np.abs(x))
+    hit = (np.abs(x - prepared.lower) <= tol) | (np.abs(x - prepared.upper) <= tol)
+    return [n for n, h in zip(names, hit) if h]
+
+
+def _uncertainty(prepared: Prepared, x: np.ndarray, names: list[str], residual: np.ndarray):
+    obj, n = prepared.objective, prepared.objective.n_rows
+    at_bound = _at_bound(prepared, x, names)
+    if prepared.loss.is_least_squares:
+        return uncertainty.estimate(names, x, n, jacobian=obj.model_jacobian(x), weights=prepared.weights,
+                                    residuals=residual, at_bound=at_bound)
+    if len(x) > uncertainty.MAX_PARAMS_FOR_HESSIAN:
+        u = uncertainty.estimate(names, x, 0)
+        u.warnings = [f"uncertainties are not estimated for models with more than "
+                      f"{uncertainty.MAX_PARAMS_FOR_HESSIAN} parameters ({len(x)} here)"]
+        return u
+    from workbench import engine as ad
+
+    rows_factor = 1.0 if prepared.loss.name == "sse" else float(n)
+    hessian = ad.hessian(lambda v: obj.loss_of_flat(v) * rows_factor)(x)
+    penalty_free = prepared.loss.l1 == 0 and prepared.loss.l2 == 0
+    return uncertainty.estimate(names, x, n, hessian=hessian, loss_sum=obj.loss_value(x) * rows_factor,
+                                likelihood=prepared.loss.name == "cross_entropy" and penalty_free,
+                                at_bound=at_bound)
+
+
+def _least_squares_stats(prepared: Prepared, residual: np.ndarray, p: int) -> dict:
+    w = prepared.weights if prepared.weights is not None else 1.0
+    n = len(residual)
+    chi2 = float(np.sum(w * residual * residual))
+    stats = {"chi_square": chi2, "reduced_chi_square": chi2 / (n - p) if n > p else None}
+    if chi2 > 0:
+        stats["aic"] = n * math.log(chi2 / n) + 2 * p
+        stats["bic"] = n * math.log(chi2 / n) + p * math.log(n)
+    return stats
+
+
+def _params_table(prepared: Prepared, x, names, unc) -> list[dict]:
+    rows = []
+    for i, name in enumerate(names):
+        spec = prepared.config.params.get(name.split("[")[0])
+        rows.append({"name": name, "value": float(x[i]), "stderr": finite_or_none(unc.stderr[i]),
+                     "ci_low": finite_or_none(unc.ci_low[i]), "ci_high": finite_or_none(unc.ci_high[i]),
+                     "min": finite_or_none(prepared.lower[i]), "max": finite_or_none(prepared.upper[i]),
+                     "fixed": False})
+    for name, value in prepared.fixed.items():
+        if np.ndim(value) == 0:
+            rows.append({"name": name, "value": float(value), "stderr": None, "ci_low": None,
+                         "ci_high": None, "min": None, "max": None, "fixed": True})
+    return rows
+
+
+def assemble_result(prepared: Prepared, opt, out_dir: Path, started: float):
+    """A ``FitOutcome`` for the optimizer's result ``opt`` (nothing is written here)."""
+    from workbench.pipeline.fit import FitOutcome
+
+    x = np.asarray(opt.x, dtype=float)
+    obj = prepared.objective
+    params = obj.unpack(x)
+    names = scalar_names(prepared)
+    all_pred = _plain_prediction(prepared, params, prepared.dataset.columns)
+    y_all = prepared.dataset.columns[prepared.model.target]
+    train, val = prepared.train_rows, prepared.val_rows
+    residual = all_pred[train] - y_all[train]
+    unc = _uncertainty(prepared, x, names, residual) if np.all(np.isfinite(x)) else uncertainty.estimate(names, x, 0)
+    metrics = quality(y_all[train], all_pred[train], prepared.model.binary)
+    if prepared.loss.is_least_squares:
+        metrics.update(_least_squares_stats(prepared, residual, len(x)))
+    val_metrics = quality(y_all[val], all_pred[val], prepared.model.binary) if len(val) else None
+    loss = obj.loss_value(x) if np.all(np.isfinite(x)) else float("nan")
+    val_loss = None
+    if len(val):
+        w = prepared.dataset.columns[prepared.config.loss.weights][val] if prepared.config.loss.weights else None
+        val_loss = obj.loss_value(x, prepared.columns(val), y_all[val], w)
+    table = _params_table(prepared, x, names, unc)
+    elapsed = time.perf_counter() - started
+    result = {
+        "name": prepared.config.name,
+        "params": {r["name"]: r["value"] for r in table},
+        "stderr": {r["name"]: r["stderr"] for r in table},
+        "loss": finite_or_none(loss), "val_loss": finite_or_none(val_loss),
+        "converged": bool(opt.success), "status": opt.status, "message": opt.message,
+        "iterations": int(opt.nit), "function_evaluations": int(opt.nfev),
+        "optimizer": prepared.optimizer_name, "elapsed_s": round(elapsed, 6),
+        "metrics": {k: (finite_or_none(v) if isinstance(v, float) else v) for k, v in metrics.items()},
+        "validation_metrics": val_metrics, "diverged_at": opt.diverged_at,
+        "model": prepared.model.describe(), "loss_name": prepared.loss.name,
+        "warnings": list(prepared.notes) + list(unc.warnings), "undetermined": unc.undetermined,
+        "seed": prepared.config.seed, "workbench_version": __version__,
+        "data": {"path": str(prepared.dataset.path), "sheet": prepared.dataset.sheet,
+                 "sha256": prepared.dataset.sha256, "rows_read": prepared.dataset.n_rows_read,
+                 "rows_used": int(prepared.dataset.n), "rows_dropped": int(prepared.dataset.n_dropped)},
+    }
+    predictions = {"row": prepared.dataset.row_numbers}
+    predictions.update(prepared.dataset.columns)
+    predictions["prediction"] = all_pred
+    predictions["residual"] = all_pred - y_all
+    predictions["set"] = np.where(np.isin(np.arange(len(y_all)), val), "validation", "train")
+    return FitOutcome(prepared, opt, x, result, table, predictions, list(opt.history), unc, Path(out_dir),
+                      elapsed, warnings=result["warnings"])
