@@ -29,6 +29,7 @@ from workbench.engine.backward import backprop, topological_order
 from workbench.engine.checkpoint import checkpoint
 from workbench.engine.errors import EngineError
 from workbench.engine.forward import forward_jacobian, forward_jacobians, jvp
+from workbench.engine.gradcheck import GradcheckReport, check_nodes, gradcheck
 from workbench.engine.graph import Node, Primitive, apply
 from workbench.engine.mode import enable_grad, is_recording, no_grad
 from workbench.engine.prims_math import (abs, add, arccos, arcsin, arctan, arctan2, clip, cos, cosh, div,
@@ -48,6 +49,7 @@ __all__ = [
     "Tensor", "EngineError", "Primitive", "Node", "apply", "no_grad", "enable_grad", "is_recording",
     "backprop", "topological_order", "checkpoint", "jvp", "forward_jacobian", "forward_jacobians",
     "grad", "value_and_grad", "jacobian", "hessian", "hvp", "unbroadcast",
+    "gradcheck", "check_nodes", "GradcheckReport",
     "abs", "add", "arccos", "arcsin", "arctan", "arctan2", "clip", "cos", "cosh", "div", "exp", "expm1",
     "log", "log1p", "maximum", "minimum", "mul", "neg", "pow", "relu", "sigmoid", "sin", "sinh",
     "softplus", "sqrt", "square", "sub", "tan", "tanh", "where",

@@ -21,6 +21,7 @@ import numpy as np
 
 from workbench.engine.graph import Primitive, data_of
 from workbench.engine.prims_math import exp, log, sqrt, square
+from workbench.engine.tensor import Tensor
 
 
 def _axes(axis, ndim: int) -> tuple[int, ...]:
@@ -96,11 +97,39 @@ def _products_of_others(x, axis):
     return np.moveaxis((before * after).reshape(moved.shape), ends, axes)
 
 
+def _recorded_products_of_others(x, axis):
+    """The same products as engine operations, so that they have derivatives in turn.
+
+    Row i of an n×n copy of the group has x_i replaced by 1; its product is ∏_{j≠i} x_j. That is
+    n² work per group of n reduced values, paid only when higher derivatives are recorded
+    (``create_graph``), and exact with zeros, unlike y / x_i.
+    """
+    from workbench.engine.prims_math import where
+    from workbench.engine.prims_shape import expand_dims, reshape, transpose
+
+    shape = np.shape(data_of(x))
+    axes = _axes(axis, len(shape))
+    if not axes:
+        return x * 0.0 + 1.0
+    order = tuple(a for a in range(len(shape)) if a not in axes) + axes
+    moved = transpose(x, axes=order)
+    kept = tuple(shape[a] for a in order[: len(shape) - len(axes)])
+    n = int(np.prod([shape[a] for a in axes]))
+    group = expand_dims(reshape(moved, kept + (n,)), -2)              # (..., 1, n)
+    others = prod(where(np.eye(n, dtype=bool), 1.0, group), axis=-1)  # (..., n)
+    return transpose(reshape(others, np.shape(data_of(moved))), axes=tuple(np.argsort(order)))
+
+
+def _prod_vjp(g, y, x, axis=None, keepdims=False):
+    others = _recorded_products_of_others(x, axis) if isinstance(x, Tensor) else _products_of_others(x, axis)
+    return _spread(g, x, axis, keepdims) * others
+
+
 prod = Primitive("prod", lambda x, axis=None, keepdims=False: np.prod(x, axis=axis, keepdims=keepdims),
-                 lambda g, y, x, axis=None, keepdims=False: _spread(g, x, axis, keepdims) * _products_of_others(x, axis),
+                 _prod_vjp,
                  lambda t, y, x, axis=None, keepdims=False: sum(t * _products_of_others(x, axis), axis=axis, keepdims=keepdims))
-# prod: y = ∏ x, x̄_i = ḡ·∏_{j≠i} x_j. The factor is a constant in higher-order passes, so the
-# second derivative of prod is not exact; the first is, zeros included.
+# prod: y = ∏ x, x̄_i = ḡ·∏_{j≠i} x_j, exact with zeros; recorded as engine operations when the
+# backward pass is itself recorded, so second derivatives are exact too.
 
 
 def _logsumexp_forward(x, axis=None, keepdims=False):
