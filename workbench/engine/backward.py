@@ -34,22 +34,27 @@ def topological_order(root: Tensor, stops: frozenset[int] = frozenset()) -> list
     """
     post: list[Tensor] = []
     seen: set[int] = set()
-    stack: list[tuple[Tensor, bool]] = [(root, False)]
+    # A tensor is pushed once to be expanded; a 1-tuple (tensor,) is pushed after it to say "all
+    # its inputs are done, emit it", so no pair is allocated for the far more common first push.
+    stack: list = [root]
+    push, pop = stack.append, stack.pop
     while stack:
-        tensor, inputs_done = stack.pop()
-        if inputs_done:
+        tensor = pop()
+        if tensor.__class__ is tuple:
+            post.append(tensor[0])
+            continue
+        key = id(tensor)
+        if key in seen:
+            continue
+        seen.add(key)
+        node = tensor._node
+        if node is None or node.args is None or key in stops:
             post.append(tensor)
             continue
-        if id(tensor) in seen:
-            continue
-        seen.add(id(tensor))
-        stack.append((tensor, True))
-        node = tensor._node
-        if node is None or node.args is None or id(tensor) in stops:
-            continue
+        push((tensor,))
         for arg in reversed(node.args):
             if isinstance(arg, Tensor) and arg.requires_grad and id(arg) not in seen:
-                stack.append((arg, False))
+                push(arg)
     post.reverse()
     return post
 
@@ -68,28 +73,38 @@ def _seed(output: Tensor, grad, create_graph: bool):
     return Tensor(grad) if create_graph else grad
 
 
-def _input_adjoints(tensor: Tensor, g, create_graph: bool):
-    """Yield (input tensor, its adjoint contribution) for each input that wants a gradient."""
-    node = tensor._node
+def _propagate(node, ans, g, adjoints: dict, create_graph: bool) -> None:
+    """Hand ``g`` to the vjp rule of each input that wants a gradient; add the result to its adjoint."""
     prim, args, kw = node.prim, node.args, node.kw
-    if create_graph:
-        ans, inputs = tensor, args
-    else:
-        ans = tensor.data
-        inputs = tuple(a.data if isinstance(a, Tensor) else a for a in args)
+    # the rules see numpy arrays (kept by the node), or tensors when the pass is itself recorded
+    inputs = args if create_graph else node.inputs
     if prim.vjp_all is not None:
         wanted = [isinstance(a, Tensor) and a.requires_grad for a in args]
         if any(wanted):
-            for arg, adjoint, want in zip(args, prim.vjp_all(g, ans, *inputs, **kw), wanted):
+            for arg, share, want in zip(args, prim.vjp_all(g, ans, *inputs, **kw), wanted):
                 if want:
-                    yield arg, adjoint
+                    _accumulate(adjoints, arg, share)
         return
+    rules = prim.vjp or ()
     for i, arg in enumerate(args):
-        if isinstance(arg, Tensor) and arg.requires_grad:
-            rule = prim.vjp[i] if prim.vjp is not None and i < len(prim.vjp) else None
-            if rule is None:
-                continue
-            yield arg, rule(g, ans, *inputs, **kw)
+        if isinstance(arg, Tensor) and arg.requires_grad and i < len(rules) and rules[i] is not None:
+            # calling without ** when there are no options saves building a dict per rule
+            _accumulate(adjoints, arg, rules[i](g, ans, *inputs, **kw) if kw else rules[i](g, ans, *inputs))
+
+
+def _accumulate(adjoints: dict, arg: Tensor, share) -> None:
+    """x̄ += share, first summed over the axes broadcasting added (a value used twice gets both)."""
+    shape = arg.data.shape
+    try:
+        fits = share.shape == shape
+    except AttributeError:   # a Python number from a rule
+        fits = False
+    if not fits:
+        share = unbroadcast(share, shape)
+    key = id(arg)
+    previous = adjoints.get(key)
+    # never +=: a rule may return ``g`` itself, which other adjoints share
+    adjoints[key] = share if previous is None else previous + share
 
 
 def backprop(output: Tensor, grad=None, *, retain_graph: bool = False, create_graph: bool = False,
@@ -124,13 +139,9 @@ def backprop(output: Tensor, grad=None, *, retain_graph: bool = False, create_gr
             if node.args is None:
                 raise EngineError(f"backward: part of the graph ({node.prim.name}) was already released; "
                                   f"pass retain_graph=True to the earlier backward pass")
-            for arg, adjoint in _input_adjoints(tensor, g, create_graph):
-                if np.shape(adjoint) != arg.data.shape:
-                    adjoint = unbroadcast(adjoint, arg.data.shape)
-                previous = adjoints.get(id(arg))
-                adjoints[id(arg)] = adjoint if previous is None else previous + adjoint
+            _propagate(node, tensor if create_graph else tensor.data, g, adjoints, create_graph)
             if not retain_graph:
-                node.args = None
+                node.args = node.inputs = None   # Node.release(), written out: once per node
     finally:
         MODE.recording = saved_mode
     return collected

@@ -37,20 +37,28 @@ _new_tensor = object.__new__
 class Node:
     """How a tensor was made: the primitive, its arguments (tensors or constants), its options.
 
-    ``args`` becomes ``None`` once a backward pass has released the graph: that drops the
-    references to the inputs, so intermediate values can be freed.
+    ``inputs`` are the numpy values the forward rule saw, kept so the backward pass can hand them
+    to the vjp rules without unwrapping every tensor again. ``args`` and ``inputs`` become
+    ``None`` once a backward pass has released the graph: that drops the references to the
+    inputs, so intermediate values can be freed.
     """
 
-    __slots__ = ("prim", "args", "kw")
+    __slots__ = ("prim", "args", "kw", "inputs")
 
-    def __init__(self, prim: "Primitive", args: tuple, kw: dict):
+    def __init__(self, prim: "Primitive", args: tuple, kw: dict, inputs: tuple | None = None):
         self.prim = prim
         self.args = args
         self.kw = kw
+        self.inputs = inputs if inputs is not None else tuple(data_of(a) for a in args)
 
     @property
     def released(self) -> bool:
         return self.args is None
+
+    def release(self) -> None:
+        """Forget the inputs (after a backward pass) so their arrays can be freed."""
+        self.args = None
+        self.inputs = None
 
 
 class Primitive:
@@ -78,45 +86,65 @@ class Primitive:
         return f"<primitive {self.name}>"
 
 
-def apply(prim: Primitive, args: tuple, kw: dict):
+NO_OPTIONS: dict = {}   # shared empty ``kw`` for the operators, so no dict is made per operation
+
+
+def apply(prim: Primitive, args: tuple, kw: dict = NO_OPTIONS):
     """Run ``prim`` on ``args``; record a node when any argument is a tensor needing a gradient.
 
     With no tensor among the arguments, the plain numpy result is returned: that is what lets
     the derivative rules run unchanged on arrays during an ordinary backward pass.
+
+    This runs once per operation, so it is written for speed: the one- and two-argument cases
+    (nearly every call) unwrap their arguments without building a list or calling a helper.
     """
-    arrays = []
-    record = False
-    any_tensor = False
-    for a in args:
-        if isinstance(a, Tensor):
-            any_tensor = True
-            arrays.append(a.data)
-            if a.requires_grad:
-                record = True
-        else:
-            arrays.append(a)
+    n_args = len(args)
+    if n_args == 2:
+        a, b = args
+        a_is_tensor = isinstance(a, Tensor)
+        b_is_tensor = isinstance(b, Tensor)
+        has_tensor = a_is_tensor or b_is_tensor
+        if has_tensor:
+            inputs = (a.data if a_is_tensor else a, b.data if b_is_tensor else b)
+            wants_grad = (a_is_tensor and a.requires_grad) or (b_is_tensor and b.requires_grad)
+    elif n_args == 1:
+        x = args[0]
+        has_tensor = isinstance(x, Tensor)
+        if has_tensor:
+            inputs = (x.data,)
+            wants_grad = x.requires_grad
+    else:
+        tensors = [a for a in args if isinstance(a, Tensor)]
+        has_tensor = bool(tensors)
+        if has_tensor:
+            inputs = tuple(a.data if isinstance(a, Tensor) else a for a in args)
+            wants_grad = any(t.requires_grad for t in tensors)
+    if not has_tensor:
+        inputs = args    # arrays only: a derivative rule run by the backward pass
     try:
-        out = prim.forward(*arrays, **kw)
+        out = prim.forward(*inputs, **kw) if kw else prim.forward(*inputs)
     except EngineError:
         raise
     except (ValueError, IndexError, TypeError) as err:
-        raise EngineError(_describe_failure(prim, arrays, kw, err)) from None
-    if not any_tensor:
+        raise EngineError(_describe_failure(prim, list(inputs), kw, err)) from None
+    if not has_tensor:
         return out
+    # numpy returns a scalar instead of a 0-d array, and a constant may carry another dtype
     if type(out) is not np.ndarray or out.dtype != np.float64:
         out = np.asarray(out, dtype=np.float64)
+    # object.__new__ skips Tensor.__init__, whose checks the data has already passed
     result = _new_tensor(Tensor)
     result.data = out
     result.grad = None
     result._tangent = None
     result.name = None
-    if record and MODE.recording:
+    if wants_grad and MODE.recording:
         result.requires_grad = True
-        result._node = Node(prim, args, kw)
+        result._node = Node(prim, args, kw, inputs)
     else:
         result.requires_grad = False
         result._node = None
-    if MODE.forward:
+    if MODE.forward:   # an int, so the usual case (no forward sweep running) costs one test
         from workbench.engine.forward import propagate_tangent
 
         propagate_tangent(prim, args, kw, result)
