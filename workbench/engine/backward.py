@@ -67,10 +67,38 @@ def _seed(output: Tensor, grad, create_graph: bool):
                 f"gradient of the same shape (backward(grad=...))")
         grad = np.ones_like(output.data)
     else:
-        grad = grad.data if isinstance(grad, Tensor) else np.asarray(grad, dtype=np.float64)
+        if create_graph and isinstance(grad, Tensor):
+            # a seed that is itself a function of the inputs keeps its graph: the gradient of a
+            # vjp must see how the cotangent moves (checkpoint's recomputation relies on it)
+            if grad.shape != output.shape:
+                raise EngineError(f"backward: seed gradient has shape {grad.shape}, output has shape "
+                                  f"{output.shape}")
+            return grad
+        # a copy: the caller's array must not become (or alias) a leaf's .grad
+        grad = np.array(grad.data if isinstance(grad, Tensor) else grad, dtype=np.float64)
         if grad.shape != output.shape:
             raise EngineError(f"backward: seed gradient has shape {grad.shape}, output has shape {output.shape}")
     return Tensor(grad) if create_graph else grad
+
+
+def owned_gradients(adjoints):
+    """The adjoints as arrays the caller may change in place.
+
+    The backward pass shares arrays freely: ``add`` hands one adjoint to both operands, ``sum``
+    returns a read-only broadcast view. A gradient given to the user is copied when it is such a
+    view or was already given to another tensor, so ``a.grad *= 2`` never changes ``b.grad``.
+    """
+    given: set[int] = set()
+    owned = []
+    for adjoint in adjoints:
+        if not isinstance(adjoint, Tensor):
+            array = np.asarray(adjoint, dtype=np.float64)
+            if not (array.flags.owndata and array.flags.writeable) or id(array) in given:
+                array = array.copy()
+            given.add(id(array))
+            adjoint = array
+        owned.append(adjoint)
+    return owned
 
 
 def _propagate(node, ans, g, adjoints: dict, create_graph: bool) -> None:
@@ -116,11 +144,13 @@ def backprop(output: Tensor, grad=None, *, retain_graph: bool = False, create_gr
     looked through.
     """
     if not isinstance(output, Tensor) or not output.requires_grad:
-        raise EngineError("backward: this tensor does not require a gradient (no input with "
+        shape = f" (shape {output.shape})" if isinstance(output, Tensor) else ""
+        raise EngineError(f"backward: this tensor{shape} does not require a gradient (no input with "
                           "requires_grad=True reached it, or it was computed under no_grad)")
     if output._node is not None and output._node.args is None:
-        raise EngineError(f"backward: the graph of this {output._node.prim.name} result was already "
-                          f"released by an earlier backward pass; pass retain_graph=True to the first one")
+        raise EngineError(f"backward: the graph of this {output._node.prim.name} result (shape {output.shape}) "
+                          f"was already released by an earlier backward pass; pass retain_graph=True to "
+                          f"the first one")
     stops = frozenset(id(t) for t in stop_at)
     adjoints: dict[int, object] = {id(output): _seed(output, grad, create_graph)}
     collected: dict[int, tuple[Tensor, object]] = {}
@@ -154,7 +184,6 @@ def backward(output: Tensor, grad=None, *, retain_graph: bool = False, create_gr
     """
     collected = backprop(output, grad, retain_graph=retain_graph or create_graph,
                          create_graph=create_graph)
-    for leaf, adjoint in collected.values():
-        if not isinstance(adjoint, Tensor):
-            adjoint = np.asarray(adjoint, dtype=np.float64)
+    leaves = [leaf for leaf, _ in collected.values()]
+    for leaf, adjoint in zip(leaves, owned_gradients([a for _, a in collected.values()])):
         leaf.grad = adjoint if leaf.grad is None else leaf.grad + adjoint

@@ -50,7 +50,15 @@ def _recompute_vjp(g, ans, *inputs, fn):
     return tuple(collected.get(id(s), (None, 0.0 * s.data))[1] for s in stand_ins)
 
 
-_checkpointed = Primitive("checkpoint", _run_forward, vjp_all=_recompute_vjp)
+def _recompute_jvp(tangents, ans, *inputs, fn):
+    """Forward mode needs no stored intermediates: push the tangents through f run once more."""
+    from workbench.engine.forward import jvp
+
+    arrays = tuple(x.data if isinstance(x, Tensor) else x for x in inputs)
+    return jvp(fn, arrays, tuple(tangents))[1]
+
+
+_checkpointed = Primitive("checkpoint", _run_forward, vjp_all=_recompute_vjp, jvp_all=_recompute_jvp)
 
 
 def checkpoint(f: Callable) -> Callable:

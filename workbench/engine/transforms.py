@@ -18,7 +18,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from workbench.engine.backward import backprop
+from workbench.engine.backward import backprop, owned_gradients
 from workbench.engine.errors import EngineError
 from workbench.engine.forward import forward_jacobian, jvp
 from workbench.engine.mode import enable_grad
@@ -83,7 +83,7 @@ def _adjoints(out: Tensor, stand_ins: list, differentiable: bool, seed=None, ret
         if not differentiable:
             g = np.asarray(g.data if isinstance(g, Tensor) else g, dtype=np.float64)
         grads.append(g)
-    return grads
+    return grads if differentiable else owned_gradients(grads)
 
 
 def value_and_grad(f: Callable, argnums: int | Sequence[int] = 0) -> Callable:
