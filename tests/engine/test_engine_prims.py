@@ -10,7 +10,6 @@ it is not differentiable (those conventions are tested in test_engine_numerics.p
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
@@ -20,73 +19,12 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from engine_reference import engine_vjp, numeric_grad, numeric_jvp, numeric_vjp, plain
+from engine_specs import BINARY, GRID_A, REAL, REDUCTIONS, UNARY, Domain
 from workbench import engine as ad
 
-SETTINGS = settings(max_examples=12, deadline=None, derandomize=True,
+SETTINGS = settings(max_examples=25, deadline=None, derandomize=True,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 RTOL, ATOL = 1e-6, 1e-8
-
-
-@dataclass(frozen=True)
-class Domain:
-    """Where a primitive's argument is drawn from. ``grid`` values are k/10 + grid: two domains
-    with different offsets never tie, and none is 0 or ±1 (kinks of abs, relu, clip...)."""
-
-    lo: float
-    hi: float
-    grid: float | None = None
-    signed: bool = False          # ±[lo, hi]: away from zero on both sides
-
-    def strategy(self) -> st.SearchStrategy:
-        if self.grid is not None:
-            return st.integers(int(self.lo * 10), int(self.hi * 10)).map(lambda k: k / 10 + self.grid)
-        values = st.floats(self.lo, self.hi)
-        return st.tuples(values, st.sampled_from([-1.0, 1.0])).map(lambda p: p[0] * p[1]) if self.signed else values
-
-    def sample(self, rng: np.random.Generator, shape) -> np.ndarray:
-        if self.grid is not None:
-            return rng.permutation(np.arange(int(self.lo * 10), int(self.hi * 10) + 1))[: int(np.prod(shape))] \
-                .reshape(shape) / 10 + self.grid
-        x = rng.uniform(self.lo, self.hi, shape)
-        return x * rng.choice([-1.0, 1.0], shape) if self.signed else x
-
-
-REAL = Domain(-3, 3)
-POSITIVE = Domain(0.1, 5)
-UNIT = Domain(-0.9, 0.9)
-GRID_A = Domain(-3, 3, grid=0.03)
-GRID_B = Domain(-3, 3, grid=0.07)
-AWAY_FROM_ZERO = Domain(0.3, 3, signed=True)
-
-UNARY = {
-    "neg": (ad.neg, np.negative, REAL), "exp": (ad.exp, np.exp, REAL), "log": (ad.log, np.log, POSITIVE),
-    "log1p": (ad.log1p, np.log1p, Domain(-0.5, 3)), "expm1": (ad.expm1, np.expm1, REAL),
-    "sqrt": (ad.sqrt, np.sqrt, POSITIVE), "square": (ad.square, np.square, REAL),
-    "abs": (ad.abs, np.abs, GRID_A), "sin": (ad.sin, np.sin, REAL), "cos": (ad.cos, np.cos, REAL),
-    "tan": (ad.tan, np.tan, Domain(-1.2, 1.2)), "arcsin": (ad.arcsin, np.arcsin, UNIT),
-    "arccos": (ad.arccos, np.arccos, UNIT), "arctan": (ad.arctan, np.arctan, REAL),
-    "sinh": (ad.sinh, np.sinh, REAL), "cosh": (ad.cosh, np.cosh, REAL), "tanh": (ad.tanh, np.tanh, REAL),
-    "sigmoid": (ad.sigmoid, lambda x: 1 / (1 + np.exp(-x)), Domain(-6, 6)),
-    "relu": (ad.relu, lambda x: np.maximum(x, 0), GRID_A),
-    "softplus": (ad.softplus, lambda x: np.log1p(np.exp(x)), Domain(-6, 6)),
-    "clip": (lambda x: ad.clip(x, -1.0, 1.0), lambda x: np.clip(x, -1, 1), GRID_A),
-}
-
-BINARY = {
-    "add": (ad.add, np.add, REAL, REAL), "sub": (ad.sub, np.subtract, REAL, REAL),
-    "mul": (ad.mul, np.multiply, REAL, REAL), "div": (ad.div, np.divide, REAL, AWAY_FROM_ZERO),
-    "pow": (ad.pow, np.power, Domain(0.2, 3), Domain(-2, 2)),
-    "arctan2": (ad.arctan2, np.arctan2, GRID_A, GRID_B),
-    "maximum": (ad.maximum, np.maximum, GRID_A, GRID_B), "minimum": (ad.minimum, np.minimum, GRID_A, GRID_B),
-}
-
-REDUCTIONS = {
-    "sum": (ad.sum, np.sum), "mean": (ad.mean, np.mean), "max": (ad.max, np.max), "min": (ad.min, np.min),
-    "prod": (ad.prod, np.prod),
-    "logsumexp": (ad.logsumexp, lambda x, axis=None, keepdims=False:
-                  np.log(np.sum(np.exp(x), axis=axis, keepdims=keepdims))),
-    "var": (ad.var, np.var), "std": (ad.std, np.std),
-}
 
 
 def _close(actual, expected, rtol=RTOL, atol=ATOL):
@@ -191,6 +129,37 @@ def test_softmax_family_matches_numerical_derivatives(name, data, shaped):
         s = e / e.sum(axis=axis, keepdims=True)
         return s if name == "softmax" else np.log(s)
     check_first_order(lambda t: getattr(ad, name)(t, axis=axis), reference, [x])
+
+
+# ---- full Jacobians: forward mode carrying all basis directions at once ------------------------
+
+def _jacobians_agree(fn, arrays):
+    for i in range(len(arrays)):
+        def of_one(x, i=i):
+            args = [ad.Tensor(a) for a in arrays]
+            args[i] = x
+            return fn(*args)
+        forward = ad.jacobian(of_one, mode="forward")(arrays[i])
+        reverse = ad.jacobian(of_one, mode="reverse")(arrays[i])
+        assert forward.shape == plain(fn, arrays).shape + arrays[i].shape
+        _close(forward, reverse, rtol=1e-13, atol=1e-14)
+
+
+@pytest.mark.parametrize("name", sorted(UNARY) + sorted(BINARY) + sorted(REDUCTIONS) + ["softmax", "where"])
+def test_forward_jacobian_with_many_directions_equals_reverse_jacobian(name):
+    rng = np.random.default_rng(9)
+    if name in UNARY:
+        _jacobians_agree(UNARY[name][0], [UNARY[name][2].sample(rng, (2, 3))])
+    elif name in BINARY:
+        fn, _, first, second = BINARY[name]
+        _jacobians_agree(fn, [first.sample(rng, (2, 3)), second.sample(rng, (3,))])
+        _jacobians_agree(fn, [first.sample(rng, (3,)), second.sample(rng, (2, 1))])
+    elif name == "where":
+        cond = np.array([[True, False, True], [False, False, True]])
+        _jacobians_agree(lambda a, b: ad.where(cond, a, b), [REAL.sample(rng, (3,)), REAL.sample(rng, (2, 1))])
+    else:
+        fn = getattr(ad, name)
+        _jacobians_agree(lambda t: fn(t, axis=0), [GRID_A.sample(rng, (3, 2))])
 
 
 # ---- second order: the backward pass recorded (create_graph) -----------------------------------
