@@ -183,3 +183,16 @@ def test_every_primitive_passes_gradcheck_and_its_node_check(name):
     report = ad.gradcheck(fn, *inputs, per_node=True)
     assert report.passed, str(report)
     assert name in {c.primitive for c in report.nodes.checks} or name in ("mean", "var", "std")
+
+
+def test_node_check_covers_checkpoint_and_checks_large_inputs_along_random_directions():
+    def segment(t):
+        return ad.sin(t) * ad.exp(t)
+    report = ad.gradcheck(lambda x: ad.sum(ad.checkpoint(segment)(x) ** 2), np.array([0.1, 0.5, -0.3]),
+                          per_node=True)
+    assert report.passed and "checkpoint" in {c.primitive for c in report.nodes.checks}
+    x = ad.Tensor(np.linspace(-1.0, 1.0, 100), requires_grad=True)
+    nodes = ad.check_nodes(ad.sum(ad.tanh(bad_sin(x))))
+    by_name = {c.primitive: c for c in nodes.checks}
+    assert by_name["bad_sin"].element is None and not by_name["bad_sin"].passed
+    assert by_name["tanh"].passed and nodes.failed_nodes == ("bad_sin",)

@@ -190,12 +190,6 @@ def test_repeated_index_accumulates_one_per_use():
     np.testing.assert_array_equal(x.grad, [3.0, 0.0, 2.0])
 
 
-def test_index_given_as_a_tensor_is_used_as_plain_integers():
-    x = ad.Tensor([10.0, 20.0, 30.0], requires_grad=True)
-    y = x[ad.Tensor([2, 0]).data.astype(int)]
-    np.testing.assert_array_equal(y.data, [30.0, 10.0])
-
-
 @settings(max_examples=15, deadline=None, derandomize=True)
 @given(data=st.data())
 def test_random_basic_slices_match_numpy_with_numerical_gradients(data):

@@ -102,6 +102,15 @@ def test_numpy_array_times_tensor_is_a_tensor_with_gradient():
     np.testing.assert_array_equal(t.grad, [2.0, 8.0, 18.0])
 
 
+def test_numpy_scalars_on_either_side_keep_the_tensor():
+    t = ad.Tensor([1.0, 2.0], requires_grad=True)
+    for result in (np.float64(3.0) * t, t * np.float64(3.0), np.float32(3.0) * t, np.int64(3) * t):
+        assert isinstance(result, ad.Tensor)
+        np.testing.assert_array_equal(result.data, [3.0, 6.0])
+    ad.sum(np.float64(3.0) - t).backward()
+    np.testing.assert_array_equal(t.grad, [-1.0, -1.0])
+
+
 def test_two_to_the_power_of_a_tensor():
     t = ad.Tensor([0.0, 1.0, 3.0], requires_grad=True)
     y = 2 ** t
