@@ -167,6 +167,14 @@ class GradcheckReport:
 
 # ---- numerical derivatives ---------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class _Settings:
+    eps: float
+    atol: float
+    rtol: float
+    richardson: bool = True
+
+
 def _estimates(phi: Callable[[float], float], h: float, richardson: bool) -> tuple[float, float | None]:
     """Central difference D(h) of t ↦ φ(t) at 0, and Richardson's (4·D(h/2) − D(h)) / 3."""
     with np.errstate(all="ignore"):   # a probe may leave the domain; the NaN then fails the row
@@ -181,10 +189,10 @@ def _power_of_two_step(eps: float, value: float) -> float:
     return float(2.0 ** np.round(np.log2(eps * max(1.0, abs(value)))))
 
 
-def _score(analytic: float, numeric: float, atol: float, rtol: float) -> float:
+def _score(analytic: float, numeric: float, tol: _Settings, noise: float = 0.0) -> float:
     """|a − n| in units of the tolerance: ≤ 1 passes, NaN and inf never do."""
     err = abs(analytic - numeric)
-    return err / (atol + rtol * abs(numeric)) if np.isfinite(err) else np.inf
+    return err / (tol.atol + tol.rtol * abs(numeric) + noise) if np.isfinite(err) else np.inf
 
 
 def _closer(analytic: float, central: float, richardson: float | None) -> float:
@@ -195,22 +203,10 @@ def _closer(analytic: float, central: float, richardson: float | None) -> float:
     return central
 
 
-def _row(i, element, analytic, central, richardson, atol, rtol) -> GradcheckRow:
-    numeric = _closer(analytic, central, richardson)
-    abs_error = abs(analytic - numeric) if np.isfinite(analytic - numeric) else np.inf
-    if numeric != 0.0 and np.isfinite(numeric):
-        rel_error = abs_error / abs(numeric)
-    else:
-        rel_error = 0.0 if abs_error == 0.0 else np.inf
-    return GradcheckRow(i, element, float(analytic), float(central),
-                        None if richardson is None else float(richardson), float(abs_error),
-                        float(rel_error), bool(_score(analytic, numeric, atol, rtol) <= 1.0))
-
-
-def _shifted(arrays: Sequence[np.ndarray], i: int, delta: np.ndarray) -> list[np.ndarray]:
-    moved = list(arrays)
-    moved[i] = arrays[i] + delta
-    return moved
+def _basis(shape: tuple, flat: int) -> tuple[np.ndarray, tuple[int, ...]]:
+    basis = np.zeros(shape)
+    basis.flat[flat] = 1.0
+    return basis, tuple(int(k) for k in np.unravel_index(flat, shape))
 
 
 # ---- the function being checked ----------------------------------------------------------------
@@ -222,42 +218,43 @@ def _evaluate(f: Callable, arrays: Sequence[np.ndarray]) -> np.ndarray:
     return np.asarray(out.data if isinstance(out, Tensor) else as_float_array(out, "gradcheck"))
 
 
-def _scalarised(f: Callable, cotangent: np.ndarray | None) -> Callable:
-    """φ(x) = Σ u·f(x) for an array output, f itself for a scalar one (as engine operations)."""
-    if cotangent is None:
-        return f
-    return lambda *xs: _sum(f(*xs) * cotangent)
+def _row(i, element, analytic: float, central, richardson, tol: _Settings) -> GradcheckRow:
+    numeric = _closer(analytic, central, richardson)
+    abs_error = abs(analytic - numeric) if np.isfinite(analytic - numeric) else np.inf
+    finite_nonzero = numeric != 0.0 and np.isfinite(numeric)
+    rel_error = abs_error / abs(numeric) if finite_nonzero else (0.0 if abs_error == 0.0 else np.inf)
+    richardson = None if richardson is None else float(richardson)
+    return GradcheckRow(i, element, analytic, float(central), richardson, float(abs_error), float(rel_error),
+                        bool(_score(analytic, numeric, tol) <= 1.0))
 
 
-def _element_rows(phi_of_arrays, arrays, analytic, eps, atol, rtol, richardson) -> list[GradcheckRow]:
+def _element_rows(phi_of_arrays, arrays, analytic, tol: _Settings) -> list[GradcheckRow]:
     rows = []
     for i, x in enumerate(arrays):
         for flat in range(x.size):
-            element = tuple(int(k) for k in np.unravel_index(flat, x.shape))
-            basis = np.zeros(x.shape)
-            basis.flat[flat] = 1.0
-            h = _power_of_two_step(eps, float(x.flat[flat]))
-            central, rich = _estimates(lambda t: phi_of_arrays(_shifted(arrays, i, t * basis)), h, richardson)
-            rows.append(_row(i, element, float(analytic[i].flat[flat]), central, rich, atol, rtol))
+            basis, element = _basis(x.shape, flat)
+            h = _power_of_two_step(tol.eps, float(x.flat[flat]))
+
+            def along(t):
+                return phi_of_arrays(arrays[:i] + [x + t * basis] + arrays[i + 1:])
+            central, rich = _estimates(along, h, tol.richardson)
+            rows.append(_row(i, element, float(analytic[i].flat[flat]), central, rich, tol))
     return rows
 
 
-def _direction_check(phi, phi_of_arrays, arrays, analytic, rng, eps, atol, rtol, richardson):
+def _direction_check(phi, phi_of_arrays, arrays, analytic, rng, tol: _Settings) -> DirectionCheck:
     """jvp along v = r ⊙ max(1, |x|), r uniform in (−1, 1): each element moves at most eps·max(1,|x|)."""
     directions = [rng.uniform(-1.0, 1.0, x.shape) * np.maximum(1.0, np.abs(x)) for x in arrays]
     reverse = float(np.sum([np.sum(g * v) for g, v in zip(analytic, directions)]))
-
-    def along(t):
-        return phi_of_arrays([x + t * v for x, v in zip(arrays, directions)])
-    central, rich = _estimates(along, eps, richardson)
-    numeric = _closer(reverse, central, rich)
+    central, rich = _estimates(lambda t: phi_of_arrays([x + t * v for x, v in zip(arrays, directions)]),
+                               tol.eps, tol.richardson)
+    numeric = float(_closer(reverse, central, rich))
     try:
-        _, forward = jvp(phi, tuple(arrays), tuple(directions))
+        forward = float(np.sum(jvp(phi, tuple(arrays), tuple(directions))[1]))
     except EngineError as err:
         return DirectionCheck(np.nan, reverse, numeric, False, str(err))
-    forward = float(np.sum(forward))
-    passed = _score(forward, reverse, atol, rtol) <= 1.0 and _score(forward, numeric, atol, rtol) <= 1.0
-    return DirectionCheck(forward, reverse, float(numeric), bool(passed))
+    passed = _score(forward, reverse, tol) <= 1.0 and _score(forward, numeric, tol) <= 1.0
+    return DirectionCheck(forward, reverse, numeric, bool(passed))
 
 
 def gradcheck(f: Callable, *inputs, eps: float | None = None, atol: float = 1e-5, rtol: float = 1e-3,
@@ -269,12 +266,14 @@ def gradcheck(f: Callable, *inputs, eps: float | None = None, atol: float = 1e-5
     are copied, never modified, and no ``.grad`` is touched. ``eps`` is the relative step
     (default ε^(1/3) ≈ 6e-6).
     """
-    eps = EPS_BASE if eps is None else float(eps)
+    tol = _Settings(EPS_BASE if eps is None else float(eps), atol, rtol, richardson)
     arrays = [np.array(as_float_array(x, "gradcheck"), dtype=np.float64) for x in inputs]
     rng = np.random.default_rng(seed)
     out_shape = _evaluate(f, arrays).shape
     cotangent = rng.standard_normal(out_shape) if int(np.prod(out_shape)) > 1 else None
-    phi = _scalarised(f, cotangent)
+
+    def phi(*xs):   # φ = Σ u·f for an array output, f itself for a scalar one
+        return f(*xs) if cotangent is None else _sum(f(*xs) * cotangent)
 
     def phi_of_arrays(xs):
         return float(np.sum(_evaluate(phi, xs)))
@@ -285,73 +284,83 @@ def gradcheck(f: Callable, *inputs, eps: float | None = None, atol: float = 1e-5
     nodes = NodeReport() if per_node else None
     if isinstance(value, Tensor) and value.requires_grad:
         if per_node:
-            nodes = check_nodes(value, eps=eps, atol=atol, rtol=rtol, seed=seed)
+            nodes = check_nodes(value, eps=tol.eps, atol=atol, rtol=rtol, seed=seed)
         value.backward(np.ones(value.shape))
     analytic = [np.zeros(x.shape) if leaf.grad is None else np.asarray(leaf.grad) for x, leaf in
                 zip(arrays, leaves)]
-    rows = _element_rows(phi_of_arrays, arrays, analytic, eps, atol, rtol, richardson)
-    direction = _direction_check(phi, phi_of_arrays, arrays, analytic, rng, eps, atol, rtol, richardson)
-    return GradcheckReport(rows, direction, nodes, atol, rtol, eps)
+    rows = _element_rows(phi_of_arrays, arrays, analytic, tol)
+    return GradcheckReport(rows, _direction_check(phi, phi_of_arrays, arrays, analytic, rng, tol), nodes,
+                           atol, rtol, tol.eps)
 
 
 # ---- one node at a time ------------------------------------------------------------------------
 
 def _rule_adjoints(prim, g, ans, inputs, kw, wanted: list[int]) -> dict[int, np.ndarray]:
-    """The adjoints a node's vjp rule(s) give for the wanted inputs."""
-    if prim.vjp_all is not None:
-        every = prim.vjp_all(g, ans, *inputs, **kw)
-        return {i: every[i] for i in wanted}
-    return {i: prim.vjp[i](g, ans, *inputs, **kw) for i in wanted}
+    """The adjoints a node's vjp rule(s) give for the wanted inputs, summed to the input shapes."""
+    every = prim.vjp_all(g, ans, *inputs, **kw) if prim.vjp_all is not None else None
+    adjoints = {}
+    for i in wanted:
+        adjoint = np.asarray(every[i] if every is not None else prim.vjp[i](g, ans, *inputs, **kw),
+                             dtype=np.float64)
+        shape = np.shape(inputs[i])
+        if adjoint.shape != shape:   # broadcasting is undone as the backward pass does it
+            if adjoint.ndim < len(shape):
+                raise EngineError(f"vjp rule returned shape {adjoint.shape} for an input of shape {shape}")
+            adjoint = np.asarray(unbroadcast(adjoint, shape), dtype=np.float64)
+        adjoints[i] = adjoint
+    return adjoints
 
 
 def _wanted_inputs(prim, args) -> list[int]:
     """Inputs that need a gradient and have a rule (``where``'s condition, say, has none)."""
-    has_rule = [prim.vjp_all is not None or (prim.vjp is not None and i < len(prim.vjp)
-                                             and prim.vjp[i] is not None) for i in range(len(args))]
-    return [i for i, a in enumerate(args) if isinstance(a, Tensor) and a.requires_grad and has_rule[i]]
+    rules = prim.vjp or ()
+    return [i for i, a in enumerate(args) if isinstance(a, Tensor) and a.requires_grad
+            and (prim.vjp_all is not None or (i < len(rules) and rules[i] is not None))]
 
 
-def _to_shape(adjoint, shape: tuple) -> np.ndarray:
-    """The rule's adjoint summed over broadcast axes (as the backward pass does)."""
-    adjoint = np.asarray(adjoint, dtype=np.float64)
-    if adjoint.shape != shape:
-        if adjoint.ndim < len(shape):
-            raise EngineError(f"vjp rule returned shape {adjoint.shape} for an input of shape {shape}")
-        adjoint = np.asarray(unbroadcast(adjoint, shape), dtype=np.float64)
-    return adjoint
+class _NodeProbe:
+    """One node's forward, probed numerically: ψ(δ) = Σ w·prim.forward(..., xᵢ + δ, ...)."""
 
+    def __init__(self, prim, inputs: list, kw: dict, w: np.ndarray, ans: np.ndarray):
+        self.prim, self.inputs, self.kw, self.w = prim, inputs, kw, w
+        # The probe's values are Σ w·y rounded: its differences are no more precise than ε·Σ|w·y|
+        # (a node computing 1e9 + x cannot resolve x to better than 1e-7). That noise, over the
+        # step, widens the tolerance, so a right rule is not named for what the numbers cannot
+        # resolve.
+        self.rounding = float(np.finfo(np.float64).eps * np.sum(np.abs(w * ans)))
 
-def _check_input(position, prim, inputs, kw, i, w, adjoint, rng, eps, atol, rtol, max_elements):
-    x = np.asarray(inputs[i], dtype=np.float64)
-
-    def phi(delta):
-        moved = list(inputs)
-        moved[i] = x + delta
+    def value(self, i: int, delta: np.ndarray) -> float:
+        moved = list(self.inputs)
+        moved[i] = np.asarray(self.inputs[i], dtype=np.float64) + delta
         with np.errstate(all="ignore"):
-            return float(np.sum(w * prim.forward(*moved, **kw)))
-    probes = []
+            return float(np.sum(self.w * self.prim.forward(*moved, **self.kw)))
+
+    def compare(self, i: int, direction: np.ndarray, h: float, analytic: float, tol: _Settings):
+        """(score, analytic, numeric) for the derivative of ψ along ``direction`` with step h."""
+        central, rich = _estimates(lambda t: self.value(i, t * direction), h, True)
+        numeric = _closer(analytic, central, rich)
+        return _score(analytic, numeric, tol, noise=4.0 * self.rounding / h), analytic, float(numeric)
+
+
+def _check_input(position: int, probe: _NodeProbe, i: int, adjoint: np.ndarray, rng, tol: _Settings,
+                 max_elements: int) -> NodeCheck:
+    """Element by element for a small input, along three random directions for a large one."""
+    x = np.asarray(probe.inputs[i], dtype=np.float64)
+    results = []
     if x.size <= max_elements:
         for flat in range(x.size):
-            basis = np.zeros(x.shape)
-            basis.flat[flat] = 1.0
-            h = _power_of_two_step(eps, float(x.flat[flat]))
-            central, rich = _estimates(lambda t: phi(t * basis), h, True)
-            a = float(adjoint.flat[flat])
-            n = _closer(a, central, rich)
-            element = tuple(int(k) for k in np.unravel_index(flat, x.shape))
-            probes.append((_score(a, n, atol, rtol), element, a, n))
+            basis, element = _basis(x.shape, flat)
+            h = _power_of_two_step(tol.eps, float(x.flat[flat]))
+            results.append((*probe.compare(i, basis, h, float(adjoint.flat[flat]), tol), element))
     else:
         for _ in range(3):
             v = rng.uniform(-1.0, 1.0, x.shape) * np.maximum(1.0, np.abs(x))
-            central, rich = _estimates(lambda t: phi(t * v), eps, True)
-            a = float(np.sum(adjoint * v))
-            n = _closer(a, central, rich)
-            probes.append((_score(a, n, atol, rtol), None, a, n))
-    if not probes:   # an empty input has nothing to check
-        return NodeCheck(position, prim.name, i, None, 0.0, 0.0, 0.0, True)
-    score, element, a, n = max(probes, key=lambda probe: probe[0])
+            results.append((*probe.compare(i, v, tol.eps, float(np.sum(adjoint * v)), tol), None))
+    if not results:   # an empty input has nothing to check
+        return NodeCheck(position, probe.prim.name, i, None, 0.0, 0.0, 0.0, True)
+    score, a, n, element = max(results, key=lambda result: result[0])
     abs_error = abs(a - n) if np.isfinite(a - n) else np.inf
-    return NodeCheck(position, prim.name, i, element, a, float(n), float(abs_error), bool(score <= 1.0))
+    return NodeCheck(position, probe.prim.name, i, element, a, n, float(abs_error), bool(score <= 1.0))
 
 
 def check_nodes(output: Tensor, *, eps: float | None = None, atol: float = 1e-5, rtol: float = 1e-3,
@@ -360,12 +369,13 @@ def check_nodes(output: Tensor, *, eps: float | None = None, atol: float = 1e-5,
 
     For a node y = prim(x₁, ..., x_k, **kw) with a seeded random cotangent w, the rule's x̄ᵢ is
     compared with the numerical derivative of Σ w·prim.forward(...) with respect to xᵢ, element by
-    element for inputs of at most ``max_elements`` values, along three random directions otherwise.
-    The graph must not have been released by a backward pass.
+    element for inputs of at most ``max_elements`` values, along three random directions otherwise,
+    with the tolerance widened by the rounding noise of the probe (see ``_NodeProbe``). The graph
+    must not have been released by a backward pass.
     """
     if not isinstance(output, Tensor):
         raise EngineError(f"check_nodes: expected a Tensor, got {type(output).__name__}")
-    eps = EPS_BASE if eps is None else float(eps)
+    tol = _Settings(EPS_BASE if eps is None else float(eps), atol, rtol)
     rng = np.random.default_rng(seed)
     report = NodeReport()
     for position, tensor in enumerate(topological_order(output)):
@@ -380,13 +390,12 @@ def check_nodes(output: Tensor, *, eps: float | None = None, atol: float = 1e-5,
         wanted = _wanted_inputs(node.prim, node.args)
         w = rng.standard_normal(tensor.shape)
         try:
-            raw = _rule_adjoints(node.prim, w, tensor.data, inputs, node.kw, wanted)
-            adjoints = {i: _to_shape(raw[i], np.shape(inputs[i])) for i in wanted}
+            adjoints = _rule_adjoints(node.prim, w, tensor.data, inputs, node.kw, wanted)
         except Exception as err:  # a rule that crashes is as wrong as one that miscalculates
             report.checks.extend(NodeCheck(position, node.prim.name, i, None, np.nan, np.nan, np.inf,
                                            False, f"{type(err).__name__}: {err}") for i in wanted)
             continue
+        probe = _NodeProbe(node.prim, inputs, node.kw, w, tensor.data)
         for i, adjoint in adjoints.items():
-            report.checks.append(_check_input(position, node.prim, inputs, node.kw, i, w, adjoint,
-                                              rng, eps, atol, rtol, max_elements))
+            report.checks.append(_check_input(position, probe, i, adjoint, rng, tol, max_elements))
     return report
