@@ -11,6 +11,7 @@ Read it in this order (``docs/engine.md`` walks through the same path):
 * ``forward.py``     forward mode (dual numbers): ``jvp`` and forward Jacobians
 * ``transforms.py``  ``grad``, ``value_and_grad``, ``jacobian``, ``hessian``, ``hvp``
 * ``checkpoint.py``  recompute instead of store
+* ``tape.py``        record once, replay without rebuilding the graph (store instead of rebuild)
 * ``gradcheck.py``, ``trace.py``, ``dot.py``: checking derivatives and seeing the graph
 
 This package is a leaf: it imports numpy and nothing else of the workbench.
@@ -40,12 +41,14 @@ from workbench.engine.prims_reduce import (log_softmax, logsumexp, max, mean, mi
                                            sum, var)
 from workbench.engine.prims_shape import (broadcast_to, concatenate, dot, expand_dims, getitem, matmul,
                                           reshape, squeeze, stack, transpose, unbroadcast)
+from workbench.engine.tape import Tape, record
 from workbench.engine.tensor import Tensor
 from workbench.engine.transforms import grad, hessian, hvp, jacobian, value_and_grad
 
 _methods.install()
 
 __all__ = [
+    "record", "Tape",
     "Tensor", "EngineError", "Primitive", "Node", "apply", "no_grad", "enable_grad", "is_recording",
     "backprop", "topological_order", "checkpoint", "jvp", "forward_jacobian", "forward_jacobians",
     "grad", "value_and_grad", "jacobian", "hessian", "hvp", "unbroadcast",

@@ -35,29 +35,37 @@ def _aligned(tangent: np.ndarray, out_ndim: int) -> np.ndarray:
 def propagate_tangent(prim, args: tuple, kw: dict, result: Tensor) -> None:
     """Set ``result._tangent`` from the tangents of ``args`` (called by ``graph.apply``)."""
     tangents = [a._tangent if isinstance(a, Tensor) else None for a in args]
-    present = [t for t in tangents if t is not None]
-    if not present:
+    if all(t is None for t in tangents):
         return
-    k = present[0].shape[0]
-    ans = result.data
     inputs = tuple(a.data if isinstance(a, Tensor) else a for a in args)
+    result._tangent = tangent_of(prim, tangents, result.data, inputs, kw)
+
+
+def tangent_of(prim, tangents: list, ans: np.ndarray, inputs: tuple, kw: dict) -> np.ndarray:
+    """The (k, *ans.shape) tangent of ``prim``'s output from its inputs' tangents (None: constant)."""
+    k = next(t for t in tangents if t is not None).shape[0]
     if prim.jvp_all is not None:
         full = [t if t is not None else np.zeros((k,) + np.shape(x)) for t, x in zip(tangents, inputs)]
         out = np.stack([prim.jvp_all([t[j] for t in full], ans, *inputs, **kw) for j in range(k)])
     else:
         if prim.jvp is None:
             raise EngineError(f"jvp: {prim.name} has no forward-mode rule")
-        out = np.zeros((k,) + ans.shape)
+        out = None   # the sum of the inputs' terms, started from the first (no zeros to add to)
         for i, t in enumerate(tangents):
             if t is None or prim.jvp[i] is None:
                 continue
             rule = prim.jvp[i]
             if prim.elementwise:
-                out = out + rule(_aligned(t, ans.ndim), ans, *inputs, **kw)
+                term = rule(_aligned(t, ans.ndim), ans, *inputs, **kw)
             else:
-                out = out + np.stack([np.broadcast_to(rule(t[j], ans, *inputs, **kw), ans.shape)
-                                      for j in range(k)])
-    result._tangent = np.broadcast_to(out, (k,) + ans.shape)
+                term = np.stack([np.broadcast_to(rule(t[j], ans, *inputs, **kw), ans.shape)
+                                 for j in range(k)])
+            out = term if out is None else out + term
+        if out is None:
+            out = np.zeros((k,) + ans.shape)
+    if np.shape(out) != (k,) + ans.shape:   # np.broadcast_to costs microseconds: only when needed
+        out = np.broadcast_to(out, (k,) + ans.shape)
+    return out
 
 
 def push_forward(f, primals: tuple, tangents: tuple):

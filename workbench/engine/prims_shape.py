@@ -29,6 +29,8 @@ def unbroadcast(g, shape: tuple):
     gshape = g.shape if plain else np.shape(data_of(g))
     if gshape == shape:
         return g
+    if plain and not shape:   # a scalar parameter's share: the commonest case in a model fit
+        return np.add.reduce(g, axis=None)
     lead = len(gshape) - len(shape)
     axes = tuple(range(lead)) + tuple(
         lead + i for i, n in enumerate(shape) if n == 1 and gshape[lead + i] != 1)

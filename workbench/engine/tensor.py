@@ -21,12 +21,17 @@ import numpy as np
 from workbench.engine.errors import EngineError
 
 
+_FLOAT64 = np.dtype(np.float64)
+
+
 def as_float_array(value, what: str = "Tensor") -> np.ndarray:
     """Convert user data to a float64 array; refuse strings, objects and ragged lists."""
+    if type(value) is np.ndarray and value.dtype == _FLOAT64:   # the commonest case: nothing to do
+        return value
     if isinstance(value, Tensor):
         return value.data
-    if isinstance(value, np.ndarray) and value.dtype == np.float64:
-        return value
+    if type(value) is float:   # a Python float is a float64 already
+        return np.array(value)
     try:
         array = np.asarray(value)
     except ValueError as err:  # ragged nested lists

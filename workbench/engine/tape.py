@@ -1,0 +1,308 @@
+"""Recorded tapes: replay a fixed computation without rebuilding its graph.
+
+An optimizer evaluates the same function thousands of times, and for a small model (a formula
+with a handful of parameters over a few dozen rows) most of the cost of the ordinary path is not
+arithmetic but building Python objects: a ``Tensor`` and a ``Node`` per operation, a topological
+sort per backward pass. ``record(f, *example_args)`` runs ``f`` once through the ordinary path,
+then flattens the graph it built into a tape: a list of steps, each naming its primitive, the
+slots its inputs come from (an argument, a constant, or an earlier step) and its options. Replaying
+the tape (``forward``, ``value_and_grad``, ``vjp``, ``jacobian_forward``) runs the same forward,
+vjp and jvp rules over plain numpy arrays in flat lists, in the same order, so the numbers are
+identical to the ordinary path's, bit for bit.
+
+Store versus rebuild. The ordinary path rebuilds the graph on every call, which is what lets
+``f`` branch on its inputs' values: each call records whatever actually ran. A tape stores one
+graph and trusts it. It is valid only while the sequence of operations that ``f`` performs does
+not depend on the values of its arguments. What breaks it, silently:
+
+* Python control flow on values (``if x.item() > 0``, a loop until convergence);
+* masks from comparisons (``ad.where(x > 0, ...)``: a comparison gives a plain boolean array,
+  with no derivative, so the tape keeps the mask of the recording);
+* anything ``f`` computes from an argument outside the engine (``.data``, ``.item()``,
+  ``detach()``, work under ``no_grad()``): it is kept as a constant.
+
+Rules whose derivative depends on the value (``relu``, ``abs``, ``maximum``, ``clip``) are fine:
+their masks are recomputed from the replayed values. Shapes are part of a tape (reductions and
+reshapes bake them in), so a replay with an argument of another shape is refused with an
+``EngineError``; ``tape.verify(*args)`` compares a replay with the ordinary path for a spot check.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import partial
+from operator import itemgetter
+from typing import Callable, Sequence
+
+import numpy as np
+
+from workbench.engine.backward import owned_gradients, topological_order
+from workbench.engine.errors import EngineError
+from workbench.engine.forward import tangent_of
+from workbench.engine.mode import enable_grad
+from workbench.engine.prims_shape import unbroadcast
+from workbench.engine.tensor import Tensor, as_float_array
+
+_ndarray = np.ndarray
+_float64 = np.float64
+
+
+class _Step:
+    """One recorded primitive application: where its inputs live and how to run its rules."""
+
+    __slots__ = ("prim", "kw", "slots", "out", "call", "fetch", "unary", "cast", "edges", "vjp_all")
+
+    def __init__(self, prim, kw: dict, slots: tuple[int, ...], out: int):
+        self.prim, self.kw, self.slots, self.out = prim, kw, slots, out
+        # Options are bound once here (partial) so a replay never builds a keyword dict.
+        self.call = partial(prim.forward, **kw) if kw else prim.forward
+        # itemgetter fetches every input from the value list in one C call (one slot: the value).
+        self.fetch = itemgetter(*slots)
+        self.unary = len(slots) == 1
+        self.cast = True           # does the forward rule hand back something other than a float64 array?
+        self.edges: list = []      # (vjp rule, input slot, input shape) for inputs needing adjoints
+        self.vjp_all = None        # (rule giving all adjoints, [(position, slot, shape), ...])
+
+
+class Tape:
+    """A recorded computation; see the module docstring for when a tape is valid."""
+
+    def __init__(self, n_args: int, arg_shapes: list, argnums: tuple[int, ...], single: bool,
+                 constants: list, steps: list[_Step], output: int, n_slots: int):
+        self.n_args = n_args
+        self.arg_shapes = arg_shapes
+        self.argnums = argnums
+        self._single = single
+        self._constants = constants      # values of the slots n_args .. n_args+len(constants)-1
+        self.steps = steps
+        self.output = output
+        self._n_slots = n_slots
+        # flat tuples: the replay loop unpacks them instead of reading four attributes per step
+        self._forward_plan = [(s.call, s.fetch, s.unary, s.cast) for s in steps]
+        self._backward_steps = [s for s in reversed(steps) if s.edges or s.vjp_all]
+        self.function: Callable | None = None
+        # forward mode's seeds: the differentiated arguments' blocks of one identity matrix
+        n = sum(math.prod(arg_shapes[i]) for i in argnums)
+        eye, start, self._basis = np.eye(n), 0, []
+        for i in argnums:
+            size = math.prod(arg_shapes[i])
+            self._basis.append(eye[:, start:start + size].reshape((n,) + arg_shapes[i]))
+            start += size
+
+    # ---- replay -----------------------------------------------------------------------------
+    def _values(self, args: tuple) -> list:
+        """The forward sweep: every slot's value, arguments first, then constants, then steps."""
+        if len(args) != self.n_args:
+            raise EngineError(f"tape: recorded with {self.n_args} arguments, called with {len(args)}")
+        values = []
+        for i, (arg, shape) in enumerate(zip(args, self.arg_shapes)):
+            if type(arg) is not _ndarray or arg.dtype != _float64:
+                arg = as_float_array(arg, "tape")
+            if arg.shape != shape:
+                raise EngineError(f"tape: argument {i} has shape {arg.shape} but the tape was recorded "
+                                  f"with shape {shape}; record a new tape for new shapes")
+            values.append(arg)
+        values += self._constants
+        append = values.append
+        for call, fetch, unary, cast in self._forward_plan:
+            out = call(fetch(values)) if unary else call(*fetch(values))
+            if cast:   # as graph.apply does: numpy hands back scalars for 0-d results
+                out = np.asarray(out, dtype=_float64)
+            append(out)
+        return values
+
+    def _pullback(self, values: list, seed) -> list:
+        """The backward sweep from ``seed``: adjoints of the differentiated arguments."""
+        adjoints = [None] * self._n_slots
+        adjoints[self.output] = seed
+        for step in self._backward_steps:
+            g = adjoints[step.out]
+            if g is None:
+                continue
+            adjoints[step.out] = None            # freed as soon as it has been handed on
+            ans = values[step.out]
+            inputs = (step.fetch(values),) if step.unary else step.fetch(values)
+            if step.vjp_all is not None:
+                rule, wanted = step.vjp_all
+                shares = rule(g, ans, *inputs, **step.kw)
+                for position, slot, shape in wanted:
+                    _add_share(adjoints, slot, shares[position], shape)
+                continue
+            for rule, slot, shape in step.edges:
+                share = rule(g, ans, *inputs)
+                # _add_share written out: this runs once per edge of the graph
+                try:
+                    fits = share.shape == shape
+                except AttributeError:   # a Python number from a rule
+                    fits = False
+                if not fits:
+                    share = unbroadcast(share, shape)
+                previous = adjoints[slot]
+                adjoints[slot] = share if previous is None else previous + share
+        # copies where the sweep shared an array (as Tensor.backward gives them): safe to change in place
+        return owned_gradients([np.zeros(self.arg_shapes[i]) if adjoints[i] is None else adjoints[i]
+                                for i in self.argnums])
+
+    def _shaped(self, grads: list):
+        return grads[0] if self._single else tuple(grads)
+
+    def forward(self, *args) -> np.ndarray:
+        """f(*args), replayed."""
+        return self._values(args)[self.output]
+
+    def value_and_grad(self, *args):
+        """(f(*args), ∂f/∂args[argnums]) for a scalar f: one forward and one backward sweep."""
+        values = self._values(args)
+        out = values[self.output]
+        if out.size != 1:
+            raise EngineError(f"tape.value_and_grad: f must return a scalar, got shape {out.shape}; "
+                              f"use tape.vjp or tape.jacobian_forward")
+        seed = np.array(1.0) if out.ndim == 0 else np.ones(out.shape)
+        return float(out.reshape(())), self._shaped(self._pullback(values, seed))
+
+    def vjp(self, *args):
+        """(f(*args), pullback): ``pullback(seed)`` gives seedᵀ·∂f/∂args[argnums], as often as wanted."""
+        values = self._values(args)
+        out = values[self.output]
+
+        def pullback(seed):
+            seed = as_float_array(seed, "tape.vjp")
+            if seed.shape != out.shape:
+                raise EngineError(f"tape.vjp: seed has shape {seed.shape}, output has shape {out.shape}")
+            return self._shaped(self._pullback(values, seed))
+        return out, pullback
+
+    def jacobian_forward(self, *args):
+        """(f(*args), ∂f/∂args[argnums]) in ONE forward sweep carrying every direction at once.
+
+        Each Jacobian has shape f.shape + arg.shape, as ``ad.jacobian`` gives. This is the
+        residual Jacobian of a row-wise model with respect to a handful of parameters.
+        """
+        values = self._values(args)
+        tangents: list = [None] * self._n_slots
+        for i, basis in zip(self.argnums, self._basis):
+            tangents[i] = basis
+        for step in self.steps:
+            incoming = [tangents[slot] for slot in step.slots]
+            if any(t is not None for t in incoming):
+                inputs = [values[slot] for slot in step.slots]
+                tangents[step.out] = tangent_of(step.prim, incoming, values[step.out], inputs, step.kw)
+        out = values[self.output]
+        tangent = tangents[self.output]
+        n = len(self._basis[0]) if self._basis else 0
+        full = np.zeros(out.shape + (n,)) if tangent is None else np.moveaxis(np.asarray(tangent), 0, -1)
+        jacobians, start = [], 0
+        for i in self.argnums:
+            size = math.prod(self.arg_shapes[i])
+            jacobians.append(np.array(full[..., start:start + size].reshape(out.shape + self.arg_shapes[i])))
+            start += size
+        return out, self._shaped(jacobians)
+
+    def verify(self, *args, rtol: float = 1e-12) -> bool:
+        """True when a replay at ``args`` matches the ordinary path (value and gradient or Jacobian)."""
+        from workbench.engine.transforms import jacobian, value_and_grad
+
+        if self.function is None:
+            raise EngineError("tape.verify: this tape does not know its function")
+        out = self.forward(*args)
+        fresh = self.function(*args)
+        if not np.allclose(out, fresh.data if isinstance(fresh, Tensor) else fresh, rtol=rtol, atol=0):
+            return False
+        if out.size == 1:
+            mine = self.value_and_grad(*args)[1]
+            theirs = value_and_grad(self.function, self.argnums if not self._single else self.argnums[0])(*args)[1]
+        else:
+            mine = self.jacobian_forward(*args)[1]
+            theirs = tuple(jacobian(self.function, i)(*args) for i in self.argnums)
+            theirs = theirs[0] if self._single else theirs
+        pairs = zip(mine, theirs) if not self._single else [(mine, theirs)]
+        return all(np.allclose(a, b, rtol=rtol, atol=0) for a, b in pairs)
+
+    def __len__(self) -> int:
+        return len(self.steps)
+
+    def __repr__(self) -> str:
+        counts: dict[str, int] = {}
+        for step in self.steps:
+            counts[step.prim.name] = counts.get(step.prim.name, 0) + 1
+        ops = ", ".join(f"{name}×{n}" for name, n in counts.items())
+        return f"<Tape: {self.n_args} arguments, {len(self.steps)} steps ({ops})>"
+
+
+def _add_share(adjoints: list, slot: int, share, shape: tuple) -> None:
+    """adjoints[slot] += share, summed back over broadcast axes first (never in place)."""
+    if getattr(share, "shape", None) != shape:
+        share = unbroadcast(share, shape)
+    previous = adjoints[slot]
+    adjoints[slot] = share if previous is None else previous + share
+
+
+def record(f: Callable, *example_args, argnums: int | Sequence[int] = 0) -> Tape:
+    """Run ``f(*example_args)`` once and keep the sequence of primitives it applied as a ``Tape``.
+
+    Every argument becomes a replaceable input of the tape; gradients and Jacobians are taken with
+    respect to ``args[argnums]`` only, and no vjp rule runs for the other inputs.
+    """
+    single = isinstance(argnums, int)
+    nums = (argnums,) if single else tuple(argnums)
+    n_args = len(example_args)
+    for i in nums:
+        if not -n_args <= i < n_args:
+            raise EngineError(f"record: argnums {i} is out of range for {n_args} arguments")
+    nums = tuple(i % n_args for i in nums)
+    stand_ins = [Tensor(as_float_array(a, f"record: argument {i}"), requires_grad=True)
+                 for i, a in enumerate(example_args)]
+    with enable_grad():
+        out = f(*stand_ins)
+    tape = _flatten(out, stand_ins, nums, single)
+    tape.function = f
+    return tape
+
+
+def _flatten(out, stand_ins: list, argnums: tuple[int, ...], single: bool) -> Tape:
+    """Turn the graph below ``out`` into a tape: slots for arguments, constants, then steps."""
+    n_args = len(stand_ins)
+    slot_of = {id(t): i for i, t in enumerate(stand_ins)}
+    constants: list = []
+    if not isinstance(out, Tensor) or not out.requires_grad:
+        constants.append(as_float_array(out.data if isinstance(out, Tensor) else out, "record"))
+        return Tape(n_args, [s.shape for s in stand_ins], argnums, single, constants, [], n_args, n_args + 1)
+    order = [t for t in reversed(topological_order(out)) if t._node is not None]
+    # A tensor computed by a recorded step, or an argument, is a slot of its own; anything else
+    # the graph holds (numbers, arrays, tensors that need no gradient) is a constant.
+    for t in order:
+        for arg in t._node.args:
+            key = id(arg)
+            if key not in slot_of and not (isinstance(arg, Tensor) and arg._node is not None):
+                slot_of[key] = n_args + len(constants)
+                constants.append(arg.data if isinstance(arg, Tensor) else arg)
+    first_step = n_args + len(constants)
+    carries = [i in argnums for i in range(n_args)] + [False] * len(constants)
+    steps = []
+    for index, t in enumerate(order):
+        slot_of[id(t)] = first_step + index
+        node = t._node
+        step = _Step(node.prim, node.kw, tuple(slot_of[id(a)] for a in node.args), first_step + index)
+        _connect(step, node.args, carries)
+        raw = step.call(*node.inputs)
+        step.cast = type(raw) is not np.ndarray or raw.dtype != np.float64
+        carries.append(bool(step.edges or step.vjp_all))
+        steps.append(step)
+    return Tape(n_args, [s.shape for s in stand_ins], argnums, single, constants, steps,
+                slot_of[id(out)], first_step + len(steps))
+
+
+def _connect(step: _Step, args: tuple, carries: list) -> None:
+    """Note which of the step's inputs need an adjoint (they lead back to a differentiated argument)."""
+    prim = step.prim
+    wanted = [(i, slot, args[i].data.shape) for i, slot in enumerate(step.slots) if carries[slot]]
+    if not wanted:
+        return
+    if prim.vjp_all is not None:
+        step.vjp_all = (prim.vjp_all, wanted)
+        return
+    rules = prim.vjp or ()
+    for i, slot, shape in wanted:
+        if i < len(rules) and rules[i] is not None:
+            rule = partial(rules[i], **step.kw) if step.kw else rules[i]
+            step.edges.append((rule, slot, shape))
