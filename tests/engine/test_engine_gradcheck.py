@@ -196,3 +196,19 @@ def test_node_check_covers_checkpoint_and_checks_large_inputs_along_random_direc
     by_name = {c.primitive: c for c in nodes.checks}
     assert by_name["bad_sin"].element is None and not by_name["bad_sin"].passed
     assert by_name["tanh"].passed and nodes.failed_nodes == ("bad_sin",)
+
+
+def test_node_check_does_not_blame_a_right_rule_for_rounding_it_cannot_resolve():
+    big, small = ad.Tensor(5.79576861e8, requires_grad=True), ad.Tensor(1.28630391, requires_grad=True)
+    report = ad.check_nodes((big + small) * 0.5)
+    assert report.passed, str(report)
+    add_small = next(c for c in report.checks if c.primitive == "add" and c.input_index == 1)
+    # 5.8e8 + x cannot resolve a step of 6e-6·x: the strict tolerance alone would fail this rule
+    assert add_small.abs_error > 1e-5 + 1e-3 * abs(add_small.numeric)
+
+
+def test_step_relative_to_the_value_assumes_f_varies_on_that_scale():
+    """A known limit, documented: sin at 1e9 oscillates far faster than a step of 6e-6·1e9."""
+    x = np.array([1e9])
+    assert not ad.gradcheck(lambda t: ad.sum(ad.sin(t)), x).passed
+    assert ad.gradcheck(lambda t: ad.sum(ad.sin(t)), x, eps=1e-12).passed

@@ -7,7 +7,9 @@ Numerical differentiation, and why its step is what it is. The central differenc
 D(h) = (φ(x+h) − φ(x−h)) / 2h has a truncation error ≈ h²·φ'''/6 and a rounding error
 ≈ ε·|φ|/h (ε = 2⁻⁵² is the machine epsilon): one falls and the other grows as h shrinks, and they
 balance at h ≈ ε^(1/3) ≈ 6·10⁻⁶ relative to the size of x. So each element gets its own step
-h_i = eps·max(1, |x_i|), rounded to a power of two so that x_i ± h_i are exact in binary.
+h_i = eps·max(1, |x_i|), rounded to a power of two so that x_i ± h_i are exact in binary. (That
+assumes f varies on the scale of x: sin at x = 1e9 turns many times within such a step, and needs
+a smaller ``eps``.)
 Richardson extrapolation removes the h² term from two step sizes: (4·D(h/2) − D(h)) / 3 is
 exact up to O(h⁴), which wins where the third derivative is large. A derivative passes when
 |analytic − numeric| ≤ atol + rtol·|numeric| (torch.autograd.gradcheck's float64 defaults),
