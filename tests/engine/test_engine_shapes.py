@@ -219,3 +219,20 @@ def test_unbroadcast_sums_back_to_each_operand_shape(shapes):
         # the adjoint of broadcasting: ⟨unbroadcast(g), v⟩ = ⟨g, broadcast(v)⟩ for every v
         v = np.random.default_rng(1).standard_normal(shape)
         np.testing.assert_allclose(np.sum(reduced * v), np.sum(g * np.broadcast_to(v, g.shape)), rtol=1e-12)
+
+
+def test_second_derivatives_flow_through_every_shape_operation():
+    def f(x):
+        m = ad.reshape(x[np.array([0, 1, 1, 2, 3, 5])], shape=(2, 3))          # repeated index
+        a = ad.stack([m, m * m], axis=0)                                         # (2, 2, 3)
+        b = ad.concatenate([a @ ad.transpose(m), ad.expand_dims(m[:, :2], 0)], axis=0)   # (3, 2, 2)
+        c = ad.broadcast_to(ad.sum(b, axis=0, keepdims=True), shape=(2, 2, 2))
+        return ad.sum(ad.sin(ad.squeeze(c[:1], axis=0)) * ad.dot(m[0], m[1]))
+    x = np.array([0.3, -0.4, 0.8, 0.1, 9.0, -0.6])
+    hess = ad.hessian(f)(x)
+    expected = np.stack([numeric_vjp(lambda t, k=k: ad.grad(f)(t.data)[k], [x], np.array(1.0))[0]
+                         for k in range(x.size)])
+    np.testing.assert_allclose(hess, expected, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(hess, hess.T, rtol=1e-12, atol=1e-12)
+    assert np.all(hess[4] == 0.0), "x[4] is never used"
+    np.testing.assert_allclose(ad.hessian(f)(ad.Tensor(x)).data, hess, rtol=1e-12, atol=1e-13)
