@@ -35,6 +35,14 @@ def test_shapes_that_cannot_broadcast():
     _raises("broadcast_to|(3,)|(2, 4)", lambda: ad.broadcast_to(a, shape=(2, 4)))
 
 
+def test_comparisons_of_shapes_that_cannot_broadcast():
+    t = ad.Tensor(np.ones(3))
+    _raises("compare (>)|(3,)|(4,)", lambda: t > np.ones(4))
+    _raises("compare (==)|(3,)|(2,)", lambda: t == ad.Tensor([1.0, 2.0]))
+    # Python reflects array < tensor to tensor > array, and the message says so
+    _raises("compare (>)|(3,)|(2, 2)", lambda: np.ones((2, 2)) < t)
+
+
 def test_shapes_that_cannot_multiply():
     m = ad.Tensor(np.ones((2, 3)), requires_grad=True)
     message = _raises("matmul|(2, 3)", lambda: m @ np.ones((2, 3)))

@@ -15,6 +15,7 @@ Why ``__array_ufunc__ = None``: it tells numpy to hand ``ndarray * tensor`` back
 from __future__ import annotations
 
 import numbers
+import operator
 
 import numpy as np
 
@@ -116,26 +117,35 @@ class Tensor:
 
     # ---- comparisons give plain boolean arrays: they have no derivative -----------------
     def __lt__(self, other):
-        return self.data < _data(other)
+        return _compare("<", operator.lt, self, other)
 
     def __le__(self, other):
-        return self.data <= _data(other)
+        return _compare("<=", operator.le, self, other)
 
     def __gt__(self, other):
-        return self.data > _data(other)
+        return _compare(">", operator.gt, self, other)
 
     def __ge__(self, other):
-        return self.data >= _data(other)
+        return _compare(">=", operator.ge, self, other)
 
     def __eq__(self, other):
-        return self.data == _data(other)
+        return _compare("==", operator.eq, self, other)
 
     def __ne__(self, other):
-        return self.data != _data(other)
+        return _compare("!=", operator.ne, self, other)
 
 
 def _data(value):
     return value.data if isinstance(value, Tensor) else value
+
+
+def _compare(symbol: str, compare, tensor: Tensor, other):
+    """A comparison of values, refused with the shapes named when they cannot broadcast."""
+    try:
+        return compare(tensor.data, _data(other))
+    except (ValueError, TypeError) as err:
+        raise EngineError(f"compare ({symbol}): cannot compare shapes {tensor.shape} and "
+                          f"{np.shape(_data(other))}: {err}") from None
 
 
 def is_number(value) -> bool:
