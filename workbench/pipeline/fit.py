@@ -38,6 +38,8 @@ class FitOutcome:
     elapsed_s: float
     files: list[Path] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    trajectory: list[tuple[int, np.ndarray]] = field(default_factory=list)   # (step, x), small models
+    gradcheck: object | None = None    # the compact gradient check at start and solution (reports)
 
     @property
     def converged(self) -> bool:
@@ -57,11 +59,16 @@ def optimizer_options(prepared: Prepared):
     return Options(**given)
 
 
+MAX_TRAJECTORY_PARAMS = 12     # parameter trajectories are kept (and drawn) for small models only
+
+
 class _Monitor:
-    """Per-step callback: validation loss, progress bar, early stop on request."""
+    """Per-step callback: validation loss, progress bar, parameter trajectory, early stop on request."""
 
     def __init__(self, prepared: Prepared, max_steps: int, show_progress: bool):
         self.prepared = prepared
+        self.trajectory: list[tuple[int, np.ndarray]] = []
+        self.keep_x = prepared.objective.n_params <= MAX_TRAJECTORY_PARAMS
         self.val = None
         if len(prepared.val_rows):
             rows = prepared.val_rows
@@ -76,6 +83,8 @@ class _Monitor:
             self.bar = tqdm(total=max_steps, desc="fitting", unit="step", delay=0.5, leave=False)
 
     def __call__(self, step: int, x: np.ndarray, loss: float):
+        if self.keep_x:
+            self.trajectory.append((step, np.array(x, dtype=float)))
         if self.bar is not None:
             self.bar.update(1)
             self.bar.set_postfix(loss=f"{loss:.4g}", refresh=False)
@@ -104,6 +113,7 @@ def run_fit(config, out_dir: Path | str, *, quiet: bool = True, reports: bool = 
     finally:
         monitor.close()
     outcome = assemble_result(prepared, opt, Path(out_dir), started)
+    outcome.trajectory = monitor.trajectory
     write_outputs(outcome, reports=reports)
     outcome.elapsed_s = time.perf_counter() - started
     if opt.status == "diverged":

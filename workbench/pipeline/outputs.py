@@ -59,7 +59,10 @@ def write_outputs(outcome, *, reports: bool = True) -> list[Path]:
             from workbench.report import write_reports
         except ImportError:
             write_reports = None
-        if write_reports is not None:
+        if write_reports is not None and config.output.formats:
+            from workbench.pipeline.check import fit_gradient_checks
+
+            outcome.gradcheck = fit_gradient_checks(outcome)
             files += write_reports(outcome, formats=tuple(config.output.formats))
     outcome.files = files
     return files

@@ -1,0 +1,316 @@
+"""The gradient check of a fit: are the derivatives the optimizer used right?
+
+``run_check(config, out_dir, at, rows)`` is ``workbench check``; ``fit_gradient_checks(outcome)``
+is the compact version every ``workbench fit`` report shows. At each point checked (the start
+``x0``, the fitted ``x``, or both) it compares, for the loss's gradient with respect to every
+free parameter and for the model's Jacobian on a sample of data rows:
+
+* the engine's reverse mode (what the optimizers use),
+* its forward mode (an independent implementation of every rule),
+* central differences and a Richardson-extrapolated estimate (``workbench.engine.gradcheck``),
+
+and then checks every recorded node of the loss's graph on its own (``ad.check_nodes``) so
+that a wrong rule is named by its primitive instead of merely making the total wrong.
+
+Why derivatives are compared in scaled units: near the optimum the gradient is close to zero and
+the numerical estimate's rounding error is about ε·|loss|/h, so a tolerance in the loss's own
+units would either pass anything (large losses) or fail a correct gradient (small ones). We
+check ∂φ/∂v with φ = loss / max(1, |loss|) and v = x / max(1, |x|), which is unit-free; the
+tables show every number converted back to the user's units.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from workbench import engine as ad
+from workbench.errors import InputError
+from workbench.pipeline.results import finite_or_none, scalar_names
+
+RTOL = 1e-5               # |reverse − numeric| ≤ ATOL + RTOL·|numeric|, in scaled units
+ATOL = 1e-6
+NODE_ATOL, NODE_RTOL = 1e-5, 1e-3     # per-node rules: torch.autograd.gradcheck's float64 defaults
+DEFAULT_ROWS = 5
+COMPACT_MAX_PARAMS = 20
+COMPACT_ROWS = 3
+AT_CHOICES = ("init", "fit", "both")
+POINT_LABELS = {"init": "the starting point", "fit": "the fitted point"}
+
+
+@dataclass
+class DerivativeRow:
+    """One derivative by every method, in the user's units; ``row`` is set for Jacobian entries."""
+
+    parameter: str
+    reverse: float
+    forward: float
+    central: float
+    richardson: float | None
+    abs_error: float
+    rel_error: float
+    score: float           # the larger error in units of the allowed one: ≤ 1 passes
+    passed: bool
+    row: int | None = None
+
+
+@dataclass
+class PointCheck:
+    """Every check at one parameter vector."""
+
+    at: str                                   # "init" or "fit"
+    loss: float
+    n_params: int
+    gradient: list[DerivativeRow]
+    jacobian: list[DerivativeRow]
+    direction: dict                           # forward mode along a random direction
+    node_rules: int                           # node rules checked
+    node_failures: list[dict] = field(default_factory=list)
+    failing_primitives: list[str] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        return POINT_LABELS.get(self.at, self.at)
+
+    @property
+    def passed(self) -> bool:
+        return (all(r.passed for r in self.gradient) and all(r.passed for r in self.jacobian)
+                and bool(self.direction.get("passed", True)) and not self.failing_primitives)
+
+    @staticmethod
+    def worst(rows: list[DerivativeRow]) -> float:
+        """The largest error in units of the tolerance (≤ 1 passes)."""
+        return max((r.score for r in rows), default=0.0)
+
+
+@dataclass
+class CheckReport:
+    """The result of a gradient check: points checked, tolerances, overall verdict."""
+
+    name: str
+    points: list[PointCheck]
+    rows_sampled: int
+    compact: bool = False
+
+    @property
+    def passed(self) -> bool:
+        return all(p.passed for p in self.points)
+
+    @property
+    def failing_primitives(self) -> list[str]:
+        return list(dict.fromkeys(name for p in self.points for name in p.failing_primitives))
+
+    def to_json(self) -> dict:
+        def clean(value):
+            if isinstance(value, float):
+                return finite_or_none(value)
+            if isinstance(value, dict):
+                return {k: clean(v) for k, v in value.items()}
+            if isinstance(value, list):
+                return [clean(v) for v in value]
+            return value
+
+        points = [dict(clean(asdict(p)), label=p.label, passed=p.passed) for p in self.points]
+        return {"name": self.name, "passed": self.passed, "compact": self.compact,
+                "failing_primitives": self.failing_primitives, "tolerance": tolerance_statement(),
+                "rows_sampled": self.rows_sampled, "points": points}
+
+
+def tolerance_statement() -> dict:
+    """The tolerances, as numbers and in words (shown in every report)."""
+    return {"rtol": RTOL, "atol": ATOL, "node_rtol": NODE_RTOL, "node_atol": NODE_ATOL,
+            "text": (f"a derivative passes when |reverse − numeric| ≤ {ATOL:g} + {RTOL:g}·|numeric| and "
+                     f"forward mode agrees with reverse mode as closely, both measured for "
+                     f"loss/max(1, |loss|) (or prediction/max(1, |prediction|)) against "
+                     f"parameter/max(1, |parameter|); numeric is the better of central differences "
+                     f"and Richardson extrapolation; each node's rule is checked against its own "
+                     f"forward with |analytic − numeric| ≤ {NODE_ATOL:g} + {NODE_RTOL:g}·|numeric|")}
+
+
+# ---- the scaled functions being checked ----------------------------------------------------------
+
+def _flat_to_params(prepared, flat) -> dict:
+    params = dict(prepared.objective.fixed)
+    for p, s in zip(prepared.free, prepared.objective.slices):
+        params[p.name] = ad.reshape(flat[s], p.shape)
+    return params
+
+
+def _embed(x: np.ndarray, chosen: np.ndarray, values):
+    """The full parameter vector with the ``chosen`` entries taken from the tensor ``values``."""
+    if len(chosen) == len(x):
+        return values
+    select = np.zeros((len(x), len(chosen)))
+    select[chosen, np.arange(len(chosen))] = 1.0
+    rest = x.copy()
+    rest[chosen] = 0.0
+    return rest + ad.matmul(select, values)
+
+
+def _scaled(prepared, x: np.ndarray, chosen: np.ndarray, output, value: float):
+    """φ(v) = output(x with x[chosen] = v·s) / max(1, |value|), with s = max(1, |x[chosen]|)."""
+    scale = np.maximum(1.0, np.abs(x[chosen]))
+    out_scale = max(1.0, abs(value)) if np.isfinite(value) else 1.0
+
+    def phi(v):
+        return output(_embed(x, chosen, v * scale)) / out_scale
+    return phi, x[chosen] / scale, scale, out_scale
+
+
+def _rows(prepared, x, chosen, output, value, row=None) -> tuple[list[DerivativeRow], object]:
+    """Check output's derivatives w.r.t. the chosen parameters by every method."""
+    names = scalar_names(prepared)
+    phi, v0, scale, out_scale = _scaled(prepared, x, chosen, output, value)
+    with np.errstate(all="ignore"):
+        report = ad.gradcheck(phi, v0, atol=ATOL, rtol=RTOL)
+        try:
+            with ad.no_grad():
+                _, forward = ad.forward_jacobian(phi, v0)
+            forward = np.ravel(forward)
+        except ad.EngineError:     # a primitive without a forward rule: forward mode cannot agree
+            forward = np.full(len(chosen), np.nan)
+    rows = []
+    for k, (i, check) in enumerate(zip(chosen, report.rows)):
+        unit = out_scale / scale[k]
+        estimates = [e for e in (check.numeric_central, check.numeric_richardson) if e is not None]
+        numeric = min(estimates, key=lambda e: abs(check.analytic - e) if np.isfinite(e) else np.inf)
+        score = max(check.abs_error / (ATOL + RTOL * abs(numeric)),
+                    abs(forward[k] - check.analytic) / (ATOL + RTOL * abs(check.analytic)))
+        score = float(score) if np.isfinite(score) else float("inf")
+        rich = None if check.numeric_richardson is None else float(check.numeric_richardson * unit)
+        rows.append(DerivativeRow(names[i], float(check.analytic * unit), float(forward[k] * unit),
+                                  float(check.numeric_central * unit), rich, float(check.abs_error * unit),
+                                  float(check.rel_error), score, bool(check.passed and score <= 1.0), row))
+    return rows, report.direction
+
+
+def _loss_of(prepared):
+    return lambda flat: prepared.objective.loss_of_flat(flat)
+
+
+def _prediction_at(prepared, row: int):
+    columns = {name: values[row:row + 1] for name, values in prepared.objective.columns.items()}
+
+    def output(flat):
+        return ad.reshape(prepared.objective.predict(_flat_to_params(prepared, flat), columns), ())
+    return output
+
+
+def _node_check(prepared, x: np.ndarray) -> tuple[int, list[dict], list[str]]:
+    phi, v0, _, _ = _scaled(prepared, x, np.arange(len(x)), _loss_of(prepared), prepared.objective.loss_value(x))
+    leaf = ad.Tensor(v0, requires_grad=True)
+    with np.errstate(all="ignore"), ad.enable_grad():
+        out = phi(leaf)
+        if not isinstance(out, ad.Tensor) or not out.requires_grad:
+            return 0, [], []
+        nodes = ad.check_nodes(out, atol=NODE_ATOL, rtol=NODE_RTOL)
+    failures = [{"position": c.position, "primitive": c.primitive, "input": c.input_index,
+                 "analytic": c.analytic, "numeric": c.numeric, "abs_error": c.abs_error, "error": c.error}
+                for c in nodes.checks if not c.passed]
+    return len(nodes.checks), failures, list(nodes.failed_nodes)
+
+
+def evenly_spaced(n: int, k: int) -> np.ndarray:
+    """At most ``k`` indices of range(n), first and last included, deterministic."""
+    if k <= 0 or n == 0:
+        return np.zeros(0, dtype=int)
+    if k >= n:
+        return np.arange(n)
+    return np.unique(np.linspace(0, n - 1, k).round().astype(int))
+
+
+def check_point(prepared, x: np.ndarray, at: str, *, rows: int = DEFAULT_ROWS,
+                max_params: int | None = None) -> PointCheck:
+    """Every check at ``x``: loss gradient, Jacobian on ``rows`` sampled rows, per-node rules."""
+    x = np.asarray(x, dtype=float)
+    chosen = evenly_spaced(len(x), len(x) if max_params is None else max_params)
+    loss = prepared.objective.loss_value(x)
+    gradient, direction = _rows(prepared, x, chosen, _loss_of(prepared), loss)
+    jacobian = []
+    row_numbers = np.asarray(prepared.dataset.row_numbers)[prepared.train_rows]
+    for r in evenly_spaced(prepared.objective.n_rows, rows):
+        output = _prediction_at(prepared, int(r))
+        with ad.no_grad():
+            value = float(np.asarray(output(ad.Tensor(x)).data))
+        entries, _ = _rows(prepared, x, chosen, output, value, row=int(row_numbers[r]))
+        jacobian += entries
+    n_rules, failures, failing = _node_check(prepared, x)
+    direction_dict = {} if direction is None else {
+        "forward": direction.forward, "reverse": direction.reverse, "numeric": direction.numeric,
+        "passed": bool(direction.passed), "error": direction.error}
+    return PointCheck(at, float(loss), len(x), gradient, jacobian, direction_dict, n_rules, failures, failing)
+
+
+# ---- where the fitted point comes from -----------------------------------------------------------
+
+def fitted_point(prepared, out_dir: Path | str, otherwise: str = "use --at both, which fits first") -> np.ndarray:
+    """The parameters of the last successful fit in ``out_dir`` (InputError when there is none)."""
+    path = Path(out_dir) / "result.json"
+    hint = f"run `workbench fit` on this config first, or {otherwise}"
+    if not path.is_file():
+        raise InputError(f"no fit yet (no result.json): {hint}", where=str(path))
+    try:
+        result = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise InputError(f"cannot read the last fit's result ({err}): {hint}", where=str(path)) from None
+    if result.get("status") == "diverged":
+        raise InputError(f"the last fit diverged, so there is no fitted point: {hint}", where=str(path))
+    values = result.get("params") or {}
+    names = scalar_names(prepared)
+    missing = [n for n in names if not isinstance(values.get(n), (int, float))]
+    if missing:
+        raise InputError(f"the last fit has no value for parameter {missing[0]!r} (it was made with another "
+                         f"model): {hint}", where=str(path))
+    return np.array([float(values[n]) for n in names])
+
+
+def run_check(config, out_dir: Path | str, at: str = "both", rows: int = DEFAULT_ROWS,
+              quiet: bool = True) -> CheckReport:
+    """Check the config's derivatives at ``at`` and write gradcheck.json and gradcheck.html."""
+    from workbench.atomic import ensure_dir, write_json, write_text
+    from workbench.pipeline.prepare import prepare
+    from workbench.report.html import render_gradcheck_html
+
+    if at not in AT_CHOICES:
+        raise InputError(f"--at must be one of {', '.join(AT_CHOICES)}, got {at!r}", where="--at")
+    if rows < 0:
+        raise InputError(f"--rows must be 0 or more, got {rows}", where="--rows")
+    out_dir = Path(out_dir)
+    prepared = prepare(config)
+    x_fit = None
+    if at in ("fit", "both"):
+        try:
+            x_fit = fitted_point(prepared, out_dir)
+        except InputError:
+            if at == "fit":
+                raise
+            from workbench.pipeline.fit import run_fit
+
+            x_fit = run_fit(config, out_dir, quiet=quiet, reports=False).x
+    ensure_dir(out_dir)
+    points = []
+    if at in ("init", "both"):
+        points.append(check_point(prepared, prepared.x0, "init", rows=rows))
+    if x_fit is not None:
+        points.append(check_point(prepared, x_fit, "fit", rows=rows))
+    report = CheckReport(config.name, points, rows)
+    write_json(out_dir / "gradcheck.json", report.to_json())
+    write_text(out_dir / "gradcheck.html", render_gradcheck_html(report, config))
+    return report
+
+
+def fit_gradient_checks(outcome) -> CheckReport | None:
+    """The compact check at the start and at the solution, for a fit's report."""
+    prepared = outcome.prepared
+    points = []
+    for at, x in (("init", prepared.x0), ("fit", outcome.x)):
+        if not np.all(np.isfinite(x)):
+            continue
+        try:
+            points.append(check_point(prepared, x, at, rows=COMPACT_ROWS, max_params=COMPACT_MAX_PARAMS))
+        except Exception as err:  # noqa: BLE001 - a check that cannot run must not lose the report
+            outcome.warnings.append(f"the gradient check at {POINT_LABELS[at]} could not run: {err}")
+    return CheckReport(prepared.config.name, points, COMPACT_ROWS, compact=True) if points else None
