@@ -1,0 +1,305 @@
+"""Reading a data file into raw cells: which file, which sheet, which row is the header.
+
+``DataConfig`` holds the data options (``as_data_config`` accepts the config module's object, any
+object with those attributes, or a dict). ``read_raw(options, where)`` reads CSV/TSV/TXT (delimiter
+given or detected) or Excel (.xlsx/.xlsm through pandas with the openpyxl engine) into a
+``RawTable``: column names after renaming, each column's cells (text as written for text files,
+cell values for Excel; ``None`` when empty) and the spreadsheet row number of every data row.
+
+Without ``header_row`` the header is the first non-empty row holding more than half as many cells
+as the widest row near the top, so title lines above a table are skipped. Fully empty rows are
+skipped and not counted. Duplicate names get a suffix (``x``, ``x.1``); unnamed columns with data
+are called ``column N`` (N counted from 1).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+
+from workbench.errors import InputError, did_you_mean
+
+__all__ = ["DataConfig", "RawTable", "as_data_config", "read_raw", "TEXT_SUFFIXES", "EXCEL_SUFFIXES"]
+
+TEXT_SUFFIXES = (".csv", ".tsv", ".txt")
+EXCEL_SUFFIXES = (".xlsx", ".xlsm")
+_DELIMITER_NAMES = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|", "space": " "}
+_HEADER_SCAN_ROWS = 20
+_CACHE: dict[tuple, tuple] = {}
+
+
+@dataclass
+class DataConfig:
+    path: Path
+    sheet: str | int | None = None
+    header_row: int | None = None
+    decimal: str | None = None
+    thousands: str | None = None
+    delimiter: str | None = None
+    columns: dict[str, str] = field(default_factory=dict)
+    where: str | None = None
+    dates: dict[str, str | None] = field(default_factory=dict)
+    missing: str = "drop"
+
+
+@dataclass(frozen=True)
+class RawTable:
+    path: Path
+    sheet: str | None
+    sha256: str
+    header_row: int
+    names: tuple[str, ...]
+    cells: dict[str, np.ndarray]          # name -> object array, None for an empty cell
+    row_numbers: np.ndarray               # spreadsheet row (1-based) of each data row
+
+
+def as_data_config(cfg: Any, where: str = "data") -> DataConfig:
+    """A checked ``DataConfig`` from a DataConfig, a dict, or any object with those attributes."""
+    names = [f.name for f in fields(DataConfig)]
+    if isinstance(cfg, Mapping):
+        for key in cfg:
+            if key not in names:
+                raise InputError(f"unknown key{did_you_mean(key, names)}", where=f"{where}.{key}")
+        values = dict(cfg)
+    else:
+        values = {name: getattr(cfg, name) for name in names if hasattr(cfg, name)}
+    if values.get("path") in (None, ""):
+        raise InputError("the data file's path is required", where=f"{where}.path")
+    options = DataConfig(path=Path(values.pop("path")))
+    for name, value in values.items():
+        if value is not None:
+            setattr(options, name, value)
+    options.columns, options.dates = dict(options.columns or {}), dict(options.dates or {})
+    _check(options, where)
+    return options
+
+
+def _check(options: DataConfig, where: str) -> None:
+    for key in ("decimal", "thousands"):
+        value = getattr(options, key)
+        if value is not None and (not isinstance(value, str) or len(value) != 1):
+            raise InputError(f"must be one character, got {value!r}", where=f"{where}.{key}")
+    if options.decimal and options.decimal == options.thousands:
+        raise InputError(f"decimal and thousands separators are both {options.decimal!r}", where=f"{where}.thousands")
+    if options.missing not in ("drop", "error"):
+        raise InputError(f"must be 'drop' or 'error', got {options.missing!r}", where=f"{where}.missing")
+    if options.header_row is not None and (isinstance(options.header_row, bool) or not isinstance(
+            options.header_row, int) or options.header_row < 1):
+        raise InputError(f"must be a row number (1 = first), got {options.header_row!r}", where=f"{where}.header_row")
+    if options.delimiter is not None:
+        options.delimiter = _DELIMITER_NAMES.get(str(options.delimiter).lower(), options.delimiter)
+        if not isinstance(options.delimiter, str) or len(options.delimiter) != 1:
+            raise InputError(f"must be one character or tab/comma/semicolon/pipe/space, got {options.delimiter!r}",
+                             where=f"{where}.delimiter")
+
+
+def read_raw(options: DataConfig, where: str = "data") -> RawTable:
+    """The file's raw table; an unchanged file (same bytes, same options) is parsed only once."""
+    path = options.path
+    data = _read_bytes(path, where)
+    suffix = path.suffix.lower()
+    digest = hashlib.sha256(data).hexdigest()
+    key = (str(path), digest, options.sheet, options.header_row, options.delimiter, options.decimal)
+    if key not in _CACHE:
+        if suffix in EXCEL_SUFFIXES:
+            rows, numbers, sheet = _excel_rows(data, path, options.sheet, where)
+        elif suffix in TEXT_SUFFIXES:
+            if options.sheet is not None:
+                raise InputError(f"{path.name} is a text file: only Excel workbooks have sheets", where=f"{where}.sheet")
+            rows, numbers, sheet = *_text_rows(data, path, options, where), None
+        else:
+            raise _unsupported(path, where)
+        _CACHE.clear()                     # one table is enough: read_columns then load_dataset
+        _CACHE[key] = (sheet, *_table(rows, numbers, options.header_row, path, where))
+    sheet, header_row, names, columns, row_numbers = _CACHE[key]
+    names, columns = _renamed(names, columns, options.columns, path, where)
+    return RawTable(path, sheet, digest, header_row, names, columns, row_numbers)
+
+
+def _read_bytes(path: Path, where: str) -> bytes:
+    if not path.exists():
+        raise InputError(f"file not found: {path}", where=f"{where}.path")
+    if path.is_dir():
+        raise InputError(f"{path} is a folder, not a data file", where=f"{where}.path")
+    if path.suffix.lower() not in TEXT_SUFFIXES + EXCEL_SUFFIXES:
+        raise _unsupported(path, where)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror or exc}", where=f"{where}.path") from None
+    if not data.strip():
+        raise InputError(f"{path} is empty", where=f"{where}.path")
+    return data
+
+
+def _unsupported(path: Path, where: str) -> InputError:
+    if path.suffix.lower() == ".xls":
+        return InputError(f"{path.name}: the old .xls format is not supported; save it as .xlsx or CSV",
+                          where=f"{where}.path")
+    kinds = " ".join(TEXT_SUFFIXES + EXCEL_SUFFIXES)
+    return InputError(f"{path.name}: unsupported file type {path.suffix or '(none)'!r} (use {kinds})",
+                      where=f"{where}.path")
+
+
+def _decode(data: bytes) -> str:
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16")       # Excel's "Unicode text" export
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        try:
+            return data.decode("cp1252")   # what Excel on Windows writes for "CSV"
+        except UnicodeDecodeError:
+            return data.decode("latin-1")
+
+
+def _delimiter(text: str, options: DataConfig, suffix: str) -> str:
+    if options.delimiter:
+        return options.delimiter
+    if suffix == ".tsv":
+        return "\t"
+    lines = [line for line in text.splitlines()[:200] if line.strip()]
+    sample = "\n".join(lines[:50])
+    try:
+        found = csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
+    except csv.Error:
+        found = None
+    if found == "," and options.decimal == "," and ";" in sample:
+        found = ";"                        # decimal commas fool the sniffer; ';' is then the delimiter
+    if found:
+        return found
+    counts = {d: sum(1 for line in lines if d in line) for d in (",", ";", "\t", "|")}
+    best = max(counts, key=counts.get)
+    return best if counts[best] else ","
+
+
+def _text_rows(data: bytes, path: Path, options: DataConfig, where: str) -> tuple[list[list], list[int]]:
+    if data.startswith(b"PK\x03\x04"):
+        raise InputError(f"{path.name} looks like an Excel workbook: rename it to .xlsx", where=f"{where}.path")
+    text = _decode(data)
+    if "\x00" in text:
+        raise InputError(f"{path.name} is not a text file (it contains NUL bytes)", where=f"{where}.path")
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text, options, path.suffix.lower()),
+                        skipinitialspace=True)
+    rows, numbers, last_line = [], [], 0
+    try:
+        for record in reader:
+            rows.append([cell.strip() or None for cell in record])
+            numbers.append(last_line + 1)
+            last_line = reader.line_num
+    except csv.Error as exc:
+        raise InputError(f"{path.name} line {reader.line_num}: {exc}", where=f"{where}.path") from None
+    return rows, numbers
+
+
+def _excel_rows(data: bytes, path: Path, sheet, where: str) -> tuple[list[list], list[int], str]:
+    import pandas as pd
+
+    try:
+        book = pd.ExcelFile(io.BytesIO(data), engine="openpyxl")
+        names = list(book.sheet_names)
+    except Exception as exc:                       # zip, xml and openpyxl errors alike
+        raise InputError(f"cannot read {path.name} as an Excel workbook: {exc}", where=f"{where}.path") from None
+    chosen = _choose_sheet(names, sheet, path, where)
+    frame = book.parse(chosen, header=None, dtype=object)
+    rows = [[_excel_cell(v) for v in row] for row in frame.itertuples(index=False, name=None)]
+    return rows, list(range(1, len(rows) + 1)), chosen
+
+
+def _excel_cell(value: object) -> object:
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    if isinstance(value, str):
+        return value.strip() or None
+    if hasattr(value, "to_pydatetime"):
+        return value.to_pydatetime()
+    return value
+
+
+def _choose_sheet(names: list[str], sheet, path: Path, where: str) -> str:
+    listing = f"sheets are: {', '.join(names)}"
+    if sheet is None:
+        return names[0]
+    if isinstance(sheet, str) and sheet in names:
+        return sheet
+    if isinstance(sheet, str) and sheet.strip().isdigit():
+        sheet = int(sheet)
+    if isinstance(sheet, int) and not isinstance(sheet, bool):
+        if 1 <= sheet <= len(names):
+            return names[sheet - 1]
+        raise InputError(f"{path.name} has {len(names)} sheet(s), so there is no sheet {sheet}; {listing}",
+                         where=f"{where}.sheet")
+    raise InputError(f"no sheet {sheet!r} in {path.name}{did_you_mean(sheet, names)}; {listing}", where=f"{where}.sheet")
+
+
+def _find_header(rows: list[list], numbers: list[int], header_row: int | None, path: Path, where: str) -> int:
+    """Index into ``rows`` of the header row."""
+    if header_row is not None:
+        if header_row not in numbers:
+            raise InputError(f"{path.name} has no row {header_row} (it has {numbers[-1] if numbers else 0} rows)",
+                             where=f"{where}.header_row")
+        index = numbers.index(header_row)
+        if not any(cell is not None for cell in rows[index]):
+            raise InputError(f"row {header_row} of {path.name} is empty", where=f"{where}.header_row")
+        return index
+    filled = [(i, sum(cell is not None for cell in row)) for i, row in enumerate(rows)]
+    filled = [(i, count) for i, count in filled if count][:_HEADER_SCAN_ROWS]
+    if not filled:
+        raise InputError(f"{path.name} has no data: every row is empty", where=f"{where}.path")
+    widest = max(count for _, count in filled)
+    return next(i for i, count in filled if count > widest / 2)
+
+
+def _header_name(cell: object) -> str | None:
+    if cell is None:
+        return None
+    if isinstance(cell, float) and cell.is_integer():
+        return str(int(cell))
+    if hasattr(cell, "isoformat"):
+        return cell.isoformat()
+    return " ".join(str(cell).split())
+
+
+def _table(rows, numbers, header_row, path: Path, where: str):
+    """(header row number, names, columns of cells, row numbers) of the data below the header."""
+    at = _find_header(rows, numbers, header_row, path, where)
+    body = [(n, row) for n, row in zip(numbers[at + 1:], rows[at + 1:]) if any(c is not None for c in row)]
+    if not body:
+        raise InputError(f"{path.name} has a header (row {numbers[at]}) but no data rows below it",
+                         where=f"{where}.path")
+    width = max(len(rows[at]), *(len(row) for _, row in body))
+    header = list(rows[at]) + [None] * (width - len(rows[at]))
+    names, columns, seen = [], {}, {}
+    for j in range(width):
+        cells = np.empty(len(body), dtype=object)
+        cells[:] = [row[j] if j < len(row) else None for _, row in body]
+        name = _header_name(header[j])
+        if name is None:
+            if all(c is None for c in cells):
+                continue                   # an empty column, as exports often have on the right
+            name = f"column {j + 1}"
+        unique = name if name not in seen else f"{name}.{seen[name]}"
+        seen[name] = seen.get(name, 0) + 1
+        names.append(unique)
+        columns[unique] = cells
+    return numbers[at], tuple(names), columns, np.array([n for n, _ in body], dtype=int)
+
+
+def _renamed(names, columns, renames: Mapping[str, str], path: Path, where: str):
+    for old, new in renames.items():
+        if old not in names:
+            raise InputError(f"no column {old!r} to rename in {path.name}{did_you_mean(old, names)}; "
+                             f"columns are: {', '.join(names)}", where=f"{where}.columns.{old}")
+        if not isinstance(new, str) or not new.strip():
+            raise InputError(f"the new name must be text, got {new!r}", where=f"{where}.columns.{old}")
+    renamed = tuple(renames.get(n, n) for n in names)
+    for i, name in enumerate(renamed):
+        if name in renamed[:i]:
+            raise InputError(f"renaming gives two columns called {name!r}", where=f"{where}.columns")
+    return renamed, {renames.get(n, n): columns[n] for n in names}
