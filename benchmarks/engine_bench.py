@@ -12,8 +12,9 @@ eager when it is importable (it is not a dependency). Columns:
 * µs/op = our value-and-gradient time ÷ the number of recorded operations;
 * ÷torch = ours ÷ torch eager (value and gradient, same formulas).
 
-Every figure is the best of several repeats (time.perf_counter); other processes share this
-2-core machine, so the best is the stable statistic. Each row also checks that our gradient
+Every figure is the best (or with --median, the median) of many calls timed with
+time.perf_counter, the variants taking turns; other processes share this 2-core machine, so the
+best is the stable statistic. Each row also checks that our gradient
 matches the hand-written one and that the tape's is bit-identical to the graph's.
 
 Run: python benchmarks/engine_bench.py [--only NAME ...] [--quick]
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import sys
 import time
 from dataclasses import dataclass
@@ -54,16 +56,21 @@ class Workload:
     big: bool = False                             # one of the three large workloads
 
 
-def best_time(fn: Callable, budget: float, min_repeats: int = 5) -> float:
-    """Best wall time of ``fn()`` over at least ``min_repeats`` calls and ``budget`` seconds."""
-    fn()   # warm up: caches, lazy imports, BLAS threads
-    best, spent, count = float("inf"), 0.0, 0
-    while count < min_repeats or spent < budget:
-        start = time.perf_counter()
-        fn()
-        elapsed = time.perf_counter() - start
-        best, spent, count = min(best, elapsed), spent + elapsed, count + 1
-    return best
+def time_round_robin(fns: dict[str, Callable], budget: float, min_rounds: int = 5) -> dict[str, list[float]]:
+    """Wall times of each function, called in turn, until ``budget`` seconds and ``min_rounds``.
+
+    Taking turns means a burst of load from another process hits every variant alike.
+    """
+    for fn in fns.values():
+        fn()   # warm up: caches, lazy imports, BLAS threads
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    start = time.perf_counter()
+    while len(times[next(iter(fns))]) < min_rounds or time.perf_counter() - start < budget:
+        for name, fn in fns.items():
+            begin = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - begin)
+    return times
 
 
 def _torch_params(*arrays):
@@ -283,11 +290,13 @@ def check(w: Workload) -> str:
     return ("ok" if close else "GRAD DIFFERS") + ("" if same else ", TAPE DIFFERS")
 
 
-def measure(w: Workload, quick: bool) -> dict:
-    budget = (0.3 if quick else 1.5) if w.big else (0.2 if quick else 1.0)
-    row = {"forward": best_time(w.forward, budget), "hand": best_time(w.by_hand, budget),
-           "graph": best_time(w.graph, budget), "tape": best_time(w.tape, budget)}
-    row["torch"] = best_time(w.torch, budget) if w.torch is not None else None
+def measure(w: Workload, quick: bool, statistic: Callable) -> dict:
+    budget = (1.5 if quick else 8.0) if w.big else (0.5 if quick else 3.0)
+    fns = {"forward": w.forward, "hand": w.by_hand, "graph": w.graph, "tape": w.tape}
+    if w.torch is not None:
+        fns["torch"] = w.torch
+    row = {name: statistic(times) for name, times in time_round_robin(fns, budget).items()}
+    row.setdefault("torch", None)
     return row
 
 
@@ -295,7 +304,7 @@ def _ms(seconds: float | None) -> str:
     return "-" if seconds is None else (f"{seconds * 1e3:8.2f}" if seconds >= 1e-3 else f"{seconds * 1e6:6.0f}µs")
 
 
-def print_table(results: list[tuple[Workload, dict, str]]) -> None:
+def print_table(results: list[tuple[Workload, dict, str]], statistic: str) -> None:
     head = (f"{'workload':24s} {'ops':>5s} {'np fwd':>9s} {'by hand':>9s} {'graph':>9s} {'tape':>9s} "
             f"{'torch':>9s} | {'ratio h/g/t':>15s} | {'÷hand g/t':>11s} | {'µs/op g/t':>11s} | {'÷torch g/t':>11s} | check")
     print(head)
@@ -309,7 +318,7 @@ def print_table(results: list[tuple[Workload, dict, str]]) -> None:
         print(f"{w.name:24s} {w.n_ops:5d} {_ms(f):>9s} {_ms(r['hand']):>9s} {_ms(r['graph']):>9s} "
               f"{_ms(r['tape']):>9s} {_ms(r['torch']):>9s} | {ratios:>15s} | {vs_hand:>11s} | "
               f"{per_op:>11s} | {vs_torch:>11s} | {verdict}")
-    print("times: best value-and-gradient call (np fwd: value only); ms unless marked µs. "
+    print(f"times: {statistic} value-and-gradient call (np fwd: value only); ms unless marked µs. "
           "g = graph (ad.value_and_grad), t = tape (ad.record), h = by hand.")
     print("targets: ratio ≤ 3 and ÷hand ≤ 1.1 on the three large workloads; µs/op ≤ 3 on Thurber and the chain.")
 
@@ -332,13 +341,15 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="+", choices=sorted(WORKLOADS), help="run only these workloads")
     parser.add_argument("--quick", action="store_true", help="shorter timing budgets (noisier)")
+    parser.add_argument("--median", action="store_true", help="report medians instead of the best times")
     args = parser.parse_args(argv)
+    statistic = statistics.median if args.median else min
     print(describe_machine())
     results = []
     for name in args.only or list(WORKLOADS):
         workload = WORKLOADS[name](np.random.default_rng(0))
-        results.append((workload, measure(workload, args.quick), check(workload)))
-    print_table(results)
+        results.append((workload, measure(workload, args.quick, statistic), check(workload)))
+    print_table(results, 'median' if args.median else 'best')
 
 
 if __name__ == "__main__":

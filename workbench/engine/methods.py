@@ -10,19 +10,16 @@ from __future__ import annotations
 from workbench.engine import prims_math as m
 from workbench.engine import prims_reduce as r
 from workbench.engine import prims_shape as s
-from workbench.engine.graph import apply
+from workbench.engine.graph import NO_OPTIONS, apply
 from workbench.engine.tensor import Tensor
-
-_EMPTY: dict = {}
-
 
 def _binary(prim, swap: bool = False):
     if swap:
         def op(self, other):
-            return apply(prim, (other, self), _EMPTY)
+            return apply(prim, (other, self), NO_OPTIONS)
     else:
         def op(self, other):
-            return apply(prim, (self, other), _EMPTY)
+            return apply(prim, (self, other), NO_OPTIONS)
     op.__name__ = f"__{'r' if swap else ''}{prim.name}__"
     return op
 
@@ -53,15 +50,15 @@ def install() -> None:
                          ("pow", m.pow), ("matmul", s.matmul)):
         setattr(Tensor, f"__{dunder}__", _binary(prim))
         setattr(Tensor, f"__r{dunder}__", _binary(prim, swap=True))
-    Tensor.__neg__ = lambda self: apply(m.neg, (self,), _EMPTY)
+    Tensor.__neg__ = lambda self: apply(m.neg, (self,), NO_OPTIONS)
     Tensor.__pos__ = lambda self: self
-    Tensor.__abs__ = lambda self: apply(m.abs, (self,), _EMPTY)
+    Tensor.__abs__ = lambda self: apply(m.abs, (self,), NO_OPTIONS)
     Tensor.__getitem__ = _getitem
     Tensor.T = property(lambda self: s.transpose(self))
     for name in ("exp", "log", "log1p", "expm1", "sqrt", "square", "abs", "sin", "cos", "tan",
                  "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh", "sigmoid", "relu", "softplus"):
         prim = getattr(m, name)
-        setattr(Tensor, name, (lambda p: lambda self: apply(p, (self,), _EMPTY))(prim))
+        setattr(Tensor, name, (lambda p: lambda self: apply(p, (self,), NO_OPTIONS))(prim))
     for fn in (r.sum, r.max, r.min, r.prod, r.mean, r.logsumexp):
         setattr(Tensor, fn.__name__ if hasattr(fn, "__name__") else fn.name, _reduction(fn))
     Tensor.var = lambda self, axis=None, keepdims=False, ddof=0: r.var(self, axis, keepdims, ddof)
