@@ -135,6 +135,7 @@ REJECTED = {
     "y ~ exp": ["'exp' is a function: call it as exp(...)", "`exp`"],
     "y ~ `x`(2)": ["`x` in backticks is a name and cannot be called"],
     "y ~ `Unit Price": ["unclosed backtick '`' at column 5"],
+    "y ~ a * x # slope": ["'#' is not allowed at column 11"],
     "y ~ `` + 1": ["empty name in backticks at column 5"],
     "a * x": ["missing '~'", "target ~ expression"],
     "y = a * x": ["missing '~'", "'=' is not used"],
@@ -298,7 +299,7 @@ RENDERED = {
     "y ~ (x**2)**3": "(x**2)**3",
     "y ~ x**(2**3)": "x**2**3",
     "y ~ atan(x) / (1 + exp(b - c*x))": "arctan(x) / (1 + exp(b - c * x))",
-    "y ~ `Unit Price` * `e` + e": "`Unit Price` * `e` + e",
+    "y ~ `Unit Price` * `e` + e + `#units`": "`Unit Price` * `e` + e + `#units`",
     "y ~ where(not (x > 0 and x < 1) or x == 5, 1.5, 1e-07)": "where(not (x > 0 and x < 1) or x == 5, 1.5, 1e-07)",
 }
 

@@ -13,6 +13,7 @@ Conventions: empty cells and the markers in ``MISSING_TEXT`` (NA, N/A, null, -, 
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -105,19 +106,23 @@ def convert_numbers(cells: np.ndarray, decimal: str | None = None, thousands: st
     values, status = np.full(n, np.nan), np.full(n, BAD, dtype=np.int8)
     text_rows, texts = [], []
     for i, cell in enumerate(cells):
-        if is_missing(cell):
+        if cell is None:
             status[i] = MISSING
-        elif isinstance(cell, (bool, np.bool_)):
-            values[i], status[i] = float(cell), OK
-        elif isinstance(cell, (int, float, np.integer, np.floating)):
-            if np.isfinite(cell):
-                values[i], status[i] = float(cell), OK
         elif isinstance(cell, str):
             text_rows.append(i)
             texts.append(cell)
+        elif isinstance(cell, (bool, np.bool_, int, float, np.integer, np.floating)):
+            number = float(cell)
+            if math.isfinite(number):
+                values[i], status[i] = number, OK
+            elif number != number:
+                status[i] = MISSING
     fast = _fast_numbers(texts, decimal, thousands)
     for i, text, number in zip(text_rows, texts, fast):
         if number != number:
+            if is_missing(text):
+                status[i] = MISSING
+                continue
             number = parse_number(text, decimal, thousands)
         if number is not None:
             values[i], status[i] = number, OK
@@ -128,9 +133,15 @@ def _is_date_cell(cell: object) -> bool:
     return isinstance(cell, (dt.datetime, dt.date)) or (isinstance(cell, str) and bool(_ISO_DATE.match(cell.strip())))
 
 
-def looks_like_dates(cells: np.ndarray) -> bool:
-    """True when most non-missing cells are dates: real date cells, or ISO text like 2024-03-01."""
-    present = [c for c in cells if not is_missing(c)]
+def looks_like_dates(cells: np.ndarray, sample: int = 500) -> bool:
+    """True when most non-missing cells are dates (real date cells, or ISO text like 2024-03-01),
+    judged on the first ``sample`` of them."""
+    present = []
+    for cell in cells:
+        if not is_missing(cell):
+            present.append(cell)
+            if len(present) == sample:
+                break
     return bool(present) and sum(map(_is_date_cell, present)) > len(present) / 2
 
 
@@ -138,7 +149,7 @@ def _timestamps(cells: np.ndarray):
     """Cells as naive UTC timestamps (NaT where not a date); numbers are not dates."""
     import pandas as pd
 
-    candidates = [c if isinstance(c, (str, dt.datetime, dt.date)) and not is_missing(c) else None for c in cells]
+    candidates = [c if isinstance(c, (str, dt.datetime, dt.date)) else None for c in cells]
     stamps = pd.to_datetime(pd.Series(candidates, dtype=object), errors="coerce", format="mixed", utc=True)
     return stamps.dt.tz_localize(None)
 
@@ -157,9 +168,11 @@ def convert_dates(cells: np.ndarray, origin: str | None = None) -> tuple[Convert
         start = stamps[valid].min()
     else:
         start = None
-    status = np.where(valid, OK, np.array([MISSING if is_missing(c) else BAD for c in cells], dtype=np.int8))
+    status = np.full(len(cells), OK, dtype=np.int8)
+    for i in np.flatnonzero(~valid):
+        status[i] = MISSING if is_missing(cells[i]) else BAD
     if start is None:
-        return Converted(np.full(len(cells), np.nan), status.astype(np.int8)), None
+        return Converted(np.full(len(cells), np.nan), status), None
     days = ((stamps - start) / pd.Timedelta(days=1)).to_numpy(dtype=float)
     text = start.date().isoformat() if start == start.normalize() else start.isoformat()
-    return Converted(days, status.astype(np.int8)), text
+    return Converted(days, status), text

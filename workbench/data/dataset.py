@@ -173,7 +173,7 @@ def read_table(cfg: Any, *, source_where: str = "data"):
 
     raw = read_raw(as_data_config(cfg, source_where), source_where)
     frame = pd.DataFrame({name: raw.cells[name] for name in raw.names},
-                         index=pd.Index(raw.row_numbers, name="row"), columns=list(raw.names))
+                         index=pd.Index(raw.row_numbers, name="row"), columns=list(raw.names), copy=True)
     return frame
 
 

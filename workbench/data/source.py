@@ -5,11 +5,13 @@ object with those attributes, or a dict). ``read_raw(options, where)`` reads CSV
 given or detected) or Excel (.xlsx/.xlsm through pandas with the openpyxl engine) into a
 ``RawTable``: column names after renaming, each column's cells (text as written for text files,
 cell values for Excel; ``None`` when empty) and the spreadsheet row number of every data row.
+Row numbers are what Excel or a text editor shows (a quoted cell spanning lines counts them all).
 
 Without ``header_row`` the header is the first non-empty row holding more than half as many cells
 as the widest row near the top, so title lines above a table are skipped. Fully empty rows are
-skipped and not counted. Duplicate names get a suffix (``x``, ``x.1``); unnamed columns with data
-are called ``column N`` (N counted from 1).
+skipped and not counted. Header names lose surrounding and repeated spaces; duplicates get a
+suffix (``x``, ``x.1``); unnamed columns with data are called ``column N`` (N counted from 1).
+The last table read is cached by file content and options; its cell arrays are shared, read-only.
 """
 
 from __future__ import annotations
@@ -106,7 +108,8 @@ def read_raw(options: DataConfig, where: str = "data") -> RawTable:
     suffix = path.suffix.lower()
     digest = hashlib.sha256(data).hexdigest()
     key = (str(path), digest, options.sheet, options.header_row, options.delimiter, options.decimal)
-    if key not in _CACHE:
+    entry = _CACHE.get(key)
+    if entry is None:
         if suffix in EXCEL_SUFFIXES:
             rows, numbers, sheet = _excel_rows(data, path, options.sheet, where)
         elif suffix in TEXT_SUFFIXES:
@@ -115,9 +118,10 @@ def read_raw(options: DataConfig, where: str = "data") -> RawTable:
             rows, numbers, sheet = *_text_rows(data, path, options, where), None
         else:
             raise _unsupported(path, where)
-        _CACHE.clear()                     # one table is enough: read_columns then load_dataset
-        _CACHE[key] = (sheet, *_table(rows, numbers, options.header_row, path, where))
-    sheet, header_row, names, columns, row_numbers = _CACHE[key]
+        entry = (sheet, *_table(rows, numbers, options.header_row, path, where))
+        _CACHE.clear()                     # one table is enough: read_columns, then load_dataset
+        _CACHE[key] = entry
+    sheet, header_row, names, columns, row_numbers = entry
     names, columns = _renamed(names, columns, options.columns, path, where)
     return RawTable(path, sheet, digest, header_row, names, columns, row_numbers)
 
@@ -190,8 +194,10 @@ def _text_rows(data: bytes, path: Path, options: DataConfig, where: str) -> tupl
     rows, numbers, last_line = [], [], 0
     try:
         for record in reader:
-            rows.append([cell.strip() or None for cell in record])
-            numbers.append(last_line + 1)
+            cells = [cell.strip() or None for cell in record]
+            if any(cells):                 # all cells are text or None here
+                rows.append(cells)
+                numbers.append(last_line + 1)
             last_line = reader.line_num
     except csv.Error as exc:
         raise InputError(f"{path.name} line {reader.line_num}: {exc}", where=f"{where}.path") from None
@@ -208,8 +214,13 @@ def _excel_rows(data: bytes, path: Path, sheet, where: str) -> tuple[list[list],
         raise InputError(f"cannot read {path.name} as an Excel workbook: {exc}", where=f"{where}.path") from None
     chosen = _choose_sheet(names, sheet, path, where)
     frame = book.parse(chosen, header=None, dtype=object)
-    rows = [[_excel_cell(v) for v in row] for row in frame.itertuples(index=False, name=None)]
-    return rows, list(range(1, len(rows) + 1)), chosen
+    rows, numbers = [], []
+    for number, values in enumerate(frame.itertuples(index=False, name=None), start=1):
+        cells = [_excel_cell(v) for v in values]
+        if _filled(cells):
+            rows.append(cells)
+            numbers.append(number)
+    return rows, numbers, chosen
 
 
 def _excel_cell(value: object) -> object:
@@ -239,21 +250,23 @@ def _choose_sheet(names: list[str], sheet, path: Path, where: str) -> str:
 
 
 def _find_header(rows: list[list], numbers: list[int], header_row: int | None, path: Path, where: str) -> int:
-    """Index into ``rows`` of the header row."""
-    if header_row is not None:
-        if header_row not in numbers:
-            raise InputError(f"{path.name} has no row {header_row} (it has {numbers[-1] if numbers else 0} rows)",
-                             where=f"{where}.header_row")
-        index = numbers.index(header_row)
-        if not any(cell is not None for cell in rows[index]):
-            raise InputError(f"row {header_row} of {path.name} is empty", where=f"{where}.header_row")
-        return index
-    filled = [(i, sum(cell is not None for cell in row)) for i, row in enumerate(rows)]
-    filled = [(i, count) for i, count in filled if count][:_HEADER_SCAN_ROWS]
-    if not filled:
+    """Index into ``rows`` (the non-empty rows, numbered by ``numbers``) of the header row."""
+    if not rows:
         raise InputError(f"{path.name} has no data: every row is empty", where=f"{where}.path")
-    widest = max(count for _, count in filled)
-    return next(i for i, count in filled if count > widest / 2)
+    if header_row is not None:
+        if header_row in numbers:
+            return numbers.index(header_row)
+        if header_row < numbers[-1]:
+            raise InputError(f"row {header_row} of {path.name} is empty", where=f"{where}.header_row")
+        raise InputError(f"{path.name} has no row {header_row} (its last row is {numbers[-1]})",
+                         where=f"{where}.header_row")
+    filled = [_filled(row) for row in rows[:_HEADER_SCAN_ROWS]]
+    return next(i for i, count in enumerate(filled) if count > max(filled) / 2)
+
+
+def _filled(row: list) -> int:
+    """How many cells of the row are not empty."""
+    return len(row) - row.count(None)
 
 
 def _header_name(cell: object) -> str | None:
@@ -269,16 +282,18 @@ def _header_name(cell: object) -> str | None:
 def _table(rows, numbers, header_row, path: Path, where: str):
     """(header row number, names, columns of cells, row numbers) of the data below the header."""
     at = _find_header(rows, numbers, header_row, path, where)
-    body = [(n, row) for n, row in zip(numbers[at + 1:], rows[at + 1:]) if any(c is not None for c in row)]
+    body = list(zip(numbers[at + 1:], rows[at + 1:]))
     if not body:
         raise InputError(f"{path.name} has a header (row {numbers[at]}) but no data rows below it",
                          where=f"{where}.path")
     width = max(len(rows[at]), *(len(row) for _, row in body))
     header = list(rows[at]) + [None] * (width - len(rows[at]))
+    grid = np.empty((len(body), width), dtype=object)
+    for k, (_, row) in enumerate(body):
+        grid[k, :len(row)] = row
     names, columns, seen = [], {}, {}
     for j in range(width):
-        cells = np.empty(len(body), dtype=object)
-        cells[:] = [row[j] if j < len(row) else None for _, row in body]
+        cells = grid[:, j]
         name = _header_name(header[j])
         if name is None:
             if all(c is None for c in cells):

@@ -77,6 +77,8 @@ class Source:
             pos = end + 1
         pieces.append(line[pos:])
         source.code = "".join(pieces)
+        if "#" in source.code:                 # Python would silently drop the rest as a comment
+            raise source.error("'#' is not allowed", source.code.index("#"), " (a name with '#' goes in backticks)")
         return source
 
     def column(self, index: int, in_code: bool = True) -> int:
