@@ -123,6 +123,7 @@ def test_jacobian_forward_equals_ad_jacobian_for_every_parameter():
         expected = ad.jacobian(thurber_residuals, argnums=i)(*THURBER_CERTIFIED)
         assert jac.shape == (37,)
         np.testing.assert_allclose(jac, expected, rtol=1e-13, atol=0)
+    assert tape.verify(*THURBER_CERTIFIED)     # value and Jacobian against the ordinary path
 
 
 def test_jacobian_forward_of_a_vector_argument_has_the_jacobian_shape():

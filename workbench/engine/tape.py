@@ -79,7 +79,8 @@ class Tape:
         self._n_slots = n_slots
         # flat tuples: the replay loop unpacks them instead of reading four attributes per step
         self._forward_plan = [(s.call, s.fetch, s.unary, s.cast) for s in steps]
-        self._backward_steps = [s for s in reversed(steps) if s.edges or s.vjp_all]
+        self._backward_plan = [(s.out, s.fetch, s.unary, s.edges, s.vjp_all, s.kw)
+                               for s in reversed(steps) if s.edges or s.vjp_all]
         self.function: Callable | None = None
         # forward mode's seeds: the differentiated arguments' blocks of one identity matrix
         n = sum(math.prod(arg_shapes[i]) for i in argnums)
@@ -115,20 +116,20 @@ class Tape:
         """The backward sweep from ``seed``: adjoints of the differentiated arguments."""
         adjoints = [None] * self._n_slots
         adjoints[self.output] = seed
-        for step in self._backward_steps:
-            g = adjoints[step.out]
+        for out, fetch, unary, edges, vjp_all, kw in self._backward_plan:
+            g = adjoints[out]
             if g is None:
                 continue
-            adjoints[step.out] = None            # freed as soon as it has been handed on
-            ans = values[step.out]
-            inputs = (step.fetch(values),) if step.unary else step.fetch(values)
-            if step.vjp_all is not None:
-                rule, wanted = step.vjp_all
-                shares = rule(g, ans, *inputs, **step.kw)
+            adjoints[out] = None                 # freed as soon as it has been handed on
+            ans = values[out]
+            inputs = (fetch(values),) if unary else fetch(values)
+            if vjp_all is not None:
+                rule, wanted = vjp_all
+                shares = rule(g, ans, *inputs, **kw)
                 for position, slot, shape in wanted:
                     _add_share(adjoints, slot, shares[position], shape)
                 continue
-            for rule, slot, shape in step.edges:
+            for rule, slot, shape in edges:
                 share = rule(g, ans, *inputs)
                 # _add_share written out: this runs once per edge of the graph
                 try:
