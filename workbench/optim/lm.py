@@ -13,7 +13,8 @@ the SVD of the scaled Jacobian (``lm_step``), followed by a Gauss-Newton endgame
   and the run repeats, up to ``restarts`` times while that still improves the fit.
 - Once LM takes plain Gauss-Newton steps that its model predicts well (or once it has
   converged), the endgame takes over; if the endgame's plain step fails before LM itself
-  had converged, LM resumes.
+  had converged, LM resumes. The endgame runs only when ftol <= 1e-12: it pursues digits
+  the sum of squares cannot show, which a looser ftol says are not wanted.
 
 Convergence (all relative): the endgame's largest relative Gauss-Newton step at or below
 xtol; or, when rounding hides further progress, MINPACK's tests: ftol on the actual and
@@ -39,6 +40,8 @@ from workbench.optim.options import Options
 FACTOR = 1.0  # initial radius = FACTOR * ||D x0||: a first step may change x by ~100% (scaled)
 HANDOVER = "handover"  # internal verdict: LM is in the Gauss-Newton regime, start the endgame
 HANDOVER_PREDICTED = 1e-4  # ... once Gauss-Newton predicts at most this relative reduction
+# The endgame pursues digits the sum of squares cannot show; a looser ftol asks for less.
+ENDGAME_FTOL = 1e-12
 
 Verdict = tuple[str, str]
 
@@ -63,11 +66,12 @@ def run_lm(objective, x0: np.ndarray, options: Options, monitor: Monitor) -> Opt
 
 def _fit(objective, st: FitState, options: Options, monitor: Monitor) -> tuple[str, str, int]:
     """LM runs (with restarts) and the endgame; returns (status, message, restarts used)."""
-    restarts_used, early_handover = 0, True
+    endgame_wanted = options.get("ftol") <= ENDGAME_FTOL
+    restarts_used, early_handover = 0, endgame_wanted
     while True:
         (status, message), runs, last = _descend_with_restarts(objective, st, options, monitor, early_handover)
         restarts_used += runs
-        if status not in (CONVERGED, HANDOVER):
+        if status not in (CONVERGED, HANDOVER) or not endgame_wanted:
             return status, message, restarts_used
         endgame = Endgame(objective, st, options, monitor)
         verdict = endgame.run(last)
