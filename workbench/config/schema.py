@@ -1,0 +1,274 @@
+"""The config schema as data: one row per key, from which everything else is derived.
+
+``SCHEMA`` lists every key of a fit config (dotted path, kind of value, default, check, help).
+Validation (``validate.py``), defaults, ``check_key`` (``overrides.py``), the JSON Schema and the
+key reference (``export.py``) all read this one table; nothing about a single key is written
+anywhere else.
+
+Vocabulary of a row:
+
+* ``kind``: ``section`` (a mapping with the keys listed below it), ``map`` (a mapping from any
+  name to values described by the ``<path>.*`` row), or a value kind from ``values.py``.
+* ``shorthand``: a section that may be written as one scalar, meaning that child
+  (``loss: mse`` is ``loss: {name: mse}``; ``a: 1.0`` under params is ``a: {init: 1.0}``).
+* ``when``: the key applies only when another key has one of some values (``loss.delta`` only
+  for huber and soft_l1). Given otherwise, it is an error; its default is filled in only then.
+* ``default``: a value, or ``Derived`` (a default that depends on another key).
+* ``one_of``: of these children of a section exactly one must be given.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+MODEL_TYPES = ("linear", "polynomial", "exponential", "power", "gaussian", "michaelis_menten",
+               "logistic", "mlp")
+SINGLE_INPUT_TYPES = ("polynomial", "exponential", "power", "gaussian", "michaelis_menten")
+ACTIVATIONS = ("tanh", "relu", "sigmoid", "softplus")
+LOSS_NAMES = ("mse", "sse", "mae", "huber", "soft_l1", "log_cosh", "cross_entropy")
+LEAST_SQUARES_LOSSES = ("mse", "sse")
+FIRST_ORDER_OPTIMIZERS = ("gd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw")
+OPTIMIZER_NAMES = FIRST_ORDER_OPTIMIZERS + ("lbfgs", "lm")
+SCHEDULE_NAMES = ("constant", "step", "exponential", "cosine", "warmup", "warmup_cosine")
+REPORT_FORMATS = ("html", "pdf", "xlsx")
+TEXT_SUFFIXES = (".csv", ".tsv", ".txt")
+EXCEL_SUFFIXES = (".xlsx", ".xlsm")
+DEFAULT_MAX_STEPS = 1000
+
+
+@dataclass(frozen=True)
+class Range:
+    """Numeric bounds; ``describe`` gives the phrase used in error messages."""
+
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+
+    def holds(self, value: float) -> bool:
+        if self.low is not None and (value <= self.low if self.low_open else value < self.low):
+            return False
+        return self.high is None or (value < self.high if self.high_open else value <= self.high)
+
+    def describe(self, integer: bool) -> str:
+        noun = "integer" if integer else "number"
+        positive = (self.low == 0 and self.low_open) or (integer and self.low == 1 and not self.low_open)
+        if self.high is None:
+            if positive:
+                return f"a positive {noun}"
+            if self.low is None:
+                return f"an {noun}" if integer else "a finite number"
+            return f"{'an' if integer else 'a'} {noun} {'>' if self.low_open else '>='} {self.low:g}"
+        left = "(" if self.low_open else "["
+        right = ")" if self.high_open else "]"
+        return f"a {noun} in {left}{self.low:g}, {self.high:g}{right}"
+
+
+@dataclass(frozen=True)
+class Pattern:
+    """A regular expression a string must match in full (ECMA-compatible, for JSON Schema too)."""
+
+    regex: str
+    meaning: str            # completes "must be ...", e.g. "a single character"
+
+    def holds(self, value: str) -> bool:
+        return re.fullmatch(self.regex, value) is not None
+
+
+@dataclass(frozen=True)
+class When:
+    """The key applies only when the key at ``path`` has one of ``values``."""
+
+    path: str
+    values: tuple[str, ...]
+    note: str = ""          # replaces the generic explanation in error messages
+
+    def explain(self) -> str:
+        return self.note or f"only used when {self.path} is {_alternatives(self.values)}"
+
+
+@dataclass(frozen=True)
+class Derived:
+    """A default taken from ``table[value of path]``, else ``otherwise``."""
+
+    path: str
+    table: tuple[tuple[str, Any], ...]
+    otherwise: Any
+
+
+@dataclass(frozen=True)
+class Key:
+    path: str
+    kind: str
+    help: str = ""
+    default: Any = None
+    required: bool = False
+    check: Range | Pattern | None = None
+    choices: tuple[str, ...] = ()
+    noun: str = ""                     # what a choice names, for "unknown optimizer 'x'"
+    when: When | None = None
+    shorthand: str | None = None
+    one_of: tuple[str, ...] = ()
+    names: Pattern | None = None       # for a map: what its keys must look like
+
+    @property
+    def name(self) -> str:
+        return self.path.rpartition(".")[2]
+
+    @property
+    def parent(self) -> str:
+        return self.path.rpartition(".")[0]
+
+
+def _alternatives(values: tuple[str, ...]) -> str:
+    return values[0] if len(values) == 1 else ", ".join(values[:-1]) + f" or {values[-1]}"
+
+
+NON_EMPTY = Pattern(r"[\s\S]*\S[\s\S]*", "a non-empty string")
+ONE_CHAR = Pattern(r"[\s\S]", "a single character")
+RUN_NAME = Pattern(r"(?!\.\.?$)[^/\\]*[^/\\\s][^/\\]*", "a name without '/' or '\\' (it names the output folder)")
+IDENTIFIER = Pattern(r"(?!__)[A-Za-z_][A-Za-z0-9_]*", "a name of letters, digits and _ that does not start "
+                                                       "with a digit or '__'")
+FORMULA = Pattern(r"[^~]*\S[^~]*~[^~]*\S[^~]*", "a formula 'target ~ expression'")
+POSITIVE = Range(0, low_open=True)
+NON_NEGATIVE = Range(0)
+AT_LEAST_ONE = Range(1)
+UNIT_OPEN = Range(0, 1, high_open=True)
+FOR_BUILTIN = When("model.type", MODEL_TYPES, "only used with a built-in model type; a formula names its "
+                                              "columns itself")
+FOR_MLP = When("model.type", ("mlp",))
+_OPT = "optimizer."
+_SCHED = "optimizer.schedule."
+_SCHEDULE_NAME = "optimizer.schedule.name"
+
+SCHEMA: tuple[Key, ...] = (
+    Key("name", "str", "Run name; the default output folder is reports/<name>/. Default: the config "
+        "file's name without its extension.", check=RUN_NAME),
+    Key("data", "section", "The data file and how to read it (a bare path is short for {path: ...}).",
+        required=True, shorthand="path"),
+    Key("data.path", "str", "CSV, TSV, TXT or Excel (.xlsx, .xlsm) file, relative to the config file.",
+        required=True, check=NON_EMPTY),
+    Key("data.sheet", "sheet", "Excel only: a sheet name, or a position (1 = first). Default: the first sheet."),
+    Key("data.header_row", "int", "Row holding the column names (1 = first).", default=1, check=AT_LEAST_ONE),
+    Key("data.decimal", "str", "Decimal mark in numbers.", default=".", check=ONE_CHAR),
+    Key("data.thousands", "str", "Thousands separator in numbers, e.g. ',' or ' '. Default: none.",
+        check=ONE_CHAR),
+    Key("data.delimiter", "str", "Text files only: the field separator. Default: ',' for .csv, tab for "
+        ".tsv, detected for .txt.", check=NON_EMPTY),
+    Key("data.columns", "map", "Rename columns before use: old name -> new name.", names=NON_EMPTY),
+    Key("data.columns.*", "str", "The new name of the column.", check=NON_EMPTY),
+    Key("data.where", "str", "Keep only the rows where this condition holds, e.g. \"price > 0\".",
+        check=NON_EMPTY),
+    Key("data.dates", "map", "Date columns, each turned into days since a reference date.", names=NON_EMPTY),
+    Key("data.dates.*", "iso_date", "The reference date (ISO, e.g. 2024-01-01), or null for the "
+        "column's earliest date."),
+    Key("data.missing", "choice", "Rows with an empty or non-numeric value in a used column: drop them "
+        "(and say so) or stop with an error.", default="drop", choices=("drop", "error"),
+        noun="missing-value policy"),
+    Key("model", "section", "What is fitted: a formula, or a built-in model type.", required=True,
+        one_of=("formula", "type")),
+    Key("model.formula", "str", "target ~ expression of columns and parameters, e.g. "
+        "\"y ~ a * exp(-b * x) + c\".", check=FORMULA),
+    Key("model.type", "choice", "A built-in model.", choices=MODEL_TYPES, noun="model type"),
+    Key("model.inputs", "str_list", "Input column(s) of a built-in model: a name or a list of names.",
+        when=FOR_BUILTIN),
+    Key("model.input", "str", "The input column of a one-input model (same as inputs: [name]).",
+        check=NON_EMPTY, when=FOR_BUILTIN),
+    Key("model.target", "str", "The column a built-in model predicts.", check=NON_EMPTY, when=FOR_BUILTIN),
+    Key("model.degree", "int", "Degree of the polynomial.", default=2, check=AT_LEAST_ONE,
+        when=When("model.type", ("polynomial",))),
+    Key("model.hidden", "int_list", "Units per hidden layer of the MLP.", default=(16,), check=AT_LEAST_ONE,
+        when=FOR_MLP),
+    Key("model.activation", "choice", "Activation of the MLP's hidden layers.", default="tanh",
+        choices=ACTIVATIONS, noun="activation", when=FOR_MLP),
+    Key("params", "map", "Parameters: a starting value, or {init, min, max, fixed}. Parameters not "
+        "listed start from the model's own guess.", names=IDENTIFIER),
+    Key("params.*", "section", "One parameter (a number is short for {init: number}).", shorthand="init"),
+    Key("params.*.init", "number", "Starting value. Default: the model's guess."),
+    Key("params.*.min", "number", "Lower bound."),
+    Key("params.*.max", "number", "Upper bound."),
+    Key("params.*.fixed", "bool", "Hold the parameter at its init value.", default=False),
+    Key("loss", "section", "What is minimised (a name is short for {name: ...}).", shorthand="name"),
+    Key("loss.name", "choice", "Default: cross_entropy for a logistic model, else mse.", choices=LOSS_NAMES,
+        noun="loss", default=Derived("model.type", (("logistic", "cross_entropy"),), "mse")),
+    Key("loss.delta", "number", "Scale where huber and soft_l1 turn from quadratic to linear.", default=1.0,
+        check=POSITIVE, when=When("loss.name", ("huber", "soft_l1"))),
+    Key("loss.weights", "str", "Column of per-row weights (>= 0).", check=NON_EMPTY),
+    Key("loss.regularization", "section", "Penalty on the parameters' size, added to the loss."),
+    Key("loss.regularization.l1", "number", "Weight of the sum of |parameter|.", default=0.0,
+        check=NON_NEGATIVE),
+    Key("loss.regularization.l2", "number", "Weight of the sum of parameter².", default=0.0,
+        check=NON_NEGATIVE),
+    Key("loss.from_logits", "bool", "The model outputs logits (true) or probabilities (false).",
+        default=True, when=When("loss.name", ("cross_entropy",))),
+    Key("optimizer", "section", "How the loss is minimised (a name is short for {name: ...}).",
+        shorthand="name"),
+    Key(_OPT + "name", "choice", "Default (decided by the pipeline): lm when the loss is mse or sse "
+        "without regularization, else lbfgs.", choices=OPTIMIZER_NAMES, noun="optimizer"),
+    Key(_OPT + "lr", "number", "Learning rate. Default: the optimizer's own.", check=POSITIVE),
+    Key(_OPT + "max_steps", "int", "Most optimizer steps (iterations).", default=DEFAULT_MAX_STEPS,
+        check=AT_LEAST_ONE),
+    Key(_OPT + "batch_size", "int", "Rows per mini-batch. Default: all rows.", check=AT_LEAST_ONE,
+        when=When("optimizer.name", FIRST_ORDER_OPTIMIZERS)),
+    Key(_OPT + "momentum", "number", "Momentum (momentum, nesterov).", check=UNIT_OPEN),
+    Key(_OPT + "beta1", "number", "Decay of the first-moment average (adam, adamw).", check=UNIT_OPEN),
+    Key(_OPT + "beta2", "number", "Decay of the second-moment average (rmsprop, adam, adamw).",
+        check=UNIT_OPEN),
+    Key(_OPT + "eps", "number", "Added to denominators for stability.", check=POSITIVE),
+    Key(_OPT + "weight_decay", "number", "Decoupled weight decay (adamw) or L2 step shrinkage.",
+        check=NON_NEGATIVE),
+    Key(_OPT + "schedule", "section", "Learning-rate schedule (a name is short for {name: ...}).",
+        shorthand="name"),
+    Key(_SCHED + "name", "choice", "The schedule's shape.", required=True, choices=SCHEDULE_NAMES,
+        noun="schedule"),
+    Key(_SCHED + "step_size", "int", "Steps between decays. Default: a third of max_steps.",
+        check=AT_LEAST_ONE, when=When(_SCHEDULE_NAME, ("step",))),
+    Key(_SCHED + "gamma", "number", "Decay factor.", check=POSITIVE,
+        when=When(_SCHEDULE_NAME, ("step", "exponential"))),
+    Key(_SCHED + "warmup_steps", "int", "Steps of linear warm-up. Default: a twentieth of max_steps.",
+        check=AT_LEAST_ONE, when=When(_SCHEDULE_NAME, ("warmup", "warmup_cosine"))),
+    Key(_SCHED + "min_lr", "number", "Learning rate at the end of the cosine.", check=NON_NEGATIVE,
+        when=When(_SCHEDULE_NAME, ("cosine", "warmup_cosine"))),
+    Key(_SCHED + "total_steps", "int", "Length of the cosine. Default: max_steps.", check=AT_LEAST_ONE,
+        when=When(_SCHEDULE_NAME, ("cosine", "warmup_cosine"))),
+    Key(_OPT + "ftol", "number", "Stop when the loss changes relatively less than this.", check=NON_NEGATIVE),
+    Key(_OPT + "xtol", "number", "Stop when the parameters change relatively less than this.",
+        check=NON_NEGATIVE),
+    Key(_OPT + "gtol", "number", "Stop when the gradient is smaller than this.", check=NON_NEGATIVE),
+    Key(_OPT + "time_limit", "number", "Stop after this many seconds.", check=POSITIVE),
+    Key(_OPT + "patience", "int", "Early stopping: steps without a better validation loss (needs "
+        "validation).", check=AT_LEAST_ONE),
+    Key(_OPT + "history_size", "int", "Correction pairs kept by lbfgs.", check=AT_LEAST_ONE),
+    Key(_OPT + "restarts", "int", "Restarts from the best point so far (lm, lbfgs).", check=NON_NEGATIVE),
+    Key("validation", "number", "Share of rows held out to measure the fit on unseen data. Default: none.",
+        check=Range(0, 0.9)),
+    Key("seed", "int", "Seed for every random choice (validation rows, MLP start, batches).", default=0,
+        check=NON_NEGATIVE),
+    Key("output", "section", "Where results go and which are written."),
+    Key("output.dir", "str", "Output folder, relative to the config file (--out overrides it). "
+        "Default: reports/<name>/ under the current folder.", check=NON_EMPTY),
+    Key("output.formats", "choice_list", "Reports to write.", default=REPORT_FORMATS, choices=REPORT_FORMATS,
+        noun="report format"),
+    Key("output.plots", "bool", "Draw the plots (PNG).", default=True),
+)
+
+ROOT = Key("", "section", "A workbench fit config.")
+BY_PATH: dict[str, Key] = {key.path: key for key in (ROOT, *SCHEMA)}
+CHILDREN: dict[str, tuple[Key, ...]] = {
+    path: tuple(k for k in SCHEMA if k.parent == path) for path, key in BY_PATH.items()
+    if key.kind in ("section", "map")
+}
+
+
+def child_key(parent: Key, name: str) -> Key | None:
+    """The row for ``name`` inside ``parent`` (a map's entries all share its ``.*`` row)."""
+    if parent.kind == "map":
+        return BY_PATH[f"{parent.path}.*"]
+    prefix = f"{parent.path}." if parent.path else ""
+    return BY_PATH.get(prefix + name) if parent.kind == "section" else None
+
+
+def child_names(parent: Key) -> list[str]:
+    return [k.name for k in CHILDREN.get(parent.path, ())]

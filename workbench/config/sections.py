@@ -1,0 +1,125 @@
+"""The validated config as frozen dataclasses: ``Config`` and one class per section.
+
+Built from the normalised mapping by ``build_config``; field names are the YAML keys. Values
+the config leaves open are ``None`` and decided downstream, as documented per field (notably
+``OptimizerConfig.name``: ``None`` means the pipeline picks lm for mse/sse without
+regularization, else lbfgs). Paths are absolute, resolved against the config file's folder.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from workbench.config.schema import DEFAULT_MAX_STEPS, REPORT_FORMATS
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    path: Path                          # absolute
+    sheet: str | int | None = None      # Excel: name or 1-based position; None = the first sheet
+    header_row: int = 1                 # 1-based row of the column names
+    decimal: str = "."
+    thousands: str | None = None
+    delimiter: str | None = None        # None: ',' for .csv, tab for .tsv, detected for .txt
+    columns: dict[str, str] = field(default_factory=dict)       # rename: old -> new
+    where: str | None = None            # row filter expression
+    dates: dict[str, str | None] = field(default_factory=dict)  # column -> ISO reference date or None
+    missing: str = "drop"               # drop | error
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    formula: str | None = None
+    type: str | None = None             # exactly one of formula and type is set
+    inputs: tuple[str, ...] = ()        # built-in types only (``input: x`` is stored here too)
+    target: str | None = None           # built-in types only; a formula names its own target
+    degree: int | None = None           # polynomial (default 2)
+    hidden: tuple[int, ...] = ()        # mlp (default (16,))
+    activation: str | None = None       # mlp (default tanh)
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    name: str
+    init: float | None = None           # None: the model's own starting guess
+    min: float | None = None
+    max: float | None = None
+    fixed: bool = False
+
+
+@dataclass(frozen=True)
+class LossConfig:
+    name: str = "mse"                   # default cross_entropy for a logistic model
+    delta: float | None = None          # huber, soft_l1 (default 1.0)
+    weights: str | None = None          # column of per-row weights
+    l1: float = 0.0
+    l2: float = 0.0
+    from_logits: bool = True            # cross_entropy only
+
+
+@dataclass(frozen=True)
+class OptimizerConfig:
+    name: str | None = None             # None: the pipeline decides (lm for least squares, else lbfgs)
+    lr: float | None = None             # None here and below: the optimizer's own default
+    max_steps: int = DEFAULT_MAX_STEPS
+    batch_size: int | None = None
+    momentum: float | None = None
+    beta1: float | None = None
+    beta2: float | None = None
+    eps: float | None = None
+    weight_decay: float | None = None
+    schedule: dict[str, Any] | None = None   # {name: ..., <that schedule's keys>}
+    ftol: float | None = None
+    xtol: float | None = None
+    gtol: float | None = None
+    time_limit: float | None = None
+    patience: int | None = None
+    history_size: int | None = None
+    restarts: int | None = None
+
+
+@dataclass(frozen=True)
+class OutputConfig:
+    dir: Path | None = None             # absolute; None: reports/<name>/ under the current folder
+    formats: tuple[str, ...] = REPORT_FORMATS
+    plots: bool = True
+
+
+@dataclass(frozen=True)
+class Config:
+    name: str
+    data: DataConfig
+    model: ModelConfig
+    params: dict[str, ParamSpec]
+    loss: LossConfig
+    optimizer: OptimizerConfig
+    validation: float | None
+    seed: int
+    output: OutputConfig
+    raw: dict                           # the mapping as given, after overrides
+    path: Path | None                   # the config file, when read from one
+    base_dir: Path                      # relative paths in the config start here
+    resolved: dict = field(default_factory=dict, repr=False)   # normalised, defaults filled in
+
+
+def resolve_path(base_dir: Path, text: str) -> Path:
+    """``text`` (``~`` expanded) made absolute against ``base_dir``."""
+    return (Path(base_dir) / os.path.expanduser(text)).resolve()
+
+
+def build_config(cfg: dict, *, raw: dict, base_dir: Path, path: Path | None) -> Config:
+    """The dataclasses for the normalised mapping ``cfg`` (already validated and ruled)."""
+    data = dict(cfg["data"])
+    data["path"] = resolve_path(base_dir, data["path"])
+    loss = dict(cfg["loss"])
+    loss.update(loss.pop("regularization"))
+    output = dict(cfg["output"])
+    output["dir"] = resolve_path(base_dir, output["dir"]) if "dir" in output else None
+    params = {name: ParamSpec(name, **spec) for name, spec in cfg.get("params", {}).items()}
+    return Config(name=cfg["name"], data=DataConfig(**data), model=ModelConfig(**cfg["model"]),
+                  params=params, loss=LossConfig(**loss), optimizer=OptimizerConfig(**cfg["optimizer"]),
+                  validation=cfg.get("validation"), seed=cfg["seed"], output=OutputConfig(**output),
+                  raw=raw, path=path, base_dir=Path(base_dir).resolve(), resolved=cfg)
