@@ -84,6 +84,14 @@ def test_title_rows_above_the_header_are_skipped_and_row_numbers_count_them(tmp_
         np.testing.assert_array_equal(ds.columns["units"], [10, 8])
 
 
+def test_a_title_row_taken_as_header_gets_a_hint(tmp_path):
+    path = write(tmp_path, "t.csv", "Sales report\nprice,units\n1,2\n")
+    with pytest.raises(InputError) as info:
+        load_dataset({"path": path, "header_row": 1}, ["price"])
+    assert message(info) == ("data: column 'price' not found in t.csv; columns are: Sales report, column 2 "
+                             "(is row 1 the header? if not, set data.header_row)")
+
+
 def test_header_row_pointing_at_an_empty_or_missing_row_is_an_error(tmp_path):
     path = write(tmp_path, "t.csv", "title\n\nx,y\n1,2\n")
     with pytest.raises(InputError) as info:

@@ -96,8 +96,10 @@ def _check_usable(raw: RawTable, name: str, column: Converted, is_date: bool, wh
 def _require(wanted: Sequence[str], raw: RawTable, where: str) -> None:
     for name in wanted:
         if name not in raw.names:
+            unnamed = any(n.startswith("column ") and n[7:].isdigit() for n in raw.names)
+            hint = f" (is row {raw.header_row} the header? if not, set {where}.header_row)" if unnamed else ""
             raise InputError(f"column {name!r} not found in {raw.path.name}{did_you_mean(name, raw.names)}; "
-                             f"columns are: {', '.join(raw.names)}", where=where)
+                             f"columns are: {', '.join(raw.names)}{hint}", where=where)
 
 
 def _parse_where(text: str | None, raw: RawTable, where: str):
