@@ -34,6 +34,7 @@ from typing import Callable
 import numpy as np
 
 from workbench.engine.errors import EngineError
+from workbench.engine.forward import propagate_tangent
 from workbench.engine.mode import MODE
 from workbench.engine.tensor import Tensor
 
@@ -151,8 +152,6 @@ def apply(prim: Primitive, args: tuple, kw: dict = NO_OPTIONS):
         result.requires_grad = False
         result._node = None
     if MODE.forward:   # an int, so the usual case (no forward sweep running) costs one test
-        from workbench.engine.forward import propagate_tangent
-
         propagate_tangent(prim, args, kw, result)
     return result
 
