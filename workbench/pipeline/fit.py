@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -107,14 +108,18 @@ def run_fit(config, out_dir: Path | str, *, quiet: bool = True, reports: bool = 
     prepared = prepare(config)
     options = optimizer_options(prepared)
     monitor = _Monitor(prepared, options.max_steps, progress and not quiet)
-    try:
-        opt = minimize(prepared.objective, prepared.x0, options, lower=prepared.lower,
-                       upper=prepared.upper, callback=monitor)
-    finally:
-        monitor.close()
-    outcome = assemble_result(prepared, opt, Path(out_dir), started)
-    outcome.trajectory = monitor.trajectory
-    write_outputs(outcome, reports=reports)
+    # Overflow on the way to a divergence is expected and handled (the optimizer stops at the
+    # first non-finite loss and keeps the last finite point), so numpy need not warn about it.
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        try:
+            opt = minimize(prepared.objective, prepared.x0, options, lower=prepared.lower,
+                           upper=prepared.upper, callback=monitor)
+        finally:
+            monitor.close()
+        outcome = assemble_result(prepared, opt, Path(out_dir), started)
+        outcome.trajectory = monitor.trajectory
+        write_outputs(outcome, reports=reports)
     outcome.elapsed_s = time.perf_counter() - started
     if opt.status == "diverged":
         raise DivergedError(f"the fit diverged at step {opt.diverged_at}: the loss became NaN or "
