@@ -151,7 +151,7 @@ def loss_scale(loss: float, loss0: float) -> float:
 
 def safe_norm(v: np.ndarray) -> float:
     """The 2-norm without overflow warnings (steps and gradients can be huge); inf if not finite."""
-    largest = float(np.max(np.abs(v))) if v.size else 0.0
+    largest = float(np.abs(v).max()) if v.size else 0.0
     if largest < 1e150:
         return math.sqrt(float(v @ v))
     if not math.isfinite(largest):

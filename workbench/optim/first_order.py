@@ -191,9 +191,10 @@ def _converged(options: Options, loss: float, loss_new: float, grad: np.ndarray,
 
 def _finish(objective, batches, monitor: Monitor, x: np.ndarray, loss: float, status: str,
             message: str, nit: int, diverged_at: int | None = None) -> OptimizeResult:
-    if batches is not None and status != DIVERGED:
-        full_loss, _ = objective.value_and_grad(x)
-        loss = full_loss if math.isfinite(full_loss) else loss
-    nfev = getattr(objective, "nfev", 0)
-    return monitor.result(x, loss, status, message, nit, nfev, getattr(objective, "njev", nfev),
-                          diverged_at=diverged_at)
+    result = monitor.result(x, loss, status, message, nit, 0, 0, diverged_at=diverged_at)
+    if batches is not None and status != DIVERGED:  # report the full-data loss, not a batch's
+        full_loss, _ = objective.value_and_grad(result.x)
+        result.fun = full_loss if math.isfinite(full_loss) else result.fun
+    result.nfev = getattr(objective, "nfev", 0)
+    result.njev = getattr(objective, "njev", result.nfev)
+    return result

@@ -39,7 +39,7 @@ from workbench.optim.options import Options
 
 FACTOR = 1.0  # initial radius = FACTOR * ||D x0||: a first step may change x by ~100% (scaled)
 HANDOVER = "handover"  # internal verdict: LM is in the Gauss-Newton regime, start the endgame
-HANDOVER_PREDICTED = 1e-4  # ... once Gauss-Newton predicts at most this relative reduction
+HANDOVER_PREDICTED = 1e-2  # ... once Gauss-Newton predicts at most this relative reduction
 # The endgame pursues digits the sum of squares cannot show; a looser ftol asks for less.
 ENDGAME_FTOL = 1e-12
 
@@ -209,8 +209,8 @@ def _max_cosine(st: FitState, colnorm: np.ndarray) -> float:
     """max_j |J_j' r| / (||J_j|| ||r||): 0 exactly at a stationary point."""
     g = np.abs(st.grad)
     if colnorm.min() > 0:
-        return float(np.max(g / colnorm)) / st.fnorm
+        return float((g / colnorm).max()) / st.fnorm
     nonzero = colnorm > 0
     if not nonzero.any():
         return 0.0
-    return float(np.max(g[nonzero] / colnorm[nonzero])) / st.fnorm
+    return float((g[nonzero] / colnorm[nonzero]).max()) / st.fnorm

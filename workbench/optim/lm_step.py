@@ -112,7 +112,7 @@ def lm_parameter(f: Factorization, delta: float, par: float) -> tuple[float, np.
         return 0.0, gn
     # parl: the Newton step from lam = 0 (a lower bound at full rank); paru = ||J'r|| / delta.
     safe_s = np.where(s > 0, s, 1.0)
-    parl = fp / delta * gn_norm ** 2 / float(np.sum((gn / safe_s) ** 2)) if f.full_rank else 0.0
+    parl = fp / delta * gn_norm ** 2 / float(((gn / safe_s) ** 2).sum()) if f.full_rank else 0.0
     sc = s * f.c
     gnorm = norm(sc)
     paru = gnorm / delta or TINY / min(delta, 0.1)
@@ -129,7 +129,7 @@ def lm_parameter(f: Factorization, delta: float, par: float) -> tuple[float, np.
         fp = w_norm - delta
         if abs(fp) <= 0.1 * delta or (parl == 0.0 and fp <= previous_fp < 0.0) or iteration == 9:
             break
-        correction = fp / delta * w_norm ** 2 / float(np.sum(w * w / (s2 + par)))
+        correction = fp / delta * w_norm ** 2 / float((w * w / (s2 + par)).sum())
         if fp > 0:
             parl = max(parl, par)
         else:
