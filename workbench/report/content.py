@@ -40,10 +40,10 @@ QUALITY_LABELS = (
 
 def command_line() -> str:
     """The command as the user typed it (for ``python -m workbench`` too)."""
-    program = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else ""
-    if program in ("workbench", "__main__.py", "-m", "-c") or program.startswith("workbench"):
+    program = Path(sys.argv[0]) if sys.argv and sys.argv[0] else Path("python")
+    if program.name.startswith("workbench") or (program.name == "__main__.py" and program.parent.name == "workbench"):
         return shlex.join(["workbench", *sys.argv[1:]])
-    return shlex.join([program or "python", *sys.argv[1:]]) + "  (workbench called from Python)"
+    return shlex.join([program.name, *sys.argv[1:]]) + "  (workbench called from Python)"
 
 
 def _resolved_config(config) -> str:
@@ -83,8 +83,8 @@ def _model_section(outcome) -> dict:
     if cfg.formula:
         rows.append(("Formula", str(cfg.formula)))
     else:
-        options = [f"{k} {getattr(cfg, k)}" for k in ("degree", "hidden", "activation")
-                   if getattr(cfg, k, None) not in (None, (), [])]
+        relevant = {"polynomial": ("degree",), "mlp": ("hidden", "activation")}.get(cfg.type, ())
+        options = [f"{k} {getattr(cfg, k)}" for k in relevant if getattr(cfg, k, None) not in (None, (), [])]
         rows.append(("Built-in type", cfg.type + (f" ({', '.join(options)})" if options else "")))
     rows.append(("Inputs → target", f"{', '.join(prepared.model.inputs) or '—'} → {prepared.model.target}"))
     extras = []

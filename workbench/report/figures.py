@@ -22,7 +22,7 @@ import numpy as np
 
 from workbench import engine as ad
 
-DPI = 130
+DPI = 120
 
 
 @dataclass
@@ -41,7 +41,7 @@ def _png(fig) -> bytes:
 
     buffer = io.BytesIO()
     try:
-        fig.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight")
+        fig.savefig(buffer, format="png", dpi=DPI)     # the figures are tight_layout()-ed already
     finally:
         plt.close(fig)
     return buffer.getvalue()

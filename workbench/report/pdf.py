@@ -103,7 +103,7 @@ class PageWriter:
         self._room(height)
         self.y -= height
         ax = self.fig.add_axes((0.5 - width / 2, self.y, width, height))
-        ax.imshow(pixels, interpolation="antialiased")
+        ax.imshow(pixels, interpolation="none")    # embedded as is, not resampled
         ax.axis("off")
         self.y -= _line_height(8)
 
@@ -215,7 +215,7 @@ def write_pdf(content: dict, target: Path) -> int:
             w.heading("Computational graph at the solution")
             graph = content.get("graph")
             if graph is not None and graph.png:
-                w.image(graph.png, 0.8)
+                w.image(graph.png, 0.72)
                 w.text(graph.caption, size=8, color=MUTED)
             elif graph is not None:
                 w.text(graph.error or "not drawn", size=9, color=BAD)

@@ -25,7 +25,11 @@ def _quality_sentence(outcome) -> str:
     if r2 < 0:
         return (f"The model explains less of the variation in {target} than its plain average does "
                 f"(R² = {number(r2, 3)}).")
-    return f"The model explains {percent(r2)} of the variation in {target}."
+    shown = percent(r2)
+    for decimals in (2, 3):      # 0.9995 is not "100.0%": only a perfect fit is
+        if r2 < 1 and shown.startswith("100"):
+            shown = percent(r2, decimals)
+    return f"The model explains {shown} of the variation in {target}."
 
 
 def _effect_sentence(effect: Effect | None, target: str) -> str:
