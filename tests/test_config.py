@@ -62,6 +62,10 @@ def error_of(raw: dict, source: str = "decay.yaml") -> str:
     return message
 
 
+def choices_of(path: str) -> tuple:
+    return next(k.choices for k in SCHEMA if k.path == path)
+
+
 def with_(overrides: dict) -> dict:
     return apply_overrides(BASE, overrides)
 
@@ -73,7 +77,7 @@ def test_contract_example_parses_exactly(tmp_path):
     assert cfg.name == "decay"
     assert cfg.path == folder / "decay.yaml" and cfg.base_dir == folder
     assert cfg.data.path == tmp_path / "data" / "decay.csv"
-    assert (cfg.data.sheet, cfg.data.header_row, cfg.data.decimal, cfg.data.missing) == ("Sheet1", 1, ".", "drop")
+    assert (cfg.data.sheet, cfg.data.header_row, cfg.data.decimal, cfg.data.missing) == ("Sheet1", None, ".", "drop")
     assert (cfg.data.thousands, cfg.data.delimiter, cfg.data.where, cfg.data.columns, cfg.data.dates) == \
         (None, None, None, {}, {})
     assert cfg.model.formula == "y ~ a * exp(-b * x) + c" and cfg.model.type is None and cfg.model.inputs == ()
@@ -143,13 +147,10 @@ INVALID = [
     ("optimizer.max_steps", 0, "decay.yaml: optimizer.max_steps: must be a positive integer, got 0"),
     ("optimizer.max_steps", 2.5, "decay.yaml: optimizer.max_steps: must be a positive integer, got 2.5"),
     ("optimizer.momentum", 1.0, "decay.yaml: optimizer.momentum: must be a number in [0, 1), got 1.0"),
-    ("optimizer.beta2", -0.1, "optimizer.beta2: must be a number in [0, 1)"),
     ("optimizer.eps", 0, "optimizer.eps: must be a positive number"),
     ("optimizer.weight_decay", -1, "optimizer.weight_decay: must be a number >= 0"),
-    ("optimizer.gtol", -1e-9, "optimizer.gtol: must be a number >= 0"),
     ("optimizer.time_limit", 0, "optimizer.time_limit: must be a positive number"),
     ("optimizer.restarts", -1, "optimizer.restarts: must be an integer >= 0, got -1"),
-    ("optimizer.history_size", 0, "optimizer.history_size: must be a positive integer"),
     ("optimizer.batch_size", 32, "optimizer.batch_size: only used when optimizer.name is gd, momentum,"),
     ("optimizer.patience", 5, "optimizer.patience: early stopping watches the validation loss"),
     ("optimizer.name", "newton", "optimizer.name: unknown optimizer 'newton'; choose one of gd,"),
@@ -180,10 +181,10 @@ INVALID = [
     ("seed", True, "seed: must be an integer >= 0, got true"),
     ("name", "a/b", "name: must be a name without '/'"),
     ("data.path", "sales.xls", "data.path: cannot read files with '.xls'"),
-    ("data.path", "", "data.path: must be a non-empty string"),
     ("data.sheet", 0, "data.sheet: must be a sheet name or a position (1 = first), got 0"),
     ("data.header_row", 0, "data.header_row: must be a positive integer, got 0"),
     ("data.decimal", ",,", "data.decimal: must be a single character, got ',,'"),
+    ("data.delimiter", ";;", "data.delimiter: must be one character, or tab, comma, semicolon, pipe or space"),
     ("data.thousands", ".", "data.thousands: must differ from data.decimal (both are '.')"),
     ("data.missing", "skip", "data.missing: unknown missing-value policy 'skip'; choose one of drop, error"),
     ("data.dates", {"week": "2024-13-01"}, "data.dates.week: must be an ISO date"),
@@ -392,10 +393,6 @@ def test_json_schema_accepts_the_example_configs():
     optimizer = schema["properties"]["optimizer"]["anyOf"][1]
     assert optimizer["properties"]["lr"]["exclusiveMinimum"] == 0
     assert optimizer["properties"]["name"]["enum"][:-1] == list(choices_of("optimizer.name"))
-
-
-def choices_of(path: str) -> tuple:
-    return next(k.choices for k in SCHEMA if k.path == path)
 
 
 @pytest.mark.parametrize("change", [{"optimiser": {}}, {"optimizer": {"lr": -1}}, {"model": {"formula": "y ~ a",

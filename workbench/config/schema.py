@@ -131,6 +131,8 @@ ONE_CHAR = Pattern(r"[\s\S]", "a single character")
 RUN_NAME = Pattern(r"(?!\.\.?$)[^/\\]*[^/\\\s][^/\\]*", "a name without '/' or '\\' (it names the output folder)")
 IDENTIFIER = Pattern(r"(?!__)[A-Za-z_][A-Za-z0-9_]*", "a name of letters, digits and _ that does not start "
                                                        "with a digit or '__'")
+DELIMITER = Pattern(r"[^\r\n]|\\t|tab|comma|semicolon|pipe|space",
+                    "one character, or tab, comma, semicolon, pipe or space")
 FORMULA = Pattern(r"[^~]*\S[^~]*~[^~]*\S[^~]*", "a formula 'target ~ expression'")
 POSITIVE = Range(0, low_open=True)
 NON_NEGATIVE = Range(0)
@@ -151,12 +153,13 @@ SCHEMA: tuple[Key, ...] = (
     Key("data.path", "str", "CSV, TSV, TXT or Excel (.xlsx, .xlsm) file, relative to the config file.",
         required=True, check=NON_EMPTY),
     Key("data.sheet", "sheet", "Excel only: a sheet name, or a position (1 = first). Default: the first sheet."),
-    Key("data.header_row", "int", "Row holding the column names (1 = first).", default=1, check=AT_LEAST_ONE),
+    Key("data.header_row", "int", "Row holding the column names (1 = first). Default: the first row "
+        "that looks like a header, so title lines above the table are skipped.", check=AT_LEAST_ONE),
     Key("data.decimal", "str", "Decimal mark in numbers.", default=".", check=ONE_CHAR),
     Key("data.thousands", "str", "Thousands separator in numbers, e.g. ',' or ' '. Default: none.",
         check=ONE_CHAR),
-    Key("data.delimiter", "str", "Text files only: the field separator. Default: ',' for .csv, tab for "
-        ".tsv, detected for .txt.", check=NON_EMPTY),
+    Key("data.delimiter", "str", "Text files only: the field separator. Default: detected.",
+        check=DELIMITER),
     Key("data.columns", "map", "Rename columns before use: old name -> new name.", names=NON_EMPTY),
     Key("data.columns.*", "str", "The new name of the column.", check=NON_EMPTY),
     Key("data.where", "str", "Keep only the rows where this condition holds, e.g. \"price > 0\".",

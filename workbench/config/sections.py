@@ -20,10 +20,10 @@ from workbench.config.schema import DEFAULT_MAX_STEPS, REPORT_FORMATS
 class DataConfig:
     path: Path                          # absolute
     sheet: str | int | None = None      # Excel: name or 1-based position; None = the first sheet
-    header_row: int = 1                 # 1-based row of the column names
+    header_row: int | None = None       # 1-based row of the column names; None: detected
     decimal: str = "."
     thousands: str | None = None
-    delimiter: str | None = None        # None: ',' for .csv, tab for .tsv, detected for .txt
+    delimiter: str | None = None        # one character or tab|comma|semicolon|pipe|space; None: detected
     columns: dict[str, str] = field(default_factory=dict)       # rename: old -> new
     where: str | None = None            # row filter expression
     dates: dict[str, str | None] = field(default_factory=dict)  # column -> ISO reference date or None
