@@ -90,7 +90,7 @@ class Monitor:
             self._call_back(step, x, loss, entry)
         if self.stop_status is None and self._time_limit is not None and elapsed >= self._time_limit:
             self.stop_status = TIME_LIMIT
-            self.stop_message = f"time limit of {self._time_limit:g} s reached after {step} steps"
+            self.stop_message = f"time limit of {self._time_limit:g} s reached after {steps(step)}"
         return self.stop_status is not None
 
     def _call_back(self, step: int, x: np.ndarray, loss: float, entry: dict) -> None:
@@ -126,6 +126,11 @@ class Monitor:
     def stopped_result(self, x: np.ndarray, fun: float, nit: int, nfev: int, njev: int) -> OptimizeResult:
         """The result for a stop the monitor decided (time limit, callback, patience)."""
         return self.result(x, fun, self.stop_status or STALLED, self.stop_message, nit, nfev, njev)
+
+
+def steps(n: int) -> str:
+    """'1 step', '2 steps': for messages."""
+    return f"{n} step" if n == 1 else f"{n} steps"
 
 
 def diverged_message(step: int, what: str = "loss") -> str:

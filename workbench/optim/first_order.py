@@ -21,9 +21,9 @@ from typing import Iterator
 
 import numpy as np
 
-from workbench.optim.base import (CONVERGED, DIVERGED, MAX_STEPS, Monitor, OptimizeResult,
-                                  all_finite, diverged_message, loss_scale, max_steps_message,
-                                  safe_norm)
+from workbench.optim.base import (CONVERGED, DIVERGED, MAX_STEPS, all_finite, diverged_message,
+                                 loss_scale, max_steps_message, Monitor, OptimizeResult, safe_norm,
+                                 steps)
 from workbench.optim.options import Options
 from workbench.optim.schedules import make_schedule
 
@@ -179,13 +179,13 @@ def _converged(options: Options, loss: float, loss_new: float, grad: np.ndarray,
     gtol, ftol, xtol = options.get("gtol"), options.get("ftol"), options.get("xtol")
     gmax = float(np.max(np.abs(grad)))
     if gmax <= gtol * loss_scale(loss_new, loss0):
-        return f"largest gradient {gmax:.3g} at or below gtol {gtol:g} relative to the loss after {step} steps"
+        return f"largest gradient {gmax:.3g} at or below gtol {gtol:g} relative to the loss after {steps(step)}"
     change = abs(loss - loss_new) / max(abs(loss), abs(loss_new), 1e-300)
     if ftol and change <= ftol:
-        return f"relative loss change {change:.3g} at or below ftol {ftol:g} after {step} steps"
+        return f"relative loss change {change:.3g} at or below ftol {ftol:g} after {steps(step)}"
     move = float(np.max(np.abs(x_new - x)))
     if xtol and move <= xtol * max(1.0, float(np.max(np.abs(x_new)))):
-        return f"largest step {move:.3g} at or below xtol {xtol:g} (relative) after {step} steps"
+        return f"largest step {move:.3g} at or below xtol {xtol:g} (relative) after {steps(step)}"
     return None
 
 

@@ -18,9 +18,9 @@ from collections import deque
 
 import numpy as np
 
-from workbench.optim.base import (CONVERGED, DIVERGED, MAX_STEPS, STALLED, Monitor, OptimizeResult,
-                                  all_finite, diverged_message, loss_scale, max_steps_message,
-                                  safe_norm)
+from workbench.optim.base import (CONVERGED, DIVERGED, MAX_STEPS, STALLED, all_finite, diverged_message,
+                                 loss_scale, max_steps_message, Monitor, OptimizeResult, safe_norm,
+                                 steps)
 from workbench.optim.linesearch import strong_wolfe
 from workbench.optim.options import Options
 
@@ -70,7 +70,7 @@ def run_lbfgs(objective, x0: np.ndarray, options: Options, monitor: Monitor) -> 
                 pairs.clear()
                 continue
             message = (f"the line search found no point meeting the Wolfe conditions along the "
-                       f"steepest-descent direction after {step} steps (largest gradient "
+                       f"steepest-descent direction after {steps(step)} (largest gradient "
                        f"{np.max(np.abs(g)):.3g}); the loss may be at its minimum to rounding precision")
             return monitor.result(x, f, STALLED, message, step, *counts())
         step += 1
@@ -107,11 +107,11 @@ def _converged(options: Options, f: float, f_new: float, g: np.ndarray, s: np.nd
     gtol, ftol, xtol = options.get("gtol"), options.get("ftol"), options.get("xtol")
     gmax = float(np.max(np.abs(g)))
     if gmax <= gtol * loss_scale(f_new, loss0):
-        return f"largest gradient {gmax:.3g} at or below gtol {gtol:g} relative to the loss after {step} steps"
+        return f"largest gradient {gmax:.3g} at or below gtol {gtol:g} relative to the loss after {steps(step)}"
     decrease = (f - f_new) / max(abs(f), abs(f_new), 1e-300)
     if decrease <= ftol:
-        return f"relative loss decrease {decrease:.3g} at or below ftol {ftol:g} after {step} steps"
+        return f"relative loss decrease {decrease:.3g} at or below ftol {ftol:g} after {steps(step)}"
     move = float(np.max(np.abs(s)))
     if move <= xtol * max(1.0, float(np.max(np.abs(x)))):
-        return f"largest step {move:.3g} at or below xtol {xtol:g} (relative) after {step} steps"
+        return f"largest step {move:.3g} at or below xtol {xtol:g} (relative) after {steps(step)}"
     return None

@@ -30,8 +30,8 @@ import math
 
 import numpy as np
 
-from workbench.optim.base import (CONVERGED, DIVERGED, MAX_STEPS, STALLED, Monitor, OptimizeResult,
-                                  diverged_message, max_steps_message, safe_norm)
+from workbench.optim.base import (CONVERGED, DIVERGED, MAX_STEPS, STALLED, diverged_message,
+                                 max_steps_message, Monitor, OptimizeResult, safe_norm, steps)
 from workbench.optim.lm_endgame import RESOLVABLE, Endgame
 from workbench.optim.lm_step import (EPS, Factorization, FitState, column_norms, factorize, lm_parameter,
                                      norm, update_radius)
@@ -137,12 +137,12 @@ class _Run:
         """Scale and factor J at the current point; a verdict if no step is needed."""
         st = self.st
         if st.fnorm == 0.0:
-            return CONVERGED, f"the residuals are exactly zero after {st.nit} steps"
+            return CONVERGED, f"the residuals are exactly zero after {steps(st.nit)}"
         colnorm = column_norms(st.jac)
         cosine = _max_cosine(st, colnorm)
         if cosine <= max(self.gtol, EPS):
             return CONVERGED, (f"largest cosine between the residuals and a Jacobian column "
-                               f"{cosine:.3g} at or below gtol {self.gtol:g} after {st.nit} steps")
+                               f"{cosine:.3g} at or below gtol {self.gtol:g} after {steps(st.nit)}")
         if self.diag is not None:
             self.diag = np.maximum(self.diag, colnorm)
         else:
@@ -150,7 +150,7 @@ class _Run:
         self.f, self.f_nit = factorize(st.jac, st.r, st.fnorm, self.diag), st.nit
         if self.f.predicted <= self.ftol:
             return CONVERGED, (f"Gauss-Newton predicts a relative reduction of the sum of squares of "
-                               f"{self.f.predicted:.3g}, at or below ftol {self.ftol:g}, after {st.nit} steps")
+                               f"{self.f.predicted:.3g}, at or below ftol {self.ftol:g}, after {steps(st.nit)}")
         if self.early_handover and self.good_gauss_newton >= 2 and self.f.predicted <= HANDOVER_PREDICTED:
             return HANDOVER, ""
         self.xnorm = norm(self.diag * st.x)
@@ -184,7 +184,7 @@ class _Run:
             self.good_gauss_newton = self.good_gauss_newton + 1 if undamped and upd.ratio >= 0.25 else 0
         elif undamped and upd.prered <= RESOLVABLE and math.isfinite(fnorm_trial):
             return False, (CONVERGED, f"the sum of squares no longer decreases measurably (Gauss-Newton "
-                                      f"predicts {upd.prered:.3g} relative) after {st.nit} steps")
+                                      f"predicts {upd.prered:.3g} relative) after {steps(st.nit)}")
         return accepted, self._minpack_tests(upd, fnorm_trial)
 
     def _minpack_tests(self, upd, fnorm_trial: float) -> Verdict | None:
@@ -192,12 +192,12 @@ class _Run:
         verdict = None
         if abs(upd.actred) <= ftol and upd.prered <= ftol and 0.5 * upd.ratio <= 1.0:
             verdict = CONVERGED, (f"relative reduction of the sum of squares {max(abs(upd.actred), upd.prered):.3g}"
-                                  f" at or below ftol {ftol:g} after {nit} steps")
+                                  f" at or below ftol {ftol:g} after {steps(nit)}")
         elif upd.delta <= xtol * self.xnorm:
             verdict = CONVERGED, (f"trust radius {upd.delta / max(self.xnorm, EPS):.3g} (relative to the "
-                                  f"scaled parameters) at or below xtol {xtol:g} after {nit} steps")
+                                  f"scaled parameters) at or below xtol {xtol:g} after {steps(nit)}")
         elif upd.delta <= EPS * self.xnorm or (abs(upd.actred) <= EPS and upd.prered <= EPS):
-            verdict = CONVERGED, f"no further reduction is possible at machine precision after {nit} steps"
+            verdict = CONVERGED, f"no further reduction is possible at machine precision after {steps(nit)}"
         if verdict is not None and not math.isfinite(fnorm_trial):
             return STALLED, (f"the trust region shrank to nothing around step {nit}: every nearby trial "
                              f"point gave non-finite residuals")

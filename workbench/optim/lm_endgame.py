@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from workbench.optim.base import CONVERGED, MAX_STEPS, Monitor, max_steps_message, safe_norm
+from workbench.optim.base import CONVERGED, MAX_STEPS, max_steps_message, Monitor, safe_norm, steps
 from workbench.optim.lm_step import EPS, Factorization, FitState, fresh_factorization
 from workbench.optim.options import Options
 
@@ -53,11 +53,11 @@ class Endgame:
         while True:
             step = f.step(f.gauss_newton)
             if st.fnorm == 0.0:
-                return CONVERGED, f"the residuals are exactly zero after {st.nit} steps"
+                return CONVERGED, f"the residuals are exactly zero after {steps(st.nit)}"
             relative = float((np.abs(step) / np.maximum(np.abs(st.x), 1e-10)).max())
             if relative <= self.xtol:
                 return CONVERGED, (f"largest relative Gauss-Newton step {relative:.3g} at or below "
-                                   f"xtol {self.xtol:g} after {st.nit} steps")
+                                   f"xtol {self.xtol:g} after {steps(st.nit)}")
             if st.nit >= self.options.max_steps:
                 return MAX_STEPS, max_steps_message(self.options.max_steps)
             moved = self._advance(f, step)
