@@ -413,6 +413,14 @@ def test_options_validation_names_the_key():
     assert info.value.where == "optimizer.momentun"
 
 
+def test_options_from_yaml_accept_exponent_numbers_read_as_text():
+    options = Options.from_mapping({"name": "adam", "lr": "1e-3", "ftol": "1e-12"})
+    assert options.lr == 1e-3 and options.ftol == 1e-12
+    with pytest.raises(InputError) as info:
+        Options.from_mapping({"name": "adam", "lr": "fast"})
+    assert info.value.where == "optimizer.lr"
+
+
 def test_options_report_keys_the_chosen_optimizer_ignores():
     assert Options(name="lm", lr=0.1, beta1=0.5).unused() == ["lr", "beta1"]
     assert Options(name="adam", lr=0.1, beta1=0.5).unused() == []

@@ -9,7 +9,8 @@ stalled.
 
 Converged when, after a step, max|g| <= gtol * |f| (``base.loss_scale``, as in first_order),
 or the relative decrease (f_prev - f) / max(|f_prev|, |f|) <= ftol, or the largest step
-<= xtol * max(1, max|x|). Variables are the scaled ones from ``transform``.
+<= xtol * max(1, max|x|). Variables are the scaled ones from ``transform``. The history's
+``lr`` is the accepted step length along the search direction.
 """
 
 from __future__ import annotations

@@ -79,7 +79,7 @@ class Options:
             if key not in known:
                 raise InputError(f"unknown optimizer option {key!r}{did_you_mean(key, known)}",
                                  where=f"{where}.{key}")
-        options = cls(**dict(raw))
+        options = cls(**{key: _number_from_text(key, value) for key, value in raw.items()})
         options.validate(where)
         return options
 
@@ -118,6 +118,19 @@ class Options:
             from workbench.optim.schedules import make_schedule
 
             make_schedule(self.schedule, 1.0, max(self.max_steps, 1), where=f"{where}.schedule")
+
+
+_FLOAT_KEYS = {"lr", "momentum", "beta1", "beta2", "eps", "weight_decay", "ftol", "xtol", "gtol", "time_limit"}
+
+
+def _number_from_text(key: str, value: Any) -> Any:
+    """YAML reads ``1e-3`` (no dot) as text; accept such numbers for the float options."""
+    if key in _FLOAT_KEYS and isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return value
+    return value
 
 
 def _check_int(value: Any, where: str, minimum: int | None) -> None:
