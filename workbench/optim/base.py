@@ -78,6 +78,7 @@ class Monitor:
         self._best_val = math.inf
         self._best: tuple[int, np.ndarray, float] | None = None
         self._since_best = 0
+        self._out_of_patience = False
 
     def record(self, step: int, x: np.ndarray, loss: float, grad_norm: float | None,
                lr: float | None = None) -> bool:
@@ -110,14 +111,14 @@ class Monitor:
         self._since_best += 1
         if self._patience is not None and self._since_best >= self._patience:
             best_step = self._best[0] if self._best else 0
-            self.stop_status = EARLY_STOPPED
+            self.stop_status, self._out_of_patience = EARLY_STOPPED, True
             self.stop_message = (f"validation loss did not improve for {self._patience} steps; "
                                  f"best {self._best_val:.6g} at step {best_step}")
 
     def result(self, x: np.ndarray, fun: float, status: str, message: str, nit: int,
                nfev: int, njev: int, diverged_at: int | None = None) -> OptimizeResult:
         """The final result; an early stop by patience returns the best-validation point."""
-        if status == EARLY_STOPPED and self._patience is not None and self._best is not None:
+        if status == EARLY_STOPPED and self._out_of_patience and self._best is not None:
             _, x, fun = self._best
         return OptimizeResult(x=x, fun=float(fun), success=status == CONVERGED, status=status,
                               message=message, nit=nit, nfev=nfev, njev=njev,
