@@ -1,0 +1,107 @@
+"""Running sweeps in-process on local workers: failures, resume, restart, worker death, BLAS
+threads, outputs.
+
+The runs use stand-in runners (``tests/sweep_runners.py``) whose loss is known from the overrides,
+so each test knows the right ranking; the configs and data are real and are validated as usual.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+
+import pytest
+
+from sweep_runners import executions, make_sweep, markers, quiet_run, score, store_rows  # noqa: F401 (fixture)
+
+def test_failed_runs_are_recorded_the_others_finish_and_the_status_is_1(tmp_path, markers):
+    path = make_sweep(tmp_path, "optimizer.max_steps: [100, 13, 17]\noptimizer.lr: [0.01, 0.1]")
+    report = quiet_run(path)
+    assert report.exit_status == 1
+    assert report.counts == {"pending": 0, "running": 0, "done": 2, "failed": 4}
+    rows = store_rows(tmp_path / "out").values()
+    errors = sorted({r["error"] for r in rows if r["status"] == "failed"})
+    assert errors == ["ZeroDivisionError: float division by zero",
+                      "the fit diverged at step 13: the loss became NaN"]
+    diverged = next(r for r in rows if r["overrides"]["optimizer.max_steps"] == 13)
+    assert diverged["metrics"]["loss"] == pytest.approx(score(diverged["overrides"]))   # kept from result.json
+    crashed = next(k for k, r in store_rows(tmp_path / "out").items() if r["overrides"]["optimizer.max_steps"] == 17)
+    assert "Traceback" in (tmp_path / "out" / "runs" / crashed / "error.txt").read_text()
+    assert report.best.overrides == {"optimizer.max_steps": 100, "optimizer.lr": 0.01}
+
+
+def test_rerun_retries_only_failed_runs_and_never_repeats_finished_ones(tmp_path, markers):
+    path = make_sweep(tmp_path, "optimizer.max_steps: [100, 13]\noptimizer.lr: [0.01, 0.1, 1.0]")
+    first = quiet_run(path)
+    assert first.counts["done"] == 3 and first.counts["failed"] == 3
+    assert set(executions(markers).values()) == {1}
+    second = quiet_run(path)
+    assert second.ran == 3 and second.exit_status == 1
+    runs = store_rows(tmp_path / "out")
+    counts = executions(markers)
+    for key, row in runs.items():
+        assert counts[key] == (1 if row["status"] == "done" else 2), row
+        assert row["attempts"] == counts[key]
+
+
+def test_completed_folder_of_a_run_left_running_is_adopted_not_repeated(tmp_path, markers):
+    path = make_sweep(tmp_path, "optimizer.lr: [0.01, 0.1, 1.0]")
+    quiet_run(path)
+    out = tmp_path / "out"
+    key = next(iter(store_rows(out)))
+    # as if the coordinator died between writing the folder and recording it
+    with sqlite3.connect(out / "runs.sqlite") as conn:
+        conn.execute("UPDATE runs SET status = 'running', metrics = NULL WHERE key = ?", (key,))
+    report = quiet_run(path)
+    assert (report.ran, report.adopted, report.recovered) == (0, 1, 1)
+    assert set(executions(markers).values()) == {1}
+    assert store_rows(out)[key]["status"] == "done" and store_rows(out)[key]["metrics"]["loss"] is not None
+
+
+def test_restart_forgets_every_run(tmp_path, markers):
+    path = make_sweep(tmp_path, "optimizer.lr: [0.01, 0.1]")
+    quiet_run(path)
+    report = quiet_run(path, restart=True)
+    assert report.ran == 2
+    assert set(executions(markers).values()) == {2}
+    assert {r["attempts"] for r in store_rows(tmp_path / "out").values()} == {1}
+
+
+def test_a_worker_that_dies_fails_its_run_and_the_sweep_goes_on(tmp_path, markers):
+    path = make_sweep(tmp_path, "optimizer.max_steps: [100, 666, 200, 300]")
+    report = quiet_run(path, workers=1)
+    assert report.counts["done"] == 3 and report.counts["failed"] == 1
+    (failed,) = [r for r in store_rows(tmp_path / "out").values() if r["status"] == "failed"]
+    assert failed["error"].startswith("the worker running it died: BrokenProcessPool")
+
+
+def test_workers_run_with_single_threaded_blas_and_the_parent_env_is_restored(tmp_path, markers, monkeypatch):
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    path = make_sweep(tmp_path, "optimizer.lr: [0.01]")
+    quiet_run(path, workers=1)
+    (key,) = store_rows(tmp_path / "out")
+    result = json.loads((tmp_path / "out" / "runs" / key / "result.json").read_text())
+    assert result["blas_threads"] == "1"
+    assert "OPENBLAS_NUM_THREADS" not in os.environ
+
+
+def test_outputs_rank_runs_best_first_and_summarise(tmp_path, markers):
+    path = make_sweep(tmp_path, "optimizer.lr: [1.0, 0.01, 0.1, 0.001]", "metric: rmse\n")
+    report = quiet_run(path)
+    out = tmp_path / "out"
+    lines = (out / "leaderboard.csv").read_text().splitlines()
+    header = lines[0].split(",")
+    lrs = [float(line.split(",")[header.index("optimizer.lr")]) for line in lines[1:]]
+    assert lrs == sorted(lrs, key=lambda lr: score({"optimizer.lr": lr}))
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["counts"] == {"pending": 0, "running": 0, "done": 4, "failed": 0}
+    assert summary["state"] == "finished" and summary["exit_status"] == 0
+    assert summary["best"]["key"] == report.best.key and summary["best"]["overrides"] == {"optimizer.lr": 0.01}
+    assert summary["metric"] == "rmse"
+    best = (out / "best.yaml").read_text()
+    assert "lr: 0.01" in best and f"path: {tmp_path / 'decay.csv'}" in best
+    html = (out / "sweep.html").read_text()
+    assert html.count("data:image/png;base64,") == 2          # rmse against lr, convergence
+    assert "http://" not in html and "https://" not in html and report.best.key in html
+    assert not list(out.glob(".*.tmp")) and not list((out / "runs").glob(".*"))

@@ -1,0 +1,192 @@
+"""Where runs execute: local worker processes or an existing Dask cluster, behind one interface.
+
+Both executors take a ``RunTask``, run ``workbench.sweep.worker.execute`` somewhere, and hand
+back ``(future, report)`` pairs as runs finish, where the report is ``execute``'s dict or the
+exception that prevented it (a worker process that died). The coordinator keeps at most
+``capacity`` runs in flight, so a run marked *running* in the store really is running.
+
+Local workers are started with the ``spawn`` method, after the BLAS thread variables are set
+to 1 in the environment they inherit: each run then uses one core and N workers do not fight
+over the machine's cores (a forked child would inherit an already-initialised BLAS).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import uuid
+from typing import Iterator
+
+from workbench.errors import InputError
+from workbench.sweep.worker import SINGLE_THREAD_ENV, RunTask, execute, init_local_worker
+
+CLUSTER_HINT = "pip install 'workbench[cluster]'"
+CONNECT_TIMEOUT_S = 8.0   # with start-up, an unreachable scheduler is reported within 10 s
+
+
+@contextlib.contextmanager
+def single_threaded_env() -> Iterator[None]:
+    """Set the BLAS thread variables (and a headless plot backend) for child processes."""
+    wanted = dict(SINGLE_THREAD_ENV, MPLBACKEND="Agg")
+    saved = {name: os.environ.get(name) for name in wanted}
+    os.environ.update(wanted)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+class LocalExecutor:
+    """A pool of ``workers`` spawned processes on this machine."""
+
+    label = "local"
+
+    def __init__(self, workers: int):
+        self.capacity = max(1, int(workers))
+        self.host = socket.gethostname()
+        self._pool = None
+
+    def _ensure_pool(self):
+        if self._pool is None:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            self._pool = ProcessPoolExecutor(self.capacity, mp_context=multiprocessing.get_context("spawn"),
+                                             initializer=init_local_worker, initargs=(os.getpid(),))
+        return self._pool
+
+    def submit(self, task: RunTask):
+        with single_threaded_env():
+            return self._ensure_pool().submit(execute, task)
+
+    def wait_any(self, futures: list) -> list[tuple[object, object]]:
+        from concurrent.futures import FIRST_COMPLETED, wait
+        from concurrent.futures.process import BrokenProcessPool
+
+        done, _ = wait(futures, return_when=FIRST_COMPLETED)
+        finished = []
+        broken = False
+        for future in done:
+            try:
+                finished.append((future, future.result()))
+            except BrokenProcessPool as err:
+                broken = True
+                finished.append((future, err))
+            except Exception as err:  # noqa: BLE001 - reported as that run's failure
+                finished.append((future, err))
+        if broken:
+            # A worker died (killed, out of memory); the pool is unusable, start a fresh one.
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+        return finished
+
+    def close(self, *, abort: bool = False) -> None:
+        if self._pool is None:
+            return
+        pool, self._pool = self._pool, None
+        if abort:
+            processes = list((getattr(pool, "_processes", None) or {}).values())
+            pool.shutdown(wait=False, cancel_futures=True)
+            for process in processes:   # our own workers, by their handles
+                with contextlib.suppress(Exception):
+                    process.kill()
+            for process in processes:
+                with contextlib.suppress(Exception):
+                    process.join(timeout=5)
+        else:
+            pool.shutdown(wait=True)
+
+
+def _reason(err: BaseException) -> str:
+    text = str(err).splitlines()[0] if str(err) else ""
+    return f"{type(err).__name__}: {text}" if text and not isinstance(err, (OSError, ValueError)) else (
+        text or type(err).__name__)
+
+
+def probe_scheduler(address: str, timeout: float) -> None:
+    """Ask ``address`` who it is, within ``timeout`` seconds; ``InputError`` unless a Dask
+    scheduler answers. Probing first, without a ``Client``, keeps a failure quick: a ``Client``
+    that failed to connect spends another 2 × timeout closing itself."""
+    import asyncio
+
+    from distributed.comm import connect
+
+    async def identity() -> object:
+        comm = await connect(address, timeout=timeout)
+        try:
+            await comm.write({"op": "identity", "reply": True})
+            return await comm.read()
+        finally:
+            await comm.close()
+
+    try:
+        reply = asyncio.run(asyncio.wait_for(identity(), timeout))
+    except (TimeoutError, asyncio.TimeoutError):
+        reason = f"no answer within {timeout:g} s"
+    except MemoryError:   # a server that is not Dask: its first bytes read as an absurd frame length
+        reason = "the server there does not answer like a Dask scheduler"
+    except Exception as err:  # noqa: BLE001 - refused, unknown host, bad address, not Dask...
+        reason = _reason(err)
+    else:
+        if isinstance(reply, dict) and reply.get("type") == "Scheduler":
+            return
+        reason = "the server there is not a Dask scheduler"
+    raise InputError(f"cannot reach the Dask scheduler at {address} ({reason})", where="--scheduler")
+
+
+class DaskExecutor:
+    """Runs on an existing ``dask.distributed`` scheduler; results come back to the coordinator."""
+
+    label = "dask"
+
+    def __init__(self, address: str, *, timeout: float = CONNECT_TIMEOUT_S):
+        try:
+            from distributed import Client
+        except ImportError:
+            raise InputError(f"--scheduler needs dask.distributed, which is not installed: {CLUSTER_HINT}",
+                             where="--scheduler") from None
+        self.address = address
+        probe_scheduler(address, timeout)
+        try:
+            self.client = Client(address, timeout=timeout, set_as_default=False)
+        except Exception as err:  # noqa: BLE001 - any failure to connect is the address's problem
+            raise InputError(f"cannot connect to the Dask scheduler at {address}: {_reason(err)}",
+                             where="--scheduler") from None
+        self.host = f"dask {address}"
+        self.capacity = max(1, sum(self.client.nthreads().values()))
+        from distributed import as_completed
+
+        self._finished = as_completed(loop=self.client.loop)
+
+    def submit(self, task: RunTask):
+        future = self.client.submit(execute, task, pure=False,
+                                    key=f"workbench-run-{task.key}-{uuid.uuid4().hex[:8]}")
+        self._finished.add(future)
+        return future
+
+    def wait_any(self, futures: list) -> list[tuple[object, object]]:
+        done = [next(self._finished)]
+        done += [f for f in self._finished.next_batch(block=False) if f is not None]
+        finished = []
+        for future in done:
+            try:
+                finished.append((future, future.result()))
+            except Exception as err:  # noqa: BLE001 - KilledWorker and the like: that run failed
+                finished.append((future, err))
+        return finished
+
+    def close(self, *, abort: bool = False) -> None:
+        with contextlib.suppress(Exception):
+            self.client.close(timeout=5)
+
+
+def make_executor(workers: int | None, scheduler: str | None, *, timeout: float = CONNECT_TIMEOUT_S):
+    """The executor the options ask for; connecting to a scheduler is checked here (exit 2)."""
+    if scheduler:
+        return DaskExecutor(scheduler, timeout=timeout)
+    return LocalExecutor(workers or os.cpu_count() or 1)

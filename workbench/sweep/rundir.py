@@ -1,0 +1,79 @@
+"""A run's folder, ``<output>/runs/<key>/``, written only by the coordinator.
+
+The worker's files arrive as bytes; they are written to ``runs/.<key>.partial/`` with the
+resolved ``config.yaml`` and a ``run.json`` record, and the finished folder is then renamed into
+place, so ``runs/<key>/`` is either absent or complete. ``run.json`` is what lets a resumed
+sweep adopt a run whose folder was complete when the coordinator died but whose row in the
+store had not been updated yet: such a run is recorded, not repeated.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path, PurePosixPath
+
+from workbench.sweep.store import Finished
+
+RUNS_DIR = "runs"
+RECORD_NAME = "run.json"
+
+
+def run_dir(out_dir: Path, key: str) -> Path:
+    return out_dir / RUNS_DIR / key
+
+
+def relative_run_dir(key: str) -> str:
+    return f"{RUNS_DIR}/{key}"
+
+
+def clean_leftovers(out_dir: Path) -> None:
+    """Remove half-written folders a killed coordinator left (the caller holds the lock)."""
+    runs = out_dir / RUNS_DIR
+    if runs.is_dir():
+        for leftover in list(runs.glob(".*.partial")) + list(runs.glob(".*.old")):
+            shutil.rmtree(leftover, ignore_errors=True)
+
+
+def _safe_relative(name: str) -> PurePosixPath:
+    path = PurePosixPath(name)
+    if path.is_absolute() or ".." in path.parts or not path.parts:
+        raise ValueError(f"a run sent back a file outside its folder: {name!r}")
+    return path
+
+
+def write_run_dir(out_dir: Path, key: str, report: dict, config_yaml: str, overrides: dict) -> Finished:
+    """Write the worker's ``report`` into ``runs/<key>/`` and return what the store records."""
+    final = run_dir(out_dir, key)
+    partial = final.parent / f".{key}.partial"
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    for name, data in (report.get("files") or {}).items():
+        target = partial.joinpath(*_safe_relative(name).parts)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+    (partial / "config.yaml").write_text(config_yaml, encoding="utf-8")
+    finished = Finished(status=report["status"], started_at=report["started_at"],
+                        finished_at=report["finished_at"], host=report["host"], pid=report["pid"],
+                        elapsed_s=report["elapsed_s"], metrics=report.get("metrics"),
+                        error=report.get("error"), result_dir=relative_run_dir(key))
+    record = {"key": key, "overrides": overrides, **finished.__dict__}
+    (partial / RECORD_NAME).write_text(json.dumps(record, indent=2, default=str) + "\n", encoding="utf-8")
+    old = final.parent / f".{key}.old"
+    if final.exists():
+        final.rename(old)
+    partial.rename(final)
+    shutil.rmtree(old, ignore_errors=True)
+    return finished
+
+
+def read_finished(out_dir: Path, key: str) -> Finished | None:
+    """The record of a complete, successful run folder for ``key``, if there is one."""
+    try:
+        record = json.loads((run_dir(out_dir, key) / RECORD_NAME).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if record.get("key") != key or record.get("status") != "done":
+        return None
+    fields = Finished.__dataclass_fields__
+    return Finished(**{k: v for k, v in record.items() if k in fields})

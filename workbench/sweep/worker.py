@@ -1,0 +1,148 @@
+"""What a worker process does for one run, locally or on a Dask cluster.
+
+``execute(task)`` runs the task's runner in a private temporary folder and sends back
+everything: status, metrics, the error and every file the run wrote (as bytes). The worker
+writes nothing the coordinator owns, neither the store nor the sweep's folder, so a worker on
+another machine needs no shared output folder, and a worker orphaned by a killed coordinator
+cannot leave half a run behind. ``execute`` never raises for a failing run: the failure is
+the report.
+
+The runner is named by ``"module:function"`` so that it crosses process boundaries by name;
+the default fits the config with ``workbench.pipeline.fit.run_fit``. Tests and benchmarks name
+their own (``runner(task, out_dir) -> result dict``).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import socket
+import tempfile
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+DEFAULT_RUNNER = "workbench.sweep.worker:fit_runner"
+SINGLE_THREAD_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+                     "VECLIB_MAXIMUM_THREADS": "1", "NUMEXPR_NUM_THREADS": "1"}
+ERROR_FILE = "error.txt"
+
+
+@dataclass(frozen=True)
+class RunTask:
+    key: str
+    raw: dict                   # the resolved config (data.path absolute)
+    base_dir: str
+    source: str                 # names the run in error messages
+    name: str
+    overrides: dict = field(default_factory=dict)
+    reports: bool = False
+    runner: str = DEFAULT_RUNNER
+
+
+def fit_runner(task: RunTask, out_dir: Path) -> dict:
+    """The real run: validate the config and fit it; returns ``result.json``'s payload."""
+    from workbench.config import parse_config
+    from workbench.pipeline.fit import run_fit
+
+    raw = dict(task.raw)
+    if not task.reports:
+        # Per-run plots cost more than a small fit; the sweep report draws its own.
+        output = dict(raw.get("output") or {})
+        output["plots"] = False
+        raw["output"] = output
+    config = parse_config(raw, base_dir=Path(task.base_dir), source=task.source,
+                          default_name=task.name)
+    return run_fit(config, out_dir, quiet=True, reports=task.reports).result
+
+
+_RUNNERS: dict[str, Callable] = {}
+
+
+def load_runner(name: str) -> Callable:
+    if name not in _RUNNERS:
+        module, _, function = name.partition(":")
+        _RUNNERS[name] = getattr(importlib.import_module(module), function)
+    return _RUNNERS[name]
+
+
+def _collect(folder: Path) -> dict[str, bytes]:
+    files = {}
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() and not path.name.startswith("."):
+            files[path.relative_to(folder).as_posix()] = path.read_bytes()
+    return files
+
+
+def _read_result(folder: Path) -> dict | None:
+    import json
+
+    try:
+        return json.loads((folder / "result.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def execute(task: RunTask) -> dict:
+    """Run ``task`` here; returns the report the coordinator records (see the module docstring)."""
+    from workbench.errors import WorkbenchError
+    from workbench.sweep.leaderboard import flatten_metrics
+    from workbench.sweep.store import utc_now
+
+    started_at, clock = utc_now(), time.perf_counter()
+    status, error, result = "done", None, None
+    with tempfile.TemporaryDirectory(prefix=f"workbench-run-{task.key}-") as tmp:
+        out_dir = Path(tmp)
+        try:
+            result = load_runner(task.runner)(task, out_dir)
+        except WorkbenchError as err:
+            status, error = "failed", str(err).splitlines()[0] if str(err) else type(err).__name__
+        except Exception as err:  # a bug or a crash in one run must not end the sweep
+            first = str(err).splitlines()[0] if str(err) else ""
+            status, error = "failed", f"{type(err).__name__}: {first}".rstrip(": ")
+            (out_dir / ERROR_FILE).write_text(traceback.format_exc(), encoding="utf-8")
+        if not isinstance(result, dict):
+            result = _read_result(out_dir)
+        files = _collect(out_dir)
+    return {"key": task.key, "status": status, "error": error,
+            "metrics": flatten_metrics(result) if result else None,
+            "started_at": started_at, "finished_at": utc_now(), "host": socket.gethostname(),
+            "pid": os.getpid(), "elapsed_s": round(time.perf_counter() - clock, 6), "files": files}
+
+
+def init_local_worker(coordinator_pid: int) -> None:
+    """Initializer of a local worker process: single-threaded BLAS, Ctrl-C left to the
+    coordinator, and death with the coordinator (so a ``kill -9`` leaves no orphans)."""
+    import signal
+    import threading
+
+    os.environ.update(SINGLE_THREAD_ENV)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _die_with_parent()
+    if os.getppid() != coordinator_pid:
+        os._exit(1)
+
+    def watch() -> None:
+        while True:
+            time.sleep(0.5)
+            if os.getppid() != coordinator_pid:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="coordinator-watch", daemon=True).start()
+
+
+def _die_with_parent() -> None:
+    """Linux: ask the kernel to SIGKILL this process when its parent dies (PR_SET_PDEATHSIG)."""
+    import ctypes
+    import signal
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)
+    except (OSError, AttributeError):
+        pass   # the watch thread still ends an orphan within half a second
