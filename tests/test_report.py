@@ -12,6 +12,7 @@ import pytest
 
 from cli_helpers import run_cli, write_config, write_csv
 from workbench.errors import InputError
+from workbench.report.text import number
 
 SECTIONS = ("title", "summary", "data", "model", "parameters", "quality", "plots", "gradient-check", "graph",
             "reproducibility")
@@ -137,9 +138,11 @@ def test_linear_effect_and_confidence_band_match_closed_forms(tmp_path):
     config = write_config(tmp_path, """
         data: {path: line.csv}
         model: {type: linear, inputs: [price], target: units}
+        validation: 0.2
         output: {dir: out, formats: [], plots: false}
     """)
     outcome = fit(config)
+    assert len(outcome.prepared.val_rows) == 5
     intercept, slope = outcome.x
     unc = outcome.uncertainty
     effect = average_effect(outcome)
@@ -152,6 +155,29 @@ def test_linear_effect_and_confidence_band_match_closed_forms(tmp_path):
     half = unc.t_value * np.sqrt(cov[0, 0] + 2 * x * cov[0, 1] + x * x * cov[1, 1])
     np.testing.assert_allclose(high - low, 2 * half, rtol=1e-9)
     np.testing.assert_allclose((high + low) / 2, intercept + slope * x, rtol=1e-12)
+
+
+def test_validation_metrics_are_reported_beside_the_fitted_ones(tmp_path):
+    from workbench.report.content import report_content
+    from workbench.report.html import render_report_html
+
+    rng = np.random.default_rng(4)
+    x = np.linspace(1, 10, 40)
+    write_csv(tmp_path, "line.csv", "price,units", zip(x, 40 - 2.5 * x + rng.normal(0, 0.5, x.size)))
+    outcome = fit(write_config(tmp_path, """
+        data: {path: line.csv}
+        model: {type: linear, inputs: [price], target: units}
+        validation: 0.25
+        output: {dir: out, formats: [], plots: false}
+    """))
+    content = report_content(outcome)
+    validation = {q["label"]: q["value"] for q in content["validation"]}
+    assert validation["Rows"] == "10" and validation["R²"] == number(outcome.result["validation_metrics"]["r2"], 4)
+    assert ("Held out for validation", "10 rows (25%, chosen with seed 0)") in content["data"]["rows"]
+    page = _Page()
+    page.feed(render_report_html(content))
+    text = " ".join(page.text)
+    assert "Validation rows" in text and validation["RMSE"] in text
 
 
 def test_pdf_has_the_planned_pages_and_the_same_content(fitted):
@@ -259,3 +285,21 @@ def test_numbers_are_formatted_for_readers():
     assert [number(v) for v in (1234.5678, 0.031234, -2.5, 0.0, 3.1e-7, None, math.nan)] == \
         ["1,235", "0.03123", "−2.500", "0", "3.100e−7", "—", "—"]
     assert percent(0.97234) == "97.2%"
+
+
+def test_a_failed_gradient_check_is_a_warning_that_names_the_primitive(tmp_path, monkeypatch):
+    from workbench import engine as ad
+    from workbench.engine.graph import Primitive
+    from workbench.pipeline.check import fit_gradient_checks
+    from workbench.report.sentences import alerts, summary_sentences
+
+    broken = Primitive("bad_exp", np.exp, vjp=lambda g, ans, x: g * ans * 1.01, jvp=lambda t, ans, x: t * ans,
+                       elementwise=True)
+    monkeypatch.setattr(ad, "exp", broken)
+    outcome = fit(decay_config(tmp_path, formats=(), plots=False))
+    check = fit_gradient_checks(outcome)
+    assert not check.passed and check.failing_primitives == ["bad_exp"]
+    assert alerts(outcome, check)[-1] == (
+        "The gradient check failed at the starting point and the fitted point: the derivative rule of bad_exp "
+        "disagrees with numerical differentiation, so the optimizer may have been misled.")
+    assert summary_sentences(outcome, check)[2].endswith("but its gradients failed verification.")

@@ -79,10 +79,10 @@ def _data_section(outcome) -> dict:
 def _model_section(outcome) -> dict:
     prepared = outcome.prepared
     cfg, loss = prepared.config.model, prepared.loss
-    rows = [("Model", outcome.result.get("model") or prepared.model.describe())]
     if cfg.formula:
-        rows.append(("Formula", str(cfg.formula)))
+        rows = [("Formula", str(cfg.formula))]
     else:
+        rows = [("Model", outcome.result.get("model") or prepared.model.describe())]
         relevant = {"polynomial": ("degree",), "mlp": ("hidden", "activation")}.get(cfg.type, ())
         options = [f"{k} {getattr(cfg, k)}" for k in relevant if getattr(cfg, k, None) not in (None, (), [])]
         rows.append(("Built-in type", cfg.type + (f" ({', '.join(options)})" if options else "")))

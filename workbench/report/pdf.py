@@ -173,7 +173,7 @@ def _numbers_page(w: PageWriter, c: dict) -> None:
         return
     w.text("All checks passed." if check["passed"] else "A check FAILED.", weight="bold",
            color=INK if check["passed"] else BAD)
-    w.table(["Point", "Gradient", "Worst ÷ tol.", "Jacobian", "Worst ÷ tol.", "Forward", "Nodes", "Verdict"],
+    w.table(["Point", "Gradient", "Worst/tol", "Jacobian", "Worst/tol", "Forward", "Nodes", "Verdict"],
             [[p["label"], p["gradient"], p["worst_gradient"], p["jacobian"], p["worst_jacobian"], p["forward"],
               p["nodes"], p["verdict"].upper()] for p in check["points"]],
             [0.17, 0.09, 0.11, 0.11, 0.11, 0.09, 0.22, 0.1])

@@ -98,7 +98,10 @@ def alerts(outcome, gradcheck=None) -> list[str]:
         out.append(f"Uncertainties could not be estimated for {names_list(undetermined)}"
                    + (f" ({reasons})." if reasons else "."))
     elif getattr(unc, "covariance", None) is None and getattr(unc, "warnings", None):
-        out.append("Uncertainties could not be estimated: " + "; ".join(unc.warnings) + ".")
+        reasons = "; ".join(unc.warnings)
+        if not reasons.lower().startswith("uncertainties"):
+            reasons = "uncertainties could not be estimated: " + reasons
+        out.append(reasons[:1].upper() + reasons[1:] + ".")
     if gradcheck is not None and not gradcheck.passed:
         failed = [p.label for p in gradcheck.points if not p.passed]
         primitives = gradcheck.failing_primitives
