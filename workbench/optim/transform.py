@@ -11,7 +11,8 @@
 ``s`` is ``|x0|`` (``|x0 - bound|`` if larger, 1 when both are zero), so a parameter of
 size 1e-7 next to one of size 1e3 both look like O(1) numbers to the optimizer. With
 ``scale=False`` (used for lm, whose Jacobian-column scaling already makes its iterates
-invariant to this scaling) s is 1, and without bounds the transform is the identity. Gradients
+invariant to this scaling) s is 1 for parameters without bounds, so that without any
+bounds the transform is the identity. Gradients
 and Jacobian columns are multiplied by ``dx/du`` (chain rule). Results are clipped to the
 bounds, so rounding can never step outside them. A start exactly on a bound is moved
 inside by a tiny angle, because the transform's slope is zero there and a gradient
@@ -51,7 +52,9 @@ class ParameterTransform:
             self.lower_only = has_lo & ~has_hi
             self.upper_only = has_hi & ~has_lo
             gap = np.where(has_lo, np.abs(x0 - self.lower), np.where(has_hi, np.abs(self.upper - x0), 0.0))
-            size = np.maximum(size, gap) if scale else size
+            # A one-sided bound keeps its scale even when free parameters are not scaled: it sets
+            # where sqrt(u² + 1) - 1 bends from quadratic to linear.
+            size = np.where(self.free, size, np.maximum(np.abs(x0), gap))
             self._half_width = np.where(self.both, (self.upper - self.lower) / 2, 0.0)
             self._anchor = np.where(self.lower_only, self.lower, np.where(self.upper_only, self.upper, 0.0))
             self._sign = np.where(self.upper_only, -1.0, 1.0)
