@@ -55,8 +55,13 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         sys.exit(130)
+    except click.UsageError as err:
+        # One line, like every other bad-input error; `--help` shows the usage.
+        where = f"{err.ctx.command_path}: " if err.ctx is not None else ""
+        click.echo(f"error: {where}{err.format_message()} (see --help)", err=True)
+        sys.exit(EXIT_BAD_INPUT)
     except click.ClickException as err:
-        err.show()
+        click.echo(f"error: {err.format_message()}", err=True)
         sys.exit(EXIT_BAD_INPUT if err.exit_code == 2 else err.exit_code)
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
