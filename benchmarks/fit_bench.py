@@ -93,7 +93,8 @@ def main() -> None:
                 options = optimizer_options(prepared)
                 t_opt, opt = best_time(lambda: minimize(prepared.objective, prepared.x0, options), args.repeat)
                 t_fit, _ = best_time(lambda: run_fit(config, Path(tmp) / name, reports=False), 1)
-                ours = min(lre(v, c) for v, c in zip(opt.x, problem["certified_values"]))
+                fitted = dict(zip((p.name for p in prepared.free), opt.x))   # formula order
+                ours = min(lre(fitted[p], c) for p, c in zip(problem["params"], problem["certified_values"]))
 
                 def residual(b, names=problem["params"]):
                     with np.errstate(all="ignore"):
