@@ -19,7 +19,7 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from workbench.errors import InputError
-from workbench.formula.ir import Binary, BoolOp, Call, Compare, Const, Name, Node, Unary, children
+from workbench.formula.ir import Binary, Call, Compare, Const, Name, Node, Unary, children
 
 __all__ = ["NUMPY_OPS", "evaluate", "compile_node"]
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Mapping, Sequence
 
-import numpy as np
 
 from workbench.errors import InputError
 from workbench.models.base import Model, ParamInfo

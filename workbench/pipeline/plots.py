@@ -10,7 +10,6 @@ from pathlib import Path
 
 import numpy as np
 
-from workbench.atomic import atomic_path
 
 
 def _pyplot():
@@ -20,12 +19,6 @@ def _pyplot():
     import matplotlib.pyplot as plt
 
     return plt
-
-
-def save_figure(fig, target: Path) -> Path:
-    with atomic_path(target) as tmp:
-        fig.savefig(tmp, format=target.suffix.lstrip("."), dpi=110, bbox_inches="tight")
-    return target
 
 
 def convergence_figure(history: list[dict]):
@@ -130,19 +123,44 @@ def residuals_figure(outcome):
     return fig
 
 
+def png_bytes(fig, dpi: int = 110) -> bytes:
+    """The figure as PNG bytes (the figures are tight_layout()-ed already, so no bbox search)."""
+    import io
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi)
+    return buffer.getvalue()
+
+
+def _fit_with_band(outcome):
+    from workbench.report.figures import confidence_band
+
+    model = outcome.prepared.model
+    single = len(model.inputs) == 1 and not model.binary
+    return fit_figure(outcome, band=confidence_band(outcome) if single else None)
+
+
 def draw_fit_plots(outcome) -> tuple[list[Path], list[str]]:
-    """Write convergence.png, fit.png and residuals.png; a plot that fails becomes a warning."""
+    """Write convergence.png, fit.png and residuals.png; a plot that fails becomes a warning.
+
+    The PNG bytes are kept on ``outcome.pngs`` so the reports embed the same pictures instead
+    of drawing them again (drawing is most of a fit's run time on small data).
+    """
+    from workbench.atomic import write_bytes
+
     plt = _pyplot()
     written, problems = [], []
-    for name, make in (("convergence.png", lambda: convergence_figure(outcome.history)),
-                       ("fit.png", lambda: fit_figure(outcome)),
-                       ("residuals.png", lambda: residuals_figure(outcome))):
+    outcome.pngs = {}
+    for key, make in (("convergence", lambda: convergence_figure(outcome.history)),
+                      ("fit", lambda: _fit_with_band(outcome)),
+                      ("residuals", lambda: residuals_figure(outcome))):
         try:
             fig = make()
             try:
-                written.append(save_figure(fig, outcome.out_dir / name))
+                outcome.pngs[key] = png_bytes(fig)
             finally:
                 plt.close(fig)
+            written.append(write_bytes(outcome.out_dir / f"{key}.png", outcome.pngs[key]))
         except Exception as err:  # noqa: BLE001 - one failed picture must not lose the others
-            problems.append(f"{name} could not be drawn: {err}")
+            problems.append(f"{key}.png could not be drawn: {err}")
     return written, problems

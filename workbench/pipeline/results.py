@@ -101,7 +101,6 @@ def _least_squares_stats(prepared: Prepared, residual: np.ndarray, p: int) -> di
 def _params_table(prepared: Prepared, x, names, unc) -> list[dict]:
     rows = []
     for i, name in enumerate(names):
-        spec = prepared.config.params.get(name.split("[")[0])
         rows.append({"name": name, "value": float(x[i]), "stderr": finite_or_none(unc.stderr[i]),
                      "ci_low": finite_or_none(unc.ci_low[i]), "ci_high": finite_or_none(unc.ci_high[i]),
                      "min": finite_or_none(prepared.lower[i]), "max": finite_or_none(prepared.upper[i]),

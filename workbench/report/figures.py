@@ -135,7 +135,10 @@ def graph_entry(outcome) -> ReportFigure:
     return entry
 
 
-def _attempt(key: str, title: str, caption: str, draw) -> ReportFigure:
+def _attempt(key: str, title: str, caption: str, draw, outcome=None) -> ReportFigure:
+    drawn = (getattr(outcome, "pngs", None) or {}).get(key)
+    if drawn is not None:    # the fit already drew this picture for its PNG file
+        return ReportFigure(key, title, caption, png=drawn)
     try:
         return ReportFigure(key, title, caption, png=draw())
     except Exception as err:  # noqa: BLE001 - one failed picture must not lose the report
@@ -148,8 +151,8 @@ def _fit_entry(outcome) -> ReportFigure:
     entry = ReportFigure("fit", "Fit", "Each row's prediction against its actual value: points on the dashed "
                                        "line are predicted exactly.")
     try:
-        fig, has_band = _fit(outcome)
-        entry.png = _png(fig)
+        has_band = single and confidence_band(outcome) is not None
+        entry.png = (getattr(outcome, "pngs", None) or {}).get("fit") or _png(_fit(outcome)[0])
     except Exception as err:  # noqa: BLE001
         entry.error = f"The fit plot could not be drawn: {err}"
         return entry
@@ -166,12 +169,12 @@ def report_figures(outcome) -> list[ReportFigure]:
 
     figures = [_attempt("convergence", "Convergence",
                         "Loss and gradient norm at each step of the optimizer (log scale): both should fall "
-                        "and level off.", lambda: _png(convergence_figure(_history(outcome)))),
+                        "and level off.", lambda: _png(convergence_figure(_history(outcome))), outcome),
                _fit_entry(outcome),
                _attempt("residuals", "Residuals",
                         "Residual (prediction minus actual) against the fitted value, and their histogram: "
                         "a shapeless cloud around zero means the model misses no pattern.",
-                        lambda: _png(residuals_figure(outcome)))]
+                        lambda: _png(residuals_figure(outcome)), outcome)]
     from workbench.pipeline.fit import MAX_TRAJECTORY_PARAMS
 
     n_params = len(outcome.x)
