@@ -17,7 +17,12 @@ time.perf_counter, the variants taking turns; other processes share this 2-core 
 best is the stable statistic. Each row also checks that our gradient
 matches the hand-written one and that the tape's is bit-identical to the graph's.
 
-Run: python benchmarks/engine_bench.py [--only NAME ...] [--quick]
+Run: python benchmarks/engine_bench.py [--only NAME ...] [--quick] [--median]
+
+The first line names numpy, the BLAS kernel (through threadpoolctl, when installed) and torch.
+Where OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE are set (older OpenBLAS builds need them on some
+processors), they slow a current numpy: unset both for this command alone to measure it,
+``env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/engine_bench.py``.
 """
 
 from __future__ import annotations
