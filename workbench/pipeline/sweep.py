@@ -28,7 +28,7 @@ from typing import Callable
 from workbench.errors import EXIT_FAILED, EXIT_OK
 from workbench.sweep.members import Expansion, Member, describe_overrides, expand
 from workbench.sweep.spec import SweepSpec, load_sweep
-from workbench.sweep.store import STORE_NAME, Finished, RunStore, utc_now
+from workbench.sweep.store import STORE_NAME, RunStore, utc_now
 
 EXIT_INTERRUPTED = 130
 
@@ -156,6 +156,9 @@ def _execute(plan: Plan, store: RunStore, executor, state, *, runner: str | None
         state.records = store.records([m.key for m in plan.members])
         state.state, state.exit_status, state.finished_at = "interrupted", EXIT_INTERRUPTED, utc_now()
         write_summary(state)
+        if not quiet:
+            warn(f"interrupted: {state.counts()['done']} of {len(state.records)} runs done; "
+                 f"run the same command again to resume")
         raise
     finally:
         if previous is not None:

@@ -4,11 +4,16 @@ The coordinator is the only writer of the store and of the run folders. A run is
 *running* when it is handed to a worker (at most ``executor.capacity`` at a time) and *done* or
 *failed* once its folder is in place, in that order, so the store never claims a result whose
 files are missing.
+
+When a local worker process dies (killed, out of memory, a crash in native code) the pool fails
+every run in flight, innocent or not. Those runs are run again one at a time: the one that
+kills its worker alone is recorded as failed, the others finish normally.
 """
 
 from __future__ import annotations
 
 import sys
+from collections import deque
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -35,6 +40,9 @@ class Coordinator:
         self.quiet = quiet
         self.warn = warn or (lambda text: print(text, file=sys.stderr))
         self.in_flight: dict[object, Member] = {}
+        self.shared: set[str] = set()       # keys that were in flight together with another run
+        self.queue: deque = deque()
+        self.suspects: deque = deque()
         self.done = 0
         self.failed = 0
 
@@ -45,21 +53,47 @@ class Coordinator:
 
     def run(self, todo: Sequence[Member], label: str = "sweep") -> None:
         """Execute ``todo``; on any exception the runs in flight are put back to pending."""
-        queue = list(reversed(todo))
+        self.queue, self.suspects = deque(todo), deque()
         with self._progress(len(todo), label) as bar:
             try:
-                while queue or self.in_flight:
-                    while queue and len(self.in_flight) < self.executor.capacity:
-                        member = queue.pop()
-                        self.store.mark_running(member.key, self.executor.host)
-                        self.in_flight[self.executor.submit(self.task(member))] = member
+                while self.queue or self.suspects or self.in_flight:
+                    self._fill()
                     for future, report in self.executor.wait_any(list(self.in_flight)):
-                        self._record(self.in_flight.pop(future), report, bar)
+                        member = self.in_flight.pop(future)
+                        if self.executor.worker_died(report) and member.key in self.shared:
+                            self._suspect(member)
+                        else:
+                            self._record(member, report, bar)
             except BaseException:
                 self.executor.close(abort=True)
                 self.store.mark_pending([m.key for m in self.in_flight.values()])
                 self.in_flight.clear()
                 raise
+
+    def _fill(self) -> None:
+        """Submit up to capacity; suspects only one at a time, with nothing else in flight."""
+        if self.suspects:
+            if not self.in_flight:
+                self._submit(self.suspects.popleft())
+            return
+        while self.queue and len(self.in_flight) < self.executor.capacity:
+            self._submit(self.queue.popleft())
+
+    def _submit(self, member: Member) -> None:
+        if self.in_flight:
+            self.shared.add(member.key)
+            self.shared.update(m.key for m in self.in_flight.values())
+        else:
+            self.shared.discard(member.key)
+        self.store.mark_running(member.key, self.executor.host)
+        self.in_flight[self.executor.submit(self.task(member))] = member
+
+    def _suspect(self, member: Member) -> None:
+        """A worker died while this run shared the pool with others: which run killed it is
+        unknown, so each of them is run again alone, where a death names its culprit."""
+        self.store.mark_pending([member.key])
+        self.shared.discard(member.key)
+        self.suspects.append(member)
 
     def _record(self, member: Member, report, bar) -> None:
         if isinstance(report, BaseException):

@@ -50,6 +50,7 @@ class LocalExecutor:
         self.capacity = max(1, int(workers))
         self.host = socket.gethostname()
         self._pool = None
+        self._pool_of: dict = {}        # future -> the pool it was submitted to
 
     def _ensure_pool(self):
         if self._pool is None:
@@ -61,8 +62,22 @@ class LocalExecutor:
         return self._pool
 
     def submit(self, task: RunTask):
+        from concurrent.futures.process import BrokenProcessPool
+
         with single_threaded_env():
-            return self._ensure_pool().submit(execute, task)
+            try:
+                future = self._ensure_pool().submit(execute, task)
+            except BrokenProcessPool:
+                # A worker died since the last wait; its runs will report it. Start a fresh pool.
+                self._discard_pool()
+                future = self._ensure_pool().submit(execute, task)
+        self._pool_of[future] = self._pool
+        return future
+
+    def _discard_pool(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
 
     def wait_any(self, futures: list) -> list[tuple[object, object]]:
         from concurrent.futures import FIRST_COMPLETED, wait
@@ -70,20 +85,24 @@ class LocalExecutor:
 
         done, _ = wait(futures, return_when=FIRST_COMPLETED)
         finished = []
-        broken = False
         for future in done:
+            pool = self._pool_of.pop(future, None)
             try:
                 finished.append((future, future.result()))
             except BrokenProcessPool as err:
-                broken = True
                 finished.append((future, err))
+                if pool is self._pool:
+                    # A worker died (killed, out of memory): the pool is unusable, start a fresh one.
+                    self._discard_pool()
             except Exception as err:  # noqa: BLE001 - reported as that run's failure
                 finished.append((future, err))
-        if broken:
-            # A worker died (killed, out of memory); the pool is unusable, start a fresh one.
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = None
         return finished
+
+    @staticmethod
+    def worker_died(report) -> bool:
+        from concurrent.futures.process import BrokenProcessPool
+
+        return isinstance(report, BrokenProcessPool)
 
     def close(self, *, abort: bool = False) -> None:
         if self._pool is None:
@@ -179,6 +198,10 @@ class DaskExecutor:
             except Exception as err:  # noqa: BLE001 - KilledWorker and the like: that run failed
                 finished.append((future, err))
         return finished
+
+    @staticmethod
+    def worker_died(report) -> bool:
+        return False    # the scheduler retries a task whose worker died and names the culprit itself
 
     def close(self, *, abort: bool = False) -> None:
         with contextlib.suppress(Exception):
