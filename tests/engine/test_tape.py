@@ -13,12 +13,21 @@ import numpy as np
 import pytest
 
 from workbench import engine as ad
+from workbench.engine import tape as tape_module
 from workbench.engine.errors import EngineError
 
 RNG = np.random.default_rng(11)
 THURBER = np.loadtxt(Path(__file__).resolve().parents[2] / "data" / "nist" / "Thurber.csv",
                      delimiter=",", skiprows=1)
 X_ROWS, Y_ROWS = THURBER[:, 0], THURBER[:, 1]
+
+
+@pytest.fixture(autouse=True, params=["free-all", "free-large"])
+def freeing(request, monkeypatch):
+    """Run every test with every dropped value dropped, and with the default size threshold."""
+    if request.param == "free-all":
+        monkeypatch.setattr(tape_module, "FREE_AT_SIZE", 0)
+    return request.param
 
 
 def thurber_loss(b1, b2, b3, b4, b5, b6, b7):
@@ -240,3 +249,39 @@ def test_repr_and_len_describe_the_recorded_steps():
     tape = ad.record(thurber_loss, *THURBER_START, argnums=tuple(range(7)))
     assert len(tape) == 16
     assert "7 arguments, 16 steps" in repr(tape) and "mul×7" in repr(tape)
+
+
+def _peak_bytes(fn) -> int:
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        fn()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_values_no_rule_reads_are_dropped_during_the_forward_sweep(monkeypatch):
+    """exp's rule reads only its output, add's and sum's nothing: a·x and exp(a·x) + x are dropped."""
+    x = np.linspace(0.0, 1.0, 200_000)
+
+    def f(a):
+        return ad.sum(ad.exp(a * x) + x)
+    monkeypatch.setattr(tape_module, "FREE_AT_SIZE", 1 << 14)
+    freeing = ad.record(f, 0.5)
+    monkeypatch.setattr(tape_module, "FREE_AT_SIZE", 10 ** 9)
+    keeping = ad.record(f, 0.5)
+    # steps: a·x, exp, + x, sum; a·x goes once exp has run, exp(a·x) + x once sum has
+    assert [len(step.frees) for step in freeing.steps] == [0, 1, 0, 1]
+    assert all(not step.frees for step in keeping.steps)
+    assert_same(freeing.value_and_grad(0.7), keeping.value_and_grad(0.7))
+    one_array = x.nbytes
+    assert _peak_bytes(lambda: freeing.value_and_grad(0.7)) < _peak_bytes(lambda: keeping.value_and_grad(0.7)) - one_array // 2
+
+
+def test_a_primitive_states_which_values_its_rules_read():
+    assert ad.exp.reads == "output" and ad.sin.reads == "inputs" and ad.div.reads == "all"
+    assert ad.add.linear and ad.sum.linear
+    with pytest.raises(ValueError, match="reads must be"):
+        ad.Primitive("odd", np.negative, reads="nothing")

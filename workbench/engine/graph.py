@@ -69,13 +69,23 @@ class Node:
 
 
 class Primitive:
-    """An operation with its forward rule and its derivative rules side by side."""
+    """An operation with its forward rule and its derivative rules side by side.
+
+    ``linear``: the operation is linear in its inputs, so its Jacobian is the same everywhere and
+    its rules read only the inputs' shapes, never their values. ``reads``: which values the other
+    rules read besides the adjoint or tangent: ``"all"`` (the safe default), ``"inputs"`` or
+    ``"output"`` (eˣ's rule needs eˣ, not x). A recorded tape (``tape.py``) frees every value no
+    later rule reads, as soon as the forward sweep is done with it.
+    """
 
     __slots__ = ("name", "forward", "vjp", "jvp", "vjp_all", "jvp_all", "elementwise", "linear",
-                 "doc")
+                 "reads", "doc")
 
     def __init__(self, name: str, forward: Callable, vjp=None, jvp=None, *, vjp_all=None,
-                 jvp_all=None, elementwise: bool = False, linear: bool = False, doc: str | None = None):
+                 jvp_all=None, elementwise: bool = False, linear: bool = False, reads: str = "all",
+                 doc: str | None = None):
+        if reads not in ("all", "inputs", "output"):
+            raise ValueError(f"Primitive {name}: reads must be 'all', 'inputs' or 'output', got {reads!r}")
         self.name = name
         self.forward = forward
         self.vjp = vjp if vjp is None or isinstance(vjp, tuple) else (vjp,)
@@ -84,6 +94,7 @@ class Primitive:
         self.jvp_all = jvp_all    # one call giving the output tangent from all input tangents
         self.elementwise = elementwise
         self.linear = linear
+        self.reads = reads
         self.doc = doc
 
     def __call__(self, *args, **kw):

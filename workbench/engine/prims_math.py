@@ -204,3 +204,13 @@ _clip = Primitive("clip", _clip_forward,                   # y = min(max(x, lo),
 def clip(x, lo=None, hi=None):
     """Limit ``x`` to [lo, hi]; ``lo``/``hi`` are constants (None for no bound)."""
     return _clip(x, lo=data_of(lo), hi=data_of(hi))
+
+
+# What each rule reads besides ḡ (Primitive.reads): eˣ's rule needs only eˣ, sin's only x. The
+# default, "all", is always safe; these let a recorded tape free the rest early.
+for _prim in (exp, expm1, sqrt, tan, tanh, sigmoid):
+    _prim.reads = "output"
+for _prim in (log, log1p, square, abs, sin, cos, arcsin, arccos, arctan, sinh, cosh, relu, softplus,
+              mul, arctan2, maximum, minimum, where, _clip):
+    _prim.reads = "inputs"
+del _prim

@@ -199,7 +199,7 @@ def _np_matmul(a, b):
 
 matmul = Primitive("matmul", _np_matmul,                  # y = a @ b,  ā = ḡ bᵀ,  b̄ = aᵀ ḡ
                    (_matmul_vjp_a, _matmul_vjp_b),
-                   (lambda t, y, a, b: matmul(t, b), lambda t, y, a, b: matmul(a, t)))
+                   (lambda t, y, a, b: matmul(t, b), lambda t, y, a, b: matmul(a, t)), reads="inputs")
 
 
 def dot(a, b):

@@ -50,7 +50,8 @@ _float64 = np.float64
 class _Step:
     """One recorded primitive application: where its inputs live and how to run its rules."""
 
-    __slots__ = ("prim", "kw", "slots", "out", "call", "fetch", "unary", "cast", "edges", "vjp_all")
+    __slots__ = ("prim", "kw", "slots", "out", "call", "fetch", "unary", "cast", "edges", "vjp_all",
+                 "frees")
 
     def __init__(self, prim, kw: dict, slots: tuple[int, ...], out: int):
         self.prim, self.kw, self.slots, self.out = prim, kw, slots, out
@@ -62,6 +63,7 @@ class _Step:
         self.cast = True           # does the forward rule hand back something other than a float64 array?
         self.edges: list = []      # (vjp rule, input slot, input shape) for inputs needing adjoints
         self.vjp_all = None        # (rule giving all adjoints, [(position, slot, shape), ...])
+        self.frees: tuple = ()     # (slot, placeholder) to drop once this step has run
 
 
 class Tape:
@@ -78,7 +80,7 @@ class Tape:
         self.output = output
         self._n_slots = n_slots
         # flat tuples: the replay loop unpacks them instead of reading four attributes per step
-        self._forward_plan = [(s.call, s.fetch, s.unary, s.cast) for s in steps]
+        self._forward_plan = [(s.call, s.fetch, s.unary, s.cast, s.frees) for s in steps]
         self._backward_plan = [(s.out, s.fetch, s.unary, s.edges, s.vjp_all, s.kw)
                                for s in reversed(steps) if s.edges or s.vjp_all]
         self.function: Callable | None = None
@@ -105,11 +107,13 @@ class Tape:
             values.append(arg)
         values += self._constants
         append = values.append
-        for call, fetch, unary, cast in self._forward_plan:
+        for call, fetch, unary, cast, frees in self._forward_plan:
             out = call(fetch(values)) if unary else call(*fetch(values))
             if cast:   # as graph.apply does: numpy hands back scalars for 0-d results
                 out = np.asarray(out, dtype=_float64)
             append(out)
+            for slot, placeholder in frees:   # values no later rule reads (see _plan_frees)
+                values[slot] = placeholder
         return values
 
     def _pullback(self, values: list, seed) -> list:
@@ -289,8 +293,44 @@ def _flatten(out, stand_ins: list, argnums: tuple[int, ...], single: bool) -> Ta
         step.cast = type(raw) is not np.ndarray or raw.dtype != np.float64
         carries.append(bool(step.edges or step.vjp_all))
         steps.append(step)
+    _plan_frees(steps, slot_of[id(out)], argnums, {first_step + i: t.data.shape for i, t in enumerate(order)})
     return Tape(n_args, [s.shape for s in stand_ins], argnums, single, constants, steps,
                 slot_of[id(out)], first_step + len(steps))
+
+
+FREE_AT_SIZE = 1 << 14   # elements: smaller values cost little to keep and a step to drop
+
+
+def _plan_frees(steps: list[_Step], output: int, argnums: tuple[int, ...], shapes: dict[int, tuple]) -> None:
+    """Drop each large value as soon as the forward sweep has used it, unless a rule reads it.
+
+    A graph keeps every intermediate value until its backward pass, because it cannot know what
+    comes next; a tape knows the whole computation. Keeping values a hand-written gradient would
+    have freed costs more than memory: every new array is fresh memory the machine must map and
+    bring into cache. ``Primitive.reads`` says which values a rule reads (a linear one reads only
+    shapes); a dropped value is replaced by a placeholder of the same shape, which takes no memory
+    and is all NaN, so a rule that broke its word would give NaN rather than a quiet wrong number.
+    """
+    kept = {output}
+    last_use: dict[int, int] = {}
+    moves = set(argnums)   # slots that change with a differentiated argument: their steps' rules run
+    for index, step in enumerate(steps):
+        for slot in step.slots:
+            last_use[slot] = index
+        if not moves.intersection(step.slots):
+            continue
+        moves.add(step.out)
+        if not step.prim.linear:
+            if step.prim.reads in ("all", "inputs"):
+                kept.update(step.slots)
+            if step.prim.reads in ("all", "output"):
+                kept.add(step.out)
+    frees: dict[int, list] = {}
+    for slot, index in last_use.items():
+        if slot in shapes and slot not in kept and math.prod(shapes[slot]) >= FREE_AT_SIZE:
+            frees.setdefault(index, []).append((slot, np.broadcast_to(np.nan, shapes[slot])))
+    for index, dropped in frees.items():
+        steps[index].frees = tuple(dropped)
 
 
 def _connect(step: _Step, args: tuple, carries: list) -> None:
