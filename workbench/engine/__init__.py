@@ -28,6 +28,7 @@ Usage::
 from workbench.engine import methods as _methods
 from workbench.engine.backward import backprop, topological_order
 from workbench.engine.checkpoint import checkpoint
+from workbench.engine.dot import to_dot
 from workbench.engine.errors import EngineError
 from workbench.engine.forward import forward_jacobian, forward_jacobians, jvp
 from workbench.engine.gradcheck import GradcheckReport, check_nodes, gradcheck
@@ -43,6 +44,7 @@ from workbench.engine.prims_shape import (broadcast_to, concatenate, dot, expand
                                           reshape, squeeze, stack, transpose, unbroadcast)
 from workbench.engine.tape import Tape, record
 from workbench.engine.tensor import Tensor
+from workbench.engine.trace import Trace, trace
 from workbench.engine.transforms import grad, hessian, hvp, jacobian, value_and_grad
 
 _methods.install()
@@ -53,6 +55,7 @@ __all__ = [
     "backprop", "topological_order", "checkpoint", "jvp", "forward_jacobian", "forward_jacobians",
     "grad", "value_and_grad", "jacobian", "hessian", "hvp", "unbroadcast",
     "gradcheck", "check_nodes", "GradcheckReport",
+    "trace", "Trace", "to_dot",
     "abs", "add", "arccos", "arcsin", "arctan", "arctan2", "clip", "cos", "cosh", "div", "exp", "expm1",
     "log", "log1p", "maximum", "minimum", "mul", "neg", "pow", "relu", "sigmoid", "sin", "sinh",
     "softplus", "sqrt", "square", "sub", "tan", "tanh", "where",
