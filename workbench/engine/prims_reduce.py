@@ -51,11 +51,12 @@ _COPY_LIMIT = 1 << 14   # elements; see _spread
 
 def _spread(g, x, axis, keepdims):
     shape = np.shape(data_of(x))
-    g = _keepdims(g, shape, axis, keepdims)
     if isinstance(g, Tensor):
         from workbench.engine.prims_shape import broadcast_to
 
-        return broadcast_to(g, shape)
+        return broadcast_to(_keepdims(g, shape, axis, keepdims), shape)
+    if axis is not None:   # (a full reduction's ḡ is one number: it broadcasts as it is)
+        g = _keepdims(g, shape, axis, keepdims)
     # Plain arrays: a small adjoint is copied out, cheaper than np.broadcast_to's ~3 µs of setup;
     # a large one stays a read-only view, so no memory is written for it.
     if math.prod(shape) > _COPY_LIMIT:
