@@ -17,7 +17,7 @@ time.perf_counter, the variants taking turns; other processes share this 2-core 
 best is the stable statistic. Each row also checks that our gradient
 matches the hand-written one and that the tape's is bit-identical to the graph's.
 
-Run: python benchmarks/engine_bench.py [--only NAME ...] [--quick] [--median]
+Run: python benchmarks/engine_bench.py [--only NAME ...] [--quick] [--median] [--threads N]
 
 The first line names numpy, the BLAS kernel (through threadpoolctl, when installed) and torch.
 Where OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE are set (older OpenBLAS builds need them on some
@@ -342,12 +342,26 @@ def describe_machine() -> str:
     return ", ".join(parts)
 
 
+def limit_threads(n: int) -> None:
+    """On a shared 2-core machine one thread per library gives steadier timings."""
+    try:
+        from threadpoolctl import threadpool_limits
+        threadpool_limits(n)
+    except ImportError:
+        print(f"threadpoolctl is not installed: BLAS threads unchanged (OPENBLAS_NUM_THREADS={n} does it)")
+    if torch is not None:
+        torch.set_num_threads(n)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="+", choices=sorted(WORKLOADS), help="run only these workloads")
     parser.add_argument("--quick", action="store_true", help="shorter timing budgets (noisier)")
     parser.add_argument("--median", action="store_true", help="report medians instead of the best times")
+    parser.add_argument("--threads", type=int, help="BLAS and torch threads (BLAS through threadpoolctl)")
     args = parser.parse_args(argv)
+    if args.threads:
+        limit_threads(args.threads)
     statistic = statistics.median if args.median else min
     print(describe_machine())
     results = []
