@@ -213,7 +213,7 @@ def _excel_rows(data: bytes, path: Path, sheet, where: str) -> tuple[list[list],
     except Exception as exc:                       # zip, xml and openpyxl errors alike
         raise InputError(f"cannot read {path.name} as an Excel workbook: {exc}", where=f"{where}.path") from None
     chosen = _choose_sheet(names, sheet, path, where)
-    frame = book.parse(chosen, header=None, dtype=object)
+    frame = pd.read_excel(book, sheet_name=chosen, header=None, dtype=object)
     rows, numbers = [], []
     for number, values in enumerate(frame.itertuples(index=False, name=None), start=1):
         cells = [_excel_cell(v) for v in values]
