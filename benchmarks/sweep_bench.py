@@ -7,7 +7,11 @@ way a sweep calls it: no plots, no reports), of the same sweep on 1 and on 2 loc
 with 2 free cores), and the overhead per run beyond the fit itself, (1-worker wall - bare fits)
 / runs (target <= 50 ms); it includes starting the worker process and writing every output.
 
-Run: python benchmarks/sweep_bench.py [--rows 3000] [--no-dask]
+Timings are the best of ``--repeat`` sweeps. On a shared machine the speed-up is capped by the
+cores other work leaves free, so the script also prints that ceiling, measured the same way on
+plain arithmetic.
+
+Run: python benchmarks/sweep_bench.py [--rows 3000] [--repeat 2] [--no-dask]
 """
 
 from __future__ import annotations
@@ -82,12 +86,40 @@ def _task(member):
                    name=member.name, overrides=member.overrides)
 
 
-def timed_sweep(path: Path, out: Path, **options) -> tuple[float, object]:
+def timed_sweep(path: Path, out: Path, repeat: int = 1, **options) -> tuple[float, object]:
+    """Best wall time of ``repeat`` complete sweeps (each with --restart, so every run executes)."""
     from workbench.pipeline.sweep import plan_sweep, run_sweep
 
+    best, report = float("inf"), None
+    for _ in range(repeat):
+        started = time.perf_counter()
+        report = run_sweep(plan_sweep(path, out), restart=True, quiet=True, **options)
+        best = min(best, time.perf_counter() - started)
+    return best, report
+
+
+def _burn(n: int) -> int:
+    total = 0
+    for i in range(n):
+        total += i * i
+    return total
+
+
+def machine_parallelism() -> float:
+    """Speed-up of two spawned processes over one on pure Python arithmetic: the ceiling for
+    any 2-worker speed-up on this machine at this moment (other load lowers it)."""
+    import multiprocessing
+
+    n = 4_000_000
     started = time.perf_counter()
-    report = run_sweep(plan_sweep(path, out), restart=True, quiet=True, **options)
-    return time.perf_counter() - started, report
+    _burn(n), _burn(n)
+    serial = time.perf_counter() - started
+    with multiprocessing.get_context("spawn").Pool(2) as pool:
+        pool.map(_burn, [10, 10])
+        started = time.perf_counter()
+        pool.map(_burn, [n, n])
+        parallel = time.perf_counter() - started
+    return serial / parallel
 
 
 def dask_sweep(path: Path, out: Path) -> tuple[float, float, object] | None:
@@ -99,7 +131,7 @@ def dask_sweep(path: Path, out: Path) -> tuple[float, float, object] | None:
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
                                   silence_logs=40) as cluster:
         startup = time.perf_counter() - started
-        wall, report = timed_sweep(path, out, scheduler=cluster.scheduler_address)
+        wall, report = timed_sweep(path, out, scheduler=cluster.scheduler_address)   # one sweep
     return startup, wall, report
 
 
@@ -107,6 +139,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=3000, help="rows of data per fit (sets the fit's cost)")
     parser.add_argument("--no-dask", action="store_true", help="skip the Dask LocalCluster run")
+    parser.add_argument("--repeat", type=int, default=2, help="sweeps per setting; the best time counts")
     args = parser.parse_args()
     import jinja2  # noqa: F401  (imported once here, so neither sweep below pays for it alone)
     import matplotlib.figure  # noqa: F401
@@ -118,9 +151,10 @@ def main() -> None:
         path = make_inputs(folder, args.rows)
         plan = plan_sweep(path, folder / "out")
         runs = len(plan.members)
-        bare = bare_fits(plan, folder)
-        one, report1 = timed_sweep(path, folder / "out1", workers=1)
-        two, report2 = timed_sweep(path, folder / "out2", workers=2)
+        bare = min(bare_fits(plan, folder) for _ in range(args.repeat))
+        one, report1 = timed_sweep(path, folder / "out1", args.repeat, workers=1)
+        two, report2 = timed_sweep(path, folder / "out2", args.repeat, workers=2)
+        ceiling = machine_parallelism()
         dask = None if args.no_dask else dask_sweep(path, folder / "out3")
         for report in (report1, report2) + ((dask[2],) if dask else ()):
             assert report.counts["done"] == runs, report.counts
@@ -132,7 +166,8 @@ def main() -> None:
         rows.append((f"sweep, Dask LocalCluster 2x1 (+{dask[0]:.1f} s start)", dask[1]))
     for label, seconds in rows:
         print(f"{label:34}{seconds:9.2f}{1000 * seconds / runs:12.1f}")
-    print(f"speed-up, 2 workers over 1:       {one / two:5.2f}x   (target >= 1.7x)")
+    print(f"speed-up, 2 workers over 1:       {one / two:5.2f}x   (target >= 1.7x; this machine's ceiling "
+          f"now: {ceiling:.2f}x)")
     print(f"overhead per run beyond the fit:  {1000 * (one - bare) / runs:5.1f} ms (target <= 50 ms)")
     if dask:
         print(f"Dask 2 workers vs local 2 workers: {dask[1] / two:5.2f}x the wall time")

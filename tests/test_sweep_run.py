@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+from pathlib import Path
 
 import pytest
 
@@ -94,6 +95,8 @@ def test_workers_run_with_single_threaded_blas_and_the_parent_env_is_restored(tm
 
 def test_outputs_rank_runs_best_first_and_summarise(tmp_path, markers):
     path = make_sweep(tmp_path, "optimizer.lr: [1.0, 0.01, 0.1, 0.001]", "metric: rmse\n")
+    with open(tmp_path / "decay.yaml", "a") as config:
+        config.write("output:\n  dir: fits/decay\n  formats: [html]\n")
     report = quiet_run(path)
     out = tmp_path / "out"
     lines = (out / "leaderboard.csv").read_text().splitlines()
@@ -107,7 +110,35 @@ def test_outputs_rank_runs_best_first_and_summarise(tmp_path, markers):
     assert summary["metric"] == "rmse"
     best = (out / "best.yaml").read_text()
     assert "lr: 0.01" in best and f"path: {tmp_path / 'decay.csv'}" in best
+    assert "formats:" in best and "dir:" not in best     # a refit writes where its user asks
     html = (out / "sweep.html").read_text()
     assert html.count("data:image/png;base64,") == 2          # rmse against lr, convergence
     assert "http://" not in html and "https://" not in html and report.best.key in html
     assert not list(out.glob(".*.tmp")) and not list((out / "runs").glob(".*"))
+
+
+def test_a_folder_of_configs_combined_with_a_space_runs_every_config_at_every_point(tmp_path, markers):
+    path = make_sweep(tmp_path, "optimizer.lr: [0.01, 1.0]")
+    (tmp_path / "more").mkdir()
+    for name in ("b", "a"):
+        text = (tmp_path / "decay.yaml").read_text().replace("name: decay", f"name: decay-{name}")
+        (tmp_path / "more" / f"{name}.yaml").write_text(text.replace("path: decay.csv", "path: ../decay.csv"))
+    path.write_text(path.read_text().replace("base: decay.yaml", "configs: [more/*.yaml]"))
+    report = quiet_run(path)
+    assert report.counts["done"] == 4 and len(executions(markers)) == 4
+    header, *rows = [line.split(",") for line in (tmp_path / "out" / "leaderboard.csv").read_text().splitlines()]
+    assert header[:5] == ["rank", "key", "status", "config", "optimizer.lr"]
+    assert sorted((Path(r[3]).name, r[4]) for r in rows) == [("a.yaml", "0.01"), ("a.yaml", "1.0"),
+                                                             ("b.yaml", "0.01"), ("b.yaml", "1.0")]
+    assert {r[4] for r in rows[:2]} == {"0.01"}
+
+
+def test_the_shipped_example_sweep_validates_against_the_shipped_config(capsys):
+    from workbench.cli import main
+
+    example = Path(__file__).resolve().parent.parent / "configs" / "sweep_example.yaml"
+    with pytest.raises(SystemExit) as exited:
+        main(["sweep", str(example), "--dry-run"])
+    lines = capsys.readouterr().out.splitlines()
+    assert exited.value.code == 0 and lines[0].startswith("decay-tuning: 18 runs (grid; ranked by loss, min)")
+    assert len({line.split()[0] for line in lines[1:]}) == 18

@@ -52,7 +52,7 @@ def _print_report(plan, report) -> None:
 
     counts = report.counts
     click.echo(f"{plan.spec.name}: {sum(counts.values())} runs, {counts['done']} done, {counts['failed']} failed"
-               f" ({report.ran} run now)")
+               f" ({report.ran} ran now)")
     if report.best is not None:
         value = metric_value(report.best.metrics, report.metric)
         click.echo(f"  best {report.best.key}: {report.metric} {value:.6g}  {describe_overrides(report.best.overrides)}")

@@ -121,7 +121,11 @@ class Coordinator:
 
         if self.quiet or not sys.stderr.isatty() or total == 0:
             return contextlib.nullcontext(None)
+        import shutil
+
         from tqdm import tqdm
 
-        return tqdm(total=total, desc=label, unit="run", file=sys.stderr, dynamic_ncols=True,
+        # Sized explicitly: a terminal that reports 0 x 0 (some ptys) would otherwise hide the bar.
+        columns, lines = shutil.get_terminal_size()
+        return tqdm(total=total, desc=label, unit="run", file=sys.stderr, ncols=columns, nrows=lines,
                     bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}{postfix}]")

@@ -15,7 +15,6 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,7 +30,7 @@ class Member:
     key: str
     config_path: Path
     overrides: dict             # dotted key -> value, as in the sweep file's space
-    raw: dict                   # the resolved config: overrides applied, data.path absolute
+    raw: dict                   # the resolved config: overrides applied, data.path absolute, no output.dir
     base_dir: Path
     name: str
     has_validation: bool = False
@@ -93,8 +92,9 @@ def _read_raw(path: Path) -> dict:
     return raw
 
 
-def _absolute_paths(raw: dict, config, base_dir: Path) -> dict:
-    """The config with data.path (and a relative output.dir) made absolute: usable from anywhere."""
+def _portable(raw: dict, config) -> dict:
+    """The config usable from any folder: data.path absolute, and no output.dir (a refit of a
+    sweep's run writes where its user asks, not over the original config's outputs)."""
     resolved = copy.deepcopy(raw)
     data = resolved.get("data")
     if isinstance(data, dict) and "path" in data:
@@ -102,8 +102,10 @@ def _absolute_paths(raw: dict, config, base_dir: Path) -> dict:
     elif isinstance(data, str):
         resolved["data"] = str(config.data.path)
     output = resolved.get("output")
-    if isinstance(output, dict) and isinstance(output.get("dir"), str) and not os.path.isabs(output["dir"]):
-        output["dir"] = str((base_dir / output["dir"]).resolve())
+    if isinstance(output, dict):
+        output.pop("dir", None)
+        if not output:
+            del resolved["output"]
     return resolved
 
 
@@ -131,7 +133,7 @@ def resolve_member(config_path: Path, raw: dict, overrides: dict) -> Member:
     merged = apply_overrides(copy.deepcopy(raw), dict(overrides)) if overrides else copy.deepcopy(raw)
     source = f"{config_path} [{describe_overrides(overrides)}]" if overrides else str(config_path)
     config = parse_config(merged, base_dir=base_dir, source=source, default_name=config_path.stem)
-    resolved = _absolute_paths(dict(config.raw), config, base_dir)
+    resolved = _portable(dict(config.raw), config)
     validation = getattr(config, "validation", None)
     return Member(key=run_key(resolved, file_sha256(config.data.path)), config_path=config_path,
                   overrides=dict(overrides), raw=resolved, base_dir=base_dir, name=config.name,
