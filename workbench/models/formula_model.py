@@ -21,9 +21,14 @@ class FormulaModel(Model):
         available = set(columns_available)
         inputs = tuple(n for n in formula.names if n in available)
         param_names = tuple(n for n in formula.names if n not in available)
-        if formula.target not in available:
-            from workbench.errors import did_you_mean
+        from workbench.errors import did_you_mean
 
+        for name in param_names:
+            # A backticked name is a column by intent (and cannot be a parameter's name).
+            if f"`{name}`" in formula.text or not name.isidentifier():
+                raise InputError(f"column {name!r} not found in the data{did_you_mean(name, columns_available)}",
+                                 where="model.formula")
+        if formula.target not in available:
             raise InputError(f"target column {formula.target!r} not found in the data"
                              f"{did_you_mean(formula.target, columns_available)}", where="model.formula")
         if formula.target in inputs:

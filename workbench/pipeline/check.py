@@ -195,7 +195,8 @@ def _prediction_at(prepared, row: int):
     columns = {name: values[row:row + 1] for name, values in prepared.objective.columns.items()}
 
     def output(flat):
-        return ad.reshape(prepared.objective.predict(_flat_to_params(prepared, flat), columns), ())
+        # A model of parameters alone predicts one value for every row; take this row's.
+        return prepared.objective.predict(_flat_to_params(prepared, flat), columns)[0]
     return output
 
 

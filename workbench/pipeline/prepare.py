@@ -9,6 +9,7 @@ half-made behind. ``workbench validate`` runs exactly this and prints what it un
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -96,7 +97,20 @@ def _table_columns(config) -> list[str]:
 
 
 def prepare(config) -> Prepared:
-    """Load, parse and check everything for ``config``; raise InputError on the first problem."""
+    """Load, parse and check everything for ``config``; raise InputError on the first problem.
+
+    The error names the config file first, then the key, column or row, as config errors do.
+    """
+    try:
+        return _prepare(config)
+    except InputError as err:
+        source = getattr(config, "path", None)
+        if source is None or str(err).startswith(f"{Path(source).name}:"):
+            raise
+        raise InputError(str(err), where=Path(source).name) from None
+
+
+def _prepare(config) -> Prepared:
     from workbench.data import load_dataset
 
     formula = parse_model_formula(config.model)
