@@ -177,10 +177,22 @@ class DaskExecutor:
             raise InputError(f"cannot connect to the Dask scheduler at {address}: {_reason(err)}",
                              where="--scheduler") from None
         self.host = f"dask {address}"
-        self.capacity = max(1, sum(self.client.nthreads().values()))
+        self._capacity, self._capacity_checked = 1, float("-inf")
         from distributed import as_completed
 
         self._finished = as_completed(loop=self.client.loop)
+
+    @property
+    def capacity(self) -> int:
+        """Runs to keep in flight: the cluster's worker threads, re-read every few seconds so an
+        adaptive cluster that grows (or shrinks) is used as it is."""
+        import time
+
+        if time.monotonic() - self._capacity_checked > 5.0:
+            with contextlib.suppress(Exception):
+                self._capacity = max(1, sum(self.client.nthreads().values()))
+            self._capacity_checked = time.monotonic()
+        return self._capacity
 
     def submit(self, task: RunTask):
         future = self.client.submit(execute, task, pure=False,
