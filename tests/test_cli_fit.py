@@ -197,3 +197,83 @@ def test_help_does_not_import_pandas_or_matplotlib():
 def test_version():
     proc = run_cli("--version")
     assert proc.returncode == 0 and "workbench" in proc.stdout
+
+
+def test_excel_export_with_title_rows_currency_text_and_a_named_sheet(tmp_path):
+    import datetime as dt
+
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "Sales"
+    sheet.append(["Quarterly sales export"])
+    sheet.append([])
+    sheet.append(["Date", "Unit Price", "Units sold"])
+    for i in range(30):
+        price = 2 + 0.3 * i
+        sheet.append([dt.date(2024, 1, 1) + dt.timedelta(days=7 * i), f"${price:,.2f}",
+                      f"{5000 * price ** -1.2 + 100:,.0f}"])
+    sheet.append([dt.date(2024, 9, 1), "n/a", "12"])
+    book.create_sheet("Notes")
+    book.save(tmp_path / "sales.xlsx")
+    config = write_config(tmp_path, """
+        data: {path: sales.xlsx, sheet: Sales, header_row: 3}
+        model: {formula: "`Units sold` ~ a * `Unit Price`**b + c"}
+        params: {a: 1000, b: -1, c: 0}
+        output: {dir: out, formats: []}
+    """)
+    proc = run_cli("validate", str(config), cwd=tmp_path)
+    assert proc.returncode == 0 and "30 used, 1 dropped" in proc.stdout and "row 34" in proc.stdout
+    assert run_cli("fit", str(config), "-q", cwd=tmp_path).returncode == 0
+    result = json.loads((tmp_path / "out" / "result.json").read_text())
+    assert result["params"]["b"] == pytest.approx(-1.2, abs=0.01)
+    wrong_sheet = write_config(tmp_path, config.read_text().replace("sheet: Sales", "sheet: Sale"), "wrong.yaml")
+    proc = run_cli("fit", str(wrong_sheet), cwd=tmp_path)
+    assert proc.returncode == 2 and "wrong.yaml: data.sheet" in proc.stderr and "'Sales'" in proc.stderr
+    typo = write_config(tmp_path, config.read_text().replace("`Unit Price`", "`Unit Prise`"), "typo.yaml")
+    proc = run_cli("fit", str(typo), cwd=tmp_path)
+    assert proc.returncode == 2 and "'Unit Prise' not found" in proc.stderr and "'Unit Price'" in proc.stderr
+
+
+BUILTIN_TRUTHS = {   # model -> (the curve the data follows, the parameters it should recover)
+    "{type: linear, inputs: [x], target: y}": (lambda x: 2 + 3 * x, {"intercept": 2, "coef_x": 3}),
+    "{type: polynomial, input: x, target: y, degree: 2}": (lambda x: 1 - x + 0.5 * x**2, {"c2": 0.5}),
+    "{type: exponential, input: x, target: y}": (lambda x: 3 * np.exp(-0.4 * x) + 1, {"b": -0.4}),
+    "{type: power, input: x, target: y}": (lambda x: 2 * x**1.5, {"b": 1.5}),
+    "{type: gaussian, input: x, target: y}": (lambda x: 5 * np.exp(-0.5 * ((x - 4) / 1.2) ** 2) + 1,
+                                             {"center": 4, "sigma": 1.2}),
+    "{type: michaelis_menten, input: x, target: y}": (lambda x: 8 * x / (2 + x), {"vmax": 8, "km": 2}),
+    "{type: mlp, inputs: [x], target: y, hidden: [8]}": (lambda x: np.sin(x), {}),
+}
+
+
+@pytest.mark.parametrize("model", sorted(BUILTIN_TRUTHS))
+def test_every_builtin_model_fits_without_params(tmp_path, model):
+    curve, truth = BUILTIN_TRUTHS[model]
+    x = np.linspace(0.5, 8, 60)
+    y = curve(x) + np.random.default_rng(0).normal(0, 0.01, x.size)
+    write_csv(tmp_path, "d.csv", "x,y", zip(x, y))
+    config = write_config(tmp_path, f"data: {{path: d.csv}}\nmodel: {model}\noutput: {{dir: out, formats: []}}\n")
+    proc = run_cli("fit", str(config), "-q", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads((tmp_path / "out" / "result.json").read_text())
+    assert result["metrics"]["r2"] > 0.99
+    for name, value in truth.items():
+        assert result["params"][name] == pytest.approx(value, rel=0.02), name
+
+
+def test_logistic_model_with_cross_entropy_reports_probabilities(tmp_path):
+    rng = np.random.default_rng(3)
+    x = rng.uniform(0, 10, 200)
+    b = (rng.uniform(size=x.size) < 1 / (1 + np.exp(-(x - 5)))).astype(int)
+    write_csv(tmp_path, "b.csv", "x,b", zip(x.round(4), b))
+    config = write_config(tmp_path, "data: {path: b.csv}\nmodel: {type: logistic, inputs: [x], target: b}\n"
+                                    "loss: cross_entropy\noutput: {dir: out, formats: []}\n")
+    assert run_cli("fit", str(config), "-q", cwd=tmp_path).returncode == 0
+    result = json.loads((tmp_path / "out" / "result.json").read_text())
+    assert result["params"]["coef_x"] == pytest.approx(1.0, abs=0.4)
+    assert result["stderr"]["coef_x"] > 0 and 0.7 < result["metrics"]["accuracy"] <= 1.0
+    predictions = (tmp_path / "out" / "predictions.csv").read_text().splitlines()
+    column = predictions[0].split(",").index("prediction")
+    assert all(0.0 <= float(line.split(",")[column]) <= 1.0 for line in predictions[1:])
