@@ -12,13 +12,14 @@ kills its worker alone is recorded as failed, the others finish normally.
 
 from __future__ import annotations
 
+import shutil
 import sys
 from collections import deque
 from pathlib import Path
 from typing import Callable, Sequence
 
 from workbench.sweep.members import Member, describe_overrides
-from workbench.sweep.rundir import write_run_dir
+from workbench.sweep.rundir import partial_dir, write_run_dir
 from workbench.sweep.store import Finished, RunStore, utc_now
 from workbench.sweep.worker import DEFAULT_RUNNER, RunTask
 
@@ -48,8 +49,10 @@ class Coordinator:
 
     def task(self, member: Member) -> RunTask:
         source = f"{member.config_path.name} [{describe_overrides(member.overrides)}]"
+        partial = str(partial_dir(self.out_dir, member.key)) if self.executor.shares_files else None
         return RunTask(key=member.key, raw=member.raw, base_dir=str(member.base_dir), source=source,
-                       name=member.name, overrides=member.overrides, reports=self.reports, runner=self.runner)
+                       name=member.name, overrides=member.overrides, reports=self.reports, runner=self.runner,
+                       partial_dir=partial)
 
     def run(self, todo: Sequence[Member], label: str = "sweep") -> None:
         """Execute ``todo``; on any exception the runs in flight are put back to pending."""
@@ -100,6 +103,7 @@ class Coordinator:
             reason = str(report).splitlines()[0] if str(report) else ""
             now = utc_now()
             error = f"the worker running it died: {type(report).__name__}" + (f": {reason}" if reason else "")
+            shutil.rmtree(partial_dir(self.out_dir, member.key), ignore_errors=True)
             finished = Finished(status="failed", started_at=now, finished_at=now, host=self.executor.host,
                                 pid=0, elapsed_s=0.0, error=error)
         else:

@@ -45,6 +45,7 @@ class LocalExecutor:
     """A pool of ``workers`` spawned processes on this machine."""
 
     label = "local"
+    shares_files = True             # workers see the output folder: they write runs in place
 
     def __init__(self, workers: int):
         self.capacity = max(1, int(workers))
@@ -162,6 +163,7 @@ class DaskExecutor:
     """Runs on an existing ``dask.distributed`` scheduler; results come back to the coordinator."""
 
     label = "dask"
+    shares_files = False            # workers may be elsewhere: files come back with the result
 
     def __init__(self, address: str, *, timeout: float = CONNECT_TIMEOUT_S):
         try:

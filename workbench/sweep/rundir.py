@@ -1,8 +1,8 @@
 """A run's folder, ``<output>/runs/<key>/``, written only by the coordinator.
 
-The worker's files arrive as bytes; they are written to ``runs/.<key>.partial/`` with the
-resolved ``config.yaml`` and a ``run.json`` record, and the finished folder is then renamed into
-place, so ``runs/<key>/`` is either absent or complete. ``run.json`` is what lets a resumed
+A run's files are written to ``runs/.<key>.partial/`` (by a local worker itself, or here from
+the bytes a remote worker sent back), completed with the resolved ``config.yaml`` and a
+``run.json`` record, and the finished folder is then renamed into place, so ``runs/<key>/`` is either absent or complete. ``run.json`` is what lets a resumed
 sweep adopt a run whose folder was complete when the coordinator died but whose row in the
 store had not been updated yet: such a run is recorded, not repeated.
 """
@@ -42,12 +42,19 @@ def _safe_relative(name: str) -> PurePosixPath:
     return path
 
 
+def partial_dir(out_dir: Path, key: str) -> Path:
+    return out_dir / RUNS_DIR / f".{key}.partial"
+
+
 def write_run_dir(out_dir: Path, key: str, report: dict, config_yaml: str, overrides: dict) -> Finished:
-    """Write the worker's ``report`` into ``runs/<key>/`` and return what the store records."""
+    """Complete ``runs/<key>/`` from the worker's ``report`` and return what the store records.
+
+    ``report["files"]`` is None when the worker wrote into the partial folder itself."""
     final = run_dir(out_dir, key)
-    partial = final.parent / f".{key}.partial"
-    shutil.rmtree(partial, ignore_errors=True)
-    partial.mkdir(parents=True)
+    partial = partial_dir(out_dir, key)
+    if report.get("files") is not None or not partial.is_dir():
+        shutil.rmtree(partial, ignore_errors=True)
+        partial.mkdir(parents=True)
     for name, data in (report.get("files") or {}).items():
         target = partial.joinpath(*_safe_relative(name).parts)
         target.parent.mkdir(parents=True, exist_ok=True)

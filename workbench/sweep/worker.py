@@ -1,11 +1,11 @@
 """What a worker process does for one run, locally or on a Dask cluster.
 
-``execute(task)`` runs the task's runner in a private temporary folder and sends back
-everything: status, metrics, the error and every file the run wrote (as bytes). The worker
-writes nothing the coordinator owns, neither the store nor the sweep's folder, so a worker on
-another machine needs no shared output folder, and a worker orphaned by a killed coordinator
-cannot leave half a run behind. ``execute`` never raises for a failing run: the failure is
-the report.
+``execute(task)`` runs the task's runner and reports back status, metrics and the error. A
+worker on another machine (Dask) runs in a private temporary folder and sends every file the
+run wrote back as bytes, so it needs no shared output folder. A local worker writes straight
+into the run's ``.partial`` folder, which saves the coordinator copying every file; it never
+touches the store or a finished run folder: only the coordinator renames a partial folder into
+place. ``execute`` never raises for a failing run: the failure is the report.
 
 The runner is named by ``"module:function"`` so that it crosses process boundaries by name;
 the default fits the config with ``workbench.pipeline.fit.run_fit``. Tests and benchmarks name
@@ -40,6 +40,7 @@ class RunTask:
     overrides: dict = field(default_factory=dict)
     reports: bool = False
     runner: str = DEFAULT_RUNNER
+    partial_dir: str | None = None  # write here directly (local workers); None: send files back
 
 
 def fit_runner(task: RunTask, out_dir: Path) -> dict:
@@ -85,27 +86,47 @@ def _read_result(folder: Path) -> dict | None:
         return None
 
 
-def execute(task: RunTask) -> dict:
-    """Run ``task`` here; returns the report the coordinator records (see the module docstring)."""
+def _run_in(task: RunTask, out_dir: Path) -> tuple[str, str | None, dict | None]:
+    """(status, error, result) of the task's runner writing into ``out_dir``."""
     from workbench.errors import WorkbenchError
+
+    result = None
+    try:
+        result = load_runner(task.runner)(task, out_dir)
+        status, error = "done", None
+    except WorkbenchError as err:
+        status, error = "failed", str(err).splitlines()[0] if str(err) else type(err).__name__
+    except Exception as err:  # a bug or a crash in one run must not end the sweep
+        first = str(err).splitlines()[0] if str(err) else ""
+        status, error = "failed", f"{type(err).__name__}: {first}".rstrip(": ")
+        (out_dir / ERROR_FILE).write_text(traceback.format_exc(), encoding="utf-8")
+    if not isinstance(result, dict):
+        result = _read_result(out_dir)
+    return status, error, result
+
+
+def execute(task: RunTask) -> dict:
+    """Run ``task`` here; returns the report the coordinator records (see the module docstring).
+
+    With ``task.partial_dir`` (a local worker, same file system) the run writes straight into
+    that folder, which only the coordinator then renames into place; otherwise it writes to a
+    temporary folder whose files travel back in the report."""
+    import shutil
+
     from workbench.sweep.leaderboard import flatten_metrics
     from workbench.sweep.store import utc_now
 
     started_at, clock = utc_now(), time.perf_counter()
-    status, error, result = "done", None, None
-    with tempfile.TemporaryDirectory(prefix=f"workbench-run-{task.key}-") as tmp:
-        out_dir = Path(tmp)
-        try:
-            result = load_runner(task.runner)(task, out_dir)
-        except WorkbenchError as err:
-            status, error = "failed", str(err).splitlines()[0] if str(err) else type(err).__name__
-        except Exception as err:  # a bug or a crash in one run must not end the sweep
-            first = str(err).splitlines()[0] if str(err) else ""
-            status, error = "failed", f"{type(err).__name__}: {first}".rstrip(": ")
-            (out_dir / ERROR_FILE).write_text(traceback.format_exc(), encoding="utf-8")
-        if not isinstance(result, dict):
-            result = _read_result(out_dir)
-        files = _collect(out_dir)
+    files = None
+    if task.partial_dir:
+        out_dir = Path(task.partial_dir)
+        shutil.rmtree(out_dir, ignore_errors=True)     # what a crashed earlier attempt left
+        out_dir.mkdir(parents=True)
+        status, error, result = _run_in(task, out_dir)
+    else:
+        with tempfile.TemporaryDirectory(prefix=f"workbench-run-{task.key}-") as tmp:
+            status, error, result = _run_in(task, Path(tmp))
+            files = _collect(Path(tmp))
     return {"key": task.key, "status": status, "error": error,
             "metrics": flatten_metrics(result) if result else None,
             "started_at": started_at, "finished_at": utc_now(), "host": socket.gethostname(),
