@@ -277,3 +277,29 @@ def test_logistic_model_with_cross_entropy_reports_probabilities(tmp_path):
     predictions = (tmp_path / "out" / "predictions.csv").read_text().splitlines()
     column = predictions[0].split(",").index("prediction")
     assert all(0.0 <= float(line.split(",")[column]) <= 1.0 for line in predictions[1:])
+
+
+def test_validation_share_is_held_out_and_reported(tmp_path, decay_data):
+    text = DECAY.replace("seed: 0", "seed: 0\n    validation: 0.25").replace("name: lm", "name: adam").replace(
+        "max_steps: 1000", "max_steps: 3000\n      lr: 0.05\n      patience: 50")
+    config = write_config(tmp_path, text)
+    proc = run_cli("fit", str(config), "-q", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    out = tmp_path / "out" / "decay"
+    result = json.loads((out / "result.json").read_text())
+    assert result["metrics"]["n"] + result["validation_metrics"]["n"] == 30
+    assert result["validation_metrics"]["n"] in (7, 8)
+    assert result["val_loss"] is not None and result["val_loss"] < 0.01
+    history = (out / "history.csv").read_text().splitlines()
+    assert history[0].split(",")[4] == "val_loss" and history[-1].split(",")[4] != ""
+    sets = (out / "predictions.csv").read_text()
+    assert sets.count(",validation") == result["validation_metrics"]["n"]
+
+
+def test_same_config_and_seed_give_the_same_numbers(tmp_path, decay_data):
+    config = write_config(tmp_path, DECAY.replace("name: lm", "name: gd\n      batch_size: 8\n      lr: 0.05"))
+    results = []
+    for out in ("one", "two"):
+        assert run_cli("fit", str(config), "-q", "--out", out, cwd=tmp_path).returncode == 0
+        results.append(json.loads((tmp_path / out / "result.json").read_text()))
+    assert results[0]["params"] == results[1]["params"] and results[0]["loss"] == results[1]["loss"]
