@@ -1,6 +1,7 @@
 """The coordinator's loop: keep the executor busy, record each result as it arrives.
 
-The coordinator is the only writer of the store and of the run folders. A run is marked
+The coordinator is the only writer of the store and the only one to put a run's folder in
+place (workers fill ``.partial`` folders at most). A run is marked
 *running* when it is handed to a worker (at most ``executor.capacity`` at a time) and *done* or
 *failed* once its folder is in place, in that order, so the store never claims a result whose
 files are missing.
