@@ -65,7 +65,7 @@ def test_set_overrides_a_key_and_out_overrides_the_folder(tmp_path, decay_data):
                    "--out", str(tmp_path / "elsewhere"), "-q", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     result = json.loads((tmp_path / "elsewhere" / "result.json").read_text())
-    assert result["optimizer"] == "lbfgs"
+    assert result["optimizer"] == "lbfgs" and result["converged"], result["message"]
     assert abs(result["params"]["b"] - 0.45) < 0.02
     assert proc.stdout == ""
 

@@ -70,9 +70,14 @@ def run_lbfgs(objective, x0: np.ndarray, options: Options, monitor: Monitor) -> 
                 resets_left -= 1
                 pairs.clear()
                 continue
+            gmax = float(np.max(np.abs(g)))
+            if _below_rounding(gmax, x, f):
+                message = (f"at a minimum to rounding precision after {steps(step)}: the largest gradient "
+                           f"{gmax:.3g} cannot lower the loss {f:.6g} by more than its rounding error")
+                return monitor.result(x, f, CONVERGED, message, step, *counts())
             message = (f"the line search found no point meeting the Wolfe conditions along the "
                        f"steepest-descent direction after {steps(step)} (largest gradient "
-                       f"{np.max(np.abs(g)):.3g}); the loss may be at its minimum to rounding precision")
+                       f"{gmax:.3g}); the loss may be at its minimum to rounding precision")
             return monitor.result(x, f, STALLED, message, step, *counts())
         step += 1
         s = search.alpha * direction
@@ -116,3 +121,14 @@ def _converged(options: Options, f: float, f_new: float, g: np.ndarray, s: np.nd
     if move <= xtol * max(1.0, float(np.max(np.abs(x)))):
         return f"largest step {move:.3g} at or below xtol {xtol:g} (relative) after {steps(step)}"
     return None
+
+
+def _below_rounding(gmax: float, x: np.ndarray, f: float) -> bool:
+    """True when no step along the gradient can lower f by more than f's own rounding error.
+
+    The smallest step that changes x at all is about √ε·max(1, |x|); along it the loss can fall
+    by about gmax times that, which is invisible when it is below a few ε·|f|.
+    """
+    eps = np.finfo(float).eps
+    scale = max(1.0, float(np.max(np.abs(x)))) if x.size else 1.0
+    return gmax * np.sqrt(eps) * scale <= 10.0 * eps * max(abs(f), np.finfo(float).tiny)
