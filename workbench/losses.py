@@ -57,8 +57,11 @@ class Loss:
         if self.name == "mae":
             return ad.abs(r)
         if self.name == "huber":
+            # ½·min(|r|, δ)² + δ·(|r| − min(|r|, δ)): quadratic inside δ, linear outside, written
+            # without a comparison mask so a recorded tape recomputes the switch on every replay.
             a = ad.abs(r)
-            return ad.where(np.asarray(getattr(a, "data", a)) <= self.delta, 0.5 * r * r, self.delta * (a - 0.5 * self.delta))
+            inside = ad.minimum(a, self.delta)
+            return 0.5 * inside * inside + self.delta * (a - inside)
         if self.name == "soft_l1":
             return 2.0 * self.delta ** 2 * (ad.sqrt(1.0 + (r / self.delta) ** 2) - 1.0)
         if self.name == "log_cosh":

@@ -9,10 +9,16 @@ The model speaks in named parameters (``a``, ``W1``); optimizers speak in a flat
   which makes every optimizer report the same number in the same units;
 * ``residuals_and_jacobian(x)``: the exact residual Jacobian by forward mode, all parameter
   directions in one sweep (one column per parameter, never one pass per data row).
+
+Store versus rebuild: an optimizer calls these hundreds of times on a graph whose structure never
+changes, so each is recorded once as an engine tape (``ad.record``) and replayed without building
+Python objects, after checking the replay against the ordinary path once (``Tape.verify``). A
+formula with ``where`` is never taped: its condition is a comparison, which a tape would freeze.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Mapping
 
 import numpy as np
@@ -40,6 +46,7 @@ class FitObjective:
         self.n_params = start
         self.n_rows = len(self.target)
         self._ls_scale = np.sqrt(2.0 * loss.scale(self.n_rows)) if loss.is_least_squares else None
+        self._tapes: dict[str, object] = {}
 
     # ---- packing -------------------------------------------------------------------------
     def pack(self, values: Mapping[str, object]) -> np.ndarray:
@@ -76,6 +83,10 @@ class FitObjective:
         return self.loss(self.predict(params, columns), target, weights, free_tensors)
 
     def value_and_grad(self, x: np.ndarray, batch: np.ndarray | None = None) -> tuple[float, np.ndarray]:
+        tape = self._tape("loss", x) if batch is None else None
+        if tape is not None:
+            value, grads = tape.value_and_grad(*self._primals(x))
+            return float(value), np.concatenate([np.ravel(g) for g in grads])
         leaves = {p.name: ad.Tensor(np.asarray(x[s]).reshape(p.shape), requires_grad=True)
                   for p, s in zip(self.free, self.slices)}
         total = self._loss_expr(leaves, batch)
@@ -112,22 +123,55 @@ class FitObjective:
         return r * self._ls_scale
 
     def residuals(self, x: np.ndarray) -> np.ndarray:
+        tape = self._tape("residuals", x)
+        if tape is not None:
+            return np.asarray(tape.forward(*self._primals(x)), dtype=float)
         with ad.no_grad():
             pred = self.predict(self.unpack(x))
         pred = pred.data if isinstance(pred, ad.Tensor) else np.asarray(pred)
         return self._scaled_residual(pred)
 
+    def _residual_of(self, *free_tensors):
+        params = dict(self.fixed)
+        params.update({p.name: t for p, t in zip(self.free, free_tensors)})
+        return self._scaled_residual(self.predict(params))
+
+    def _loss_of(self, *free_tensors):
+        return self._loss_expr({p.name: t for p, t in zip(self.free, free_tensors)})
+
+    def _primals(self, x: np.ndarray) -> list[np.ndarray]:
+        return [np.asarray(x[s], dtype=float).reshape(p.shape) for p, s in zip(self.free, self.slices)]
+
+    def _tape(self, kind: str, x: np.ndarray):
+        """The tape for ``kind`` ("loss" or "residuals"), recorded at the first ``x`` asked for,
+        or None where a tape is unsafe or its replay disagrees with the ordinary path."""
+        if kind not in self._tapes:
+            self._tapes[kind] = self._record(kind, x)
+        return self._tapes[kind]
+
+    def _record(self, kind: str, x: np.ndarray):
+        formula = getattr(self.model, "formula", None)
+        if formula is not None and re.search(r"\bwhere\s*\(", formula.text):
+            return None
+        if kind == "residuals" and self._ls_scale is None:
+            return None
+        function = self._residual_of if kind == "residuals" else self._loss_of
+        primals = self._primals(x)
+        try:
+            with np.errstate(all="ignore"):
+                tape = ad.record(function, *primals, argnums=tuple(range(len(primals))))
+                ok = tape.verify(*primals)
+        except Exception:  # noqa: BLE001 - the ordinary path below is always correct
+            return None
+        return tape if ok else None
+
     def residuals_and_jacobian(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        values = self.unpack(x)
-        primals = [values[p.name] for p in self.free]
-
-        def residual_of(*free_tensors):
-            params = dict(self.fixed)
-            params.update({p.name: t for p, t in zip(self.free, free_tensors)})
-            return self._scaled_residual(self.predict(params))
-
-        with ad.no_grad():
-            r, jacs = ad.forward_jacobians(residual_of, primals)
+        tape = self._tape("residuals", x)
+        if tape is not None:
+            r, jacs = tape.jacobian_forward(*self._primals(x))
+        else:
+            with ad.no_grad():
+                r, jacs = ad.forward_jacobians(self._residual_of, self._primals(x))
         jac = np.concatenate([j.reshape(self.n_rows, -1) for j in jacs], axis=1) if jacs else \
             np.zeros((self.n_rows, 0))
         return np.asarray(r, dtype=float), jac
