@@ -195,3 +195,10 @@ def test_run_folder_refuses_files_outside_it(tmp_path):
     with pytest.raises(ValueError, match="outside its folder"):
         write_run_dir(tmp_path, "k1", report, "", {})
     assert not (tmp_path / "escape.txt").exists()
+
+
+def test_ties_on_the_metric_go_to_the_converged_then_the_faster_run():
+    records = [_record("slow", "done", 0, loss=1.0, converged=True, elapsed_s=2.0),
+               _record("unconverged", "done", 1, loss=1.0, converged=False, elapsed_s=0.1),
+               _record("fast", "done", 2, loss=1.0, converged=True, elapsed_s=0.5)]
+    assert [r.key for r in rank(records, "loss", "min")] == ["fast", "slow", "unconverged"]

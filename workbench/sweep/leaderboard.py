@@ -64,8 +64,12 @@ def rank(records: Iterable, metric: str, goal: str) -> list:
     def order(record):
         value = metric_value(record.metrics, metric) if record.status == "done" else None
         if value is not None:
-            return (0, sign * value, record.seq)
-        return (1 + STATUS_ORDER.get(record.status, 9), 0.0, record.seq)
+            # Ties on the metric (several optimizers reaching the same minimum) go to the run
+            # that converged, then to the faster one.
+            converged = bool((record.metrics or {}).get("converged"))
+            elapsed = metric_value(record.metrics, "elapsed_s")
+            return (0, sign * value, not converged, math.inf if elapsed is None else elapsed, record.seq)
+        return (1 + STATUS_ORDER.get(record.status, 9), 0.0, False, 0.0, record.seq)
 
     return sorted(records, key=order)
 
