@@ -13,6 +13,8 @@
 
 from __future__ import annotations
 
+import shutil
+import sys
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -81,7 +83,10 @@ class _Monitor:
         if show_progress:
             from tqdm import tqdm
 
-            self.bar = tqdm(total=max_steps, desc="fitting", unit="step", delay=0.5, leave=False)
+            # Sized explicitly: a terminal that reports 0 x 0 (some ptys) would otherwise hide the bar.
+            columns, lines = shutil.get_terminal_size()
+            self.bar = tqdm(total=max_steps, desc="fitting", unit="step", delay=0.5, leave=False,
+                            file=sys.stderr, ncols=columns, nrows=lines)
 
     def __call__(self, step: int, x: np.ndarray, loss: float):
         if self.keep_x:
