@@ -14,6 +14,10 @@ def _fmt(value, digits: int = 6) -> str:
 
 def print_summary(outcome) -> None:
     result = outcome.result
+    model = outcome.prepared.model
+    if not model.is_scalar:
+        _print_network(outcome)
+        return
     rows = outcome.params_table
     shown = rows if len(rows) <= 20 else rows[:20]
     width = max([len(r["name"]) for r in shown] + [9])
@@ -24,6 +28,21 @@ def print_summary(outcome) -> None:
         click.echo(f"  {r['name']:<{width}}  {_fmt(r['value'], 8):>14}  {_fmt(r['stderr'], 4):>12}{note}")
     if len(rows) > len(shown):
         click.echo(f"  … and {len(rows) - len(shown)} more in params.csv")
+    _print_quality(outcome)
+
+
+def _print_network(outcome) -> None:
+    """A network's weights are not worth reading one by one: name the arrays instead."""
+    model = outcome.prepared.model
+    click.echo(f"{outcome.result['name']}: {outcome.result['model']}")
+    arrays = ", ".join(f"{p.name} {'×'.join(map(str, p.shape))}" for p in model.params)
+    click.echo(f"  {sum(p.size for p in model.params)} parameters in {len(model.params)} arrays ({arrays}); "
+               f"values in params.csv")
+    _print_quality(outcome)
+
+
+def _print_quality(outcome) -> None:
+    result = outcome.result
     metrics = result["metrics"]
     r2 = metrics.get("r2")
     click.echo(f"  loss {_fmt(result['loss'])}   R² {_fmt(r2, 4)}   RMSE {_fmt(metrics.get('rmse'), 4)}"
