@@ -404,3 +404,23 @@ def test_importing_data_and_formula_does_not_import_pandas():
     code = "import sys, workbench.data, workbench.formula; print('pandas' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_a_plain_numeric_csv_is_read_without_pandas(tmp_path):
+    import subprocess
+    import sys
+
+    (tmp_path / "plain.csv").write_text("x,y\n1,2.5\n2,-3e-2\n3, 4 \n")
+    code = ("import sys\nfrom workbench.data import load_dataset\n"
+            f"ds = load_dataset({{'path': {str(tmp_path / 'plain.csv')!r}}}, ['x', 'y'])\n"
+            "print(ds.columns['y'].tolist(), 'pandas' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[2.5, -0.03, 4.0] False"
+
+
+def test_plain_looking_text_that_is_not_a_number_is_still_reported(tmp_path):
+    from workbench.data import load_dataset
+
+    (tmp_path / "odd.csv").write_text("x,y\n1,2\n2,1.2.3\n3,4\n")
+    ds = load_dataset({"path": str(tmp_path / "odd.csv")}, ["x", "y"])
+    assert ds.n == 2 and ds.dropped[0][0] == 3 and "1.2.3" in ds.dropped[0][1]

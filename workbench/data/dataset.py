@@ -58,14 +58,14 @@ def _reason(name: str, status: int, cell: object, is_date: bool) -> str:
 
 def _convert(raw: RawTable, names: list[str], options, where: str) -> tuple[dict[str, Converted], dict[str, str]]:
     """Each named column as numbers (or days, for a date column) and the origin of each date column."""
-    import pandas as pd
-
     converted, origins = {}, {}
     for name in names:
         cells = raw.cells[name]
         if name in options.dates or looks_like_dates(cells):
             origin = options.dates.get(name)
             if origin is not None:
+                import pandas as pd   # dates only: plain numeric files never load pandas
+
                 try:
                     pd.Timestamp(str(origin))
                 except (ValueError, TypeError):
