@@ -303,3 +303,10 @@ def test_same_config_and_seed_give_the_same_numbers(tmp_path, decay_data):
         assert run_cli("fit", str(config), "-q", "--out", out, cwd=tmp_path).returncode == 0
         results.append(json.loads((tmp_path / out / "result.json").read_text()))
     assert results[0]["params"] == results[1]["params"] and results[0]["loss"] == results[1]["loss"]
+
+
+def test_an_option_the_chosen_optimizer_ignores_is_named(tmp_path, decay_data):
+    config = write_config(tmp_path, DECAY)
+    proc = run_cli("fit", str(config), "--set", "optimizer.lr=0.1", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "warning: optimizer.lr is set but lm does not use it" in proc.stdout

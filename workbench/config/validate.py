@@ -142,15 +142,3 @@ def normalize(raw: Mapping, source: str = "<config>") -> dict:
         raise InputError(f"the top level must be a mapping of keys ({', '.join(child_names(ROOT))}), "
                          f"got {show(raw)}", where=source)
     return _Walk(source).section(ROOT, raw, "", "")
-
-
-def lookup(normalized: Mapping, dotted: str) -> Any:
-    """The value at a dotted path of a normalised config, or ``None``."""
-    node: Any = normalized
-    for part in dotted.split("."):
-        if not isinstance(node, Mapping) or part not in node:
-            return None
-        node = node[part]
-    return node
-
-

@@ -193,10 +193,6 @@ def _string_json(key: Key) -> dict:
     return out
 
 
-def pattern_json(pattern: Pattern) -> dict:
-    return {"pattern": f"^(?:{pattern.regex})$"}
-
-
 Coerce = Callable[[Key, Any], Any]
 KINDS: dict[str, tuple[Coerce, Callable[[Key], dict]]] = {
     "str": (coerce_str, _string_json),

@@ -14,7 +14,6 @@ Why ``__array_ufunc__ = None``: it tells numpy to hand ``ndarray * tensor`` back
 
 from __future__ import annotations
 
-import numbers
 import operator
 
 import numpy as np
@@ -146,7 +145,3 @@ def _compare(symbol: str, compare, tensor: Tensor, other):
     except (ValueError, TypeError) as err:
         raise EngineError(f"compare ({symbol}): cannot compare shapes {tensor.shape} and "
                           f"{np.shape(_data(other))}: {err}") from None
-
-
-def is_number(value) -> bool:
-    return isinstance(value, numbers.Number)

@@ -112,6 +112,8 @@ def run_fit(config, out_dir: Path | str, *, quiet: bool = True, reports: bool = 
     started = time.perf_counter()
     prepared = prepare(config)
     options = optimizer_options(prepared)
+    prepared.notes += [f"optimizer.{key} is set but {options.name} does not use it"
+                       for key in options.unused() if key != "seed"]
     monitor = _Monitor(prepared, options.max_steps, progress and not quiet)
     # Overflow on the way to a divergence is expected and handled (the optimizer stops at the
     # first non-finite loss and keeps the last finite point), so numpy need not warn about it.
@@ -132,14 +134,6 @@ def run_fit(config, out_dir: Path | str, *, quiet: bool = True, reports: bool = 
     if strict and not outcome.converged:
         raise NotConvergedError(f"the fit did not converge ({outcome.result['message']}) and --strict is set")
     return outcome
-
-
-def run_fit_path(config_path: str | Path, out_dir: Path | str | None = None, overrides=(), **kw) -> FitOutcome:
-    """Load a config file and run it (the output folder defaults as the config says)."""
-    from workbench.config import load_config
-
-    config = load_config(config_path, overrides)
-    return run_fit(config, resolve_out_dir(config, out_dir), **kw)
 
 
 def resolve_out_dir(config, out: Path | str | None) -> Path:

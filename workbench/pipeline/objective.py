@@ -48,12 +48,7 @@ class FitObjective:
         self._ls_scale = np.sqrt(2.0 * loss.scale(self.n_rows)) if loss.is_least_squares else None
         self._tapes: dict[str, object] = {}
 
-    # ---- packing -------------------------------------------------------------------------
-    def pack(self, values: Mapping[str, object]) -> np.ndarray:
-        """Flat vector of the free parameters from named values."""
-        return np.concatenate([np.ravel(np.asarray(values[p.name], dtype=float)) for p in self.free]) \
-            if self.free else np.zeros(0)
-
+    # ---- unpacking -------------------------------------------------------------------------
     def unpack(self, x: np.ndarray) -> dict[str, np.ndarray]:
         """Named arrays of every parameter (free ones from ``x``, fixed ones as configured)."""
         values = dict(self.fixed)
