@@ -1,8 +1,10 @@
 """The workbench's error types, each tied to the exit status it means.
 
 Exit codes are part of the interface (see README): 0 success, 1 a check or a sweep member
-failed, 2 bad input, 3 diverged, 4 not converged under ``--strict``, 75 another run holds
-the lock. The CLI turns any ``WorkbenchError`` into one line on stderr and its exit code;
+failed, 2 bad input, 3 diverged, 4 not converged under ``--strict``, 5 drift against the
+history, 70 an internal error (a bug: ``--debug`` shows the traceback), 74 a sweep's
+infrastructure failed (disk full, store unwritable), 75 another run holds the lock,
+130 interrupted. The CLI turns any ``WorkbenchError`` into one line on stderr and its exit code;
 a traceback is shown only with ``--debug``.
 """
 
@@ -13,7 +15,11 @@ EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
 EXIT_DIVERGED = 3
 EXIT_NOT_CONVERGED = 4
-EXIT_LOCKED = 75
+EXIT_DRIFT = 5
+EXIT_INTERNAL = 70          # sysexits' EX_SOFTWARE
+EXIT_IO = 74                # sysexits' EX_IOERR
+EXIT_LOCKED = 75            # sysexits' EX_TEMPFAIL
+EXIT_INTERRUPTED = 130      # 128 + SIGINT, as shells report it
 
 
 class WorkbenchError(Exception):
@@ -46,6 +52,24 @@ class NotConvergedError(WorkbenchError):
     """Raised only under ``--strict`` when the optimizer stopped without converging."""
 
     exit_code = EXIT_NOT_CONVERGED
+
+
+class DriftError(WorkbenchError):
+    """The fit completed, but its parameters or metrics moved beyond the history's threshold."""
+
+    exit_code = EXIT_DRIFT
+
+
+class InfrastructureError(WorkbenchError):
+    """The machine failed the job (disk full, store unwritable), not the input."""
+
+    exit_code = EXIT_IO
+
+
+class InterruptedRun(WorkbenchError):
+    """SIGINT or SIGTERM stopped the run; what was safely written is named in the message."""
+
+    exit_code = EXIT_INTERRUPTED
 
 
 class LockedError(WorkbenchError):
