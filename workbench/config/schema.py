@@ -33,6 +33,7 @@ FIRST_ORDER_OPTIMIZERS = ("gd", "momentum", "nesterov", "adagrad", "rmsprop", "a
 OPTIMIZER_NAMES = FIRST_ORDER_OPTIMIZERS + ("lbfgs", "lm")
 SCHEDULE_NAMES = ("constant", "step", "exponential", "cosine", "warmup", "warmup_cosine")
 REPORT_FORMATS = ("html", "pdf", "xlsx")
+REPORT_LANGUAGES = ("en", "ja")
 TEXT_SUFFIXES = (".csv", ".tsv", ".txt")
 EXCEL_SUFFIXES = (".xlsx", ".xlsm")
 DEFAULT_MAX_STEPS = 1000
@@ -167,6 +168,9 @@ SCHEMA: tuple[Key, ...] = (
     Key("data.dates", "map", "Date columns, each turned into days since a reference date.", names=NON_EMPTY),
     Key("data.dates.*", "iso_date", "The reference date (ISO, e.g. 2024-01-01), or null for the "
         "column's earliest date."),
+    Key("data.units", "map", "Units of columns, shown in report tables, axis titles and sentences, e.g. "
+        "{price: USD, units: pcs}.", names=NON_EMPTY),
+    Key("data.units.*", "str", "The column's unit, as a reader would write it.", check=NON_EMPTY),
     Key("data.missing", "choice", "Rows with an empty or non-numeric value in a used column: drop them "
         "(and say so) or stop with an error.", default="drop", choices=("drop", "error"),
         noun="missing-value policy"),
@@ -255,6 +259,14 @@ SCHEMA: tuple[Key, ...] = (
     Key("output.formats", "choice_list", "Reports to write.", default=REPORT_FORMATS, choices=REPORT_FORMATS,
         noun="report format"),
     Key("output.plots", "bool", "Draw the plots (PNG).", default=True),
+    Key("report", "section", "What the report says and in which language."),
+    Key("report.language", "choice", "Language of the report (HTML, PDF, xlsx, plots).", default="en",
+        choices=REPORT_LANGUAGES, noun="report language"),
+    Key("report.appendix", "bool", "Add the technical appendix (gradient checks, optimizer, graph, "
+        "trajectories, correlations) after the manager part.", default=True),
+    Key("report.describe", "map", "Plain words for parameters, shown in the report's meaning column, "
+        "e.g. {b: price elasticity}.", names=NON_EMPTY),
+    Key("report.describe.*", "str", "What the parameter means.", check=NON_EMPTY),
 )
 
 ROOT = Key("", "section", "A workbench fit config.")

@@ -28,6 +28,7 @@ class DataConfig:
     where: str | None = None            # row filter expression
     dates: dict[str, str | None] = field(default_factory=dict)  # column -> ISO reference date or None
     missing: str = "drop"               # drop | error
+    units: dict[str, str] = field(default_factory=dict)         # column -> unit ("USD", "pcs")
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,13 @@ class OutputConfig:
 
 
 @dataclass(frozen=True)
+class ReportConfig:
+    language: str = "en"                # en | ja
+    appendix: bool = True               # the technical part after the manager part
+    describe: dict[str, str] = field(default_factory=dict)      # parameter -> plain words
+
+
+@dataclass(frozen=True)
 class Config:
     name: str
     data: DataConfig
@@ -103,6 +111,7 @@ class Config:
     path: Path | None                   # the config file, when read from one
     base_dir: Path                      # relative paths in the config start here
     resolved: dict = field(default_factory=dict, repr=False)   # normalised, defaults filled in
+    report: ReportConfig = field(default_factory=ReportConfig)
 
 
 def resolve_path(base_dir: Path, text: str) -> Path:
@@ -122,4 +131,5 @@ def build_config(cfg: dict, *, raw: dict, base_dir: Path, path: Path | None) -> 
     return Config(name=cfg["name"], data=DataConfig(**data), model=ModelConfig(**cfg["model"]),
                   params=params, loss=LossConfig(**loss), optimizer=OptimizerConfig(**cfg["optimizer"]),
                   validation=cfg.get("validation"), seed=cfg["seed"], output=OutputConfig(**output),
-                  raw=raw, path=path, base_dir=Path(base_dir).resolve(), resolved=cfg)
+                  raw=raw, path=path, base_dir=Path(base_dir).resolve(), resolved=cfg,
+                  report=ReportConfig(**cfg.get("report", {})))
