@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
+import os
 import subprocess
 import sys
 import textwrap
@@ -10,10 +13,40 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def run_cli(*args: str, cwd: Path | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
-    """``python -m workbench ARGS`` as a user would run it; returns the completed process."""
-    return subprocess.run([sys.executable, "-m", "workbench", *args], cwd=cwd or ROOT, capture_output=True,
-                          text=True, timeout=timeout)
+def run_cli(*args: str, cwd: Path | None = None, timeout: float = 120,
+            process: bool = False) -> subprocess.CompletedProcess:
+    """``workbench ARGS`` as a user would run it; returns what a finished process would.
+
+    In-process by default (the same ``main`` the console script calls, with its exit status,
+    stdout and stderr captured): a subprocess costs a Python start-up and the imports each time.
+    ``process=True`` runs a real ``python -m workbench`` for what only a process shows (signals,
+    locks, start-up imports).
+    """
+    if process:
+        return subprocess.run([sys.executable, "-m", "workbench", *args], cwd=cwd or ROOT, capture_output=True,
+                              text=True, timeout=timeout)
+    return _run_in_process(list(args), Path(cwd or ROOT))
+
+
+def _run_in_process(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
+    import workbench.cli as cli
+
+    if hasattr(cli, "STATE"):
+        cli.STATE.debug = False
+    out, err = io.StringIO(), io.StringIO()
+    here = os.getcwd()
+    status = 0
+    try:
+        os.chdir(cwd)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                cli.main(args)
+            except SystemExit as stop:
+                code = stop.code
+                status = code if isinstance(code, int) else (0 if code is None else 1)
+    finally:
+        os.chdir(here)
+    return subprocess.CompletedProcess(["workbench", *args], status, out.getvalue(), err.getvalue())
 
 
 def write_config(folder: Path, text: str, name: str = "config.yaml") -> Path:
