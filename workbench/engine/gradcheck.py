@@ -3,22 +3,18 @@
 ``gradcheck(f, *inputs)`` returns a ``GradcheckReport``; ``check_nodes(y)`` checks every node of
 a recorded graph on its own and names the primitives whose rule is wrong.
 
-Numerical differentiation, and why its step is what it is. The central difference
-D(h) = (φ(x+h) − φ(x−h)) / 2h has a truncation error ≈ h²·φ'''/6 and a rounding error
-≈ ε·|φ|/h (ε = 2⁻⁵² is the machine epsilon): one falls and the other grows as h shrinks, and they
-balance at h ≈ ε^(1/3) ≈ 6·10⁻⁶ relative to the size of x. So each element gets its own step
-h_i = eps·max(1, |x_i|), rounded to a power of two so that x_i ± h_i are exact in binary. (That
-assumes f varies on the scale of x: sin at x = 1e9 turns many times within such a step, and needs
-a smaller ``eps``.)
-Richardson extrapolation removes the h² term from two step sizes: (4·D(h/2) − D(h)) / 3 is
-exact up to O(h⁴), which wins where the third derivative is large. A derivative passes when
-|analytic − numeric| ≤ atol + rtol·|numeric| (torch.autograd.gradcheck's float64 defaults),
-judged against whichever of the two estimates is closer: both estimate the same number, so a
-wrong rule disagrees with both, while a right one may be spoiled in one of them (rounding at the
-half step, truncation at the full step).
+Numerical differentiation (``workbench.engine.numdiff``). Each element is differentiated along
+its own axis with steps taken on the function's natural length there (from the slope and the
+curvature, not merely from the size of x), by Ridders' Richardson table, which also estimates its
+own error. ``numeric_central`` is the plain central difference at the step eps·length and
+``numeric_richardson`` the table's best estimate. A derivative agrees when |analytic − numeric|
+≤ atol + rtol·|numeric| (torch.autograd.gradcheck's float64 defaults) plus three error estimates,
+disagrees beyond ten, and is "inconclusive" otherwise or when the estimate's error is larger than
+the value it estimates: numbers that are mostly rounding noise decide nothing. Only a
+disagreement fails a row.
 
 What is checked:
-* every element of every input: reverse mode against central differences and Richardson;
+* every element of every input: reverse mode against the numerical estimate and its error;
 * an array-valued ``f`` is reduced to the scalar φ = Σ u·f with a seeded random cotangent u, so
   the check is of the vector-Jacobian product uᵀJ (one backward pass, a row per input element,
   whatever the number of outputs); a wrong entry of J shows up in uᵀJ with probability one;
@@ -41,6 +37,7 @@ from workbench.engine.backward import topological_order
 from workbench.engine.errors import EngineError
 from workbench.engine.forward import jvp
 from workbench.engine.mode import enable_grad, no_grad
+from workbench.engine.numdiff import DISAGREES, INCONCLUSIVE, NumericDerivative, judge, numeric_derivative
 from workbench.engine.prims_reduce import sum as _sum
 from workbench.engine.prims_shape import unbroadcast
 from workbench.engine.tensor import Tensor, as_float_array
@@ -60,6 +57,9 @@ class GradcheckRow:
     abs_error: float
     rel_error: float
     passed: bool
+    numeric_error: float = np.nan     # the numeric estimate's own error estimate (``numdiff``)
+    length: float = np.nan            # the natural length its steps were taken on
+    verdict: str = ""                 # "agrees", "disagrees" or "inconclusive"
 
 
 @dataclass(frozen=True)
@@ -71,6 +71,8 @@ class DirectionCheck:
     numeric: float
     passed: bool
     error: str | None = None
+    numeric_error: float = np.nan
+    verdict: str = ""                 # the numeric estimate against forward mode
 
 
 @dataclass(frozen=True)
@@ -135,6 +137,11 @@ class GradcheckReport:
     @property
     def failed_nodes(self) -> tuple[str, ...]:
         return () if self.nodes is None else self.nodes.failed_nodes
+
+    @property
+    def inconclusive(self) -> list[GradcheckRow]:
+        """Rows whose numeric estimate is too noisy to confirm or refute the analytic value."""
+        return [r for r in self.rows if r.verdict == INCONCLUSIVE]
 
     def table(self, max_rows: int = 40) -> str:
         """The rows as an aligned table, failures first, at most ``max_rows`` of them."""
@@ -220,43 +227,52 @@ def _evaluate(f: Callable, arrays: Sequence[np.ndarray]) -> np.ndarray:
     return np.asarray(out.data if isinstance(out, Tensor) else as_float_array(out, "gradcheck"))
 
 
-def _row(i, element, analytic: float, central, richardson, tol: _Settings) -> GradcheckRow:
-    numeric = _closer(analytic, central, richardson)
+def _row(i, element, analytic: float, estimate, tol: _Settings) -> GradcheckRow:
+    """The row of one element; the verdict weighs the numeric estimate's own error (``numdiff.judge``)."""
+    numeric = estimate.value
     abs_error = abs(analytic - numeric) if np.isfinite(analytic - numeric) else np.inf
     finite_nonzero = numeric != 0.0 and np.isfinite(numeric)
     rel_error = abs_error / abs(numeric) if finite_nonzero else (0.0 if abs_error == 0.0 else np.inf)
-    richardson = None if richardson is None else float(richardson)
-    return GradcheckRow(i, element, analytic, float(central), richardson, float(abs_error), float(rel_error),
-                        bool(_score(analytic, numeric, tol) <= 1.0))
+    verdict = judge(analytic, numeric, estimate.error, tol.atol, tol.rtol)
+    richardson = float(numeric) if tol.richardson else None
+    return GradcheckRow(i, element, analytic, float(estimate.central), richardson, float(abs_error),
+                        float(rel_error), verdict != DISAGREES, float(estimate.error), estimate.length, verdict)
 
 
 def _element_rows(phi_of_arrays, arrays, analytic, tol: _Settings) -> list[GradcheckRow]:
+    """Each element along its own axis, with steps on its natural length (``numdiff``)."""
     rows = []
+    f0 = phi_of_arrays(arrays)
     for i, x in enumerate(arrays):
         for flat in range(x.size):
             basis, element = _basis(x.shape, flat)
-            h = _power_of_two_step(tol.eps, float(x.flat[flat]))
+            slope = float(analytic[i].flat[flat])
 
             def along(t):
                 return phi_of_arrays(arrays[:i] + [x + t * basis] + arrays[i + 1:])
-            central, rich = _estimates(along, h, tol.richardson)
-            rows.append(_row(i, element, float(analytic[i].flat[flat]), central, rich, tol))
+            estimate = numeric_derivative(along, f0, slope, max(1.0, abs(float(x.flat[flat]))), tol.eps)
+            if not tol.richardson:   # the bare central difference, judged as if exact
+                estimate = NumericDerivative(estimate.central, 0.0, estimate.central, estimate.length)
+            rows.append(_row(i, element, slope, estimate, tol))
     return rows
 
 
 def _direction_check(phi, phi_of_arrays, arrays, analytic, rng, tol: _Settings) -> DirectionCheck:
-    """jvp along v = r ⊙ max(1, |x|), r uniform in (−1, 1): each element moves at most eps·max(1,|x|)."""
+    """jvp along v = r ⊙ max(1, |x|), r uniform in (−1, 1), against reverse mode and a numeric estimate.
+
+    Forward against reverse mode is exact evidence; the numeric estimate can only refute the jvp
+    when its own error is small enough (``numdiff.judge``)."""
     directions = [rng.uniform(-1.0, 1.0, x.shape) * np.maximum(1.0, np.abs(x)) for x in arrays]
     reverse = float(np.sum([np.sum(g * v) for g, v in zip(analytic, directions)]))
-    central, rich = _estimates(lambda t: phi_of_arrays([x + t * v for x, v in zip(arrays, directions)]),
-                               tol.eps, tol.richardson)
-    numeric = float(_closer(reverse, central, rich))
+    estimate = numeric_derivative(lambda t: phi_of_arrays([x + t * v for x, v in zip(arrays, directions)]),
+                                  phi_of_arrays(arrays), reverse, 1.0, tol.eps)
     try:
         forward = float(np.sum(jvp(phi, tuple(arrays), tuple(directions))[1]))
     except EngineError as err:
-        return DirectionCheck(np.nan, reverse, numeric, False, str(err))
-    passed = _score(forward, reverse, tol) <= 1.0 and _score(forward, numeric, tol) <= 1.0
-    return DirectionCheck(forward, reverse, numeric, bool(passed))
+        return DirectionCheck(np.nan, reverse, estimate.value, False, str(err), estimate.error)
+    verdict = judge(forward, estimate.value, estimate.error, tol.atol, tol.rtol)
+    passed = _score(forward, reverse, tol) <= 1.0 and verdict != DISAGREES
+    return DirectionCheck(forward, reverse, estimate.value, bool(passed), None, estimate.error, verdict)
 
 
 def gradcheck(f: Callable, *inputs, eps: float | None = None, atol: float = 1e-5, rtol: float = 1e-3,
