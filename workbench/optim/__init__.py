@@ -9,16 +9,18 @@ user's parameters.
 
 from __future__ import annotations
 
+import math
 from typing import Sequence
 
 import numpy as np
 
 from workbench.errors import InputError
-from workbench.optim.base import Callback, Monitor, Objective, OptimizeResult
+from workbench.optim.base import (ADVICE, CONVERGED, DIVERGED, FAR_ABOVE, ROUNDING_SLACK, STALLED, Callback,
+                                  Monitor, Objective, OptimizeResult)
 from workbench.optim.options import FIRST_ORDER, OPTIMIZER_NAMES, Options
 from workbench.optim.transform import ParameterTransform
 
-__all__ = ["minimize", "Options", "OptimizeResult", "Objective", "OPTIMIZER_NAMES"]
+__all__ = ["minimize", "honest", "Options", "OptimizeResult", "Objective", "OPTIMIZER_NAMES"]
 
 
 def minimize(objective: Objective, x0: Sequence[float], options: Options | None = None, *,
@@ -44,9 +46,33 @@ def minimize(objective: Objective, x0: Sequence[float], options: Options | None 
     # lm scales Jacobian columns itself, so scaling x as well would change nothing but cost.
     transform = ParameterTransform(x0, lower, upper, names, scale=options.name != "lm")
     inner = transform.wrap(objective)
-    monitor = Monitor(options, callback, transform.to_external)
+    monitor = Monitor(options, callback, transform.to_external, names)
     result = _runner(options.name)(inner, transform.to_internal(x0), options, monitor)
     result.x = transform.to_external(result.x)
+    return honest(result, x0)
+
+
+def honest(result: OptimizeResult, x0: np.ndarray) -> OptimizeResult:
+    """The last word on every run, whichever optimizer made it.
+
+    "Converged" stands only at a finite point whose loss is no worse than the start's; a run
+    that ends far above the starting loss (``FAR_ABOVE`` times it) diverged, and then the
+    starting parameters, the best point known, are returned.
+    """
+    if result.status == DIVERGED or not result.history:
+        return result
+    loss0 = result.history[0]["loss"]
+    finite = math.isfinite(result.fun) and bool(np.isfinite(result.x).all())
+    if not finite or result.fun > FAR_ABOVE * abs(loss0) + np.finfo(float).tiny:
+        what = "is not finite" if not finite else f"is {result.fun:.6g}, {result.fun / loss0:.3g} times"
+        result.message = (f"the loss at the end {what} the starting loss {loss0:.6g}; returning the starting "
+                          f"parameters. {ADVICE}")
+        result.x, result.fun, result.status, result.success = x0.copy(), loss0, DIVERGED, False
+        result.diverged_at = result.nit
+    elif result.status == CONVERGED and result.fun > loss0 + ROUNDING_SLACK * abs(loss0):
+        result.status, result.success = STALLED, False
+        result.message = (f"stopped at a loss of {result.fun:.6g}, above the starting loss {loss0:.6g}, so this "
+                          f"is not a converged fit (the tolerance met: {result.message})")
     return result
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Protocol
+from typing import Any, Callable, Protocol, Sequence
 
 import numpy as np
 
@@ -25,6 +25,17 @@ TIME_LIMIT = "time_limit"
 DIVERGED = "diverged"
 EARLY_STOPPED = "early_stopped"
 STALLED = "stalled"
+
+# Optimizer variables are the parameters divided by their starting size (``transform``); a
+# vector of them this long means a parameter ran away to infinity.
+EXPLODED = 1e10
+# A rise of the loss this small (relative) is rounding, not a worse point.
+ROUNDING_SLACK = 1e-12
+# A loss above this many starting losses has run away (the end of a run; with minibatches, a step).
+FAR_ABOVE = 2.0
+# What to try after a divergence, ending every divergence message.
+ADVICE = ("Try a smaller optimizer.lr, the lm optimizer (least squares) or lbfgs, better starting "
+          "values under params, or inputs on a common scale (standardize: true for built-in models)")
 
 
 class Objective(Protocol):
@@ -66,7 +77,9 @@ class Monitor:
     """Records history, runs the callback, and decides stops that any optimizer shares."""
 
     def __init__(self, options: Options, callback: Callback | None = None,
-                 to_external: Callable[[np.ndarray], np.ndarray] | None = None):
+                 to_external: Callable[[np.ndarray], np.ndarray] | None = None,
+                 names: Sequence[str] | None = None):
+        self.names = list(names) if names is not None else None  # one per entry of x, for messages
         self.history: list[dict] = []
         self.stop_status: str | None = None
         self.stop_message = ""
@@ -137,8 +150,24 @@ def steps(n: int) -> str:
 def diverged_message(step: int, what: str = "loss") -> str:
     """The sentence for a non-finite loss at ``step``."""
     if step == 0:
-        return f"the {what} is not finite at the starting point"
-    return f"the {what} became non-finite at step {step}; returning the parameters of step {step - 1}"
+        return f"the {what} is not finite at the starting point; check the starting values under params"
+    return (f"the {what} became non-finite at step {step}; returning the parameters of step {step - 1}. "
+            f"{ADVICE}")
+
+
+def no_finite_step_message(step: int, halvings: int) -> str:
+    return (f"every trial step at step {step} gave a non-finite loss, even with the learning rate halved "
+            f"{halvings} times; returning the parameters of step {step - 1}. {ADVICE}")
+
+
+def exploded_message(step: int, x: np.ndarray, limit: float, names: Sequence[str] | None = None) -> str:
+    """The sentence for optimizer variables ``x`` that grew past ``limit`` (naming the largest)."""
+    with np.errstate(invalid="ignore"):
+        largest = int(np.argmax(np.where(np.isfinite(x), np.abs(x), np.inf)))
+    name = repr(names[largest]) if names is not None and largest < len(names) else str(largest + 1)
+    return (f"parameter {name} ran away at step {step} (more than {limit:.0e} times its starting "
+            f"size): the loss keeps falling as it grows, so there may be no finite best fit; returning "
+            f"the parameters of step {step - 1}. Check the model. {ADVICE}")
 
 
 def max_steps_message(max_steps: int) -> str:

@@ -5,6 +5,15 @@ Each is a small ``UpdateRule`` that only knows how to turn a gradient into a ste
 divergence). Weight decay is L2 (added to the gradient) except for adamw, where it is
 decoupled (x <- x - lr * weight_decay * x, Loshchilov & Hutter).
 
+Safeguards (so that no default learning rate blows up on unscaled spreadsheet data): the
+parameters are the O(1) variables of ``transform`` and the step uses the gradient of the loss
+divided by its starting value, so ``lr`` is unit-free; a trial step whose loss is not finite
+or rises (with minibatches: rises above ``FAR_ABOVE`` starting losses) is undone, the rule's
+momentum is dropped (an adaptive restart) and the learning rate halved for good, up to
+``MAX_HALVINGS`` times per step. The history's ``lr`` is the rate actually used. An
+acceptable step that takes the parameters past ``EXPLODED`` times their starting size is a
+runaway (the loss keeps falling towards infinity): divergence.
+
 Stopping (full batch only; a minibatch loss is too noisy to test): converged when
 max|g| <= gtol * |f| (``base.loss_scale``: |f| capped at |f0| and floored at 1e-8 |f0|), i.e.
 a 100% change of any (scaled) parameter would change the loss by less than a gtol fraction
@@ -21,11 +30,13 @@ from typing import Iterator
 
 import numpy as np
 
-from workbench.optim.base import (CONVERGED, DIVERGED, MAX_STEPS, all_finite, diverged_message,
-                                 loss_scale, max_steps_message, Monitor, OptimizeResult, safe_norm,
-                                 steps)
+from workbench.optim.base import (CONVERGED, DIVERGED, EXPLODED, FAR_ABOVE, MAX_STEPS, ROUNDING_SLACK, STALLED, all_finite,
+                                 diverged_message, exploded_message, loss_scale, max_steps_message,
+                                 Monitor, no_finite_step_message, OptimizeResult, safe_norm, steps)
 from workbench.optim.options import Options
 from workbench.optim.schedules import make_schedule
+
+MAX_HALVINGS = 40        # 2**-40 ~ 1e-12: a step that still fails is not a matter of its length
 
 
 class UpdateRule:
@@ -33,6 +44,17 @@ class UpdateRule:
 
     def __init__(self, n: int, options: Options):
         self.weight_decay = options.get("weight_decay")
+
+    def save(self) -> dict:
+        """A copy of the rule's state, so that a rejected trial step can be undone."""
+        return {key: value.copy() if isinstance(value, np.ndarray) else value
+                for key, value in vars(self).items()}
+
+    def restore(self, saved: dict) -> None:
+        vars(self).update(saved)
+
+    def restart(self) -> None:
+        """Forget accumulated momentum (after a step that raised the loss); plain rules have none."""
 
     def step(self, x: np.ndarray, grad: np.ndarray, lr: float) -> np.ndarray:
         if self.weight_decay:
@@ -61,6 +83,9 @@ class Momentum(UpdateRule):
     def direction(self, grad: np.ndarray) -> np.ndarray:
         self.velocity = self.mu * self.velocity + grad
         return self.velocity
+
+    def restart(self) -> None:
+        self.velocity = np.zeros_like(self.velocity)
 
 
 class Nesterov(Momentum):
@@ -112,6 +137,9 @@ class Adam(UpdateRule):
         v_hat = self.v / (1 - self.beta2 ** self.t)
         return m_hat / (np.sqrt(v_hat) + self.eps)
 
+    def restart(self) -> None:
+        self.m = np.zeros_like(self.m)
+
 
 class AdamW(Adam):
     """Adam with decoupled weight decay: the decay shrinks x directly, not through g."""
@@ -137,33 +165,90 @@ def minibatches(n_rows: int, batch_size: int, seed: int) -> Iterator[np.ndarray]
 
 def run_first_order(objective, x0: np.ndarray, options: Options, monitor: Monitor) -> OptimizeResult:
     """Minimize with the update rule ``options.name``; see the module docstring for stopping."""
-    rule = RULES[options.name](x0.size, options)
-    schedule = make_schedule(options.schedule, options.get("lr"), max(options.max_steps, 1))
-    batches = _batches(objective, options)
-    x = x0.copy()
-    loss, grad = objective.value_and_grad(x, next(batches) if batches else None)
-    if not all_finite(loss, grad):
-        return _finish(objective, None, monitor, x, loss, DIVERGED, diverged_message(0), 0, diverged_at=0)
-    loss0 = loss
-    monitor.record(0, x, loss, safe_norm(grad), None)
-    for step in range(1, options.max_steps + 1):
-        lr = schedule(step - 1)
-        x_new = rule.step(x, grad, lr)
-        loss_new, grad_new = objective.value_and_grad(x_new, next(batches) if batches else None)
-        if not all_finite(loss_new, grad_new):
-            return _finish(objective, batches, monitor, x, loss, DIVERGED, diverged_message(step),
-                           step - 1, diverged_at=step)
-        converged = None if batches else _converged(options, loss, loss_new, grad_new, x, x_new,
-                                                    step, loss0)
-        x, loss, grad = x_new, loss_new, grad_new
-        stop = monitor.record(step, x, loss, safe_norm(grad), lr)
-        if converged:
-            return _finish(objective, batches, monitor, x, loss, CONVERGED, converged, step)
-        if stop:
-            return _finish(objective, batches, monitor, x, loss, monitor.stop_status,
-                           monitor.stop_message, step)
-    return _finish(objective, batches, monitor, x, loss, MAX_STEPS,
-                   max_steps_message(options.max_steps), options.max_steps)
+    loop = _Loop(objective, x0, options, monitor)
+    return loop.run()
+
+
+class _Loop:
+    """The shared first-order loop: safeguarded steps, convergence tests, the result."""
+
+    def __init__(self, objective, x0: np.ndarray, options: Options, monitor: Monitor):
+        self.objective, self.options, self.monitor = objective, options, monitor
+        self.rule = RULES[options.name](x0.size, options)
+        self.schedule = make_schedule(options.schedule, options.get("lr"), max(options.max_steps, 1))
+        self.batches = _batches(objective, options)
+        self.x = x0.copy()
+        self.lr_factor = 1.0  # halved for good each time a step had to be retried
+
+    def evaluate(self, x: np.ndarray) -> tuple[float, np.ndarray]:
+        return self.objective.value_and_grad(x, next(self.batches) if self.batches else None)
+
+    def run(self) -> OptimizeResult:
+        x, options = self.x, self.options
+        loss, grad = self.evaluate(x)
+        if not all_finite(loss, grad):
+            return self.finish(x, loss, DIVERGED, diverged_message(0), 0, diverged_at=0)
+        self.loss0 = loss
+        # Steps are taken on the loss relative to its starting value: with parameters already
+        # scaled to O(1) by ``transform``, a default learning rate then means the same whatever
+        # the data's units (a loss of 1e6 in spreadsheet units no longer makes a 1e6-long step).
+        self.unit = abs(loss) if loss != 0.0 else 1.0
+        self.monitor.record(0, x, loss, safe_norm(grad), None)
+        for step in range(1, options.max_steps + 1):
+            trial = self.safeguarded_step(step, x, loss, grad)
+            if isinstance(trial, OptimizeResult):
+                return trial
+            x_new, loss_new, grad_new, lr = trial
+            converged = None if self.batches else _converged(options, loss, loss_new, grad_new, x, x_new,
+                                                             step, self.loss0)
+            x, loss, grad = x_new, loss_new, grad_new
+            stop = self.monitor.record(step, x, loss, safe_norm(grad), lr)
+            if converged:
+                return self.finish(x, loss, CONVERGED, converged, step)
+            if stop:
+                return self.finish(x, loss, self.monitor.stop_status, self.monitor.stop_message, step)
+        return self.finish(x, loss, MAX_STEPS, max_steps_message(options.max_steps), options.max_steps)
+
+    def safeguarded_step(self, step: int, x: np.ndarray, loss: float, grad: np.ndarray):
+        """(x, loss, grad, lr) of an acceptable step, or the final result when there is none.
+
+        A trial is acceptable when its loss and gradient are finite and, with all rows, when
+        the loss does not rise (beyond rounding); with minibatches when the batch loss stays
+        below ``FAR_ABOVE`` times the starting loss. Otherwise the rule's state is restored,
+        its momentum dropped (an adaptive restart) and the learning rate halved, for this step
+        and every later one, at most ``MAX_HALVINGS`` times per step.
+        """
+        direction_grad = grad / self.unit
+        for _ in range(MAX_HALVINGS + 1):
+            lr = self.schedule(step - 1) * self.lr_factor
+            saved = self.rule.save()
+            x_new = self.rule.step(x, direction_grad, lr)
+            loss_new, grad_new = self.evaluate(x_new)
+            if all_finite(loss_new, grad_new) and self._acceptable(loss, loss_new):
+                if safe_norm(x_new) > EXPLODED:  # a lower loss ever further out: a runaway
+                    message = exploded_message(step, x_new, EXPLODED, self.monitor.names)
+                    return self.finish(x, loss, DIVERGED, message, step - 1, diverged_at=step)
+                return x_new, loss_new, grad_new, lr
+            finite = math.isfinite(loss_new)
+            self.rule.restore(saved)
+            self.rule.restart()
+            self.lr_factor *= 0.5
+        if not finite:
+            return self.finish(x, loss, DIVERGED, no_finite_step_message(step, MAX_HALVINGS),
+                               step - 1, diverged_at=step)
+        message = (f"no step lowered the loss at step {step}, even with the learning rate halved "
+                   f"{MAX_HALVINGS} times: the loss {loss:.6g} may be at its minimum to rounding "
+                   f"precision (largest gradient {float(np.max(np.abs(grad))):.3g})")
+        return self.finish(x, loss, STALLED, message, step - 1)
+
+    def _acceptable(self, loss: float, loss_new: float) -> bool:
+        if self.batches:
+            return loss_new <= FAR_ABOVE * abs(self.loss0) or loss_new <= loss
+        return loss_new <= loss + ROUNDING_SLACK * abs(loss)
+
+    def finish(self, x: np.ndarray, loss: float, status: str, message: str, nit: int,
+               diverged_at: int | None = None) -> OptimizeResult:
+        return _finish(self.objective, self.batches, self.monitor, x, loss, status, message, nit, diverged_at)
 
 
 def _batches(objective, options: Options) -> Iterator[np.ndarray] | None:

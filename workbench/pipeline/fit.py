@@ -120,8 +120,9 @@ def run_fit(config, out_dir: Path | str, *, quiet: bool = True, reports: bool = 
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         try:
+            names = [p.name if p.size == 1 else f"{p.name}[{i}]" for p in prepared.free for i in range(p.size)]
             opt = minimize(prepared.objective, prepared.x0, options, lower=prepared.lower,
-                           upper=prepared.upper, callback=monitor)
+                           upper=prepared.upper, callback=monitor, names=names)
         finally:
             monitor.close()
         outcome = assemble_result(prepared, opt, Path(out_dir), started)
@@ -129,8 +130,8 @@ def run_fit(config, out_dir: Path | str, *, quiet: bool = True, reports: bool = 
         write_outputs(outcome, reports=reports)
     outcome.elapsed_s = time.perf_counter() - started
     if opt.status == "diverged":
-        raise DivergedError(f"the fit diverged at step {opt.diverged_at}: the loss became NaN or "
-                            f"infinite; the last finite parameters are in {outcome.out_dir / 'result.json'}")
+        raise DivergedError(f"the fit diverged at step {opt.diverged_at}: {opt.message}; the last good "
+                            f"parameters are in {outcome.out_dir / 'result.json'}")
     if strict and not outcome.converged:
         raise NotConvergedError(f"the fit did not converge ({outcome.result['message']}) and --strict is set")
     return outcome
