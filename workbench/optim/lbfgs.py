@@ -9,7 +9,8 @@ stalled.
 
 Converged when, after a step, max|g| <= gtol * |f| (``base.loss_scale``, as in first_order),
 or the relative decrease (f_prev - f) / max(|f_prev|, |f|) <= ftol, or the largest step
-<= xtol * max(1, max|x|). Variables are the scaled ones from ``transform``. The history's
+<= xtol * max(1, max|x|). Variables are the scaled ones from ``transform``; a step taking
+them past ``base.EXPLODED`` times their starting size is a runaway (divergence). The history's
 ``lr`` is the accepted step length along the search direction.
 """
 
@@ -19,8 +20,8 @@ from collections import deque
 
 import numpy as np
 
-from workbench.optim.base import (CONVERGED, DIVERGED, MAX_STEPS, STALLED, all_finite, diverged_message,
-                                 loss_scale, max_steps_message, Monitor, OptimizeResult, safe_norm,
+from workbench.optim.base import (CONVERGED, DIVERGED, EXPLODED, MAX_STEPS, STALLED, all_finite,
+                                 diverged_message, exploded_message, loss_scale, max_steps_message, Monitor, OptimizeResult, safe_norm,
                                  steps)
 from workbench.optim.linesearch import strong_wolfe
 from workbench.optim.options import Options
@@ -85,6 +86,9 @@ def run_lbfgs(objective, x0: np.ndarray, options: Options, monitor: Monitor) -> 
         if not all_finite(f_new, g_new):
             return monitor.result(x, f, DIVERGED, diverged_message(step), step - 1, *counts(),
                                   diverged_at=step)
+        if safe_norm(x_new) > EXPLODED:  # a lower loss ever further out: a runaway
+            return monitor.result(x, f, DIVERGED, exploded_message(step, x_new, EXPLODED, monitor.names),
+                                  step - 1, *counts(), diverged_at=step)
         y = g_new - g
         sy = float(s @ y)
         if sy > 0:
