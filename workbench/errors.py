@@ -39,6 +39,7 @@ class InputError(WorkbenchError, ValueError):
 
     def __init__(self, message: str, where: str | None = None):
         self.where = where
+        self.detail = message               # the message without ``where``
         super().__init__(f"{where}: {message}" if where else message)
 
 
@@ -82,9 +83,34 @@ def did_you_mean(name: str, choices) -> str:
     """A ' (did you mean X?)' suffix for the closest choice, or '' when none is close."""
     import difflib
 
-    close = difflib.get_close_matches(str(name), [str(c) for c in choices], n=3, cutoff=0.6)
+    name = str(name)
+    if len(name) > _LONGEST_SUGGESTED:      # difflib is quadratic; a long text is no typo of a name
+        return ""
+    close = difflib.get_close_matches(name, [str(c) for c in choices if len(str(c)) <= _LONGEST_SUGGESTED],
+                                      n=3, cutoff=0.6)
     if not close:
         return ""
     if len(close) == 1:
         return f" (did you mean {close[0]!r}?)"
     return " (did you mean " + ", ".join(repr(c) for c in close[:-1]) + f" or {close[-1]!r}?)"
+
+
+_LONGEST_SUGGESTED = 200
+
+
+def env_limit(name: str, default: int) -> int:
+    """A size limit: the environment variable ``name`` (a positive integer) or ``default``.
+
+    Limits on what a config may contain are set by whoever runs the workbench, never by the
+    config itself, so a hostile file cannot lift its own limits. ``0`` is not accepted: a limit
+    of nothing would refuse every input.
+    """
+    import os
+
+    text = os.environ.get(name, "").strip().replace("_", "")
+    if not text:
+        return default
+    if not text.isdigit() or len(text) > 18 or int(text) < 1:
+        raise InputError(f"must be a positive whole number, got {os.environ[name]!r}",
+                         where=f"environment variable {name}")
+    return int(text)

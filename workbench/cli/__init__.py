@@ -3,8 +3,9 @@
 Every command module imports only click at import time; the work (pandas, matplotlib, the
 engine) is imported inside the command, so ``workbench --help`` starts fast.
 
-Errors: a ``WorkbenchError`` becomes one line on stderr and its exit code (see
-``workbench.errors``); ``--debug`` shows the traceback instead.
+Errors: ``main`` is the one failure boundary. A ``WorkbenchError`` becomes one line on stderr
+and its exit code (see ``workbench.errors``); an unexpected exception becomes one line naming it
+and exit 70; ``--debug`` adds the traceback.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import sys
 import click
 
 from workbench import __version__
-from workbench.errors import EXIT_BAD_INPUT, WorkbenchError
+from workbench.errors import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_IO, WorkbenchError
 
 
 class _State:
@@ -40,30 +41,84 @@ def _register() -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Console-script entry point: run the CLI and map errors to exit codes."""
+    """Console-script entry point: run the CLI; every way it can end is one exit status.
+
+    This is the one failure boundary of the command line: expected failures (a ``WorkbenchError``,
+    bad usage, an interrupt) print one line and exit with their documented code; anything else
+    is a bug or a machine failure and prints one line naming the exception, then exits 70
+    (``EXIT_INTERNAL``), or 74 (``EXIT_IO``) when the disk is full or unwritable. ``--debug``
+    adds the traceback, and the exit status stays the same.
+    """
     _register()
     args = list(sys.argv[1:] if argv is None else argv)
-    if "--debug" in args:
-        STATE.debug = True
+    STATE.debug = "--debug" in args
     try:
         status = cli.main(args=args, prog_name="workbench", standalone_mode=False)
-    except WorkbenchError as err:
-        if STATE.debug:
-            raise
-        click.echo(f"error: {err}", err=True)
-        sys.exit(err.exit_code)
-    except click.exceptions.Abort:
-        click.echo("aborted", err=True)
-        sys.exit(130)
-    except click.UsageError as err:
+    except SystemExit:
+        raise
+    except BaseException as err:       # noqa: BLE001 - the boundary: everything ends in one line
+        status = _report_failure(err)
+    sys.exit(status if isinstance(status, int) else 0)
+
+
+_MACHINE_ERRNOS = ("ENOSPC", "EDQUOT", "EROFS", "EIO")
+
+
+def _report_failure(err: BaseException) -> int:
+    """Print what ended the run (one line, or the traceback under ``--debug``); its exit status."""
+    import errno
+
+    if isinstance(err, BrokenPipeError):
+        _silence_stdout()              # the reader went away (``| head``): nothing left to say
+        return EXIT_IO
+    status, line, unexpected = _classify(err, errno)
+    if STATE.debug:
+        import traceback
+
+        traceback.print_exception(err)
+    elif unexpected:
+        line += " (run `workbench --debug ...` to see the traceback)"
+    click.echo(line, err=True)
+    return status
+
+
+def _classify(err: BaseException, errno) -> tuple[int, str, bool]:
+    """(exit status, the one line, whether it was unexpected) for an exception that ended a command."""
+    if isinstance(err, WorkbenchError):
+        return err.exit_code, f"error: {_one_line(str(err))}", False
+    if isinstance(err, click.exceptions.Abort):     # click's form of Ctrl-C (or end of input at a prompt)
+        interrupted = isinstance(err.__cause__ or err.__context__, KeyboardInterrupt)
+        return EXIT_INTERRUPTED, "interrupted" if interrupted else "aborted", False
+    if isinstance(err, KeyboardInterrupt):
+        return EXIT_INTERRUPTED, "interrupted", False
+    if isinstance(err, click.UsageError):
         # One line, like every other bad-input error; `--help` shows the usage.
         where = f"{err.ctx.command_path}: " if err.ctx is not None else ""
-        click.echo(f"error: {where}{err.format_message()} (see --help)", err=True)
-        sys.exit(EXIT_BAD_INPUT)
-    except click.ClickException as err:
-        click.echo(f"error: {err.format_message()}", err=True)
-        sys.exit(EXIT_BAD_INPUT if err.exit_code == 2 else err.exit_code)
-    except KeyboardInterrupt:
-        click.echo("interrupted", err=True)
-        sys.exit(130)
-    sys.exit(status if isinstance(status, int) else 0)
+        return EXIT_BAD_INPUT, f"error: {where}{_one_line(err.format_message())} (see --help)", False
+    if isinstance(err, click.ClickException):
+        status = EXIT_BAD_INPUT if err.exit_code == 2 else err.exit_code
+        return status, f"error: {_one_line(err.format_message())}", False
+    if isinstance(err, OSError) and errno.errorcode.get(err.errno or -1) in _MACHINE_ERRNOS:
+        target = f" {err.filename}" if err.filename else ""
+        return EXIT_IO, f"error: cannot write{target}: {err.strerror or err}", False
+    if isinstance(err, MemoryError):
+        return EXIT_INTERNAL, "error: internal error: out of memory (MemoryError)", True
+    if isinstance(err, RecursionError):
+        return EXIT_INTERNAL, "error: internal error: nested too deeply (RecursionError)", True
+    detail = _one_line(str(err))
+    return EXIT_INTERNAL, f"error: internal error: {type(err).__name__}" + (f": {detail}" if detail else ""), True
+
+
+def _one_line(text: str, width: int = 400) -> str:
+    line = " ".join(str(text).split())
+    return line if len(line) <= width else line[:width - 3] + "..."
+
+
+def _silence_stdout() -> None:
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass             # stdout is not a real file (a test's buffer): nothing will flush to a pipe

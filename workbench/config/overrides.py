@@ -13,6 +13,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from workbench.config.reader import load_yaml_text, shorten
 from workbench.config.schema import ROOT, Key, child_key, child_names
 from workbench.config.validate import join, unknown_key_message
 from workbench.config.values import show
@@ -22,23 +23,23 @@ _NAME_TOKEN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def parse_set_option(text: str) -> tuple[str, Any]:
-    """``"optimizer.lr=0.01"`` -> ``("optimizer.lr", 0.01)``; the value is read as YAML."""
-    import yaml
-
+    """``"optimizer.lr=0.01"`` -> ``("optimizer.lr", 0.01)``; the value is read as YAML, under the
+    same limits as a config file (size, depth, aliases, keys given twice)."""
     key, sep, value_text = text.partition("=")
     key = key.strip()
+    shown = f"--set {shorten(text)}"
     if not sep or not key:
-        raise InputError("expected KEY=VALUE, e.g. --set optimizer.lr=0.01", where=f"--set {text}")
+        raise InputError("expected KEY=VALUE, e.g. --set optimizer.lr=0.01", where=shown)
     if any(ch.isspace() for ch in key):
-        raise InputError(f"a key has no spaces: {key!r}", where=f"--set {text}")
+        raise InputError(f"a key has no spaces: {shorten(key)!r}", where=shown)
     if not value_text.strip():
         return key, None
     try:
-        return key, yaml.safe_load(value_text)
-    except yaml.YAMLError as err:
-        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
-        raise InputError(f"cannot read the value as YAML: {problem} (put quotes around a value with "
-                         f"special characters)", where=f"--set {text}") from None
+        return key, load_yaml_text(value_text, source="value")
+    except InputError as err:
+        hint = " (put quotes around a value with special characters)" if "syntax" in err.detail else ""
+        detail = str(err).removeprefix("value: ")          # keeps the key inside the value, if any
+        raise InputError(f"cannot read the value as YAML: {detail}{hint}", where=shown) from None
 
 
 def _key_for(dotted: str) -> list[Key]:
