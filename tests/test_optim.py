@@ -435,3 +435,28 @@ def test_options_report_keys_the_chosen_optimizer_ignores():
     assert Options(name="lm", lr=0.1, beta1=0.5).unused() == ["lr", "beta1"]
     assert Options(name="adam", lr=0.1, beta1=0.5).unused() == []
     assert Options(name="lbfgs").get("history_size") == 10
+
+
+def test_a_thinned_log_holds_a_bounded_number_of_evenly_spread_entries_with_the_first_and_last():
+    from workbench.optim.history import ThinnedLog
+
+    log = ThinnedLog(limit=100)
+    for step in range(1_000_001):
+        log.append(step, step)
+    kept = log.items()
+    assert len(kept) <= 101
+    assert kept[0] == 0 and kept[-1] == 1_000_000
+    gaps = np.diff(kept[:-1])
+    assert len(set(gaps.tolist())) == 1 and gaps[0] == log.stride  # evenly spread
+    assert len(kept) > 50
+
+
+def test_a_long_run_keeps_a_bounded_history_from_its_first_to_its_last_step():
+    from workbench.optim.history import HISTORY_LIMIT
+
+    result = minimize(quadratic(), [1.0, 1.0], Options(name="gd", lr=1e-6, gtol=0.0, max_steps=3 * HISTORY_LIMIT))
+    steps = [entry["step"] for entry in result.history]
+    assert result.status == "max_steps"
+    assert HISTORY_LIMIT // 2 <= len(steps) <= HISTORY_LIMIT + 1
+    assert steps[0] == 0 and steps[-1] == 3 * HISTORY_LIMIT
+    assert steps == sorted(steps)

@@ -15,6 +15,7 @@ from typing import Any, Callable, Protocol, Sequence
 
 import numpy as np
 
+from workbench.optim.history import HISTORY_LIMIT, ThinnedLog
 from workbench.optim.options import Options
 
 Callback = Callable[[int, np.ndarray, float], Any]
@@ -58,7 +59,8 @@ class OptimizeResult:
     ``success`` means converged. ``status`` is one of converged, max_steps, time_limit,
     diverged, early_stopped, stalled; ``message`` says in words why the run stopped.
     ``history`` has one entry per accepted step (step 0 is the start) with the keys
-    step, loss, grad_norm, lr, val_loss, elapsed_s. For ``lm`` the loss is 0.5 * sum(r**2).
+    step, loss, grad_norm, lr, val_loss, elapsed_s; past ``history.HISTORY_LIMIT`` steps it is
+    thinned evenly (the first and the last step are always kept), so memory stays bounded. For ``lm`` the loss is 0.5 * sum(r**2).
     """
 
     x: np.ndarray
@@ -78,9 +80,9 @@ class Monitor:
 
     def __init__(self, options: Options, callback: Callback | None = None,
                  to_external: Callable[[np.ndarray], np.ndarray] | None = None,
-                 names: Sequence[str] | None = None):
+                 names: Sequence[str] | None = None, history_limit: int = HISTORY_LIMIT):
         self.names = list(names) if names is not None else None  # one per entry of x, for messages
-        self.history: list[dict] = []
+        self._log: ThinnedLog[dict] = ThinnedLog(history_limit)
         self.stop_status: str | None = None
         self.stop_message = ""
         self._callback = callback
@@ -99,13 +101,18 @@ class Monitor:
         elapsed = time.perf_counter() - self._start
         entry = {"step": step, "loss": float(loss), "grad_norm": grad_norm, "lr": lr,
                  "val_loss": None, "elapsed_s": elapsed}
-        self.history.append(entry)
+        self._log.append(step, entry)
         if step > 0 and self._callback is not None:
             self._call_back(step, x, loss, entry)
         if self.stop_status is None and self._time_limit is not None and elapsed >= self._time_limit:
             self.stop_status = TIME_LIMIT
             self.stop_message = f"time limit of {self._time_limit:g} s reached after {steps(step)}"
         return self.stop_status is not None
+
+    @property
+    def history(self) -> list[dict]:
+        """The recorded steps, thinned to a bounded number (see ``history.ThinnedLog``)."""
+        return self._log.items()
 
     def _call_back(self, step: int, x: np.ndarray, loss: float, entry: dict) -> None:
         reply = self._callback(step, self._to_external(x), float(loss))

@@ -70,7 +70,9 @@ class _Monitor:
 
     def __init__(self, prepared: Prepared, max_steps: int, show_progress: bool):
         self.prepared = prepared
-        self.trajectory: list[tuple[int, np.ndarray]] = []
+        from workbench.optim.history import ThinnedLog
+
+        self.trajectory: ThinnedLog[tuple[int, np.ndarray]] = ThinnedLog()   # bounded however long the run
         self.keep_x = prepared.objective.n_params <= MAX_TRAJECTORY_PARAMS
         self.val = None
         if len(prepared.val_rows):
@@ -90,7 +92,7 @@ class _Monitor:
 
     def __call__(self, step: int, x: np.ndarray, loss: float):
         if self.keep_x:
-            self.trajectory.append((step, np.array(x, dtype=float)))
+            self.trajectory.append(step, (step, np.array(x, dtype=float)))
         if self.bar is not None:
             self.bar.update(1)
             self.bar.set_postfix(loss=f"{loss:.4g}", refresh=False)
@@ -126,7 +128,7 @@ def run_fit(config, out_dir: Path | str, *, quiet: bool = True, reports: bool = 
         finally:
             monitor.close()
         outcome = assemble_result(prepared, opt, Path(out_dir), started)
-        outcome.trajectory = monitor.trajectory
+        outcome.trajectory = monitor.trajectory.items()
         write_outputs(outcome, reports=reports)
     outcome.elapsed_s = time.perf_counter() - started
     if opt.status == "diverged":
