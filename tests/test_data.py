@@ -161,7 +161,8 @@ def test_iso_date_column_becomes_days_since_its_earliest_date(tmp_path):
 
 def test_date_origin_and_non_iso_dates_named_in_options(tmp_path):
     path = write(tmp_path, "d.csv", "day,y\n03/15/2024,1\n03/16/2024,2\nsoon,3\n")
-    ds = load_dataset({"path": path, "dates": {"day": "2024-03-01"}}, ["day", "y"])
+    ds = load_dataset({"path": path, "dates": {"day": "2024-03-01"}, "unreadable": "drop", "max_dropped": 0.5},
+                      ["day", "y"])
     np.testing.assert_allclose(ds.columns["day"], [14.0, 15.0])
     assert ds.date_columns == {"day": "2024-03-01"}
     assert ds.dropped == [(4, "'day' is not a date: 'soon'")]
@@ -194,7 +195,7 @@ def test_missing_column_names_the_closest_and_lists_all(sales):
 
 
 def test_rows_with_missing_or_bad_values_are_dropped_with_reasons(sales):
-    ds = load_dataset({"path": sales}, ["price", "units"])
+    ds = load_dataset({"path": sales, "unreadable": "drop", "max_dropped": 0.5}, ["price", "units"])
     np.testing.assert_array_equal(ds.row_numbers, [2, 6, 7])
     np.testing.assert_array_equal(ds.columns["price"], [2.5, 4.0, 4.5])
     assert ds.n_rows_read == 6 and ds.n_dropped == 3
@@ -203,7 +204,7 @@ def test_rows_with_missing_or_bad_values_are_dropped_with_reasons(sales):
 
 def test_only_the_first_ten_dropped_rows_are_listed(tmp_path):
     path = write(tmp_path, "gaps.csv", "x,y\n" + "".join(f"{i},\n" if i % 2 else f"{i},{i}\n" for i in range(40)))
-    ds = load_dataset({"path": path}, ["x", "y"])
+    ds = load_dataset({"path": path, "max_dropped": 0.5}, ["x", "y"])
     assert ds.n_dropped == 20 and len(ds.dropped) == 10
     assert ds.dropped[0] == (3, "missing 'y'") and ds.dropped[-1] == (21, "missing 'y'")
 
@@ -215,7 +216,7 @@ def test_missing_error_names_file_row_column_and_value(sales):
     with pytest.raises(InputError) as info:
         load_dataset({"path": sales, "missing": "error", "where": "week != 2"}, ["units", "price"])
     assert message(info) == ("data: sales.csv row 4: 'price' is not a number: 'abc' "
-                             "(set data.missing: drop to skip such rows)")
+                             "(set data.unreadable: drop to skip such rows)")
 
 
 def test_column_without_any_number_is_an_error_even_when_dropping(tmp_path):
@@ -229,7 +230,7 @@ def test_column_without_any_number_is_an_error_even_when_dropping(tmp_path):
 
 
 def test_where_filter_counts_filtered_rows_with_their_reason(sales):
-    ds = load_dataset({"path": sales, "where": "region != 3 and week >= 1"}, ["price", "units"])
+    ds = load_dataset({"path": sales, "where": "region != 3 and week >= 1", "max_dropped": 0.5}, ["price", "units"])
     np.testing.assert_array_equal(ds.row_numbers, [2, 7])
     assert ds.n_dropped == 4
     assert ds.dropped == [(3, "missing 'price'"), (4, "filtered out by where"), (5, "missing 'units'"),
@@ -257,7 +258,7 @@ def test_a_filter_that_leaves_no_rows_is_an_error(sales):
 
 
 def test_columns_are_renamed_before_use(sales):
-    ds = load_dataset({"path": sales, "columns": {"units": "sold"}}, ["sold"])
+    ds = load_dataset({"path": sales, "columns": {"units": "sold"}, "max_dropped": 0.2}, ["sold"])
     assert ds.all_columns == ["week", "price", "sold", "region"]
     np.testing.assert_array_equal(ds.columns["sold"], [100, 90, 80, 70, 65])
     with pytest.raises(InputError) as info:
@@ -270,7 +271,8 @@ def test_columns_are_renamed_before_use(sales):
 
 def test_config_objects_and_dataclasses_are_accepted(sales):
     as_object = SimpleNamespace(path=sales, sheet=None, header_row=None, decimal=None, thousands=None,
-                                delimiter=None, columns={}, where="region == 1", dates={}, missing="drop")
+                                delimiter=None, columns={}, where="region == 1", dates={}, missing="drop",
+                                unreadable="error", max_dropped=0.1)
     assert load_dataset(as_object, ["price"]).row_numbers.tolist() == [2, 5, 7]
     assert load_dataset(DataConfig(path=sales), ["week"]).n == 6
 
@@ -346,7 +348,7 @@ def workbook(tmp_path):
 
 
 def test_excel_sheet_with_title_dates_and_currency_text(workbook):
-    ds = load_dataset({"path": workbook}, ["Date", "Unit Price", "Units"])
+    ds = load_dataset({"path": workbook, "max_dropped": 0.25}, ["Date", "Unit Price", "Units"])
     assert ds.sheet == "Report" and ds.header_row == 3
     np.testing.assert_array_equal(ds.row_numbers, [4, 7, 8])
     np.testing.assert_allclose(ds.columns["Date"], [0.0, 14.0, 21.5])
@@ -422,5 +424,5 @@ def test_plain_looking_text_that_is_not_a_number_is_still_reported(tmp_path):
     from workbench.data import load_dataset
 
     (tmp_path / "odd.csv").write_text("x,y\n1,2\n2,1.2.3\n3,4\n")
-    ds = load_dataset({"path": str(tmp_path / "odd.csv")}, ["x", "y"])
+    ds = load_dataset({"path": str(tmp_path / "odd.csv"), "unreadable": "drop", "max_dropped": 0.5}, ["x", "y"])
     assert ds.n == 2 and ds.dropped[0][0] == 3 and "1.2.3" in ds.dropped[0][1]

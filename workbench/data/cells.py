@@ -7,7 +7,9 @@ number, missing or bad. ``convert_dates`` turns a date column into float days si
 ``looks_like_dates`` decides whether a column is one (real date cells or ISO-like text).
 
 Conventions: empty cells and the markers in ``MISSING_TEXT`` (NA, N/A, null, -, ...) are missing;
-``True``/``False`` cells are 1/0; text such as ``inf`` or ``nan`` is not a number.
+``True``/``False`` cells are 1/0; text such as ``inf`` or ``nan`` is not a number (status BAD), and a
+number too large for a float (``1e400``) is NOT_FINITE: neither is ever read as infinity or NaN.
+Dates are read by ``workbench.data.dates``.
 """
 
 from __future__ import annotations
@@ -20,14 +22,13 @@ from functools import lru_cache
 
 import numpy as np
 
-__all__ = ["OK", "MISSING", "BAD", "MISSING_TEXT", "Converted", "parse_number", "convert_numbers",
-           "convert_dates", "looks_like_dates", "is_missing"]
+__all__ = ["OK", "MISSING", "BAD", "NOT_FINITE", "MISSING_TEXT", "Converted", "parse_number", "convert_numbers",
+           "is_missing"]
 
-OK, MISSING, BAD = 0, 1, 2
-MISSING_TEXT = frozenset({"", "na", "n/a", "#n/a", "nan", "null", "none", "-", "--", "—", "–"})
+OK, MISSING, BAD, NOT_FINITE = 0, 1, 2, 3
+MISSING_TEXT = frozenset({"", "na", "n/a", "#n/a", "null", "none", "-", "--", "—", "–"})
 _CURRENCY = "$€£¥"
 _GROUP_CANDIDATES = (",", ".", " ", "'", "\u00a0", "\u202f")
-_ISO_DATE = re.compile(r"^\d{4}[-/]\d{1,2}[-/]\d{1,2}([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$")
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,7 @@ class Converted:
     """A column as float64 ``values`` (NaN unless ``status`` is OK) and a per-cell ``status``."""
 
     values: np.ndarray
-    status: np.ndarray          # OK, MISSING or BAD per cell
+    status: np.ndarray          # OK, MISSING, BAD or NOT_FINITE per cell
 
 
 def is_missing(cell: object) -> bool:
@@ -89,30 +90,34 @@ def parse_number(text: str, decimal: str | None = None, thousands: str | None = 
     return None
 
 
-_PLAIN_NUMBERS = re.compile(r"[0-9eE+\-. \n]*")
+def _plain(decimal: str) -> str:
+    d = re.escape(decimal)
+    return rf"^[+-]?(\d+{d}?\d*|{d}\d+)([eE][+-]?\d+)?$"
 
 
-def _fast_numbers(texts: list[str], decimal: str | None, thousands: str | None) -> np.ndarray:
-    """Plain numbers parsed in C; NaN where the slow, careful parser must look.
+def _vector_numbers(texts: list[str], decimal: str | None, thousands: str | None) -> np.ndarray:
+    """Numbers written plainly (``-12.5``, ``1e3``, ``1.234,5`` under its convention), parsed by
+    pyarrow in C; NaN where the careful parser must look. Overflow stays infinite, to be reported."""
+    from workbench.data.arrow import float_values, string_array
+    from workbench.data.separators import GROUP_SPACES
 
-    A column of plain numbers (the usual CSV) is converted by numpy alone, so reading it does not
-    import pandas (a third of a second at every start); anything else goes through pandas.
-    """
-    if (decimal or ".") != "." or thousands == "." or not texts:
-        return np.full(len(texts), np.nan)
-    if _PLAIN_NUMBERS.fullmatch("\n".join(texts)):
-        try:
-            values = np.array(texts, dtype=str).astype(float)
-        except ValueError:      # e.g. "1.2.3": let pandas mark exactly which cells are not numbers
-            pass
-        else:
-            values[~np.isfinite(values)] = np.nan
-            return values
-    import pandas as pd
+    if not texts:
+        return np.empty(0)
+    import pyarrow as pa
+    import pyarrow.compute as pc
 
-    values = pd.to_numeric(pd.Series(texts, dtype=object), errors="coerce").to_numpy(dtype=float, copy=True)
-    values[~np.isfinite(values)] = np.nan
-    return values
+    decimal = decimal or "."
+    trimmed = pc.utf8_trim_whitespace(string_array(texts))
+    groups = (thousands,) if thousands else tuple(("," if decimal == "." else ".") + GROUP_SPACES)
+    grouped = "|".join(re.escape(g) for g in groups)
+    d = re.escape(decimal)
+    pattern = f"{_plain(decimal)}|^[+-]?[1-9]\\d{{0,2}}(({grouped})\\d{{3}})+({d}\\d*)?$"
+    usable = pc.match_substring_regex(trimmed, pattern)
+    core = pc.if_else(usable, trimmed, pa.nulls(len(trimmed), pa.string()))
+    core = pc.replace_substring_regex(core, f"[{''.join(re.escape(g) for g in groups)}]", "")
+    if decimal != ".":
+        core = pc.replace_substring(core, decimal, ".")
+    return float_values(pc.cast(core, pa.float64()))
 
 
 def convert_numbers(cells: np.ndarray, decimal: str | None = None, thousands: str | None = None) -> Converted:
@@ -130,64 +135,17 @@ def convert_numbers(cells: np.ndarray, decimal: str | None = None, thousands: st
             number = float(cell)
             if math.isfinite(number):
                 values[i], status[i] = number, OK
-            elif number != number:
-                status[i] = MISSING
-    fast = _fast_numbers(texts, decimal, thousands)
+            else:
+                status[i] = MISSING if number != number else NOT_FINITE
+    fast = _vector_numbers(texts, decimal, thousands)
     for i, text, number in zip(text_rows, texts, fast):
         if number != number:
             if is_missing(text):
                 status[i] = MISSING
                 continue
             number = parse_number(text, decimal, thousands)
-        if number is not None:
+        if number is not None and math.isfinite(number):
             values[i], status[i] = number, OK
+        elif number is not None:
+            status[i] = NOT_FINITE
     return Converted(values, status)
-
-
-def _is_date_cell(cell: object) -> bool:
-    return isinstance(cell, (dt.datetime, dt.date)) or (isinstance(cell, str) and bool(_ISO_DATE.match(cell.strip())))
-
-
-def looks_like_dates(cells: np.ndarray, sample: int = 500) -> bool:
-    """True when most non-missing cells are dates (real date cells, or ISO text like 2024-03-01),
-    judged on the first ``sample`` of them."""
-    present = []
-    for cell in cells:
-        if not is_missing(cell):
-            present.append(cell)
-            if len(present) == sample:
-                break
-    return bool(present) and sum(map(_is_date_cell, present)) > len(present) / 2
-
-
-def _timestamps(cells: np.ndarray):
-    """Cells as naive UTC timestamps (NaT where not a date); numbers are not dates."""
-    import pandas as pd
-
-    candidates = [c if isinstance(c, (str, dt.datetime, dt.date)) else None for c in cells]
-    stamps = pd.to_datetime(pd.Series(candidates, dtype=object), errors="coerce", format="mixed", utc=True)
-    return stamps.dt.tz_localize(None)
-
-
-def convert_dates(cells: np.ndarray, origin: str | None = None) -> tuple[Converted, str | None]:
-    """Days (float) since ``origin`` (ISO text), or since the column's earliest date when None;
-    returns the values and the origin used, as ISO text (None if the column holds no date)."""
-    import pandas as pd
-
-    stamps = _timestamps(cells)
-    valid = stamps.notna().to_numpy()
-    if origin is not None:
-        start = pd.Timestamp(origin)
-        start = start.tz_convert("UTC").tz_localize(None) if start.tzinfo else start
-    elif valid.any():
-        start = stamps[valid].min()
-    else:
-        start = None
-    status = np.full(len(cells), OK, dtype=np.int8)
-    for i in np.flatnonzero(~valid):
-        status[i] = MISSING if is_missing(cells[i]) else BAD
-    if start is None:
-        return Converted(np.full(len(cells), np.nan), status), None
-    days = ((stamps - start) / pd.Timedelta(days=1)).to_numpy(dtype=float)
-    text = start.date().isoformat() if start == start.normalize() else start.isoformat()
-    return Converted(days, status), text

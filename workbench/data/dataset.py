@@ -2,9 +2,10 @@
 
 ``load_dataset(cfg, columns)`` reads the file (``source.read_raw``), converts the requested
 columns and those the ``where`` filter names (``cells``: numbers as typed in spreadsheets, dates
-as days), applies the filter, then drops rows with a missing or non-numeric value in a requested
-column (``missing: drop``) or stops at the first (``missing: error``). A column without a single
-usable value is an error under either setting: it is the wrong column, not a few bad rows.
+as days, ``columns``), applies the filter, then drops rows with an empty or unreadable value in a
+requested column or stops at the first, as the policies say (``drops``), and counts every dropped
+row by reason (``Dataset.summary``). A column without a single usable value is an error under any
+policy: it is the wrong column, not a few bad rows.
 ``read_table``, ``read_columns`` and ``numeric_columns`` look at a file without loading a dataset.
 """
 
@@ -16,8 +17,12 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from workbench.data.cells import BAD, MISSING, OK, Converted, convert_dates, convert_numbers, looks_like_dates
+from workbench.data.cells import BAD, OK, Converted, convert_numbers
+from workbench.data.columns import convert_columns
+from workbench.data.dates import looks_like_dates
+from workbench.data.drops import account_rows, refuse_by_policy, refuse_too_many_dropped, row_reason, shown
 from workbench.data.source import RawTable, as_data_config, read_raw
+from workbench.data.summary import FILTERED, RowAccount
 from workbench.errors import InputError, did_you_mean
 
 __all__ = ["Dataset", "load_dataset", "read_table", "read_columns", "numeric_columns", "MAX_DROPPED_LISTED"]
@@ -40,45 +45,27 @@ class Dataset:
     sha256: str                             # of the file's bytes
     all_columns: list[str]                  # every column in the file, after renaming
     header_row: int = 1
+    account: RowAccount | None = None       # rows read, used, dropped by reason
+
+    @property
+    def summary(self) -> dict:
+        """Rows read, used and dropped (total, by reason, first row), for result.json."""
+        return self._account().as_dict()
+
+    @property
+    def summary_sentence(self) -> str:
+        """The summary in one line, e.g. '28 of 891 rows dropped: 23 empty Sessions; first at row 12'."""
+        return self._account().sentence()
+
+    def _account(self) -> RowAccount:
+        if self.account is not None:
+            return self.account
+        first = self.dropped[0][0] if self.dropped else None
+        return RowAccount(self.n_rows_read, self.n, {"dropped": self.n_dropped} if self.n_dropped else {}, first)
 
     @property
     def n(self) -> int:
         return int(len(self.row_numbers))
-
-
-def _shown(cell: object) -> str:
-    return repr(cell) if isinstance(cell, str) else repr(str(cell))
-
-
-def _reason(name: str, status: int, cell: object, is_date: bool) -> str:
-    if status == MISSING:
-        return f"missing {name!r}"
-    return f"{name!r} is not a {'date' if is_date else 'number'}: {_shown(cell)}"
-
-
-def _convert(raw: RawTable, names: list[str], options, where: str) -> tuple[dict[str, Converted], dict[str, str]]:
-    """Each named column as numbers (or days, for a date column) and the origin of each date column."""
-    converted, origins = {}, {}
-    for name in names:
-        cells = raw.cells[name]
-        if name in options.dates or looks_like_dates(cells):
-            origin = options.dates.get(name)
-            if origin is not None:
-                import pandas as pd   # dates only: plain numeric files never load pandas
-
-                try:
-                    pd.Timestamp(str(origin))
-                except (ValueError, TypeError):
-                    raise InputError(f"origin must be an ISO date like 2024-01-31, got {origin!r}",
-                                     where=f"{where}.dates.{name}") from None
-                origin = str(origin)
-            converted[name], origin_text = convert_dates(cells, origin)
-            if origin_text:
-                origins[name] = origin_text
-        else:
-            converted[name] = convert_numbers(cells, options.decimal, options.thousands)
-        _check_usable(raw, name, converted[name], name in origins or name in options.dates, where)
-    return converted, origins
 
 
 def _check_usable(raw: RawTable, name: str, column: Converted, is_date: bool, where: str) -> None:
@@ -90,7 +77,7 @@ def _check_usable(raw: RawTable, name: str, column: Converted, is_date: bool, wh
     first = bad[0]
     kind = "a date column" if is_date else "numeric"
     raise InputError(f"column {name!r} is not {kind} (e.g. row {raw.row_numbers[first]}: "
-                     f"{_shown(raw.cells[name][first])})", where=where)
+                     f"{shown(raw.cells[name][first])})", where=where)
 
 
 def _require(wanted: Sequence[str], raw: RawTable, where: str) -> None:
@@ -138,34 +125,26 @@ def load_dataset(cfg: Any, columns: Sequence[str], *, source_where: str = "data"
                              where=f"{source_where}.dates.{name}")
     condition = _parse_where(options.where, raw, source_where)
     needed = list(dict.fromkeys(wanted + list(condition.names if condition else ())))
-    converted, origins = _convert(raw, needed, options, source_where)
+    converted, origins, date_names = convert_columns(raw, needed, options, source_where)
+    for name in needed:
+        _check_usable(raw, name, converted[name], name in date_names, source_where)
     n = len(raw.row_numbers)
     passes = _filter_mask(condition, converted, n)
     status = np.stack([converted[name].status for name in wanted]) if wanted else np.zeros((0, n), np.int8)
-    bad = (status != OK).any(axis=0)
-    if options.missing == "error" and (bad & passes).any():
-        i = int(np.flatnonzero(bad & passes)[0])
-        raise InputError(f"{raw.path.name} row {raw.row_numbers[i]}: {_row_reason(raw, wanted, status, i, origins)} "
-                         f"(set {source_where}.missing: drop to skip such rows)", where=source_where)
-    keep = passes & ~bad
-    dropped = [(int(raw.row_numbers[i]), "filtered out by where" if not passes[i]
-                else _row_reason(raw, wanted, status, i, origins))
+    refuse_by_policy(raw, wanted, status, passes, options, date_names, source_where)
+    keep = passes & (status == OK).all(axis=0)
+    dropped = [(int(raw.row_numbers[i]), FILTERED if not passes[i] else row_reason(raw, wanted, status, i, date_names))
                for i in np.flatnonzero(~keep)[:MAX_DROPPED_LISTED]]
     if not keep.any():
         example = f" (e.g. row {dropped[0][0]}: {dropped[0][1]})" if dropped else ""
         raise InputError(f"no rows left in {raw.path.name}: {n} read, all dropped{example}", where=source_where)
+    account = account_rows(raw, wanted, status, passes, keep, date_names)
+    refuse_too_many_dropped(account, options.max_dropped, raw.path.name, source_where)
     return Dataset(columns={name: converted[name].values[keep] for name in wanted},
                    row_numbers=raw.row_numbers[keep].copy(), n_rows_read=n, n_dropped=int((~keep).sum()),
                    dropped=dropped, date_columns={k: v for k, v in origins.items() if k in needed},
                    path=raw.path, sheet=raw.sheet, sha256=raw.sha256, all_columns=list(raw.names),
-                   header_row=raw.header_row)
-
-
-def _row_reason(raw: RawTable, wanted: list[str], status: np.ndarray, i: int, origins: dict[str, str]) -> str:
-    """Why row ``i`` cannot be used: its first missing or bad value, in the order columns were asked for."""
-    j = int(np.flatnonzero(status[:, i] != OK)[0])
-    name = wanted[j]
-    return _reason(name, int(status[j, i]), raw.cells[name][i], name in origins)
+                   header_row=raw.header_row, account=account)
 
 
 def read_table(cfg: Any, *, source_where: str = "data"):
@@ -185,14 +164,17 @@ def read_columns(cfg: Any, *, source_where: str = "data") -> list[str]:
 
 
 def numeric_columns(path: str | Path, sheet: str | int | None = None) -> list[str]:
-    """Columns of the file whose values are mostly numbers or dates, in file order."""
+    """Columns of the file whose values are mostly numbers (under either decimal mark) or dates, in file order."""
     options = as_data_config({"path": path, "sheet": sheet})
     raw = read_raw(options)
     numeric = []
     for name in raw.names:
         cells = raw.cells[name]
-        column = convert_dates(cells)[0] if looks_like_dates(cells) else convert_numbers(cells)
-        n_ok, n_present = int((column.status == OK).sum()), int((column.status != MISSING).sum())
-        if n_ok and n_ok >= n_present / 2:
+        if looks_like_dates(cells):
+            numeric.append(name)
+            continue
+        present = sum(1 for cell in cells if cell is not None)
+        n_ok = max(int((convert_numbers(cells, mark).status == OK).sum()) for mark in (".", ","))
+        if n_ok and n_ok >= present / 2:
             numeric.append(name)
     return numeric

@@ -17,6 +17,7 @@ The last table read is cached by file content and options; its cell arrays are s
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import hashlib
 import io
 from dataclasses import dataclass, field, fields
@@ -25,6 +26,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from workbench.data.files import check_workbook, read_bytes
 from workbench.errors import InputError, did_you_mean
 
 __all__ = ["DataConfig", "RawTable", "as_data_config", "read_raw", "TEXT_SUFFIXES", "EXCEL_SUFFIXES"]
@@ -46,8 +48,11 @@ class DataConfig:
     delimiter: str | None = None
     columns: dict[str, str] = field(default_factory=dict)
     where: str | None = None
-    dates: dict[str, str | None] = field(default_factory=dict)
-    missing: str = "drop"
+    dates: dict[str, dict] = field(default_factory=dict)    # column -> {origin, format}
+    missing: str = "drop"               # empty cells: drop | error
+    unreadable: str = "error"           # not a number/date, NaN text, overflow: error | drop
+    max_dropped: float = 0.10           # largest share of rows dropped for their values
+    limits: dict = field(default_factory=dict)              # file_mb, unzipped_mb (files.py)
 
 
 @dataclass(frozen=True)
@@ -59,6 +64,7 @@ class RawTable:
     names: tuple[str, ...]
     cells: dict[str, np.ndarray]          # name -> object array, None for an empty cell
     row_numbers: np.ndarray               # spreadsheet row (1-based) of each data row
+    delimiter: str | None = None          # text files: the field separator used
 
 
 def as_data_config(cfg: Any, where: str = "data") -> DataConfig:
@@ -77,9 +83,23 @@ def as_data_config(cfg: Any, where: str = "data") -> DataConfig:
     for name, value in values.items():
         if value is not None:
             setattr(options, name, value)
-    options.columns, options.dates = dict(options.columns or {}), dict(options.dates or {})
+    options.columns, options.limits = dict(options.columns or {}), dict(options.limits or {})
+    options.dates = {name: _date_spec(spec, f"{where}.dates.{name}") for name, spec in (options.dates or {}).items()}
     _check(options, where)
     return options
+
+
+def _date_spec(spec: Any, where: str) -> dict:
+    """``{origin, format}`` from a spec given as null, an origin, or a mapping."""
+    if spec is None or isinstance(spec, (str, dt.date)):
+        return {"origin": None if spec is None else str(spec), "format": None}
+    if isinstance(spec, Mapping) and set(spec) <= {"origin", "format"}:
+        fmt = spec.get("format")
+        if fmt is not None and (not isinstance(fmt, str) or "%" not in fmt):
+            raise InputError(f"must be a strftime format such as '%d.%m.%Y', got {fmt!r}", where=f"{where}.format")
+        origin = spec.get("origin")
+        return {"origin": None if origin is None else str(origin), "format": fmt}
+    raise InputError(f"must be a reference date, null, or {{origin: ..., format: ...}}, got {spec!r}", where=where)
 
 
 def _check(options: DataConfig, where: str) -> None:
@@ -89,8 +109,12 @@ def _check(options: DataConfig, where: str) -> None:
             raise InputError(f"must be one character, got {value!r}", where=f"{where}.{key}")
     if options.decimal and options.decimal == options.thousands:
         raise InputError(f"decimal and thousands separators are both {options.decimal!r}", where=f"{where}.thousands")
-    if options.missing not in ("drop", "error"):
-        raise InputError(f"must be 'drop' or 'error', got {options.missing!r}", where=f"{where}.missing")
+    for key in ("missing", "unreadable"):
+        if getattr(options, key) not in ("drop", "error"):
+            raise InputError(f"must be 'drop' or 'error', got {getattr(options, key)!r}", where=f"{where}.{key}")
+    share = options.max_dropped
+    if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 <= share <= 1:
+        raise InputError(f"must be a share between 0 and 1, got {share!r}", where=f"{where}.max_dropped")
     if options.header_row is not None and (isinstance(options.header_row, bool) or not isinstance(
             options.header_row, int) or options.header_row < 1):
         raise InputError(f"must be a row number (1 = first), got {options.header_row!r}", where=f"{where}.header_row")
@@ -104,39 +128,37 @@ def _check(options: DataConfig, where: str) -> None:
 def read_raw(options: DataConfig, where: str = "data") -> RawTable:
     """The file's raw table; an unchanged file (same bytes, same options) is parsed only once."""
     path = options.path
-    data = _read_bytes(path, where)
+    data = _read_bytes(path, options, where)
     suffix = path.suffix.lower()
     digest = hashlib.sha256(data).hexdigest()
     key = (str(path), digest, options.sheet, options.header_row, options.delimiter, options.decimal)
     entry = _CACHE.get(key)
     if entry is None:
+        delimiter = None
         if suffix in EXCEL_SUFFIXES:
+            check_workbook(data, path, options.limits, where)
             rows, numbers, sheet = _excel_rows(data, path, options.sheet, where)
         elif suffix in TEXT_SUFFIXES:
             if options.sheet is not None:
                 raise InputError(f"{path.name} is a text file: only Excel workbooks have sheets", where=f"{where}.sheet")
-            rows, numbers, sheet = *_text_rows(data, path, options, where), None
+            rows, numbers, delimiter = _text_rows(data, path, options, where)
+            sheet = None
         else:
             raise _unsupported(path, where)
-        entry = (sheet, *_table(rows, numbers, options.header_row, path, where))
+        entry = (sheet, delimiter, *_table(rows, numbers, options.header_row, path, where))
         _CACHE.clear()                     # one table is enough: read_columns, then load_dataset
         _CACHE[key] = entry
-    sheet, header_row, names, columns, row_numbers = entry
+    sheet, delimiter, header_row, names, columns, row_numbers = entry
     names, columns = _renamed(names, columns, options.columns, path, where)
-    return RawTable(path, sheet, digest, header_row, names, columns, row_numbers)
+    return RawTable(path, sheet, digest, header_row, names, columns, row_numbers, delimiter)
 
 
-def _read_bytes(path: Path, where: str) -> bytes:
-    if not path.exists():
-        raise InputError(f"file not found: {path}", where=f"{where}.path")
-    if path.is_dir():
-        raise InputError(f"{path} is a folder, not a data file", where=f"{where}.path")
+def _read_bytes(path: Path, options: DataConfig, where: str) -> bytes:
+    if path.suffix.lower() not in TEXT_SUFFIXES + EXCEL_SUFFIXES and path.exists() and not path.is_dir():
+        raise _unsupported(path, where)
+    data = read_bytes(path, options.limits, where)
     if path.suffix.lower() not in TEXT_SUFFIXES + EXCEL_SUFFIXES:
         raise _unsupported(path, where)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"cannot read {path}: {exc.strerror or exc}", where=f"{where}.path") from None
     if not data.strip():
         raise InputError(f"{path} is empty", where=f"{where}.path")
     return data
@@ -174,7 +196,7 @@ def _delimiter(text: str, options: DataConfig, suffix: str) -> str:
         found = csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
     except csv.Error:
         found = None
-    if found == "," and options.decimal == "," and ";" in sample:
+    if found == "," and _same_count(lines[:50], ";") and not _same_count(lines[:50], ","):
         found = ";"                        # decimal commas fool the sniffer; ';' is then the delimiter
     if found:
         return found
@@ -183,14 +205,20 @@ def _delimiter(text: str, options: DataConfig, suffix: str) -> str:
     return best if counts[best] else ","
 
 
-def _text_rows(data: bytes, path: Path, options: DataConfig, where: str) -> tuple[list[list], list[int]]:
+def _same_count(lines: list[str], mark: str) -> bool:
+    """Every line holds ``mark`` the same number of times, at least once (a delimiter's signature)."""
+    counts = {line.count(mark) for line in lines}
+    return len(counts) == 1 and counts.pop() > 0
+
+
+def _text_rows(data: bytes, path: Path, options: DataConfig, where: str) -> tuple[list[list], list[int], str]:
     if data.startswith(b"PK\x03\x04"):
         raise InputError(f"{path.name} looks like an Excel workbook: rename it to .xlsx", where=f"{where}.path")
     text = _decode(data)
     if "\x00" in text:
         raise InputError(f"{path.name} is not a text file (it contains NUL bytes)", where=f"{where}.path")
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text, options, path.suffix.lower()),
-                        skipinitialspace=True)
+    delimiter = _delimiter(text, options, path.suffix.lower())
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, skipinitialspace=True)
     rows, numbers, last_line = [], [], 0
     try:
         for record in reader:
@@ -201,7 +229,7 @@ def _text_rows(data: bytes, path: Path, options: DataConfig, where: str) -> tupl
             last_line = reader.line_num
     except csv.Error as exc:
         raise InputError(f"{path.name} line {reader.line_num}: {exc}", where=f"{where}.path") from None
-    return rows, numbers
+    return rows, numbers, delimiter
 
 
 def _excel_rows(data: bytes, path: Path, sheet, where: str) -> tuple[list[list], list[int], str]:
@@ -213,7 +241,13 @@ def _excel_rows(data: bytes, path: Path, sheet, where: str) -> tuple[list[list],
     except Exception as exc:                       # zip, xml and openpyxl errors alike
         raise InputError(f"cannot read {path.name} as an Excel workbook: {exc}", where=f"{where}.path") from None
     chosen = _choose_sheet(names, sheet, path, where)
-    frame = pd.read_excel(book, sheet_name=chosen, header=None, dtype=object)
+    try:
+        frame = pd.read_excel(book, sheet_name=chosen, header=None, dtype=object)
+    except MemoryError:
+        raise
+    except Exception as exc:                       # a corrupt part: bad XML, a string index out of range
+        raise InputError(f"cannot read sheet {chosen!r} of {path.name}: the workbook is damaged "
+                         f"({type(exc).__name__}: {exc})", where=f"{where}.path") from None
     rows, numbers = [], []
     for number, values in enumerate(frame.itertuples(index=False, name=None), start=1):
         cells = [_excel_cell(v) for v in values]

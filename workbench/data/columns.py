@@ -1,0 +1,95 @@
+"""Converting the raw columns a dataset needs: numbers under the file's convention, dates in their
+column's one format.
+
+``convert_columns(raw, names, options, where)`` decides which columns are dates (named in
+``dates``, or looking like dates), reads each date column with its one format (``dates.py``;
+a mix of formats or an ambiguous one is an ``InputError`` naming two rows), decides the file's
+decimal mark from every text value of the number columns (``separators.py``), and converts.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from workbench.data.cells import Converted, convert_numbers, is_missing
+from workbench.data.dates import ISO, convert_dates, infer_format, looks_like_dates
+from workbench.data.separators import column_votes, decide_convention, text_cores
+from workbench.data.source import DataConfig, RawTable
+from workbench.errors import InputError
+
+__all__ = ["convert_columns"]
+
+
+def convert_columns(raw: RawTable, names: list[str], options: DataConfig,
+                    where: str) -> tuple[dict[str, Converted], dict[str, str], set[str]]:
+    """Each named column converted; the ISO origin of each date column; the date columns."""
+    date_names = [n for n in names if n in options.dates or looks_like_dates(raw.cells[n])]
+    converted, origins = {}, {}
+    for name in date_names:
+        converted[name], origin = _date_column(raw, name, options.dates.get(name) or {}, where)
+        if origin:
+            origins[name] = origin
+    number_names = [n for n in names if n not in date_names]
+    convention = _convention(raw, number_names, options, where)
+    for name in number_names:
+        converted[name] = convert_numbers(raw.cells[name], convention.decimal, convention.thousands)
+    return converted, origins, set(date_names)
+
+
+def _texts(raw: RawTable, name: str) -> tuple[np.ndarray, list[str]]:
+    cells = raw.cells[name]
+    at = [i for i, cell in enumerate(cells) if isinstance(cell, str) and not is_missing(cell)]
+    return raw.row_numbers[at], [cells[i] for i in at]
+
+
+def _convention(raw: RawTable, names: list[str], options: DataConfig, where: str):
+    evidence = []
+    if not options.decimal:
+        for name in names:
+            rows, texts = _texts(raw, name)
+            evidence.append((column_votes(text_cores(texts)), name, rows, texts))
+    return decide_convention(evidence, delimiter=raw.delimiter, decimal=options.decimal,
+                             thousands=options.thousands, filename=raw.path.name, where=where)
+
+
+def _date_column(raw: RawTable, name: str, spec: dict, where: str) -> tuple[Converted, str | None]:
+    origin, fmt = spec.get("origin"), spec.get("format")
+    key = f"{where}.dates.{name}"
+    if origin is not None:
+        import pandas as pd   # dates only: plain numeric files never load pandas
+
+        try:
+            pd.Timestamp(str(origin))
+        except (ValueError, TypeError):
+            raise InputError(f"origin must be an ISO date like 2024-01-31, got {origin!r}", where=key) from None
+        origin = str(origin)
+    if fmt is None:
+        fmt = _inferred_format(raw, name, key)
+    return convert_dates(raw.cells[name], origin, fmt)
+
+
+def _inferred_format(raw: RawTable, name: str, key: str) -> str:
+    rows, texts = _texts(raw, name)
+    first_row: dict[str, int] = {}
+    for row, text in zip(rows, texts):
+        first_row.setdefault(text.strip(), int(row))
+    distinct = list(first_row)
+    verdict = infer_format(distinct)
+    file = raw.path.name
+    if verdict.ambiguous:
+        formats, k = verdict.ambiguous
+        text = distinct[k]
+        raise InputError(f"{file} column {name!r}: dates such as {text!r} (row {first_row[text]}) read "
+                         f"differently as {' or '.join(_shown(f) for f in formats)}; say which with "
+                         f"{key}: {{format: {_shown(formats[0])!r}}}", where=key)
+    if verdict.mixed:
+        i, fmt_i, j, fmt_j = verdict.mixed
+        a, b = distinct[i], distinct[j]
+        raise InputError(f"{file} column {name!r} mixes date formats: row {first_row[a]} {a!r} is "
+                         f"{_shown(fmt_i)}, row {first_row[b]} {b!r} is {_shown(fmt_j)}; write one format "
+                         f"or set {key}: {{format: ...}}", where=key)
+    return verdict.fmt or ISO
+
+
+def _shown(fmt: str) -> str:
+    return "%Y-%m-%d" if fmt == ISO else fmt

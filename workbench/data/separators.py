@@ -1,0 +1,149 @@
+"""Which character is the decimal mark in this file: decided from every value, never guessed.
+
+``3,931`` is 3.931 in a European export and 3931 in an American one; read the wrong way, a fit
+succeeds with numbers a thousand times off. So every text value of every numeric column is
+tested against the two conventions:
+
+* dot decimal: ``1234.5``, ``1,234.5``, ``1 234.5``, ``1.5e3``;
+* comma decimal: ``1234,5``, ``1.234,5``, ``1 234,5``, ``1,5e3``.
+
+A value readable only one way (``0,100``, ``12.5``, ``1.234,5``) decides its column, and a
+decided column decides the file, since one file follows one convention. A value readable both
+ways with different results (``3,931``, ``1.234``) is ambiguous: it takes the file's convention,
+and when nothing in the file decides it, reading stops (exit 2) and asks for ``data.decimal`` /
+``data.thousands``, quoting the row. One exception is safe: in a comma-delimited file a value
+like ``1.234`` is read with a decimal dot, because that file cannot use decimal commas unquoted
+everywhere. Two columns (or two values) that prove opposite conventions are an error too.
+
+``Convention`` is the result: the decimal mark and the thousands separators allowed with it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from workbench.data.arrow import bool_values, string_array
+from workbench.errors import InputError
+
+__all__ = ["Convention", "decide_convention", "column_votes", "text_cores", "GROUP_SPACES"]
+
+GROUP_SPACES = " '\u00a0\u202f"
+_EDGES = "^[\\s(+\\-\u2212$€£¥]+|[\\s)%+\\-\u2212$€£¥]+$"
+_EXPONENT = r"([eE][+-]?\d+)?"
+
+
+def _readable(decimal: str, group: str) -> str:
+    d, g = "\\" + decimal, "\\" + group
+    return (rf"^(\d+({d}\d*)?|{d}\d+){_EXPONENT}$|^[1-9]\d{{0,2}}({g}\d{{3}})+({d}\d*)?$"
+            rf"|^[1-9]\d{{0,2}}([{GROUP_SPACES}]\d{{3}})+({d}\d*)?$")
+
+
+_DOT_READABLE = _readable(".", ",")
+_COMMA_READABLE = _readable(",", ".")
+
+
+@dataclass(frozen=True)
+class Convention:
+    decimal: str                    # "." or ","
+    thousands: str | None           # None: any of the separators allowed with this decimal mark
+
+    @property
+    def groups(self) -> tuple[str, ...]:
+        if self.thousands:
+            return (self.thousands,)
+        return tuple(g for g in ("," if self.decimal == "." else ".") + GROUP_SPACES)
+
+
+@dataclass
+class Votes:
+    """One column's evidence: the first row index readable only as dot (or comma) decimal, and
+    the first ambiguous one (readable both ways, with different values)."""
+
+    dot_only: int | None = None
+    comma_only: int | None = None
+    ambiguous: int | None = None
+    ambiguous_has_comma: bool = False
+
+
+def text_cores(texts: list[str]):
+    """The texts without surrounding spaces, currency, signs, % and parentheses (a pyarrow array)."""
+    import pyarrow.compute as pc
+
+    return pc.replace_substring_regex(string_array(texts), _EDGES, "")
+
+
+def _first(mask) -> int | None:
+    hits = np.flatnonzero(bool_values(mask))
+    return int(hits[0]) if len(hits) else None
+
+
+def column_votes(cores) -> Votes:
+    """The evidence in one column's text values (``cores`` from ``text_cores``)."""
+    import pyarrow.compute as pc
+
+    if len(cores) == 0:
+        return Votes()
+    as_dot = pc.match_substring_regex(cores, _DOT_READABLE)
+    as_comma = pc.match_substring_regex(cores, _COMMA_READABLE)
+    has_mark = pc.match_substring_regex(cores, r"[.,]")
+    both = pc.and_(pc.and_(as_dot, as_comma), has_mark)
+    ambiguous = _first(both)
+    has_comma = ambiguous is not None and "," in str(cores[ambiguous])
+    return Votes(dot_only=_first(pc.and_(as_dot, pc.invert(as_comma))),
+                 comma_only=_first(pc.and_(as_comma, pc.invert(as_dot))),
+                 ambiguous=ambiguous, ambiguous_has_comma=has_comma)
+
+
+@dataclass(frozen=True)
+class Sample:
+    """Where a vote came from, for messages: column, spreadsheet row, cell text."""
+
+    column: str
+    row: int
+    text: str
+
+    def __str__(self) -> str:
+        return f"{self.column!r} row {self.row}: {self.text!r}"
+
+
+def decide_convention(evidence: list[tuple[Votes, str, np.ndarray, list[str]]], *, delimiter: str | None,
+                      decimal: str | None, thousands: str | None, filename: str, where: str) -> Convention:
+    """The file's convention from every column's votes.
+
+    ``evidence`` holds, per column: its votes, its name, the spreadsheet row of each text value
+    and the texts. ``decimal``/``thousands`` given in the config are taken as they are.
+    """
+    if decimal:
+        return Convention(decimal, thousands)
+    if thousands in (".", ","):
+        return Convention("," if thousands == "." else ".", thousands)
+    dots, commas, unsure = [], [], []
+    for votes, name, rows, texts in evidence:
+        if votes.dot_only is not None and votes.comma_only is not None:
+            raise _conflict(Sample(name, int(rows[votes.dot_only]), texts[votes.dot_only]),
+                            Sample(name, int(rows[votes.comma_only]), texts[votes.comma_only]), filename, where)
+        if votes.dot_only is not None:
+            dots.append(Sample(name, int(rows[votes.dot_only]), texts[votes.dot_only]))
+        if votes.comma_only is not None:
+            commas.append(Sample(name, int(rows[votes.comma_only]), texts[votes.comma_only]))
+        if votes.ambiguous is not None:
+            unsure.append((Sample(name, int(rows[votes.ambiguous]), texts[votes.ambiguous]),
+                           votes.ambiguous_has_comma))
+    if dots and commas:
+        raise _conflict(dots[0], commas[0], filename, where)
+    if dots or commas:
+        return Convention("." if dots else ",", thousands)
+    for sample, has_comma in unsure:
+        if has_comma or delimiter != ",":
+            raise InputError(f"{filename} {sample}: is that number written with a decimal comma or a "
+                             f"thousands separator? Nothing in the file decides it; set {where}.decimal "
+                             f"(and {where}.thousands), e.g. decimal: ',' and thousands: '.' for European "
+                             f"exports", where=where)
+    return Convention(".", thousands)
+
+
+def _conflict(dot: Sample, comma: Sample, filename: str, where: str) -> InputError:
+    return InputError(f"{filename} mixes number conventions: {dot} has a decimal dot, {comma} a decimal "
+                      f"comma; set {where}.decimal and {where}.thousands", where=where)
