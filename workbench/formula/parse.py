@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass, field
 
 from workbench.errors import InputError, did_you_mean
+from workbench.formula.limits import FormulaLimits, text_depth, tree_depth
 from workbench.formula.ir import (CONSTANTS, FUNCTION_HINTS, FUNCTIONS, Binary, BoolOp, Call, Compare,
                                   Const, Name, Node, Unary)
 
@@ -49,12 +50,15 @@ class Source:
     code: str = ""                             # one line, backticked names replaced by placeholders
     quoted: dict[str, str] = field(default_factory=dict)            # placeholder -> real name
     spans: list[tuple[int, int, int, int]] = field(default_factory=list)  # code start/end, text start/end
+    limits: FormulaLimits = field(default_factory=FormulaLimits)
 
     @classmethod
     def of(cls, text: object, where: str) -> Source:
         if not isinstance(text, str):
             raise InputError(f"must be text, got {text!r}", where=where)
-        source = cls(text, where)
+        source = cls(text, where, limits=FormulaLimits.from_env())
+        if len(text) > source.limits.max_chars:
+            raise source.error(f"is {len(text):,} characters long; {source.limits.hint('max_chars')}")
         line = re.sub(r"[\r\n\t\f\v]", " ", text)
         if not line.strip():
             raise source.error("nothing to parse (empty text)")
@@ -98,6 +102,28 @@ class Source:
         at = "" if index is None else f" at column {self.column(index, in_code)}"
         return InputError(f"{message}{at}{suffix}", where=self.where)
 
+    def _too_deep(self, depth: int | str, index: int | None = None) -> InputError:
+        return self.error(f"nested {depth} levels deep", index, f"; {self.limits.hint('max_depth')}")
+
+    def _python_tree(self, body: str, base: int) -> ast.Expression:
+        """Python's parse of ``body``, after a scan that refuses deep nesting before the parser sees it."""
+        depth, peak = text_depth(body)
+        if depth > self.limits.max_depth:
+            raise self._too_deep(f"{depth:,}", base + peak)
+        try:
+            tree = ast.parse(body, mode="eval")
+        except SyntaxError as exc:
+            column = self.column(base + max((exc.offset or 1) - 1, 0))
+            raise InputError(f"syntax error at column {column}: {exc.msg}", where=self.where) from None
+        except (RecursionError, MemoryError):        # the parser's own guard against deep nesting
+            raise self._too_deep(f"more than {self.limits.max_depth:,}") from None
+        except ValueError as exc:
+            raise self.error(f"cannot be parsed: {exc}") from None
+        depth = tree_depth(tree)
+        if depth > self.limits.max_depth:
+            raise self._too_deep(f"{depth:,}")
+        return tree
+
     def parse(self, start: int, allow_comparisons: bool) -> tuple[Node, tuple[str, ...]]:
         """The IR and the free names (first appearance first) of ``code[start:]``."""
         body = self.code[start:]
@@ -106,13 +132,7 @@ class Source:
         if not body:
             raise self.error("nothing after '~'" if start else "nothing to parse (empty text)", start or None)
         base = start + lead
-        try:
-            tree = ast.parse(body, mode="eval")
-        except SyntaxError as exc:
-            column = self.column(base + max((exc.offset or 1) - 1, 0))
-            raise InputError(f"syntax error at column {column}: {exc.msg}", where=self.where) from None
-        except (ValueError, RecursionError, MemoryError) as exc:
-            raise self.error(f"cannot be parsed: {exc}") from None
+        tree = self._python_tree(body, base)
         converter = _Converter(self, body.encode("utf-8"), base, allow_comparisons)
         try:
             expr = converter.convert(tree.body, "any" if allow_comparisons else "number")
