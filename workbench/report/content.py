@@ -1,193 +1,208 @@
-"""What a report says, gathered once and formatted as text, for the HTML and the PDF alike.
+"""What a report says, as typed blocks (``blocks.py``) that the HTML and the PDF lay out alike.
 
-``report_content(outcome)`` returns a plain dict (strings, lists, figures), in the order the
-report shows it: title and summary, data, model and loss, parameters, fit quality, plots, the
-gradient check, the computational graph, and the reproducibility footer. Nothing here draws or
-writes; the renderers only lay this out.
+``report_content(outcome, figures)`` returns a ``ReportContent``: the manager part first (title,
+date, the summary sentences and warnings, the chart of data and fit, the parameters in plain words,
+fit quality in words, changes since the previous fit), then the technical appendix (data,
+model and optimizer, gradient check, correlations, convergence plots, graph, console messages,
+reproducibility), which ``report: {appendix: false}`` leaves out. Every word comes from the
+catalog of ``report.language``; every number from result.json or the arrays it summarises.
+
+``report_inputs(outcome)`` is the one place that reads a fit's outcome; everything else works on
+the plain ``ReportInputs`` it returns, so the report imports nothing from the pipeline.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import platform
-import shlex
-import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from workbench import __version__
-from workbench.report import sentences
-from workbench.report.text import number, percent
+from workbench.report import appendix, sentences
+from workbench.report.blocks import Paragraph, ReportContent, Section, Table
+from workbench.report.effects import Effect, input_effects
+from workbench.report.i18n import translator
+from workbench.report.meanings import parameter_meanings
+from workbench.report.pieces import figure_block, figure_path, measure_rows
+from workbench.report.text import number
 
 MAX_PARAM_ROWS = 40
-MAX_CORRELATIONS = 12
-CORRELATION_SHOWN = 0.5
-
-QUALITY_LABELS = (
-    ("r2", "R²", "share of the variation in the target the model explains (1 is perfect)"),
-    ("rmse", "RMSE", "typical size of an error, in the target's units"),
-    ("mae", "MAE", "average absolute error, in the target's units"),
-    ("accuracy", "Accuracy", "share of rows classified correctly"),
-    ("log_loss", "Log loss", "average surprise of the predicted probabilities (lower is better)"),
-    ("chi_square", "Chi-square", "weighted sum of squared residuals"),
-    ("reduced_chi_square", "Reduced chi-square", "chi-square per degree of freedom"),
-    ("aic", "AIC", "Akaike information criterion (lower is better, for comparing models)"),
-    ("bic", "BIC", "Bayesian information criterion (lower is better, for comparing models)"),
-    ("n", "Rows", "rows the numbers are computed on"),
-)
+MANAGER_MEASURES = ("r2", "rmse", "mae", "accuracy", "log_loss", "n")
 
 
-def command_line() -> str:
-    """The command as the user typed it (for ``python -m workbench`` too)."""
-    program = Path(sys.argv[0]) if sys.argv and sys.argv[0] else Path("python")
-    if program.name.startswith("workbench") or (program.name == "__main__.py" and program.parent.name == "workbench"):
-        return shlex.join(["workbench", *sys.argv[1:]])
-    return shlex.join([program.name, *sys.argv[1:]]) + "  (workbench called from Python)"
+@dataclass
+class ReportInputs:
+    """Everything a report needs from a fit, as plain values."""
+
+    result: dict                          # result.json
+    config: object                        # the fit's Config (name, data.units, report.*, model, loss, ...)
+    params_table: list[dict]              # params.csv's rows
+    target: str
+    inputs: tuple[str, ...]
+    model_kind: str | None                # built-in type, or None for a formula
+    binary: bool = False
+    effects: list[Effect] = field(default_factory=list)
+    correlation: tuple[list[str], np.ndarray] | None = None
+    notes: list[str] = field(default_factory=list)        # console messages of the fit
+    n_validation: int = 0
+    out_dir: Path | None = None
+    command: str | None = None
+
+    @property
+    def language(self) -> str:
+        return getattr(getattr(self.config, "report", None), "language", None) or "en"
+
+    @property
+    def units(self) -> dict:
+        return dict(getattr(getattr(self.config, "data", None), "units", None) or {})
+
+    @property
+    def with_appendix(self) -> bool:
+        return bool(getattr(getattr(self.config, "report", None), "appendix", True))
+
+    @property
+    def describe(self) -> dict:
+        return dict(getattr(getattr(self.config, "report", None), "describe", None) or {})
 
 
-def _resolved_config(config) -> str:
+def _effects_of(outcome) -> list[Effect]:
+    prepared = outcome.prepared
+    objective, model = prepared.objective, prepared.model
+    logit = bool(model.binary and getattr(prepared.loss, "from_logits", True))
+
+    def predict(x, columns):
+        from workbench import engine as ad
+
+        with ad.no_grad():
+            out = objective.predict(objective.unpack(x), columns)
+        return np.asarray(getattr(out, "data", out), dtype=float)
+
+    unc = outcome.uncertainty
+    return input_effects(predict, outcome.x, objective.columns, model.inputs, getattr(unc, "covariance", None),
+                         getattr(unc, "t_value", float("nan")), binary=bool(model.binary), logit=logit)
+
+
+def report_inputs(outcome) -> ReportInputs:
+    """The plain values of a fit's outcome that the report shows."""
+    prepared = outcome.prepared
+    model, unc = prepared.model, outcome.uncertainty
     try:
-        from workbench.config import to_yaml
-
-        return to_yaml(config)
-    except Exception:  # noqa: BLE001 - fall back to the mapping as given
-        import yaml
-
-        return yaml.safe_dump(getattr(config, "raw", {}) or {}, sort_keys=False, allow_unicode=True)
-
-
-def _data_section(outcome) -> dict:
-    prepared = outcome.prepared
-    dataset, data = prepared.dataset, outcome.result.get("data") or {}
-    dropped = [f"row {row}: {why}" for row, why in list(getattr(dataset, "dropped", []) or [])[:10]]
-    n_dropped = int(data.get("rows_dropped", getattr(dataset, "n_dropped", 0)) or 0)
-    if n_dropped > len(dropped) and dropped:
-        dropped.append(f"… and {n_dropped - len(dropped)} more")
-    rows = [("File", str(data.get("path", dataset.path))),
-            ("Sheet", str(data.get("sheet")) if data.get("sheet") else "— (a text file)"),
-            ("Rows read", str(data.get("rows_read", "—"))),
-            ("Rows used", str(data.get("rows_used", dataset.n))),
-            ("Rows dropped", str(n_dropped))]
-    n_val = len(prepared.val_rows)
-    if n_val:
-        rows.append(("Held out for validation", f"{n_val} rows ({percent(n_val / dataset.n, 0)}, chosen "
-                                                 f"with seed {prepared.config.seed})"))
-    return {"rows": rows, "dropped": dropped}
+        effects = _effects_of(outcome)
+    except Exception:  # noqa: BLE001 - an effect that cannot be computed is not claimed; the report stands
+        effects = []
+    corr = getattr(unc, "correlation", None)
+    return ReportInputs(result=outcome.result, config=prepared.config, params_table=list(outcome.params_table),
+                        target=model.target, inputs=tuple(model.inputs),
+                        model_kind=None if prepared.config.model.formula else prepared.config.model.type,
+                        binary=bool(model.binary), effects=effects,
+                        correlation=(list(unc.names), np.asarray(corr, dtype=float)) if corr is not None else None,
+                        notes=list(dict.fromkeys(outcome.warnings)), n_validation=len(prepared.val_rows),
+                        out_dir=outcome.out_dir, command=getattr(outcome, "command", None))
 
 
-def _model_section(outcome) -> dict:
-    prepared = outcome.prepared
-    cfg, loss = prepared.config.model, prepared.loss
-    if cfg.formula:
-        rows = [("Formula", str(cfg.formula))]
-    else:
-        rows = [("Model", outcome.result.get("model") or prepared.model.describe())]
-        relevant = {"polynomial": ("degree",), "mlp": ("hidden", "activation")}.get(cfg.type, ())
-        options = [f"{k} {getattr(cfg, k)}" for k in relevant if getattr(cfg, k, None) not in (None, (), [])]
-        rows.append(("Built-in type", cfg.type + (f" ({', '.join(options)})" if options else "")))
-    rows.append(("Inputs → target", f"{', '.join(prepared.model.inputs) or '—'} → {prepared.model.target}"))
-    extras = []
-    if loss.name in ("huber", "soft_l1"):
-        extras.append(f"delta {number(loss.delta)}")
-    if loss.l1 or loss.l2:
-        extras.append(f"regularization l1 {number(loss.l1)}, l2 {number(loss.l2)}")
-    if prepared.config.loss.weights:
-        extras.append(f"weights from column {prepared.config.loss.weights}")
-    rows.append(("Loss", loss.name + (f" ({'; '.join(extras)})" if extras else "")))
-    rows.append(("Optimizer", f"{outcome.result.get('optimizer')}: {outcome.result.get('message')}"))
-    return {"rows": rows}
+# ---- the manager part ---------------------------------------------------------------------------
+
+def _fit_caption(inputs: ReportInputs, figures, tr) -> str:
+    _, drawn = figure_path(figures, "fit")
+    if len(inputs.inputs) != 1 or inputs.binary:
+        return tr("figure.fit.actual")
+    return tr("figure.fit.band" if getattr(drawn, "band", False) else "figure.fit.no_band")
 
 
-def _bound_flag(value: float, low, high) -> str:
-    tol = 1e-9 * max(1.0, abs(value))
-    if low is not None and abs(value - low) <= tol:
-        return "at lower bound"
-    if high is not None and abs(value - high) <= tol:
-        return "at upper bound"
+def _summary(inputs: ReportInputs, tr) -> Section:
+    said = sentences.summary_sentences(inputs.result, inputs.effects, inputs.target, tr, binary=inputs.binary,
+                                       units=inputs.units)
+    blocks = [Paragraph(tr("sentence.join").join(said), kind="summary")]
+    blocks += [Paragraph(text, kind="alert") for text in sentences.alerts(inputs.result, tr)]
+    return Section("summary", tr("section.summary"), blocks)
+
+
+def _bound_note(row: dict, tr) -> str:
+    value, tol = row["value"], 1e-9 * max(1.0, abs(row["value"]))
+    if row.get("fixed"):
+        return tr("param.fixed")
+    if row.get("min") is not None and abs(value - row["min"]) <= tol:
+        return tr("param.at_lower")
+    if row.get("max") is not None and abs(value - row["max"]) <= tol:
+        return tr("param.at_upper")
     return ""
 
 
-def _parameters(outcome) -> dict:
-    table = outcome.params_table
+def _parameters(inputs: ReportInputs, tr) -> Section:
+    table = inputs.params_table
+    formula = getattr(getattr(inputs.config, "model", None), "formula", None)
+    meanings = parameter_meanings([r["name"] for r in table[:MAX_PARAM_ROWS]], tr=tr, target=inputs.target,
+                                  kind=inputs.model_kind, inputs=inputs.inputs, formula=formula,
+                                  describe=inputs.describe, units=inputs.units)
+    undetermined = set(inputs.result.get("undetermined") or [])
     rows = []
     for r in table[:MAX_PARAM_ROWS]:
-        flag = "fixed" if r["fixed"] else _bound_flag(r["value"], r["min"], r["max"])
-        interval = "—" if r["ci_low"] is None else f"{number(r['ci_low'])} to {number(r['ci_high'])}"
-        rows.append({"name": r["name"], "value": number(r["value"], 6), "stderr": number(r["stderr"], 3),
-                     "interval": interval, "flag": flag})
-    more = max(0, len(table) - MAX_PARAM_ROWS)
-    return {"rows": rows, "more": f"… and {more} more parameters in params.csv" if more else ""}
+        interval = "—" if r.get("ci_low") is None else tr("interval.range", low=number(r["ci_low"]),
+                                                           high=number(r["ci_high"]))
+        note = tr("param.undetermined") if r["name"] in undetermined else _bound_note(r, tr)
+        rows.append((r["name"], meanings.get(r["name"], ""), number(r["value"], 6), number(r.get("stderr"), 3),
+                     interval, note))
+    columns = tuple(tr(k) for k in ("col.parameter", "col.meaning", "col.value", "col.stderr", "col.interval",
+                                    "col.note"))
+    blocks = [Table(columns, tuple(rows), numeric=(False, False, True, True, True, False))]
+    if len(table) > MAX_PARAM_ROWS:
+        blocks.append(Paragraph(tr("params.more", n=len(table) - MAX_PARAM_ROWS), kind="note"))
+    return Section("parameters", tr("section.parameters"), blocks)
 
 
-def _correlations(outcome) -> list[dict]:
-    corr = getattr(outcome.uncertainty, "correlation", None)
-    if corr is None:
-        return []
-    names = outcome.uncertainty.names
-    upper = np.triu(np.nan_to_num(np.asarray(corr, dtype=float)), k=1)
-    i, j = np.nonzero(np.abs(upper) > CORRELATION_SHOWN)
-    order = np.argsort(-np.abs(upper[i, j]), kind="stable")[:MAX_CORRELATIONS]
-    return [{"a": names[i[k]], "b": names[j[k]], "r": number(upper[i[k], j[k]], 3)} for k in order]
+def _quality(inputs: ReportInputs, tr) -> Section:
+    result = inputs.result
+    said = sentences.quality_sentences(result, inputs.target, tr, binary=inputs.binary,
+                                       target_unit=inputs.units.get(inputs.target))
+    validation = result.get("validation_metrics") or None
+    columns = [tr("col.measure"), tr("col.fitted")] + ([tr("col.validation")] if validation else []) + [tr("col.meaning")]
+    rows = measure_rows(result.get("metrics") or {}, validation, MANAGER_MEASURES, tr, inputs.target,
+                        inputs.units.get(inputs.target))
+    numeric = (False, True) + ((True,) if validation else ()) + (False,)
+    return Section("quality", tr("section.quality"),
+                   [Paragraph(tr("sentence.join").join(said)), Table(tuple(columns), rows, numeric=numeric)])
 
 
-def _quality(metrics: dict | None) -> list[dict]:
-    if not metrics:
-        return []
-    return [{"label": label, "value": number(metrics[key], 4) if key != "n" else str(metrics[key]),
-             "meaning": meaning}
-            for key, label, meaning in QUALITY_LABELS if metrics.get(key) is not None]
-
-
-def _gradcheck(check) -> dict | None:
-    if check is None:
+def _drift(inputs: ReportInputs, tr) -> Section | None:
+    drift = inputs.result.get("drift")
+    if drift is None:
         return None
-    from workbench.pipeline.check import tolerance_statement
-
-    points = []
-    for p in check.points:
-        points.append({"label": p.label[:1].upper() + p.label[1:], "passed": p.passed,
-                       "verdict": "passed" if p.passed else "FAILED",
-                       "gradient": f"{len(p.gradient)} of {p.n_params}",
-                       "worst_gradient": number(p.worst(p.gradient), 2),
-                       "jacobian": f"{len(p.jacobian)} entries",
-                       "worst_jacobian": number(p.worst(p.jacobian), 2),
-                       "forward": "agrees" if p.direction.get("passed", True) else "DISAGREES",
-                       "nodes": (f"{p.node_rules} rules ok" if not p.failing_primitives else
-                                 "wrong rule: " + ", ".join(p.failing_primitives))})
-    return {"passed": check.passed, "points": points, "tolerance": tolerance_statement()["text"]}
+    blocks = [Paragraph(text) for text in sentences.drift_sentences(inputs.result, tr)]
+    if drift:
+        rows = tuple((d["param"], number(d["previous"], 4), number(d["now"], 4), number(d["z"], 2)) for d in drift)
+        blocks.append(Table((tr("col.parameter"), tr("col.previous"), tr("col.now"), tr("col.z")), rows,
+                            numeric=(False, True, True, True)))
+    return Section("drift", tr("section.drift"), blocks)
 
 
-def _footer(outcome) -> list[tuple[str, str]]:
-    data = outcome.result.get("data") or {}
-    return [("Command", getattr(outcome, "command", None) or command_line()),
-            ("Data file SHA-256", str(data.get("sha256") or getattr(outcome.prepared.dataset, "sha256", "—"))),
-            ("Versions", f"workbench {__version__}, numpy {np.__version__}, Python {platform.python_version()}"),
-            ("Seed", str(outcome.result.get("seed"))),
-            ("Run time", f"{number(outcome.result.get('elapsed_s'), 3)} s to fit"),
-            ("Output folder", str(outcome.out_dir))]
+def manager_sections(inputs: ReportInputs, figures, tr) -> list[Section]:
+    chart = Section("chart", tr("section.chart"),
+                    [figure_block(figures, "fit", tr("figure.fit.title"), _fit_caption(inputs, figures, tr), tr,
+                                  inputs.language)])
+    drift = _drift(inputs, tr)
+    if drift is not None and figure_path(figures, "drift")[0] is not None:
+        drift.blocks.append(figure_block(figures, "drift", tr("figure.drift.title"), tr("figure.drift"), tr,
+                                         inputs.language))
+    sections = [_summary(inputs, tr), chart, _parameters(inputs, tr), _quality(inputs, tr), drift]
+    return [s for s in sections if s is not None]
 
 
-def report_content(outcome, figures=(), graph=None) -> dict:
-    """Everything the report shows, as text, in order."""
-    check = getattr(outcome, "gradcheck", None)
-    result = outcome.result
-    return {
-        "title": f"Fit report: {result.get('name')}",
-        "date": dt.datetime.now().strftime("%d %B %Y, %H:%M"),
-        "sentences": sentences.summary_sentences(outcome, check),
-        "alerts": sentences.alerts(outcome, check),
-        "notes": sentences.notes(outcome),
-        "data": _data_section(outcome),
-        "model": _model_section(outcome),
-        "parameters": _parameters(outcome),
-        "correlations": _correlations(outcome),
-        "has_covariance": getattr(outcome.uncertainty, "covariance", None) is not None,
-        "quality": _quality(result.get("metrics")),
-        "validation": _quality(result.get("validation_metrics")),
-        "figures": list(figures),
-        "gradcheck": _gradcheck(check),
-        "graph": graph,
-        "footer": _footer(outcome),
-        "config_yaml": _resolved_config(outcome.prepared.config),
-    }
+def build_content(inputs: ReportInputs, figures=None, *, now: dt.datetime | None = None) -> ReportContent:
+    """The report for ``inputs`` (see the module docstring)."""
+    tr = translator(inputs.language)
+    result = inputs.result
+    when = (now or dt.datetime.now()).strftime(tr("date.format"))
+    data_file = Path(str((result.get("data") or {}).get("path", ""))).name
+    return ReportContent(
+        language=inputs.language,
+        title=tr("report.title", name=result.get("name")),
+        subtitle=tr("report.subtitle", date=when, file=data_file),
+        manager=manager_sections(inputs, figures, tr),
+        appendix=appendix.sections(inputs, figures, tr) if inputs.with_appendix else [],
+        footer=appendix.footer(inputs, tr))
+
+
+def report_content(outcome, figures=None, *, now: dt.datetime | None = None) -> ReportContent:
+    """The report of a fit's ``outcome``, with the pictures in ``figures`` (``figures.Figures``)."""
+    return build_content(report_inputs(outcome), figures, now=now)

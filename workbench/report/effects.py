@@ -1,62 +1,103 @@
-"""How much the prediction moves per unit of an input: the number behind the report's second sentence.
+"""How much the prediction moves per additional 1 of an input: the numbers behind the effect sentences.
 
-For a nonlinear model ("units ~ a * price**b + c") no parameter is "the effect of price", so we
-report the average marginal effect: the mean over the fitted rows of ∂prediction/∂input, which
-for a linear model is exactly its coefficient. Its standard error comes from the delta method,
-se² = g·Σ·gᵀ with g = ∂(average effect)/∂parameters and Σ the parameters' covariance.
+An effect is stated only where it is well defined, and always with its 95% interval:
 
-Both derivatives are central differences with a step of 1e-4 relative to each value: the
-sentence shows two or three significant digits, and a step that size keeps both the truncation
-error (≈ h²) and the rounding error of the nested difference (≈ ε/h²) near 1e-8.
+* ``slope``: the model is linear in the input (the slope is the same on every row), so "each
+  additional 1 of price lowers units by 2.5" is exact;
+* ``average``: the slope differs between rows ("units ~ a * price**b"), so the sentence gives the
+  average marginal effect, the mean over the fitted rows of ∂prediction/∂input;
+* ``odds_ratio``: a 0/1 target whose logit is linear in the input: each additional 1 multiplies
+  the odds by exp(slope of the logit), a factor that cannot leave (0, ∞);
+* ``probability``: a 0/1 target otherwise: the average change of the predicted probability when
+  the input grows by 1, a difference of two probabilities, so it stays within ±100 percentage points;
+* ``unmeasured``: the parameters' covariance is unknown, so no interval, so no claim.
+
+Standard errors come from the delta method, se² = g·Σ·gᵀ with g = ∂(effect)/∂parameters and Σ the
+parameters' covariance; the interval is effect ± t·se (its exponential for an odds ratio), with t
+the Student quantile of the parameters' own intervals. Derivatives are central differences with a
+step of 1e-4 relative to each value: the sentence shows two or three significant digits, and a step
+that size keeps both the truncation error (≈ h²) and the rounding of the nested difference (≈ ε/h²)
+near 1e-8.
+
+Everything is computed from plain arguments (a prediction function, arrays, the covariance), so
+the report needs nothing from the pipeline.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
-from workbench import engine as ad
-
 STEP = 1e-4
-MAX_PARAMS_FOR_STDERR = 50
+MAX_PARAMS_FOR_INTERVAL = 50
+CONSTANT_SLOPE = 1e-6           # relative spread of the per-row slopes below which the input enters linearly
+
+Predict = Callable[[np.ndarray, Mapping[str, np.ndarray]], np.ndarray]
 
 
-@dataclass
+@dataclass(frozen=True)
 class Effect:
-    """The average change of the prediction per unit of ``column``."""
+    """The effect of one more unit of ``column`` (see the module docstring for ``kind``)."""
 
     column: str
-    value: float
-    stderr: float | None
-    varies: bool              # the slope differs between rows (the model is not linear in it)
-    probability: bool         # the prediction is a probability (a 0/1 target)
-    several_inputs: bool
+    kind: str
+    value: float                # slope/average: change of the target; odds_ratio: factor; probability: share
+    stderr: float | None        # of ``value`` (slope, average, probability), or of the logit slope (odds_ratio)
+    low: float | None           # the 95% interval of ``value``
+    high: float | None
+    importance: float           # |effect| times the input's spread: the order of the sentences
+
+    @property
+    def null(self) -> float:
+        """The value meaning "no effect"."""
+        return 1.0 if self.kind == "odds_ratio" else 0.0
+
+    @property
+    def measured(self) -> bool:
+        return self.low is not None and self.high is not None
+
+    @property
+    def clear(self) -> bool:
+        """The 95% interval excludes "no effect"."""
+        return self.measured and not (self.low <= self.null <= self.high)
+
+    @property
+    def direction(self) -> int:
+        return 1 if self.value > self.null else (-1 if self.value < self.null else 0)
 
 
-def _prediction(prepared, x: np.ndarray, columns: dict) -> np.ndarray:
-    with ad.no_grad():
-        out = prepared.objective.predict(prepared.objective.unpack(x), columns)
-        out = np.asarray(getattr(out, "data", out), dtype=float)
-        if prepared.model.binary and prepared.loss.from_logits:
-            out = np.asarray(ad.sigmoid(out), dtype=float)
+def _shifted(columns: Mapping[str, np.ndarray], column: str, delta) -> dict:
+    out = dict(columns)
+    out[column] = columns[column] + delta
     return out
 
 
-def _slopes(prepared, x: np.ndarray, column: str) -> np.ndarray:
-    """∂prediction/∂column at each fitted row (rows are independent, so one shift serves all)."""
-    columns = dict(prepared.objective.columns)
-    values = columns[column]
-    h = STEP * np.maximum(1.0, np.abs(values))
-    columns[column] = values + h
-    up = _prediction(prepared, x, columns)
-    columns[column] = values - h
-    down = _prediction(prepared, x, columns)
+def _slopes(predict: Predict, x: np.ndarray, columns, column: str) -> np.ndarray:
+    """∂output/∂column at each row (rows are independent, so one shift serves all)."""
+    h = STEP * np.maximum(1.0, np.abs(columns[column]))
+    up = predict(x, _shifted(columns, column, h))
+    down = predict(x, _shifted(columns, column, -h))
     return (up - down) / (2.0 * h)
 
 
-def _stderr(prepared, x: np.ndarray, column: str, covariance) -> float | None:
-    if covariance is None or len(x) > MAX_PARAMS_FOR_STDERR:
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + np.tanh(0.5 * z))       # exact and overflow-free for any z
+
+
+def _probability_step(predict: Predict, x: np.ndarray, columns, column: str, logit: bool) -> float:
+    """Mean change of the predicted probability when ``column`` grows by 1."""
+    up, now = predict(x, _shifted(columns, column, 1.0)), predict(x, columns)
+    if logit:
+        up, now = _sigmoid(up), _sigmoid(now)
+    return float(np.mean(up - now))
+
+
+def _delta_stderr(statistic: Callable[[np.ndarray], float], x: np.ndarray, covariance) -> float | None:
+    """Delta-method standard error of ``statistic(x)``."""
+    if covariance is None or len(x) > MAX_PARAMS_FOR_INTERVAL:
         return None
     g = np.zeros(len(x))
     for j in range(len(x)):
@@ -64,31 +105,55 @@ def _stderr(prepared, x: np.ndarray, column: str, covariance) -> float | None:
         up, down = x.copy(), x.copy()
         up[j] += h
         down[j] -= h
-        g[j] = (np.mean(_slopes(prepared, up, column)) - np.mean(_slopes(prepared, down, column))) / (2 * h)
-    var = float(g @ np.nan_to_num(covariance) @ g)
-    return float(np.sqrt(var)) if np.isfinite(var) and var >= 0 else None
+        g[j] = (statistic(up) - statistic(down)) / (2 * h)
+    var = float(g @ np.nan_to_num(np.asarray(covariance, dtype=float)) @ g)
+    return math.sqrt(var) if math.isfinite(var) and var >= 0 else None
 
 
-def average_effect(outcome) -> Effect | None:
-    """The input with the largest effect (|average slope| × its spread) and its average slope."""
-    prepared = outcome.prepared
-    x = np.asarray(outcome.x, dtype=float)
-    inputs = [c for c in prepared.model.inputs if c in prepared.objective.columns]
-    if not inputs or not np.all(np.isfinite(x)):
+def _interval(value: float, stderr: float | None, t_value: float, bounds=(-math.inf, math.inf)):
+    if stderr is None or not math.isfinite(t_value):
+        return None, None
+    return max(value - t_value * stderr, bounds[0]), min(value + t_value * stderr, bounds[1])
+
+
+def _effect(predict, x, columns, column, covariance, t_value, binary, logit) -> Effect | None:
+    slopes = _slopes(predict, x, columns, column)
+    if not np.all(np.isfinite(slopes)):
         return None
-    best = None
+    mean = float(np.mean(slopes))
+    constant = float(np.std(slopes)) <= CONSTANT_SLOPE * max(abs(mean), 1e-300)
+    spread = float(np.std(columns[column])) or 1.0
+    if binary and logit and constant:
+        se = _delta_stderr(lambda v: float(np.mean(_slopes(predict, v, columns, column))), x, covariance)
+        low, high = _interval(mean, se, t_value)
+        low, high = (None, None) if low is None else (math.exp(low), math.exp(high))
+        return Effect(column, "odds_ratio", math.exp(mean), se, low, high, abs(mean) * spread)
+    if binary:
+        change = _probability_step(predict, x, columns, column, logit)
+        se = _delta_stderr(lambda v: _probability_step(predict, v, columns, column, logit), x, covariance)
+        low, high = _interval(change, se, t_value, (-1.0, 1.0))
+        return Effect(column, "probability", change, se, low, high, abs(change) * spread)
+    se = _delta_stderr(lambda v: float(np.mean(_slopes(predict, v, columns, column))), x, covariance)
+    low, high = _interval(mean, se, t_value)
+    return Effect(column, "slope" if constant else "average", mean, se, low, high, abs(mean) * spread)
+
+
+def input_effects(predict: Predict, x, columns: Mapping[str, np.ndarray], inputs, covariance, t_value: float,
+                  *, binary: bool = False, logit: bool = False) -> list[Effect]:
+    """Each input's effect, most important first; an input whose slope is not finite is left out.
+
+    ``predict(x, columns)`` is the model's output on ``columns`` for parameters ``x``: the logit
+    when ``logit`` (a 0/1 target fitted on logits), else the prediction itself.
+    """
+    x = np.asarray(x, dtype=float)
+    if not np.all(np.isfinite(x)):
+        return []
+    effects = []
     with np.errstate(all="ignore"):
         for column in inputs:
-            slopes = _slopes(prepared, x, column)
-            if not np.all(np.isfinite(slopes)):
-                continue
-            mean = float(np.mean(slopes))
-            weight = abs(mean) * float(np.std(prepared.objective.columns[column]) or 1.0)
-            if best is None or weight > best[0]:
-                varies = bool(np.std(slopes) > 1e-6 * max(abs(mean), 1e-12))
-                best = (weight, column, mean, varies)
-        if best is None:
-            return None
-        _, column, mean, varies = best
-        stderr = _stderr(prepared, x, column, getattr(outcome.uncertainty, "covariance", None))
-    return Effect(column, mean, stderr, varies, bool(prepared.model.binary), len(inputs) > 1)
+            if column in columns:
+                effect = _effect(predict, x, columns, column, covariance, float(t_value), binary, logit)
+                if effect is not None:
+                    effects.append(effect if effect.measured else
+                                   Effect(column, "unmeasured", effect.value, None, None, None, effect.importance))
+    return sorted(effects, key=lambda e: -e.importance)

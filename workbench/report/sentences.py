@@ -1,118 +1,125 @@
-"""The plain-language summary at the top of a report, written from the numbers.
+"""The plain-language sentences of a report, written only from numbers that support them.
 
-Three sentences, always in the same order, for a reader who does not know what a Jacobian is:
-how much of the variation the model explains, what the most important input does, and whether
-the fit can be trusted (converged, gradients verified). ``alerts`` are the warnings that belong
-right beside them: the fit did not converge, some uncertainties could not be estimated (named),
-the gradient check failed (naming the primitive whose rule is wrong).
+Every function takes result.json's content (a dict), the effects of ``effects.py`` and the
+report's ``Translator``, and returns sentences in the report's language:
+
+* ``quality_sentences``: how much of the variation the model explains (or how often it classifies
+  correctly) and the typical error, in the target's units;
+* ``effect_sentence``: what one more unit of an input does, with its interval; "no clear effect"
+  where the 95% interval includes no effect; nothing claimed where the interval is unknown;
+* ``trust_sentences``: whether the fit converged (from ``status`` and ``converged``: a fit that
+  diverged never "converged") and the gradient check's verdict (``gradient_check.verdict``);
+* ``drift_sentences``: which parameters moved since the previous fit (``drift``);
+* ``alerts``: what a manager must not miss, without engineer words (the details are in the appendix).
+
+Console notes (starting values, options an optimizer ignores) are not sentences of the summary.
 """
 
 from __future__ import annotations
 
-from workbench.report.effects import Effect, average_effect
-from workbench.report.text import names_list, number, percent, plural
+from workbench.report.effects import Effect
+from workbench.report.text import names_list, number, share_text, steps, unit_suffix
+
+MAX_EFFECT_SENTENCES = 4
+VERDICTS = ("verified", "failed", "inconclusive", "not_run")
 
 
-def _quality_sentence(outcome) -> str:
-    metrics = outcome.result.get("metrics") or {}
-    target = outcome.prepared.model.target
-    if outcome.prepared.model.binary and metrics.get("accuracy") is not None:
-        return (f"The model classifies {percent(metrics['accuracy'])} of the rows correctly "
-                f"(whether {target} is 1 or 0).")
-    r2 = metrics.get("r2")
-    if r2 is None:
-        return f"The model's typical error is {number(metrics.get('rmse'), 3)} in units of {target} (RMSE)."
-    if r2 < 0:
-        return (f"The model explains less of the variation in {target} than its plain average does "
-                f"(R² = {number(r2, 3)}).")
-    shown = percent(r2)
-    for decimals in (2, 3):      # 0.9995 is not "100.0%": only a perfect fit is
-        if r2 < 1 and shown.startswith("100"):
-            shown = percent(r2, decimals)
-    return f"The model explains {shown} of the variation in {target}."
+def gradient_verdict(result: dict) -> str:
+    """The gradient check's one verdict, as result.json records it ("not_run" when absent)."""
+    verdict = (result.get("gradient_check") or {}).get("verdict")
+    return verdict if verdict in VERDICTS else "not_run"
 
 
-def _effect_sentence(effect: Effect | None, target: str) -> str:
-    if effect is None:
-        return f"The model has no input column whose effect on {target} could be measured."
-    lead = f"Of its inputs, {effect.column} matters most: " if effect.several_inputs else ""
-    if effect.value == 0:
-        body = f"changing {effect.column} leaves {target} unchanged."
-    else:
-        direction = "raises" if effect.value > 0 else "lowers"
-        scale, what, unit = (100.0, f"the chance that {target} is 1", " percentage points") if effect.probability \
-            else (1.0, target, "")
-        size = abs(effect.value) * scale
-        amount = number(size, 2 if size < 10 else 3) + unit
-        spread = f" (±{number(effect.stderr * scale, 2)})" if effect.stderr is not None else ""
-        each = "on average, each" if effect.varies else "each"
-        body = f"{each} extra unit of {effect.column} {direction} {what} by {amount}{spread}."
-    return lead + body if lead else body[:1].upper() + body[1:]
-
-
-def _gradients_phrase(gradcheck) -> tuple[str, bool]:
-    if gradcheck is None:
-        return "its gradients were not checked", False
-    if gradcheck.passed:
-        return "its gradients were verified", True
-    return "its gradients failed verification", False
-
-
-def _trust_sentence(outcome, gradcheck) -> str:
-    result = outcome.result
-    steps = plural(int(result.get("iterations") or 0), "step")
-    phrase, verified = _gradients_phrase(gradcheck)
-    if result.get("status") == "diverged":
-        return (f"The fit diverged at step {result.get('diverged_at')} (the loss stopped being a number), "
-                f"so the values shown are the last sensible ones and {phrase}.")
-    if not result.get("converged"):
-        return f"The fit stopped after {steps} without converging, and {phrase}."
-    joiner = "and" if verified or gradcheck is None else "but"
-    if gradcheck is None:
-        return f"The fit converged after {steps} ({phrase})."
-    return f"The fit converged after {steps} {joiner} {phrase}."
-
-
-def summary_sentences(outcome, gradcheck=None) -> list[str]:
-    """The three sentences: quality, the main input's effect, convergence and gradients."""
-    try:
-        effect = average_effect(outcome)
-    except Exception:  # noqa: BLE001 - a sentence that cannot be computed must not lose the report
-        effect = None
-    return [_quality_sentence(outcome), _effect_sentence(effect, outcome.prepared.model.target),
-            _trust_sentence(outcome, gradcheck)]
-
-
-def alerts(outcome, gradcheck=None) -> list[str]:
-    """Warnings a manager must not miss, each one sentence."""
-    result, out = outcome.result, []
-    if result.get("status") == "diverged":
-        out.append(f"The fit diverged at step {result.get('diverged_at')}: {result.get('message')}. "
-                   f"Do not use these numbers.")
-    elif not result.get("converged"):
-        out.append(f"The fit did not converge ({result.get('message')}); treat the numbers below with caution.")
-    unc = outcome.uncertainty
-    undetermined = list(getattr(unc, "undetermined", []) or [])
-    if undetermined:
-        reasons = "; ".join(getattr(unc, "warnings", []) or [])
-        out.append(f"Uncertainties could not be estimated for {names_list(undetermined)}"
-                   + (f" ({reasons})." if reasons else "."))
-    elif getattr(unc, "covariance", None) is None and getattr(unc, "warnings", None):
-        reasons = "; ".join(unc.warnings)
-        if not reasons.lower().startswith("uncertainties"):
-            reasons = "uncertainties could not be estimated: " + reasons
-        out.append(reasons[:1].upper() + reasons[1:] + ".")
-    if gradcheck is not None and not gradcheck.passed:
-        failed = [p.label for p in gradcheck.points if not p.passed]
-        primitives = gradcheck.failing_primitives
-        culprit = (f"the derivative rule of {names_list(primitives)} disagrees with numerical differentiation"
-                   if primitives else "the derivatives disagree with numerical estimates")
-        out.append(f"The gradient check failed at {names_list(failed)}: {culprit}, so the optimizer may "
-                   f"have been misled.")
+def quality_sentences(result: dict, target: str, tr, *, binary: bool = False, target_unit: str | None = None) -> list[str]:
+    metrics = result.get("metrics") or {}
+    out = []
+    if binary and metrics.get("accuracy") is not None:
+        out.append(tr("quality.accuracy", share=share_text(metrics["accuracy"]), target=target))
+    elif metrics.get("r2") is not None:
+        r2 = metrics["r2"]
+        out.append(tr("quality.r2_negative", target=target, r2=number(r2, 3)) if r2 < 0 else
+                   tr("quality.r2", share=share_text(r2), target=target))
+    if not binary and metrics.get("rmse") is not None:
+        out.append(tr("quality.rmse", target=target, rmse=number(metrics["rmse"], 3) + unit_suffix(target_unit, tr)))
+    validation = result.get("validation_metrics") or {}
+    if validation.get("n"):
+        if binary and validation.get("accuracy") is not None:
+            out.append(tr("quality.validation_accuracy", n=validation["n"], share=share_text(validation["accuracy"])))
+        elif not binary and validation.get("r2") is not None and validation["r2"] >= 0:
+            out.append(tr("quality.validation", n=validation["n"], share=share_text(validation["r2"])))
     return out
 
 
-def notes(outcome) -> list[str]:
-    """The fit's other warnings (assumptions, plots not drawn), minus those already in ``alerts``."""
-    already = set(getattr(outcome.uncertainty, "warnings", []) or [])
-    return [w for w in dict.fromkeys(outcome.warnings) if w not in already]
+def effect_sentence(effect: Effect, target: str, tr, units: dict | None = None) -> str:
+    """One sentence for one input's effect (see ``effects.Effect``)."""
+    units = units or {}
+    fields = {"column": effect.column, "target": target, "unit": unit_suffix(units.get(effect.column), tr)}
+    if effect.kind == "unmeasured":
+        return tr("effect.unmeasured", **fields)
+    way = "up" if effect.direction > 0 else "down"
+    if effect.kind == "odds_ratio":
+        fields.update(ratio=number(effect.value, 3), low=number(effect.low, 3), high=number(effect.high, 3))
+        return tr(f"effect.odds.{way}" if effect.clear else "effect.odds.none", **fields)
+    if effect.kind == "probability":
+        fields.update(points=number(abs(effect.value) * 100, 3), low=number(effect.low * 100, 3),
+                      high=number(effect.high * 100, 3))
+        return tr(f"effect.probability.{way}" if effect.clear else "effect.probability.none", **fields)
+    if not effect.clear:
+        return tr("effect.none", low=number(effect.low, 3), high=number(effect.high, 3), **fields)
+    amount = number(abs(effect.value), 3) + unit_suffix(units.get(target), tr)
+    return tr(f"effect.{effect.kind}.{way}", amount=amount, spread=number(effect.stderr, 2), **fields)
+
+
+def effect_sentences(effects: list[Effect], target: str, tr, units: dict | None = None) -> list[str]:
+    return [effect_sentence(e, target, tr, units) for e in effects[:MAX_EFFECT_SENTENCES]]
+
+
+def trust_sentences(result: dict, tr) -> list[str]:
+    """Whether the fit converged, then the gradient check's verdict."""
+    status, count = result.get("status"), int(result.get("iterations") or 0)
+    if status == "diverged":
+        first = tr("trust.diverged", step=result.get("diverged_at") if result.get("diverged_at") is not None else count)
+    elif status == "interrupted":
+        first = tr("trust.interrupted", steps=steps(count, tr))
+    elif result.get("converged") is True and result.get("loss") is not None:
+        first = tr("trust.converged", steps=steps(count, tr))
+    else:
+        first = tr("trust.stopped", steps=steps(count, tr))
+    return [first, tr(f"gradients.{gradient_verdict(result)}")]
+
+
+def drift_sentences(result: dict, tr) -> list[str]:
+    """Which parameters moved since the previous fit; nothing when no history was compared."""
+    drift = result.get("drift")
+    if drift is None:
+        return []
+    if not drift:
+        return [tr("drift.none")]
+    return [tr("drift.moved", param=d["param"], previous=number(d["previous"], 4), now=number(d["now"], 4),
+               z=number(abs(d["z"]), 2)) for d in drift]
+
+
+def alerts(result: dict, tr) -> list[str]:
+    """Warnings a manager must not miss, each one sentence, in plain words."""
+    out = []
+    if result.get("status") == "diverged":
+        out.append(tr("alert.diverged"))
+    elif not result.get("converged"):
+        out.append(tr("alert.not_converged"))
+    undetermined = list(result.get("undetermined") or [])
+    if undetermined:
+        out.append(tr("alert.undetermined", names=names_list(undetermined, tr)))
+    if gradient_verdict(result) == "failed":
+        out.append(tr("alert.gradients_failed"))
+    return out
+
+
+def summary_sentences(result: dict, effects: list[Effect], target: str, tr, *, binary: bool = False,
+                      units: dict | None = None) -> list[str]:
+    """The summary at the top: quality, the inputs' effects, convergence and gradients, drift."""
+    units = units or {}
+    quality = quality_sentences(result, target, tr, binary=binary, target_unit=units.get(target))
+    if result.get("status") == "diverged":      # the last finite parameters support no claim of effect
+        effects = []
+    return (quality[:1] + effect_sentences(effects, target, tr, units) + trust_sentences(result, tr)
+            + drift_sentences(result, tr))

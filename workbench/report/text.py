@@ -1,14 +1,20 @@
-"""Numbers as a report reader wants to see them: a few significant digits, thousands grouped."""
+"""Numbers and name lists as a report reader wants to see them, in the report's language.
+
+``number`` gives a few significant digits with thousands grouped (the same in English and
+Japanese business writing: 1,234.5); the words around numbers come from the catalogs, so
+``names_list`` and ``steps`` take the report's ``Translator``.
+"""
 
 from __future__ import annotations
 
 import math
 
 DASH = "—"
+MAX_NAMES = 8           # a list of names longer than this is cut, and the rest counted
 
 
 def number(value, digits: int = 4) -> str:
-    """``value`` to ``digits`` significant digits: 1,234.6 · 0.0312 · 3.1e-07 · — for none/NaN."""
+    """``value`` to ``digits`` significant digits: 1,234.6 · 0.0312 · 3.1e−7 · — for none/NaN."""
     if value is None:
         return DASH
     try:
@@ -32,13 +38,34 @@ def percent(share: float, decimals: int = 1) -> str:
     return f"{100.0 * share:.{decimals}f}%".replace("-", "−")
 
 
-def plural(count: int, word: str) -> str:
-    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+def share_text(share: float) -> str:
+    """A share as a percentage that never rounds up to 100% unless it is 1 (0.9996 -> 99.96%)."""
+    shown = percent(share)
+    for decimals in (2, 3):
+        if share < 1 and shown.startswith("100"):
+            shown = percent(share, decimals)
+    return shown
 
 
-def names_list(names) -> str:
-    """a · a and b · a, b and c."""
+def parse_number(text: str) -> float:
+    """The inverse of ``number`` for tests and checks: '−1,234.5' -> -1234.5, '3.1e−7' -> 3.1e-07."""
+    return float(text.replace("−", "-").replace(",", ""))
+
+
+def names_list(names, tr, limit: int = MAX_NAMES) -> str:
+    """a · a and b · a, b and c · a, …, h and 4 more (words from the catalog)."""
     names = [str(n) for n in names]
+    if len(names) > limit:
+        return tr("list.more", names=tr("list.sep").join(names[:limit]), n=len(names) - limit)
     if len(names) <= 1:
         return "".join(names)
-    return ", ".join(names[:-1]) + " and " + names[-1]
+    return tr("list.and", first=tr("list.sep").join(names[:-1]), last=names[-1])
+
+
+def steps(count: int, tr) -> str:
+    return tr("steps.one" if count == 1 else "steps.many", n=count)
+
+
+def unit_suffix(unit: str | None, tr) -> str:
+    """' USD' after a number or '1' when the column has a unit, else nothing."""
+    return tr("unit.suffix", unit=unit) if unit else ""

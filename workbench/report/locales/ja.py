@@ -7,6 +7,7 @@ MESSAGES = {
     "date.format": "%Y年%m月%d日 %H:%M",
     "appendix.title": "技術付録",
     "appendix.intro": "分析担当者・技術者向け: 上記の数値の計算方法と検証結果。",
+    "sentence.join": "",
     "alert.label": "注意",
     "list.and": "{first}と{last}",
     "list.sep": "、",
