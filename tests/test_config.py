@@ -77,7 +77,7 @@ def test_contract_example_parses_exactly(tmp_path):
     assert cfg.name == "decay"
     assert cfg.path == folder / "decay.yaml" and cfg.base_dir == folder
     assert cfg.data.path == tmp_path / "data" / "decay.csv"
-    assert (cfg.data.sheet, cfg.data.header_row, cfg.data.decimal, cfg.data.missing) == ("Sheet1", None, ".", "drop")
+    assert (cfg.data.sheet, cfg.data.header_row, cfg.data.decimal, cfg.data.missing) == ("Sheet1", None, None, "drop")
     assert (cfg.data.thousands, cfg.data.delimiter, cfg.data.where, cfg.data.columns, cfg.data.dates) == \
         (None, None, None, {}, {})
     assert cfg.model.formula == "y ~ a * exp(-b * x) + c" and cfg.model.type is None and cfg.model.inputs == ()
@@ -137,7 +137,7 @@ def test_shorthands_and_lenient_yaml_values():
     assert cfg.optimizer.name == "adam" and cfg.optimizer.lr == 0.001 and cfg.optimizer.max_steps == 2000
     assert isinstance(cfg.optimizer.max_steps, int) and cfg.optimizer.schedule == {"name": "cosine"}
     assert cfg.params["a"] == ParamSpec("a", 2.0)
-    assert cfg.data.dates == {"week": "2024-01-01"} and cfg.output.formats == ("pdf", "html")
+    assert cfg.data.dates == {"week": {"origin": "2024-01-01"}} and cfg.output.formats == ("pdf", "html")
 
 
 INVALID = [
@@ -185,7 +185,7 @@ INVALID = [
     ("data.header_row", 0, "data.header_row: must be a positive integer, got 0"),
     ("data.decimal", ",,", "data.decimal: must be a single character, got ',,'"),
     ("data.delimiter", ";;", "data.delimiter: must be one character, or tab, comma, semicolon, pipe or space"),
-    ("data.thousands", ".", "data.thousands: must differ from data.decimal (both are '.')"),
+    ("data.max_dropped", 1.5, "data.max_dropped: must be a number in [0, 1], got 1.5"),
     ("data.missing", "skip", "data.missing: unknown missing-value policy 'skip'; choose one of drop, error"),
     ("data.dates", {"week": "2024-13-01"}, "data.dates.week: must be an ISO date"),
     ("data.columns", {"Old": None}, "data.columns.Old: must be a non-empty string, got null"),

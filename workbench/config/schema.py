@@ -23,20 +23,22 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from workbench.optim.options import DEFAULT_MAX_STEPS, FIRST_ORDER, OPTIMIZER_NAMES, OPTION_SPECS
+from workbench.optim.schedules import SCHEDULE_KEY_SPECS, SCHEDULE_KEYS
+
 MODEL_TYPES = ("linear", "polynomial", "exponential", "power", "gaussian", "michaelis_menten",
                "logistic", "mlp")
 SINGLE_INPUT_TYPES = ("polynomial", "exponential", "power", "gaussian", "michaelis_menten")
 ACTIVATIONS = ("tanh", "relu", "sigmoid", "softplus")
 LOSS_NAMES = ("mse", "sse", "mae", "huber", "soft_l1", "log_cosh", "cross_entropy")
 LEAST_SQUARES_LOSSES = ("mse", "sse")
-FIRST_ORDER_OPTIMIZERS = ("gd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw")
-OPTIMIZER_NAMES = FIRST_ORDER_OPTIMIZERS + ("lbfgs", "lm")
-SCHEDULE_NAMES = ("constant", "step", "exponential", "cosine", "warmup", "warmup_cosine")
+# The optimizer section's names, ranges and schedule keys live once, in workbench.optim.
+FIRST_ORDER_OPTIMIZERS = FIRST_ORDER
+SCHEDULE_NAMES = tuple(SCHEDULE_KEYS)
 REPORT_FORMATS = ("html", "pdf", "xlsx")
 REPORT_LANGUAGES = ("en", "ja")
 TEXT_SUFFIXES = (".csv", ".tsv", ".txt")
 EXCEL_SUFFIXES = (".xlsx", ".xlsm")
-DEFAULT_MAX_STEPS = 1000
 
 
 @dataclass(frozen=True)
@@ -134,6 +136,7 @@ IDENTIFIER = Pattern(r"(?!__)[A-Za-z_][A-Za-z0-9_]*", "a name of letters, digits
                                                        "with a digit or '__'")
 DELIMITER = Pattern(r"[^\r\n]|\\t|tab|comma|semicolon|pipe|space",
                     "one character, or tab, comma, semicolon, pipe or space")
+STRFTIME = Pattern(r"[^%]*%[\s\S]*", "a date format with % codes, such as '%d.%m.%Y'")
 FORMULA = Pattern(r"[^~]*\S[^~]*~[^~]*\S[^~]*", "a formula 'target ~ expression'")
 POSITIVE = Range(0, low_open=True)
 NON_NEGATIVE = Range(0)
@@ -146,6 +149,34 @@ _OPT = "optimizer."
 _SCHED = "optimizer.schedule."
 _SCHEDULE_NAME = "optimizer.schedule.name"
 
+
+def _optimizer_keys() -> tuple[Key, ...]:
+    """The ``optimizer`` section's rows, generated from the option tables in ``workbench.optim``."""
+    rows = [Key("optimizer", "section", "How the loss is minimised (a name is short for {name: ...}).",
+                shorthand="name")]
+    for spec in OPTION_SPECS:
+        path = _OPT + spec.name
+        if spec.kind == "choice":
+            rows.append(Key(path, "choice", spec.help, choices=OPTIMIZER_NAMES, noun="optimizer"))
+        elif spec.kind == "schedule":
+            rows.append(Key(path, "section", spec.help, shorthand="name"))
+            rows.extend(_schedule_keys())
+        else:
+            when = When(_OPT + "name", spec.used_by) if spec.strict else None
+            rows.append(Key(path, spec.kind, spec.help, default=spec.default, when=when,
+                            check=Range(spec.low, spec.high, spec.low_open, spec.high_open)))
+    return tuple(rows)
+
+
+def _schedule_keys() -> list[Key]:
+    rows = [Key(_SCHEDULE_NAME, "choice", "The schedule's shape.", required=True, choices=SCHEDULE_NAMES,
+                noun="schedule")]
+    for spec in SCHEDULE_KEY_SPECS.values():
+        users = tuple(name for name, keys in SCHEDULE_KEYS.items() if spec.name in keys)
+        rows.append(Key(_SCHED + spec.name, spec.kind, spec.help, when=When(_SCHEDULE_NAME, users),
+                        check=Range(spec.low, spec.high, spec.low_open)))
+    return rows
+
 SCHEMA: tuple[Key, ...] = (
     Key("name", "str", "Run name; the default output folder is reports/<name>/. Default: the config "
         "file's name without its extension.", check=RUN_NAME),
@@ -156,9 +187,11 @@ SCHEMA: tuple[Key, ...] = (
     Key("data.sheet", "sheet", "Excel only: a sheet name, or a position (1 = first). Default: the first sheet."),
     Key("data.header_row", "int", "Row holding the column names (1 = first). Default: the first row "
         "that looks like a header, so title lines above the table are skipped.", check=AT_LEAST_ONE),
-    Key("data.decimal", "str", "Decimal mark in numbers.", default=".", check=ONE_CHAR),
-    Key("data.thousands", "str", "Thousands separator in numbers, e.g. ',' or ' '. Default: none.",
-        check=ONE_CHAR),
+    Key("data.decimal", "str", "Decimal mark in numbers, '.' or ','. Default: decided from every value in "
+        "the file (0,354 has a decimal comma); when nothing decides it (only values like 3,931), reading "
+        "stops and asks for it.", check=ONE_CHAR),
+    Key("data.thousands", "str", "Thousands separator in numbers, e.g. ',' or ' '. Default: whichever of "
+        ", . space ' goes with the decimal mark.", check=ONE_CHAR),
     Key("data.delimiter", "str", "Text files only: the field separator. Default: detected.",
         check=DELIMITER),
     Key("data.columns", "map", "Rename columns before use: old name -> new name.", names=NON_EMPTY),
@@ -166,14 +199,30 @@ SCHEMA: tuple[Key, ...] = (
     Key("data.where", "str", "Keep only the rows where this condition holds, e.g. \"price > 0\".",
         check=NON_EMPTY),
     Key("data.dates", "map", "Date columns, each turned into days since a reference date.", names=NON_EMPTY),
-    Key("data.dates.*", "iso_date", "The reference date (ISO, e.g. 2024-01-01), or null for the "
+    Key("data.dates.*", "section", "One date column (a date is short for {origin: date}; null for "
+        "the defaults).", shorthand="origin"),
+    Key("data.dates.*.origin", "iso_date", "The reference date (ISO, e.g. 2024-01-01). Default: the "
         "column's earliest date."),
+    Key("data.dates.*.format", "str", "The column's date format, e.g. '%d.%m.%Y'. Default: the one "
+        "format that reads every value; mixed or ambiguous formats stop with an error.", check=STRFTIME),
     Key("data.units", "map", "Units of columns, shown in report tables, axis titles and sentences, e.g. "
         "{price: USD, units: pcs}.", names=NON_EMPTY),
     Key("data.units.*", "str", "The column's unit, as a reader would write it.", check=NON_EMPTY),
-    Key("data.missing", "choice", "Rows with an empty or non-numeric value in a used column: drop them "
-        "(and say so) or stop with an error.", default="drop", choices=("drop", "error"),
+    Key("data.missing", "choice", "Rows with an empty cell (or NA, N/A, null) in a used column: drop them "
+        "(counted in the summary) or stop with an error.", default="drop", choices=("drop", "error"),
         noun="missing-value policy"),
+    Key("data.unreadable", "choice", "Rows with a value that is not a number or date, NaN text, or a "
+        "number too large for a float (1e400) in a used column: stop with an error naming the row, or "
+        "drop them (counted in the summary).", default="error", choices=("error", "drop"),
+        noun="unreadable-value policy"),
+    Key("data.max_dropped", "number", "Largest share of rows that may be dropped for empty or unreadable "
+        "values (rows a where filter leaves out do not count); above it the fit refuses.", default=0.10,
+        check=Range(0, 1)),
+    Key("data.limits", "section", "Size limits checked before a data file is read."),
+    Key("data.limits.file_mb", "number", "Largest data file read, in megabytes.", default=4096,
+        check=POSITIVE),
+    Key("data.limits.unzipped_mb", "number", "Largest size an Excel workbook may expand to when "
+        "opened (its zip's parts together), in megabytes.", default=256, check=POSITIVE),
     Key("model", "section", "What is fitted: a formula, or a built-in model type.", required=True,
         one_of=("formula", "type")),
     Key("model.formula", "str", "target ~ expression of columns and parameters, e.g. "
@@ -210,45 +259,7 @@ SCHEMA: tuple[Key, ...] = (
         check=NON_NEGATIVE),
     Key("loss.from_logits", "bool", "The model outputs logits (true) or probabilities (false).",
         default=True, when=When("loss.name", ("cross_entropy",))),
-    Key("optimizer", "section", "How the loss is minimised (a name is short for {name: ...}).",
-        shorthand="name"),
-    Key(_OPT + "name", "choice", "Default (decided by the pipeline): lm when the loss is mse or sse "
-        "without regularization, else lbfgs.", choices=OPTIMIZER_NAMES, noun="optimizer"),
-    Key(_OPT + "lr", "number", "Learning rate. Default: the optimizer's own.", check=POSITIVE),
-    Key(_OPT + "max_steps", "int", "Most optimizer steps (iterations).", default=DEFAULT_MAX_STEPS,
-        check=AT_LEAST_ONE),
-    Key(_OPT + "batch_size", "int", "Rows per mini-batch. Default: all rows.", check=AT_LEAST_ONE,
-        when=When("optimizer.name", FIRST_ORDER_OPTIMIZERS)),
-    Key(_OPT + "momentum", "number", "Momentum (momentum, nesterov).", check=UNIT_OPEN),
-    Key(_OPT + "beta1", "number", "Decay of the first-moment average (adam, adamw).", check=UNIT_OPEN),
-    Key(_OPT + "beta2", "number", "Decay of the second-moment average (rmsprop, adam, adamw).",
-        check=UNIT_OPEN),
-    Key(_OPT + "eps", "number", "Added to denominators for stability.", check=POSITIVE),
-    Key(_OPT + "weight_decay", "number", "Decoupled weight decay (adamw) or L2 step shrinkage.",
-        check=NON_NEGATIVE),
-    Key(_OPT + "schedule", "section", "Learning-rate schedule (a name is short for {name: ...}).",
-        shorthand="name"),
-    Key(_SCHED + "name", "choice", "The schedule's shape.", required=True, choices=SCHEDULE_NAMES,
-        noun="schedule"),
-    Key(_SCHED + "step_size", "int", "Steps between decays. Default: a third of max_steps.",
-        check=AT_LEAST_ONE, when=When(_SCHEDULE_NAME, ("step",))),
-    Key(_SCHED + "gamma", "number", "Decay factor.", check=POSITIVE,
-        when=When(_SCHEDULE_NAME, ("step", "exponential"))),
-    Key(_SCHED + "warmup_steps", "int", "Steps of linear warm-up. Default: a twentieth of max_steps.",
-        check=AT_LEAST_ONE, when=When(_SCHEDULE_NAME, ("warmup", "warmup_cosine"))),
-    Key(_SCHED + "min_lr", "number", "Learning rate at the end of the cosine.", check=NON_NEGATIVE,
-        when=When(_SCHEDULE_NAME, ("cosine", "warmup_cosine"))),
-    Key(_SCHED + "total_steps", "int", "Length of the cosine. Default: max_steps.", check=AT_LEAST_ONE,
-        when=When(_SCHEDULE_NAME, ("cosine", "warmup_cosine"))),
-    Key(_OPT + "ftol", "number", "Stop when the loss changes relatively less than this.", check=NON_NEGATIVE),
-    Key(_OPT + "xtol", "number", "Stop when the parameters change relatively less than this.",
-        check=NON_NEGATIVE),
-    Key(_OPT + "gtol", "number", "Stop when the gradient is smaller than this.", check=NON_NEGATIVE),
-    Key(_OPT + "time_limit", "number", "Stop after this many seconds.", check=POSITIVE),
-    Key(_OPT + "patience", "int", "Early stopping: steps without a better validation loss (needs "
-        "validation).", check=AT_LEAST_ONE),
-    Key(_OPT + "history_size", "int", "Correction pairs kept by lbfgs.", check=AT_LEAST_ONE),
-    Key(_OPT + "restarts", "int", "Restarts from the best point so far (lm, lbfgs).", check=NON_NEGATIVE),
+    *_optimizer_keys(),
     Key("validation", "number", "Share of rows held out to measure the fit on unseen data. Default: none.",
         check=Range(0, 0.9)),
     Key("seed", "int", "Seed for every random choice (validation rows, MLP start, batches).", default=0,

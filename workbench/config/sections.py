@@ -21,13 +21,16 @@ class DataConfig:
     path: Path                          # absolute
     sheet: str | int | None = None      # Excel: name or 1-based position; None = the first sheet
     header_row: int | None = None       # 1-based row of the column names; None: detected
-    decimal: str = "."
+    decimal: str | None = None          # None: decided from the file's values
     thousands: str | None = None
     delimiter: str | None = None        # one character or tab|comma|semicolon|pipe|space; None: detected
     columns: dict[str, str] = field(default_factory=dict)       # rename: old -> new
     where: str | None = None            # row filter expression
-    dates: dict[str, str | None] = field(default_factory=dict)  # column -> ISO reference date or None
-    missing: str = "drop"               # drop | error
+    dates: dict[str, dict] = field(default_factory=dict)   # column -> {origin: ISO date, format: strftime}
+    missing: str = "drop"               # empty cells: drop | error
+    unreadable: str = "error"           # not a number/date, NaN text, overflow: error | drop
+    max_dropped: float = 0.10           # share of rows that may be dropped for their values
+    limits: dict[str, float] = field(default_factory=dict)  # file_mb, unzipped_mb
     units: dict[str, str] = field(default_factory=dict)         # column -> unit ("USD", "pcs")
 
 
