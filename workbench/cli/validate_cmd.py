@@ -24,6 +24,7 @@ def command(config: str, overrides: tuple[str, ...]) -> None:
     click.echo(f"config    {config}: valid")
     sheet = f", sheet {ds.sheet!r}" if ds.sheet is not None else ""
     click.echo(f"data      {ds.path}{sheet}: {ds.n_rows_read} rows read, {ds.n} used, {ds.n_dropped} dropped")
+    click.echo(f"          {ds.summary_sentence}")
     for row, reason in list(ds.dropped)[:5]:
         click.echo(f"          row {row}: {reason}")
     click.echo(f"columns   target {model.target!r}; inputs {', '.join(repr(c) for c in model.inputs)}")

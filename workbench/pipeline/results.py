@@ -151,7 +151,8 @@ def assemble_result(prepared: Prepared, opt, out_dir: Path, started: float):
         "seed": prepared.config.seed, "workbench_version": __version__,
         "data": {"path": str(prepared.dataset.path), "sheet": prepared.dataset.sheet,
                  "sha256": prepared.dataset.sha256, "rows_read": prepared.dataset.n_rows_read,
-                 "rows_used": int(prepared.dataset.n), "rows_dropped": int(prepared.dataset.n_dropped)},
+                 "rows_used": int(prepared.dataset.n), "rows_dropped": int(prepared.dataset.n_dropped),
+                 "dropped": prepared.dataset.summary["dropped"], "dropped_summary": prepared.dataset.summary_sentence},
     }
     predictions = {"row": prepared.dataset.row_numbers}
     predictions.update(prepared.dataset.columns)
