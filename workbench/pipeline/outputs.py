@@ -48,12 +48,13 @@ def write_outputs(outcome, *, reports: bool = True) -> list[Path]:
     ensure_dir(outcome.out_dir)
     files = write_tables(outcome)
     config = outcome.prepared.config
+    figures = None
     if config.output.plots:
-        from workbench.pipeline.plots import draw_fit_plots
+        from workbench.report.figures import draw_figures
 
-        written, problems = draw_fit_plots(outcome)
-        files += written
-        outcome.warnings += problems
+        figures = draw_figures(outcome, outcome.out_dir)
+        files += figures.paths
+        outcome.warnings += figures.problems()
     if reports:
         try:
             from workbench.report import write_reports
@@ -63,6 +64,6 @@ def write_outputs(outcome, *, reports: bool = True) -> list[Path]:
             from workbench.pipeline.check import fit_gradient_checks
 
             outcome.gradcheck = fit_gradient_checks(outcome)
-            files += write_reports(outcome, formats=tuple(config.output.formats))
+            files += write_reports(outcome, formats=tuple(config.output.formats), figures=figures)
     outcome.files = files
     return files

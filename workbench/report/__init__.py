@@ -1,16 +1,18 @@
 """Reports of a fit: report.html, report.pdf and results.xlsx, with their plots and sentences.
 
-``write_reports(outcome, formats)`` is what ``workbench fit`` calls once the numbers are on disk.
-The content is gathered once (``content.py``: sentences, tables, the gradient check's verdict)
-and the pictures are drawn once (``figures.py``), then each format lays them out:
+``write_reports(outcome, formats, figures=...)`` is what ``workbench fit`` calls once the numbers
+are on disk. The pictures are drawn once (``figures.py`` with ``plots.py``: PNG files, handed on
+as a typed ``Figures``), the content is gathered once (``content.py``: a ``blocks.ReportContent``
+of sentences, tables and figures, in the report's language), then each format lays it out:
 
 * ``html.py`` + ``templates/``: one self-contained file, images as data URIs, CSS inline;
-* ``pdf.py``: A4 pages drawn with matplotlib's PDF backend (no external program);
+* ``pdf.py``: A4 pages typeset with fpdf2, the font embedded (no external program);
 * ``xlsx.py``: Summary, Parameters, Predictions and History sheets for Excel users.
 
 ``graph.py`` renders DOT (Graphviz when installed, a matplotlib layout otherwise) and
 ``model_graph.py`` records a fit's computational graph for it. A picture that cannot be drawn
-becomes a sentence saying so; it never loses the rest of the report.
+becomes a sentence saying so; it never loses the rest of the report. The report imports nothing
+from the pipeline: it reads the outcome it is given.
 """
 
 from __future__ import annotations
@@ -35,8 +37,14 @@ def check_formats(formats) -> tuple[str, ...]:
     return tuple(dict.fromkeys(formats))
 
 
-def write_reports(outcome, formats=FORMATS, out_dir: Path | str | None = None) -> list[Path]:
-    """Write the chosen report formats for ``outcome`` to ``out_dir`` (default: the fit's folder)."""
+def write_reports(outcome, formats=FORMATS, out_dir: Path | str | None = None, figures=None) -> list[Path]:
+    """Write the chosen report formats for ``outcome`` to ``out_dir`` (default: the fit's folder).
+
+    ``figures`` (``figures.Figures``) are pictures the fit has drawn already; the report draws
+    only the ones still missing, into a temporary folder (the HTML and the PDF embed them).
+    """
+    import tempfile
+
     from workbench.atomic import ensure_dir, write_text
 
     formats = check_formats(formats)
@@ -46,18 +54,21 @@ def write_reports(outcome, formats=FORMATS, out_dir: Path | str | None = None) -
     written: list[Path] = []
     if "html" in formats or "pdf" in formats:
         from workbench.report.content import report_content
-        from workbench.report.figures import graph_entry, report_figures
+        from workbench.report.figures import APPENDIX_KEYS, PLOT_KEYS, draw_figures
 
-        content = report_content(outcome, report_figures(outcome), graph_entry(outcome))
-        if "html" in formats:
-            from workbench.report.html import render_report_html
+        with_appendix = getattr(getattr(outcome.prepared.config, "report", None), "appendix", True)
+        with tempfile.TemporaryDirectory(prefix="workbench-figures-") as scratch:
+            drawn = draw_figures(outcome, Path(scratch), PLOT_KEYS + (APPENDIX_KEYS if with_appendix else ()),
+                                 already=figures)
+            content = report_content(outcome, drawn)
+            if "html" in formats:
+                from workbench.report.html import render_report_html
 
-            written.append(write_text(out / FILE_NAMES["html"], render_report_html(content)))
-        if "pdf" in formats:
-            from workbench.report.pdf import write_pdf
+                written.append(write_text(out / FILE_NAMES["html"], render_report_html(content)))
+            if "pdf" in formats:
+                from workbench.report.pdf import write_pdf
 
-            write_pdf(content, out / FILE_NAMES["pdf"])
-            written.append(out / FILE_NAMES["pdf"])
+                written.append(write_pdf(content, out / FILE_NAMES["pdf"]))
     if "xlsx" in formats:
         from workbench.report.xlsx import write_xlsx
 

@@ -1,54 +1,79 @@
-"""The report's pictures, as PNG bytes: each one drawn on its own, so one failure loses nothing else.
+"""A fit's pictures, drawn once as PNG files and handed on as a typed ``Figures`` value.
+
+``draw_figures(outcome, folder, keys)`` draws each picture on its own (one failure loses nothing
+else) and returns ``Figures``: per key a ``plots.Drawn`` (its path, or the reason it is missing,
+and how its rows were drawn). ``workbench fit`` draws convergence, fit and residuals into the
+output folder (``output.plots``) and passes the result to ``write_reports``, which draws only
+what is still missing (trajectories, the graph) and never draws a picture twice.
 
 * convergence: loss and gradient norm per step, log scale;
 * fit: the data and the fitted curve with a 95% confidence band (one input), or predicted
   against actual;
 * residuals: against fitted values, and their histogram;
-* parameter trajectories: each parameter's value per step, for models with few parameters;
-* the computational graph of the loss at the solution.
+* trajectories: each parameter's value per step (recorded for models with few parameters);
+* graph: the computational graph of the loss at the solution.
 
-The confidence band is that of the fitted mean: var(ŷᵢ) = Jᵢ Σ Jᵢᵀ with J the model's exact
+The confidence band is that of the fitted mean: var(ŷ) = J Σ Jᵀ with J the model's exact
 Jacobian (forward mode) and Σ the parameters' covariance, and the band is ŷ ± t·sqrt(var), with t
 the same Student quantile as the parameters' 95% intervals. Parameters held at a bound have no
-variance (their rows of Σ are NaN and count as zero).
+variance (their rows of Σ are NaN and count as zero). For one input it is computed on the same
+fine grid as the curve, so it costs the same for ten rows or ten million.
+
+Everything is read from the outcome's attributes (its result, arrays and config); nothing here
+imports the pipeline.
 """
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from workbench import engine as ad
+from workbench.report import plots
+from workbench.report.i18n import Translator, translator
+from workbench.report.plots import Drawn, FitSeries, Words
 
-DPI = 120
-
-
-@dataclass
-class ReportFigure:
-    """A picture of the report: PNG bytes, or the reason it could not be drawn."""
-
-    key: str
-    title: str
-    caption: str
-    png: bytes | None = None
-    error: str | None = None
+PLOT_KEYS = ("convergence", "fit", "residuals")              # the PNG files of ``output.plots``
+APPENDIX_KEYS = ("trajectories", "graph")                     # drawn for the report's appendix only
+GRID_POINTS = 300
 
 
-def _png(fig) -> bytes:
-    import matplotlib.pyplot as plt
+@dataclass(frozen=True)
+class Figures:
+    """The pictures drawn for one fit, by key, in drawing order."""
 
-    buffer = io.BytesIO()
-    try:
-        fig.savefig(buffer, format="png", dpi=DPI)     # the figures are tight_layout()-ed already
-    finally:
-        plt.close(fig)
-    return buffer.getvalue()
+    drawn: tuple[Drawn, ...] = ()
+
+    def get(self, key: str) -> Drawn | None:
+        return next((d for d in self.drawn if d.key == key), None)
+
+    @property
+    def paths(self) -> list[Path]:
+        return [d.path for d in self.drawn if d.path is not None]
+
+    def problems(self, language: str = "en") -> list[str]:
+        """One sentence per picture that could not be drawn (for the fit's warnings)."""
+        tr = translator(language)
+        return [tr("plot.not_drawn", title=tr(f"plot.name.{d.key}"), reason=d.error)
+                for d in self.drawn if d.error]
+
+    def with_(self, more: Figures) -> Figures:
+        return Figures(self.drawn + tuple(d for d in more.drawn if self.get(d.key) is None))
+
+
+def report_language(config) -> str:
+    return getattr(getattr(config, "report", None), "language", None) or "en"
+
+
+def _label(config, tr: Translator, column: str) -> str:
+    unit = (getattr(getattr(config, "data", None), "units", None) or {}).get(column)
+    return tr("plot.with_unit", name=column, unit=unit) if unit else column
 
 
 def _jacobian_on(outcome, columns: dict) -> np.ndarray:
-    """∂prediction/∂parameters on ``columns`` (all data rows, validation ones included)."""
+    """∂prediction/∂parameters at every row of ``columns`` (forward mode)."""
     prepared = outcome.prepared
     objective = prepared.objective
     values = objective.unpack(outcome.x)
@@ -65,52 +90,133 @@ def _jacobian_on(outcome, columns: dict) -> np.ndarray:
     return np.concatenate([j.reshape(n, -1) for j in jacs], axis=1)
 
 
+def _half_width(outcome, jac: np.ndarray) -> np.ndarray:
+    unc = outcome.uncertainty
+    var = np.einsum("ij,jk,ik->i", jac, np.nan_to_num(unc.covariance), jac)
+    return unc.t_value * np.sqrt(np.clip(var, 0.0, None))
+
+
+def _has_covariance(outcome) -> bool:
+    unc = outcome.uncertainty
+    return getattr(unc, "covariance", None) is not None and bool(np.isfinite(unc.t_value))
+
+
 def confidence_band(outcome) -> tuple[np.ndarray, np.ndarray] | None:
     """(low, high) of the 95% band of the fitted values at every data row, or None."""
-    unc = outcome.uncertainty
-    cov = getattr(unc, "covariance", None)
-    if cov is None or not np.isfinite(unc.t_value):
+    if not _has_covariance(outcome):
         return None
     prepared = outcome.prepared
     if len(prepared.val_rows):
         jac = _jacobian_on(outcome, {c: prepared.dataset.columns[c] for c in prepared.model.inputs})
     else:
         jac = prepared.objective.model_jacobian(outcome.x)
-    var = np.einsum("ij,jk,ik->i", jac, np.nan_to_num(cov), jac)
-    half = unc.t_value * np.sqrt(np.clip(var, 0.0, None))
+    half = _half_width(outcome, jac)
     pred = np.asarray(outcome.predictions["prediction"], dtype=float)
     return pred - half, pred + half
 
 
-def _fit(outcome):
-    from workbench.pipeline.plots import fit_figure
+def _curve(outcome, x_name: str, grid: np.ndarray) -> np.ndarray | None:
+    """The fitted model on a fine grid (None when the model needs more than this input)."""
+    prepared = outcome.prepared
+    try:
+        with ad.no_grad():
+            out = prepared.objective.predict(prepared.objective.unpack(outcome.x), {x_name: grid})
+    except Exception:   # noqa: BLE001 - the grid is a nicety; the data points are drawn instead
+        return None
+    out = np.asarray(getattr(out, "data", out), dtype=float)
+    return out if out.shape == grid.shape else None
 
-    model = outcome.prepared.model
-    single = len(model.inputs) == 1 and not model.binary
-    band = confidence_band(outcome) if single else None
-    return fit_figure(outcome, band=band), band is not None
+
+def fit_series(outcome) -> FitSeries:
+    """The fit plot's arrays: data, curve and band on a grid for one input; else actual vs predicted."""
+    prepared = outcome.prepared
+    model, columns = prepared.model, prepared.dataset.columns
+    y = np.asarray(columns[model.target], dtype=float)
+    predicted = np.asarray(outcome.predictions["prediction"], dtype=float)
+    if len(model.inputs) != 1 or model.binary:
+        return FitSeries(y=y, predicted=predicted)
+    x_name = model.inputs[0]
+    x = np.asarray(columns[x_name], dtype=float)
+    finite = x[np.isfinite(x)]
+    grid = np.linspace(finite.min(), finite.max(), GRID_POINTS)
+    curve = _curve(outcome, x_name, grid)
+    band = None
+    if _has_covariance(outcome):
+        if curve is not None:
+            half = _half_width(outcome, _jacobian_on(outcome, {x_name: grid}))
+            band = (grid, curve - half, curve + half)
+        else:
+            low, high = confidence_band(outcome)
+            order = np.argsort(x, kind="stable")
+            band = (x[order], low[order], high[order])
+    return FitSeries(y=y, predicted=predicted, x=x, curve=None if curve is None else (grid, curve), band=band,
+                     date_origin=(getattr(prepared.dataset, "date_columns", None) or {}).get(x_name))
 
 
-def _trajectory(outcome):
-    import matplotlib.pyplot as plt
+def _draw_convergence(outcome, path: Path, tr: Translator, language: str) -> Drawn:
+    history = outcome.history
+    if not history:
+        raise ValueError(tr("plot.no_steps"))
 
-    from workbench.pipeline.results import scalar_names
+    def column(key):
+        return np.array([np.nan if h.get(key) is None else h[key] for h in history], dtype=float)
 
-    steps = [(0, np.asarray(outcome.prepared.x0))] + list(getattr(outcome, "trajectory", []) or [])
-    names = scalar_names(outcome.prepared)
+    words = (Words(tr("plot.loss_title"), tr("plot.step"), tr("plot.loss"),
+                   (tr("plot.loss"), tr("plot.validation_loss"))),
+             Words(tr("plot.gradient_title"), tr("plot.step"), tr("plot.gradient_norm")))
+    val = column("val_loss")
+    plots.save_png(lambda: plots.convergence_figure(column("step"), column("loss"), column("grad_norm"),
+                                                    val if np.isfinite(val).any() else None, words), path, language)
+    return Drawn("convergence", path)
+
+
+def _draw_fit(outcome, path: Path, tr: Translator, language: str) -> Drawn:
+    series = fit_series(outcome)
+    config, target = outcome.prepared.config, outcome.prepared.model.target
+    y_label = _label(config, tr, target)
+    if series.x is not None:
+        x_name = outcome.prepared.model.inputs[0]
+        words = Words(tr("plot.fit_title"), _label(config, tr, x_name), y_label,
+                      (tr("plot.data"), tr("plot.fit"), tr("plot.band")))
+    else:
+        words = Words(tr("plot.actual_title"), tr("plot.actual", target=y_label), tr("plot.predicted", target=y_label),
+                      (tr("plot.data"), tr("plot.perfect")))
+    how = {}
+
+    def draw():
+        fig, drawn = plots.fit_figure(series, words)
+        how.update(drawn)
+        return fig
+
+    plots.save_png(draw, path, language)
+    return Drawn("fit", path, band=series.band is not None, **how)
+
+
+def _draw_residuals(outcome, path: Path, tr: Translator, language: str) -> Drawn:
+    predicted = np.asarray(outcome.predictions["prediction"], dtype=float)
+    residual = np.asarray(outcome.predictions["residual"], dtype=float)
+    words = (Words(tr("plot.residuals_title"), tr("plot.fitted_value"), tr("plot.residual")),
+             Words(tr("plot.histogram_title"), tr("plot.residual"), tr("plot.rows")))
+    how = {}
+
+    def draw():
+        fig, drawn = plots.residuals_figure(predicted, residual, words)
+        how.update(drawn)
+        return fig
+
+    plots.save_png(draw, path, language)
+    return Drawn("residuals", path, **how)
+
+
+def _draw_trajectories(outcome, path: Path, tr: Translator, language: str) -> Drawn:
+    names = [r["name"] for r in outcome.params_table if not r["fixed"]]
+    if not outcome.trajectory:
+        raise ValueError(tr("plot.no_trajectory", n=len(outcome.x)))
+    steps = [(0, np.asarray(outcome.prepared.x0, dtype=float))] + list(outcome.trajectory)
     xs = np.array([s for s, _ in steps], dtype=float)
     values = np.array([v for _, v in steps], dtype=float)
-    cols = min(3, len(names))
-    rows = -(-len(names) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(3.1 * cols, 2.3 * rows), squeeze=False)
-    for k, ax in enumerate(axes.flat):
-        if k >= len(names):
-            ax.axis("off")
-            continue
-        ax.plot(xs, values[:, k], color="#1f5fa8", marker="." if len(xs) < 40 else None)
-        ax.set(title=names[k], xlabel="step")
-    fig.tight_layout()
-    return fig
+    plots.save_png(lambda: plots.trajectory_figure(xs, values, names, Words(x=tr("plot.step"))), path, language)
+    return Drawn("trajectories", path)
 
 
 def graph_figure(outcome, fmt: str = "png") -> tuple[bytes, str]:
@@ -121,75 +227,29 @@ def graph_figure(outcome, fmt: str = "png") -> tuple[bytes, str]:
     return render_dot(graph_dot(outcome.prepared, outcome.x), fmt)
 
 
-def graph_entry(outcome) -> ReportFigure:
-    """The graph picture for the report (its caption names the renderer)."""
-    entry = ReportFigure("graph", "Computational graph", "")
-    try:
-        entry.png, renderer = graph_figure(outcome)
-    except Exception as err:  # noqa: BLE001 - the picture is optional, the report is not
-        entry.error = f"The computational graph could not be drawn: {err}"
-        return entry
-    entry.caption = ("Every operation the engine recorded to compute the loss at the solution, from the "
-                     "parameters and data columns to the loss; each box shows its value and its gradient "
-                     f"(∂loss/∂box), the number the optimizer used. Drawn with {renderer}.")
-    return entry
+def _draw_graph(outcome, path: Path, tr: Translator, language: str) -> Drawn:
+    from workbench.atomic import write_bytes
+
+    png, renderer = graph_figure(outcome)
+    write_bytes(path, png)
+    return Drawn("graph", path, detail=renderer)
 
 
-def _attempt(key: str, title: str, caption: str, draw, outcome=None) -> ReportFigure:
-    drawn = (getattr(outcome, "pngs", None) or {}).get(key)
-    if drawn is not None:    # the fit already drew this picture for its PNG file
-        return ReportFigure(key, title, caption, png=drawn)
-    try:
-        return ReportFigure(key, title, caption, png=draw())
-    except Exception as err:  # noqa: BLE001 - one failed picture must not lose the report
-        return ReportFigure(key, title, caption, error=f"{title} could not be drawn: {err}")
+DRAWERS = {"convergence": _draw_convergence, "fit": _draw_fit, "residuals": _draw_residuals,
+           "trajectories": _draw_trajectories, "graph": _draw_graph}
 
 
-def _fit_entry(outcome) -> ReportFigure:
-    model = outcome.prepared.model
-    single = len(model.inputs) == 1 and not model.binary
-    entry = ReportFigure("fit", "Fit", "Each row's prediction against its actual value: points on the dashed "
-                                       "line are predicted exactly.")
-    try:
-        has_band = single and confidence_band(outcome) is not None
-        entry.png = (getattr(outcome, "pngs", None) or {}).get("fit") or _png(_fit(outcome)[0])
-    except Exception as err:  # noqa: BLE001
-        entry.error = f"The fit plot could not be drawn: {err}"
-        return entry
-    if single:
-        entry.caption = "The data and the fitted curve; " + (
-            "the shaded band is the 95% confidence band of the fitted curve." if has_band else
-            "no confidence band, because the parameters' uncertainties could not be estimated.")
-    return entry
-
-
-def report_figures(outcome) -> list[ReportFigure]:
-    """The report's plots in order (the graph is separate); a failed one carries the reason."""
-    from workbench.pipeline.plots import convergence_figure, residuals_figure
-
-    figures = [_attempt("convergence", "Convergence",
-                        "Loss and gradient norm at each step of the optimizer (log scale): both should fall "
-                        "and level off.", lambda: _png(convergence_figure(_history(outcome))), outcome),
-               _fit_entry(outcome),
-               _attempt("residuals", "Residuals",
-                        "Residual (prediction minus actual) against the fitted value, and their histogram: "
-                        "a shapeless cloud around zero means the model misses no pattern.",
-                        lambda: _png(residuals_figure(outcome)), outcome)]
-    from workbench.pipeline.fit import MAX_TRAJECTORY_PARAMS
-
-    n_params = len(outcome.x)
-    if n_params <= MAX_TRAJECTORY_PARAMS:
-        figures.append(_attempt("trajectories", "Parameter trajectories",
-                                "Each parameter's value at every step of the optimizer, from its starting value.",
-                                lambda: _png(_trajectory(outcome))))
-    else:
-        figures.append(ReportFigure("trajectories", "Parameter trajectories", "",
-                                    error=f"Parameter trajectories are drawn for models with at most "
-                                          f"{MAX_TRAJECTORY_PARAMS} parameters; this one has {n_params}."))
-    return figures
-
-
-def _history(outcome) -> list[dict]:
-    if not outcome.history:
-        raise ValueError("the optimizer recorded no steps")
-    return outcome.history
+def draw_figures(outcome, folder: Path, keys=PLOT_KEYS, already: Figures | None = None) -> Figures:
+    """Draw the pictures ``keys`` as ``folder/<key>.png``, except those ``already`` drawn."""
+    language = report_language(outcome.prepared.config)
+    tr = translator(language)
+    already = already or Figures()
+    drawn = []
+    for key in keys:
+        if already.get(key) is not None:
+            continue
+        try:
+            drawn.append(DRAWERS[key](outcome, Path(folder) / f"{key}.png", tr, language))
+        except Exception as err:  # noqa: BLE001 - one failed picture must not lose the others
+            drawn.append(Drawn(key, None, error=str(err) or type(err).__name__))
+    return already.with_(Figures(tuple(drawn)))

@@ -1,224 +1,279 @@
-"""report.pdf: the same content as report.html, on A4 pages drawn with matplotlib's PDF backend.
+"""report.pdf: the blocks of a ``ReportContent`` laid out on A4 pages with fpdf2.
 
-No external program is needed (no LaTeX, no browser, no wkhtmltopdf). Text is laid out by a small
-flowing writer: headings, wrapped paragraphs, tables and pictures go down the page and continue
-on a new one when the page is full. Each major part starts on its own page, so a small model's
-report always has the same six pages: summary, data and model; parameters, quality and gradient
-check; convergence and fit; residuals and trajectories; the graph; reproducibility.
+The same content as report.html, typeset by a PDF library rather than drawn as pictures: text is
+real text (searchable, copyable), in a TrueType font embedded in the file (DejaVu Sans for
+English, IPAexGothic for Japanese, from ``fonts.py``). Tables wrap their cells and repeat their
+header on a new page; figures are the PNG files already drawn (``figures.py``), never drawn again,
+shrunk a little to stay beside their caption or moved to the next page; a heading is never left
+alone at the foot of a page. The manager part flows from the first page; the technical appendix
+starts on a fresh page under its own heading. Every page carries the title and "page n of N".
 """
 
 from __future__ import annotations
 
-import io
-import textwrap
+import re
 from pathlib import Path
 
-A4 = (8.27, 11.69)                    # inches
-MARGIN_X, MARGIN_TOP, MARGIN_BOTTOM = 0.085, 0.06, 0.06
-INK, MUTED, ACCENT, BAD = "#1d2430", "#5d6878", "#1f5fa8", "#b3261e"
-USABLE_PT = (1 - 2 * MARGIN_X) * A4[0] * 72
+from workbench.report.blocks import Code, Figure, Paragraph, ReportContent, Section, Table
+from workbench.report.fonts import font_face, monospace_face
+from workbench.report.i18n import Translator, translator
+
+MARGIN, TOP, BOTTOM = 20.0, 16.0, 18.0          # mm
+INK, MUTED, ACCENT, BAD = (29, 36, 48), (93, 104, 120), (31, 95, 168), (179, 38, 30)
+HEADER_FILL = (232, 239, 248)
+SIZES = {"title": 19, "subtitle": 9, "part": 15, "heading": 12.5, "summary": 10.5, "text": 9.5, "alert": 9.5,
+         "note": 8.5, "table": 8.5, "caption": 8, "code": 7.5, "footer": 7.5}
+LINE = 1.42                                      # line height as a multiple of the font size
+KEEP_WITH_HEADING = 35.0                         # mm of room a heading needs below it, else a new page
+MIN_FIGURE_SCALE = 0.7                           # a figure shrinks this far to stay on the page
+MIN_COLUMN = 14.0                                # mm
+_CJK = re.compile(r"[\u2E80-\u9FFF\uAC00-\uD7AF\uF900-\uFAFF\uFF00-\uFFEF]")
 
 
-def _line_height(size: float) -> float:
-    return size * 1.45 / 72 / A4[1]
+def _mm(points: float) -> float:
+    return points * LINE * 25.4 / 72
 
 
-def _wrap(text: str, size: float, width_fraction: float = 1.0, mono: bool = False) -> list[str]:
-    chars = max(10, int(USABLE_PT * width_fraction / (size * (0.6 if mono else 0.52))))
-    lines = []
-    for paragraph in str(text).splitlines() or [""]:
-        lines += textwrap.wrap(paragraph, chars, break_long_words=True, replace_whitespace=False) or [""]
-    return lines
+class _Document:
+    """An FPDF with the report's fonts, page frame and a few layout verbs."""
+
+    def __init__(self, content: ReportContent, tr: Translator):
+        from fpdf import FPDF
+
+        self.tr = tr
+        self.pdf = pdf = FPDF(orientation="portrait", unit="mm", format="A4")
+        pdf.set_margins(MARGIN, TOP, MARGIN)
+        pdf.set_auto_page_break(True, margin=BOTTOM)
+        pdf.set_title(content.title)
+        pdf.set_creator("workbench")
+        pdf.set_lang(content.language)
+        face = font_face(content.language)
+        pdf.add_font("body", "", str(face.regular))
+        self.bold = face.bold is not None
+        if self.bold:
+            pdf.add_font("body", "B", str(face.bold))
+        pdf.add_font("mono", "", str(monospace_face().regular))
+        fallbacks = []
+        if content.language != "ja" and _CJK.search(_all_text(content)):
+            pdf.add_font("cjk", "", str(font_face("ja").regular))      # Japanese column names in an English report
+            fallbacks = ["cjk"]
+        elif content.language == "ja":
+            fallbacks = ["body"]
+        if fallbacks:
+            pdf.set_fallback_fonts(fallbacks, exact_match=False)
+        self.wrap = "CHAR" if content.language == "ja" else "WORD"
+        self.running_title = content.title
+        pdf.footer = self._footer
+        pdf.alias_nb_pages()
+
+    @property
+    def width(self) -> float:
+        return self.pdf.epw
+
+    def room(self) -> float:
+        """Millimetres left on the page above the bottom margin."""
+        return self.pdf.page_break_trigger - self.pdf.get_y()
+
+    def font(self, size: float, color=INK, bold: bool = False, mono: bool = False) -> None:
+        self.pdf.set_font("mono" if mono else "body", "B" if bold and self.bold and not mono else "", size)
+        self.pdf.set_text_color(*color)
+
+    def _footer(self) -> None:
+        pdf = self.pdf
+        pdf.set_y(-BOTTOM + 6)
+        self.font(SIZES["footer"], MUTED)
+        page = self.tr("pdf.page", page=pdf.page_no(), pages="{nb}")
+        pdf.cell(self.width * 0.75, 4, _fit(pdf, self.running_title, self.width * 0.72), align="L")
+        pdf.cell(self.width * 0.25, 4, page, align="R")
+
+    def text(self, text: str, size: float, color=INK, bold: bool = False, mono: bool = False, indent: float = 0.0,
+             after: float = 1.5) -> None:
+        self.font(size, color, bold, mono)
+        self.pdf.set_x(MARGIN + indent)
+        self.pdf.multi_cell(self.width - indent, _mm(size), text, align="L", wrapmode="CHAR" if mono else self.wrap,
+                            new_x="LMARGIN", new_y="NEXT")
+        self.pdf.ln(after)
+
+    def rule(self, color=ACCENT, width: float = 0.5) -> None:
+        pdf = self.pdf
+        pdf.set_draw_color(*color)
+        pdf.set_line_width(width)
+        y = pdf.get_y()
+        pdf.line(MARGIN, y, MARGIN + self.width, y)
+        pdf.ln(2.5)
+
+    def heading(self, text: str, size: float = SIZES["heading"]) -> None:
+        if self.room() < KEEP_WITH_HEADING:
+            self.pdf.add_page()
+        self.pdf.ln(2.5)
+        self.text(text, size, ACCENT, bold=True, after=0.5)
+        self.rule()
 
 
-class PageWriter:
-    """Flows text, tables and pictures down A4 pages of a PdfPages file."""
-
-    def __init__(self, pdf, footer: str):
-        self.pdf, self.footer = pdf, footer
-        self.fig = None
-        self.pages = 0
-        self.y = 0.0
-
-    def new_page(self) -> None:
-        from matplotlib.figure import Figure
-
-        self._flush()
-        self.fig = Figure(figsize=A4)
-        self.pages += 1
-        self.y = 1 - MARGIN_TOP
-        self.fig.text(MARGIN_X, MARGIN_BOTTOM / 2, self.footer, fontsize=7, color=MUTED)
-        self.fig.text(1 - MARGIN_X, MARGIN_BOTTOM / 2, f"page {self.pages}", fontsize=7, color=MUTED, ha="right")
-
-    def _flush(self) -> None:
-        if self.fig is not None:
-            self.pdf.savefig(self.fig)
-            self.fig = None
-
-    def _room(self, height: float) -> None:
-        if self.fig is None or self.y - height < MARGIN_BOTTOM:
-            self.new_page()
-
-    def text(self, text: str, size: float = 9.5, color: str = INK, weight: str = "normal",
-             mono: bool = False, indent: float = 0.0) -> None:
-        for line in _wrap(text, size, 1 - indent, mono):
-            self._room(_line_height(size))
-            self.y -= _line_height(size)
-            self.fig.text(MARGIN_X + indent, self.y, line, fontsize=size, color=color, weight=weight,
-                          family="DejaVu Sans Mono" if mono else "DejaVu Sans")
-        self.y -= _line_height(size) * 0.3
-
-    def heading(self, text: str, size: float = 13) -> None:
-        self._room(_line_height(size) * 4)
-        self.y -= _line_height(size) * 0.8
-        self.text(text, size=size, color=ACCENT, weight="bold")
-        self.fig.add_artist(_rule(self.y + _line_height(size) * 0.15))
-
-    def table(self, header: list[str], rows: list[list[str]], widths: list[float], size: float = 8.5) -> None:
-        """Columns at fixed fractions of the width; long cells are cut with an ellipsis."""
-        def draw(cells, weight, color):
-            self._room(_line_height(size))
-            self.y -= _line_height(size)
-            x = MARGIN_X
-            for cell, width in zip(cells, widths):
-                room = max(4, int(USABLE_PT * width / (size * 0.5)))
-                cell = str(cell)
-                cell = cell if len(cell) <= room else cell[:room - 1] + "…"
-                self.fig.text(x, self.y, cell, fontsize=size, weight=weight, color=color)
-                x += width * (1 - 2 * MARGIN_X)
-        if header:
-            draw(header, "bold", INK)
-        for row in rows:
-            draw(row, "normal", BAD if row and str(row[-1]).upper().startswith(("FAIL", "AT ")) else INK)
-        self.y -= _line_height(size) * 0.5
-
-    def image(self, png: bytes, max_height: float = 0.42) -> None:
-        import matplotlib.image as mpimg
-
-        pixels = mpimg.imread(io.BytesIO(png), format="png")
-        width = 1 - 2 * MARGIN_X
-        height = width * pixels.shape[0] / pixels.shape[1] * A4[0] / A4[1]
-        if height > max_height:
-            width, height = width * max_height / height, max_height
-        self._room(height)
-        self.y -= height
-        ax = self.fig.add_axes((0.5 - width / 2, self.y, width, height))
-        ax.imshow(pixels, interpolation="none")    # embedded as is, not resampled
-        ax.axis("off")
-        self.y -= _line_height(8)
-
-    def close(self) -> int:
-        self._flush()
-        return self.pages
+def _fit(pdf, text: str, width: float) -> str:
+    """``text`` cut with an ellipsis to ``width`` mm in the current font (one-line page footer)."""
+    if pdf.get_string_width(text) <= width:
+        return text
+    while text and pdf.get_string_width(text + "…") > width:
+        text = text[:-1]
+    return text + "…"
 
 
-def _rule(y: float):
-    from matplotlib.lines import Line2D
-
-    return Line2D([MARGIN_X, 1 - MARGIN_X], [y - 0.004, y - 0.004], color=ACCENT, linewidth=1.2)
-
-
-def _figure(w: PageWriter, f, max_height: float) -> None:
-    w.text(f.title, size=11, weight="bold")
-    if f.png:
-        w.image(f.png, max_height)
-        w.text(f.caption, size=8, color=MUTED)
-    else:
-        w.text(f.error or "not drawn", size=9, color=BAD)
-
-
-def _summary_page(w: PageWriter, c: dict) -> None:
-    w.new_page()
-    w.text(c["title"], size=20, weight="bold")
-    w.text(c["date"], size=9, color=MUTED)
-    w.heading("Summary")
-    for sentence in c["sentences"]:
-        w.text(sentence, size=11)
-    for alert in c["alerts"]:
-        w.text("Warning: " + alert, size=10, color=BAD, weight="bold")
-    for note in c["notes"]:
-        w.text("• " + note, size=8.5, color=MUTED)
-    w.heading("Data")
-    w.table([], [[k, v] for k, v in c["data"]["rows"]], [0.28, 0.72], size=9)
-    for line in c["data"]["dropped"]:
-        w.text("• " + line, size=8.5, color=MUTED)
-    w.heading("Model and loss")
-    w.table([], [[k, v] for k, v in c["model"]["rows"]], [0.28, 0.72], size=9)
+def _all_text(content: ReportContent) -> str:
+    parts = [content.title, content.subtitle, content.footer]
+    for section in content.manager + content.appendix:
+        parts.append(section.title)
+        for block in section.blocks:
+            if isinstance(block, Table):
+                parts += list(block.columns) + [cell for row in block.rows for cell in row] + [block.caption]
+            elif isinstance(block, (Paragraph, Code)):
+                parts.append(block.text)
+            elif isinstance(block, Figure):
+                parts.append(block.caption)
+    return "\n".join(parts)
 
 
-def _numbers_page(w: PageWriter, c: dict) -> None:
-    w.new_page()
-    w.heading("Parameters")
-    w.table(["Parameter", "Value", "Std. error", "95% interval", "Note"],
-            [[p["name"], p["value"], p["stderr"], p["interval"], p["flag"].upper()] for p in c["parameters"]["rows"]],
-            [0.22, 0.18, 0.15, 0.3, 0.15])
-    if c["parameters"]["more"]:
-        w.text(c["parameters"]["more"], size=8.5, color=MUTED)
-    w.text("Correlations above 0.5", size=10, weight="bold")
-    if c["correlations"]:
-        w.table(["Parameter", "Parameter", "Correlation"], [[r["a"], r["b"], r["r"]] for r in c["correlations"]],
-                [0.3, 0.3, 0.4])
-    else:
-        w.text("None.", size=9, color=MUTED)
-    w.heading("Fit quality")
-    by_label = {q["label"]: q["value"] for q in c["validation"]}
-    header = ["Measure", "Fitted rows"] + (["Validation rows"] if by_label else []) + ["Meaning"]
-    widths = [0.2, 0.14] + ([0.14] if by_label else []) + [0.52 if by_label else 0.66]
-    w.table(header, [[q["label"], q["value"]] + ([by_label.get(q["label"], "—")] if by_label else []) + [q["meaning"]]
-                     for q in c["quality"]], widths)
-    w.heading("Gradient check")
-    check = c["gradcheck"]
-    if check is None:
-        w.text("The gradient check was not run for this report.", color=MUTED)
+def column_widths(natural: list[float], total: float) -> list[float]:
+    """Widths (mm) summing to ``total``: narrow columns get what they need, wide ones share the rest."""
+    n = len(natural)
+    widths = [0.0] * n
+    left, open_columns = total, n
+    for k in sorted(range(n), key=lambda i: natural[i]):
+        fair = left / open_columns
+        widths[k] = max(MIN_COLUMN, min(natural[k], fair))
+        left -= widths[k]
+        open_columns -= 1
+    spare = total - sum(widths)
+    if spare > 0:                                   # everything fits: spread the rest evenly
+        widths = [w + spare / n for w in widths]
+    else:                                           # minimum widths overran: scale down
+        widths = [w * total / sum(widths) for w in widths]
+    return widths
+
+
+def _table(doc: _Document, block: Table) -> None:
+    from fpdf.fonts import FontFace
+
+    pdf, size = doc.pdf, SIZES["table"]
+    if not block.columns:
         return
-    w.text("All checks passed." if check["passed"] else "A check FAILED.", weight="bold",
-           color=INK if check["passed"] else BAD)
-    w.table(["Point", "Gradient", "Worst/tol", "Jacobian", "Worst/tol", "Forward", "Nodes", "Verdict"],
-            [[p["label"], p["gradient"], p["worst_gradient"], p["jacobian"], p["worst_jacobian"], p["forward"],
-              p["nodes"], p["verdict"].upper()] for p in check["points"]],
-            [0.17, 0.09, 0.11, 0.11, 0.11, 0.09, 0.22, 0.1])
-    w.text("Tolerance: " + check["tolerance"], size=7.5, color=MUTED)
+    padding = 2.2
+    doc.font(size, bold=True)
+    natural = [pdf.get_string_width(h) + 2 * padding + 0.5 for h in block.columns]
+    doc.font(size)
+    for row in block.rows:
+        for k, cell in enumerate(row[:len(natural)]):
+            natural[k] = max(natural[k], pdf.get_string_width(str(cell)) + 2 * padding + 0.5)
+    widths = column_widths(natural, doc.width)
+    numeric = tuple(block.numeric) + (False,) * len(block.columns)
+    if doc.room() < 3 * _mm(size) + 4:
+        pdf.add_page()
+    pdf.set_fill_color(255, 255, 255)
+    heading_style = FontFace(emphasis="BOLD" if doc.bold else None, color=INK, fill_color=HEADER_FILL)
+    with pdf.table(col_widths=widths, width=doc.width, text_align=["RIGHT" if numeric[k] else "LEFT"
+                                                                   for k in range(len(widths))],
+                   line_height=_mm(size), padding=(1.0, padding), headings_style=heading_style,
+                   borders_layout="HORIZONTAL_LINES", wrapmode=doc.wrap, align="LEFT",
+                   first_row_as_headings=True, repeat_headings=1, cell_fill_mode="NONE") as table:
+        pdf.set_draw_color(190, 198, 210)
+        pdf.set_line_width(0.2)
+        table.row(list(block.columns))
+        for row in block.rows:
+            cells = [str(c) for c in row] + [""] * (len(block.columns) - len(row))
+            table.row(cells[:len(block.columns)])
+    pdf.ln(1.5)
+    if block.caption:
+        doc.text(block.caption, SIZES["caption"], MUTED)
+    pdf.ln(1.5)
 
 
-def _footer_page(w: PageWriter, c: dict) -> None:
-    w.new_page()
-    w.heading("Reproducibility")
-    for key, value in c["footer"]:
-        w.text(key, size=9, weight="bold")
-        w.text(value, size=8, mono=True, indent=0.03)
-    w.text("Configuration as resolved", size=9, weight="bold")
-    w.text(c["config_yaml"], size=7.5, mono=True, indent=0.03)
+def _image_size(path: Path) -> tuple[int, int]:
+    """(width, height) in pixels of a PNG, read from its header."""
+    with open(path, "rb") as handle:
+        head = handle.read(24)
+    return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
 
 
-def write_pdf(content: dict, target: Path) -> int:
-    """Write ``content`` (see ``workbench.report.content``) as a PDF; returns the page count."""
-    import matplotlib
+def _figure(doc: _Document, block: Figure) -> None:
+    from workbench.report.plots import DPI
 
-    matplotlib.use("Agg")
-    from matplotlib.backends.backend_pdf import PdfPages
+    pdf = doc.pdf
+    pixels_w, pixels_h = _image_size(block.path)
+    width = min(doc.width, pixels_w / DPI * 25.4)
+    height = width * pixels_h / pixels_w
+    caption_room = 2 * _mm(SIZES["caption"]) + 2
+    height_limit = pdf.page_break_trigger - pdf.t_margin - caption_room
+    if height > height_limit:
+        width, height = width * height_limit / height, height_limit
+    room = doc.room() - caption_room
+    if height > room:
+        if height * MIN_FIGURE_SCALE <= room:
+            width, height = width * room / height, room
+        else:
+            pdf.add_page()
+    pdf.image(str(block.path), x=MARGIN + (doc.width - width) / 2, w=width, h=height,
+              alt_text=block.alt or block.caption)
+    pdf.ln(1.5)
+    if block.caption:
+        doc.text(block.caption, SIZES["caption"], MUTED)
+    pdf.ln(1.5)
 
-    from workbench.atomic import atomic_path
 
-    by_key = {f.key: f for f in content["figures"]}
-    with atomic_path(Path(target)) as tmp:
-        with PdfPages(tmp, metadata={"Title": content["title"], "Creator": "workbench"}) as pdf:
-            w = PageWriter(pdf, f"{content['title']} · {content['date']}")
-            _summary_page(w, content)
-            _numbers_page(w, content)
-            for keys in (("convergence", "fit"), ("residuals", "trajectories")):
-                w.new_page()
-                w.heading("Plots")
-                for key in keys:
-                    if key in by_key:
-                        _figure(w, by_key[key], 0.36)
-            w.new_page()
-            w.heading("Computational graph at the solution")
-            graph = content.get("graph")
-            if graph is not None and graph.png:
-                w.image(graph.png, 0.72)
-                w.text(graph.caption, size=8, color=MUTED)
-            elif graph is not None:
-                w.text(graph.error or "not drawn", size=9, color=BAD)
-            _footer_page(w, content)
-            pages = w.close()
-    return pages
+def _paragraph(doc: _Document, block: Paragraph) -> None:
+    if block.kind == "alert":
+        pdf = doc.pdf
+        top = pdf.get_y()
+        doc.text(block.text, SIZES["alert"], BAD, bold=True, indent=3.0)
+        if pdf.get_y() > top:                      # a bar beside the alert, on its page
+            pdf.set_fill_color(*BAD)
+            pdf.rect(MARGIN, top, 1.0, pdf.get_y() - top - 1.5, style="F")
+            pdf.set_fill_color(255, 255, 255)
+    else:
+        color = MUTED if block.kind == "note" else INK
+        doc.text(block.text, SIZES.get(block.kind, SIZES["text"]), color, after=2.0 if block.kind == "summary" else 1.5)
+
+
+def _section(doc: _Document, section: Section) -> None:
+    doc.heading(section.title)
+    for block in section.blocks:
+        if isinstance(block, Paragraph):
+            _paragraph(doc, block)
+        elif isinstance(block, Table):
+            _table(doc, block)
+        elif isinstance(block, Figure):
+            _figure(doc, block)
+        elif isinstance(block, Code):
+            if block.caption:
+                doc.text(block.caption, SIZES["caption"], MUTED, after=0.5)
+            doc.text(block.text, SIZES["code"], INK, mono=True, indent=2.0)
+
+
+def render_pdf(content: ReportContent) -> bytes:
+    """The report as PDF bytes (A4)."""
+    tr = translator(content.language)
+    doc = _Document(content, tr)
+    pdf = doc.pdf
+    pdf.add_page()
+    doc.text(content.title, SIZES["title"], ACCENT, bold=True, after=0.5)
+    if content.subtitle:
+        doc.text(content.subtitle, SIZES["subtitle"], MUTED, after=3.0)
+    for section in content.manager:
+        _section(doc, section)
+    if content.appendix:
+        pdf.add_page()
+        doc.text(tr("pdf.appendix"), SIZES["part"], ACCENT, bold=True, after=0.5)
+        doc.rule(width=0.9)
+        for section in content.appendix:
+            _section(doc, section)
+    if content.footer:
+        pdf.ln(3)
+        doc.rule(MUTED, 0.2)
+        doc.text(content.footer, SIZES["footer"], MUTED)
+    return bytes(pdf.output())
+
+
+def write_pdf(content: ReportContent, target: Path) -> Path:
+    """Write ``content`` as ``target`` (atomically); returns its path."""
+    from workbench.atomic import write_bytes
+
+    return write_bytes(Path(target), render_pdf(content))

@@ -1,81 +1,329 @@
-"""results.xlsx: the fit's numbers in Excel, so spreadsheet users carry on where they are.
+"""results.xlsx: the fit's numbers for people who work in Excel, written with xlsxwriter.
 
-Four sheets: ``Summary`` (one quantity per row: what was fitted, how it went, every metric),
-``Parameters`` (params.csv's columns), ``Predictions`` (every data row with its prediction and
-residual) and ``History`` (the optimizer's steps). Cells hold numbers as numbers, at full
-precision, so they equal result.json's; values that are not numbers (NaN, ±inf, none) are left
-empty, because Excel has no NaN.
+Four sheets, labelled in the report's language: ``Summary`` (one labelled quantity per row:
+"R²", never ``metrics.r2``), ``Parameters``, ``Predictions`` (every data row with its prediction
+and residual, and a native Excel chart of actual against fitted) and ``History`` (the optimizer's
+steps). What makes it usable:
+
+* cells hold numbers at full precision, so they equal result.json's; only the *display* is
+  rounded, by a number format chosen from each value's magnitude and, for parameters, from its
+  standard error (two significant digits of the error);
+* a date column is written as Excel dates, not day numbers;
+* header rows are frozen and columns sized to their contents;
+* text is always written as text: a cell that starts with ``= + - @`` (a column name, a file
+  path) can never become a formula;
+* a sheet holds at most Excel's 1,048,576 rows; beyond that it says so in its first row and
+  where every row is (predictions.csv, history.csv).
+
+Values that are not numbers (NaN, ±inf, none) are left empty, because Excel has no NaN.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from pathlib import Path
 
 import numpy as np
 
-from workbench.pipeline.outputs import HISTORY_COLUMNS, PARAMS_COLUMNS
+from workbench.report.i18n import Translator, translator
+from workbench.report.plots import SAMPLE_ABOVE
 
-SUMMARY_KEYS = ("name", "model", "loss_name", "optimizer", "converged", "status", "message", "iterations",
-                "function_evaluations", "loss", "val_loss", "elapsed_s", "seed", "workbench_version")
-
-
-def _cell(value):
-    """A value Excel can store: numbers as float/int/bool, text as str, NaN/inf/None as empty."""
-    if value is None:
-        return None
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        return float(value) if math.isfinite(float(value)) else None
-    return str(value)
+EXCEL_MAX_ROWS = 1_048_576
+PARAMS_COLUMNS = ("name", "value", "stderr", "ci_low", "ci_high", "min", "max", "fixed")
+HISTORY_COLUMNS = ("step", "loss", "grad_norm", "lr", "val_loss", "elapsed_s")
+RUN_KEYS = ("name", "model", "loss_name", "optimizer", "converged", "status", "message", "iterations",
+            "function_evaluations", "loss", "val_loss")
+METRIC_KEYS = ("r2", "rmse", "mae", "accuracy", "log_loss", "chi_square", "reduced_chi_square", "aic", "bic", "n")
+DATA_KEYS = ("path", "sheet", "rows_read", "rows_used", "rows_dropped", "sha256")
+TAIL_KEYS = ("elapsed_s", "seed", "workbench_version")
+EXCEL_EPOCH = dt.datetime(1899, 12, 30)
+MAX_WIDTH = 60
 
 
-def summary_rows(outcome) -> list[tuple[str, object]]:
-    """(quantity, value) rows of the Summary sheet, in reading order."""
-    result = outcome.result
-    rows = [(key, result.get(key)) for key in SUMMARY_KEYS]
-    rows += [(f"metrics.{k}", v) for k, v in (result.get("metrics") or {}).items()]
-    rows += [(f"validation_metrics.{k}", v) for k, v in (result.get("validation_metrics") or {}).items()]
-    rows += [(f"data.{k}", v) for k, v in (result.get("data") or {}).items()]
-    check = getattr(outcome, "gradcheck", None)
-    if check is not None:
-        rows += [(f"gradient_check.{p.at}", "passed" if p.passed else "FAILED") for p in check.points]
-    rows += [("warning", w) for w in outcome.warnings]
+def number_format(value, stderr=None) -> str:
+    """An Excel number format that shows ``value`` to the digits that mean something.
+
+    With a standard error: two significant digits of the error (1.2345 ± 0.0123 → 0.000);
+    without: four significant digits. Very large or small magnitudes use scientific notation.
+    """
+    if value is None or not math.isfinite(float(value)) or float(value) == 0:
+        return "0" if value == 0 else "General"
+    magnitude = math.floor(math.log10(abs(float(value))))
+    if stderr is not None and math.isfinite(float(stderr)) and float(stderr) > 0:
+        last_digit = math.floor(math.log10(float(stderr))) - 1       # two significant digits of the error
+    else:
+        last_digit = magnitude - 3
+    if magnitude >= 9 or magnitude < -4:
+        mantissa = min(max(magnitude - last_digit, 1), 14)
+        return "0." + "0" * mantissa + "E+00"
+    decimals = min(max(-last_digit, 0), 14)
+    return "#,##0" + ("." + "0" * decimals if decimals else "")
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+
+
+class _Book:
+    """An xlsxwriter workbook with cached formats and type-safe cell writing."""
+
+    def __init__(self, path: Path, tr: Translator):
+        import xlsxwriter
+
+        self.tr = tr
+        self.book = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_formulas": False,
+                                                    "strings_to_urls": False, "strings_to_numbers": False,
+                                                    "nan_inf_to_errors": False})
+        self._formats: dict[tuple, object] = {}
+
+    def fmt(self, num_format: str | None = None, **props):
+        key = (num_format, tuple(sorted(props.items())))
+        if key not in self._formats:
+            spec = dict(props)
+            if num_format:
+                spec["num_format"] = num_format
+            self._formats[key] = self.book.add_format(spec)
+        return self._formats[key]
+
+    def header_format(self):
+        return self.fmt(None, bold=True, bg_color="#E8EFF8", bottom=1, text_wrap=True, valign="top")
+
+    def put(self, sheet, row: int, col: int, value, num_format: str | None = None) -> int:
+        """Write one cell by its type; returns its display width in characters."""
+        if value is None or (isinstance(value, (float, np.floating)) and not math.isfinite(float(value))):
+            sheet.write_blank(row, col, None)
+            return 0
+        if isinstance(value, (bool, np.bool_)):
+            text = self.tr("xlsx.yes") if value else self.tr("xlsx.no")
+            sheet.write_string(row, col, text)
+            return len(text)
+        if _is_number(value):
+            sheet.write_number(row, col, float(value), self.fmt(num_format or number_format(value)))
+            return min(len(f"{float(value):,.6g}") + 2, 20)
+        text = str(value)
+        sheet.write_string(row, col, text)          # never write(): '=cmd' stays text
+        return max(map(len, text.splitlines() or [""]))
+
+    def header(self, sheet, row: int, labels) -> list[int]:
+        for col, label in enumerate(labels):
+            sheet.write_string(row, col, str(label), self.header_format())
+        return [min(len(str(label)) + 2, MAX_WIDTH) for label in labels]
+
+    def close(self) -> None:
+        self.book.close()
+
+
+def _widths(sheet, widths: list[int]) -> None:
+    for col, width in enumerate(widths):
+        sheet.set_column(col, col, min(max(width + 1, 8), MAX_WIDTH))
+
+
+def summary_rows(result: dict, tr: Translator) -> list[tuple[str, object, str | None]]:
+    """(label, value, number format or None) of the Summary sheet, in reading order."""
+    rows = [(tr(f"xlsx.row.{k}"), result.get(k), None) for k in RUN_KEYS if result.get(k) is not None]
+    for key in METRIC_KEYS:
+        value = (result.get("metrics") or {}).get(key)
+        if value is not None:
+            rows.append((tr(f"xlsx.row.{key}"), value, "#,##0" if key == "n" else None))
+    for key in METRIC_KEYS:
+        value = (result.get("validation_metrics") or {}).get(key)
+        if value is not None:
+            rows.append((tr("xlsx.validation", label=tr(f"xlsx.row.{key}")), value, "#,##0" if key == "n" else None))
+    data = result.get("data") or {}
+    rows += [(tr(f"xlsx.row.{k}"), data.get(k), "#,##0" if k.startswith("rows") else None)
+             for k in DATA_KEYS if data.get(k) is not None]
+    check = result.get("gradient_check")
+    if isinstance(check, dict) and check.get("verdict"):
+        rows.append((tr("xlsx.row.gradient_check"), check["verdict"], None))
+    rows += [(tr(f"xlsx.row.{k}"), result.get(k), "0.000" if k == "elapsed_s" else "0" if k == "seed" else None)
+             for k in TAIL_KEYS if result.get(k) is not None]
+    rows += [(tr("xlsx.row.warning"), w, None) for w in result.get("warnings") or []]
     return rows
 
 
-def _sheet(book, title: str, header, rows, widths=None):
-    from openpyxl.styles import Font
+def _summary_sheet(book: _Book, result: dict, notes: list[str]) -> None:
+    tr = book.tr
+    sheet = book.book.add_worksheet(tr("xlsx.sheet.summary"))
+    widths = book.header(sheet, 0, (tr("xlsx.quantity"), tr("xlsx.value")))
+    for r, (label, value, num_format) in enumerate(summary_rows(result, tr) + [(tr("xlsx.row.warning"), n, None)
+                                                                                 for n in notes], start=1):
+        widths[0] = max(widths[0], book.put(sheet, r, 0, label))
+        widths[1] = max(widths[1], book.put(sheet, r, 1, value, num_format))
+    sheet.freeze_panes(1, 0)
+    _widths(sheet, widths)
 
-    sheet = book.create_sheet(title)
-    sheet.append(list(header))
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    for row in rows:
-        sheet.append([_cell(v) for v in row])
-    sheet.freeze_panes = "A2"
-    for k, width in enumerate(widths or [14] * len(header)):
-        sheet.column_dimensions[sheet.cell(row=1, column=k + 1).column_letter].width = width
-    return sheet
+
+def _parameters_sheet(book: _Book, params_table: list[dict]) -> None:
+    tr = book.tr
+    sheet = book.book.add_worksheet(tr("xlsx.sheet.parameters"))
+    widths = book.header(sheet, 0, [tr(f"xlsx.col.{c}") for c in PARAMS_COLUMNS])
+    for r, p in enumerate(params_table[:EXCEL_MAX_ROWS - 1], start=1):
+        shown = number_format(p["value"], p.get("stderr"))
+        for c, key in enumerate(PARAMS_COLUMNS):
+            num_format = shown if key in ("value", "ci_low", "ci_high") else None
+            if key == "stderr" and p.get("stderr"):
+                num_format = number_format(p["stderr"], p["stderr"])
+            widths[c] = max(widths[c], book.put(sheet, r, c, p.get(key), num_format))
+    sheet.freeze_panes(1, 1)
+    _widths(sheet, widths)
+
+
+def rows_that_fit(total: int) -> int:
+    """Data rows a sheet can hold: all of them, or as many as fit below a note row and the header."""
+    return total if total <= EXCEL_MAX_ROWS - 1 else EXCEL_MAX_ROWS - 2
+
+
+def _date_serials(days: np.ndarray, origin: str) -> tuple[np.ndarray, str]:
+    """Excel serial numbers of ``origin`` + ``days``, and a date (or date-time) format."""
+    start = dt.datetime.fromisoformat(str(origin))
+    serial = (start - EXCEL_EPOCH).total_seconds() / 86_400 + np.asarray(days, dtype=float)
+    whole = np.all(np.isclose(serial[np.isfinite(serial)] % 1, 0))
+    return serial, "yyyy-mm-dd" if whole else "yyyy-mm-dd hh:mm"
+
+
+def _prediction_columns(outcome, tr: Translator) -> list[tuple[str, np.ndarray, str | None]]:
+    """(header, values, fixed number format) per column of the Predictions sheet."""
+    prepared = outcome.prepared
+    dates = getattr(prepared.dataset, "date_columns", None) or {}
+    units = getattr(prepared.config.data, "units", None) or {}
+    columns = []
+    for name, values in outcome.predictions.items():
+        label = tr(f"xlsx.col.{name}") if name in ("row", "prediction", "residual", "set") else name
+        if name in units:
+            label = tr("plot.with_unit", name=label, unit=units[name])
+        if name == "set":
+            values = np.array([tr(f"xlsx.set.{v}") for v in values], dtype=object)
+        num_format = "0" if name == "row" else None
+        if name in dates:
+            values, num_format = _date_serials(values, dates[name])
+        columns.append((label, values, num_format))
+    return columns
+
+
+def _column_format(values: np.ndarray) -> str | None:
+    """One display format for a numeric column: four significant digits of its typical magnitude."""
+    finite = np.abs(values[np.isfinite(values)]) if values.dtype.kind == "f" else values
+    if values.dtype.kind not in "fiu" or finite.size == 0:
+        return None
+    if values.dtype.kind in "iu":
+        return "0"
+    typical = float(np.median(finite)) or float(finite.max()) or 1.0
+    return number_format(typical)
+
+
+def _write_rows(book: _Book, sheet, first_row: int, columns, n: int, widths: list[int]) -> None:
+    formats = [book.fmt(f or _column_format(np.asarray(v)) or "General") for _, v, f in columns]
+    kinds = [np.asarray(v).dtype.kind for _, v, _ in columns]
+    arrays = [np.asarray(v) for _, v, _ in columns]
+    for c, values in enumerate(arrays):
+        if kinds[c] in "fiu" and n:
+            sample = values[:1000]
+            widths[c] = max(widths[c], max(min(len(f"{float(v):,.6g}") + 2, 20) for v in sample))
+        elif n:
+            widths[c] = max(widths[c], max(len(str(v)) for v in values[:1000]))
+    for i in range(n):
+        r = first_row + i
+        for c, values in enumerate(arrays):
+            value = values[i]
+            if kinds[c] in "fiu":
+                if math.isfinite(value):
+                    sheet.write_number(r, c, float(value), formats[c])
+            elif value is not None:
+                sheet.write_string(r, c, str(value))
+
+
+def _cap_note(book: _Book, sheet, shown: int, total: int, file_name: str, width: int) -> int:
+    """When rows were cut: a first-row note naming the file with all rows; returns the header row."""
+    if shown >= total:
+        return 0
+    note = book.tr("xlsx.capped", shown=f"{shown:,}", total=f"{total:,}", file=file_name)
+    sheet.merge_range(0, 0, 0, max(width - 1, 0), note, book.fmt(None, bold=True, font_color="#B3261E"))
+    return 1
+
+
+def _predictions_sheet(book: _Book, outcome) -> tuple[int, int]:
+    tr = book.tr
+    sheet = book.book.add_worksheet(tr("xlsx.sheet.predictions"))
+    columns = _prediction_columns(outcome, tr)
+    total = len(outcome.predictions["prediction"])
+    n = rows_that_fit(total)
+    header_row = _cap_note(book, sheet, n, total, "predictions.csv", len(columns))
+    widths = book.header(sheet, header_row, [label for label, _, _ in columns])
+    _write_rows(book, sheet, header_row + 1, columns, n, widths)
+    sheet.freeze_panes(header_row + 1, 0)
+    _widths(sheet, widths)
+    _chart(book, sheet, outcome, columns, header_row, n)
+    return n, total
+
+
+def _chart(book: _Book, sheet, outcome, columns, header_row: int, n: int) -> None:
+    """A native Excel chart: actual and fitted against the one input, or fitted against actual."""
+    if n == 0:
+        return
+    tr = book.tr
+    prepared = outcome.prepared
+    names = list(outcome.predictions)
+    target, inputs = prepared.model.target, list(prepared.model.inputs)
+    sheet_name = sheet.get_name()
+    first, last = header_row + 1, header_row + min(n, SAMPLE_ABOVE)
+    chart = book.book.add_chart({"type": "scatter"})
+    one_input = len(inputs) == 1 and inputs[0] in names and not prepared.model.binary
+
+    def ref(column: str):
+        return [sheet_name, first, names.index(column), last, names.index(column)]
+
+    x_col = inputs[0] if one_input else target
+    chart.add_series({"name": tr("xlsx.chart_actual") if one_input else tr("xlsx.chart_fitted"),
+                      "categories": ref(x_col), "values": ref(target if one_input else "prediction"),
+                      "marker": {"type": "circle", "size": 3, "fill": {"color": "#5D6878"},
+                                 "border": {"none": True}}})
+    if one_input:
+        ordered = bool(np.all(np.diff(np.asarray(outcome.predictions[x_col][:last - first + 1], dtype=float)) >= 0))
+        chart.add_series({"name": tr("xlsx.chart_fitted"), "categories": ref(x_col), "values": ref("prediction"),
+                          "marker": {"type": "none"} if ordered else {"type": "circle", "size": 3},
+                          "line": {"color": "#1F5FA8", "width": 2} if ordered else {"none": True}})
+    label = columns[names.index(target)][0]
+    chart.set_title({"name": tr("xlsx.chart_title", target=label), "name_font": {"size": 11}})
+    chart.set_x_axis({"name": columns[names.index(x_col)][0],
+                      "num_format": columns[names.index(x_col)][2] or "General", "major_gridlines": {"visible": False}})
+    chart.set_y_axis({"name": label if one_input else tr("plot.predicted", target=label)})
+    chart.set_legend({"position": "top"})
+    chart.set_size({"width": 640, "height": 360})
+    sheet.insert_chart(header_row + 1, len(columns) + 1, chart)
+
+
+def _history_sheet(book: _Book, history: list[dict]) -> tuple[int, int]:
+    tr = book.tr
+    sheet = book.book.add_worksheet(tr("xlsx.sheet.history"))
+    total = len(history)
+    n = rows_that_fit(total)
+    header_row = _cap_note(book, sheet, n, total, "history.csv", len(HISTORY_COLUMNS))
+    widths = book.header(sheet, header_row, [tr(f"xlsx.col.{c}") for c in HISTORY_COLUMNS])
+    columns = [(c, np.array([np.nan if h.get(c) is None else h[c] for h in history[:n]], dtype=float),
+                "0" if c == "step" else None) for c in HISTORY_COLUMNS]
+    _write_rows(book, sheet, header_row + 1, columns, n, widths)
+    sheet.freeze_panes(header_row + 1, 0)
+    _widths(sheet, widths)
+    return n, total
 
 
 def write_xlsx(outcome, target: Path) -> Path:
     """Write results.xlsx for ``outcome`` (atomically); returns its path."""
-    from openpyxl import Workbook
-
     from workbench.atomic import atomic_path
 
-    book = Workbook()
-    book.remove(book.active)
-    _sheet(book, "Summary", ("quantity", "value"), summary_rows(outcome), [30, 60])
-    _sheet(book, "Parameters", PARAMS_COLUMNS, ([r[c] for c in PARAMS_COLUMNS] for r in outcome.params_table))
-    columns = list(outcome.predictions)
-    n = len(outcome.predictions["prediction"])
-    _sheet(book, "Predictions", columns, ([outcome.predictions[c][i] for c in columns] for i in range(n)))
-    _sheet(book, "History", HISTORY_COLUMNS, ([h.get(c) for c in HISTORY_COLUMNS] for h in outcome.history))
+    language = getattr(getattr(outcome.prepared.config, "report", None), "language", None) or "en"
+    tr = translator(language)
     with atomic_path(Path(target)) as tmp:
-        book.save(tmp)
+        book = _Book(tmp, tr)
+        n_pred = len(outcome.predictions["prediction"])
+        notes = []
+        if rows_that_fit(n_pred) < n_pred:
+            notes.append(tr("xlsx.capped", shown=f"{rows_that_fit(n_pred):,}", total=f"{n_pred:,}",
+                            file="predictions.csv"))
+        _summary_sheet(book, outcome.result, notes)
+        _parameters_sheet(book, outcome.params_table)
+        _predictions_sheet(book, outcome)
+        _history_sheet(book, outcome.history)
+        book.close()
     return Path(target)
