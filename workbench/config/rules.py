@@ -80,8 +80,20 @@ def _lm_needs_least_squares(cfg: dict, fail: Fail) -> None:
                                      f"regularization); the loss {what}: use lbfgs or adam")
 
 
+def _optimizer_settings(cfg: dict, fail: Fail) -> None:
+    """What the option tables cannot say key by key (a schedule's warm-up against its length, with
+    defaults derived from max_steps), checked by the very code the fit runs."""
+    from workbench.optim.options import Options
+
+    settings = {key: value for key, value in cfg["optimizer"].items() if key != "name"}
+    try:
+        Options.from_mapping({"name": cfg["optimizer"].get("name") or "lbfgs", **settings})
+    except InputError as err:
+        raise fail(err.where or "optimizer", err.detail) from None
+
+
 RULES: tuple[Callable[[dict, Fail], None], ...] = (
-    _data_file, _model_columns, _param_bounds, _early_stopping, _lm_needs_least_squares,
+    _data_file, _model_columns, _param_bounds, _early_stopping, _lm_needs_least_squares, _optimizer_settings,
 )
 
 

@@ -141,7 +141,6 @@ FORMULA = Pattern(r"[^~]*\S[^~]*~[^~]*\S[^~]*", "a formula 'target ~ expression'
 POSITIVE = Range(0, low_open=True)
 NON_NEGATIVE = Range(0)
 AT_LEAST_ONE = Range(1)
-UNIT_OPEN = Range(0, 1, high_open=True)
 FOR_BUILTIN = When("model.type", MODEL_TYPES, "only used with a built-in model type; a formula names its "
                                               "columns itself")
 FOR_MLP = When("model.type", ("mlp",))

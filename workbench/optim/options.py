@@ -3,6 +3,11 @@
 Every field is optional. ``None`` means "the chosen optimizer's own default" (see
 ``DEFAULTS``), so one ``Options`` can be reused across a sweep over optimizer names.
 Validation raises ``InputError`` naming the dotted config key, e.g. ``optimizer.lr``.
+
+``OPTION_SPECS`` (and ``schedules.SCHEDULE_KEY_SPECS``) are the one table of the keys: names,
+kinds, ranges and which optimizer reads which; the config schema and its JSON Schema are
+generated from them, so ``workbench validate`` and ``workbench fit`` can never disagree.
+This module imports no numpy: the config reads it on every start of the CLI.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from workbench.errors import InputError, did_you_mean
 
 FIRST_ORDER = ("gd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw")
 OPTIMIZER_NAMES = FIRST_ORDER + ("lbfgs", "lm")
+DEFAULT_MAX_STEPS = 1000
 
 # Per-optimizer defaults for the fields left as None. The tolerances are relative
 # (see each optimizer's module docstring for the exact test).
@@ -33,18 +39,90 @@ FIRST_ORDER_TOLERANCES = {"ftol": 0.0, "xtol": 0.0, "gtol": 1e-8, "weight_decay"
 for _name in FIRST_ORDER:
     DEFAULTS[_name] = {**FIRST_ORDER_TOLERANCES, **DEFAULTS[_name]}
 
-_COMMON = {"name", "max_steps", "ftol", "xtol", "gtol", "time_limit", "patience"}
-_FIRST_ORDER_KEYS = _COMMON | {"lr", "batch_size", "weight_decay", "schedule", "seed"}
+
+@dataclass(frozen=True)
+class OptionSpec:
+    """One key of the ``optimizer`` section: its kind, allowed range, help and users.
+
+    This table is the single source of truth: ``Options.validate``, the config schema
+    (``workbench.config.schema``, which derives its ``optimizer.*`` rows from it) and the JSON
+    Schema all read it. ``used_by`` lists the optimizers that read the key; setting it for
+    another optimizer is a warning, or an error when ``strict`` (the value could not work).
+    """
+
+    name: str
+    kind: str                          # int | number | choice | schedule
+    help: str
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+    used_by: tuple[str, ...] = OPTIMIZER_NAMES
+    strict: bool = False
+    default: Any = None                # the value when not given (None: the optimizer's own, ``DEFAULTS``)
+
+    def check(self, value: Any, where: str) -> None:
+        """Raise ``InputError`` at ``where`` unless ``value`` (not None) is allowed."""
+        if value is None or self.kind in ("choice", "schedule"):
+            return
+        if self.kind == "int":
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise InputError(f"expected a whole number, got {value!r}", where=where)
+        elif isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise InputError(f"expected a finite number, got {value!r}", where=where)
+        if not self.holds(value):
+            raise InputError(f"must be {self.describe()}, got {value!r}", where=where)
+
+    def holds(self, value: float) -> bool:
+        if self.low is not None and (value <= self.low if self.low_open else value < self.low):
+            return False
+        return self.high is None or (value < self.high if self.high_open else value <= self.high)
+
+    def describe(self) -> str:
+        """The allowed range in words: 'greater than 0', 'in [0, 1)'."""
+        if self.high is not None:
+            return (f"in {'(' if self.low_open else '['}{self.low:g}, {self.high:g}"
+                    f"{')' if self.high_open else ']'}")
+        return f"{'greater than' if self.low_open else 'at least'} {self.low:g}"
+
+
+_FIRST_ORDER_ONLY = dict(used_by=FIRST_ORDER)
+OPTION_SPECS: tuple[OptionSpec, ...] = (
+    OptionSpec("name", "choice", "The optimizer. Default (decided by the pipeline): lm when the loss is mse "
+               "or sse without regularization, else lbfgs."),
+    # lr is unit-free: steps use the loss relative to its starting value and the parameters
+    # relative to their starting size (see first_order).
+    OptionSpec("lr", "number", "Learning rate. Default: the optimizer's own.",
+               low=0.0, low_open=True, **_FIRST_ORDER_ONLY),
+    OptionSpec("max_steps", "int", "Most optimizer steps (iterations).", low=1, default=DEFAULT_MAX_STEPS),
+    OptionSpec("batch_size", "int", "Rows per mini-batch. Default: all rows.", low=1, strict=True,
+               **_FIRST_ORDER_ONLY),
+    OptionSpec("momentum", "number", "Momentum (momentum, nesterov).", low=0.0, high=1.0, high_open=True,
+               used_by=("momentum", "nesterov")),
+    OptionSpec("beta1", "number", "Decay of the first-moment average (adam, adamw).", low=0.0, high=1.0,
+               high_open=True, used_by=("adam", "adamw")),
+    OptionSpec("beta2", "number", "Decay of the second-moment average (rmsprop, adam, adamw).", low=0.0,
+               high=1.0, high_open=True, used_by=("rmsprop", "adam", "adamw")),
+    OptionSpec("eps", "number", "Added to denominators for stability.", low=0.0, low_open=True,
+               used_by=("adagrad", "rmsprop", "adam", "adamw")),
+    OptionSpec("weight_decay", "number", "Decoupled weight decay (adamw) or L2 step shrinkage.", low=0.0,
+               **_FIRST_ORDER_ONLY),
+    OptionSpec("schedule", "schedule", "Learning-rate schedule (a name is short for {name: ...}).",
+               **_FIRST_ORDER_ONLY),
+    OptionSpec("ftol", "number", "Stop when the loss changes relatively less than this.", low=0.0),
+    OptionSpec("xtol", "number", "Stop when the parameters change relatively less than this.", low=0.0),
+    OptionSpec("gtol", "number", "Stop when the gradient is smaller than this (relative to the loss).",
+               low=0.0),
+    OptionSpec("time_limit", "number", "Stop after this many seconds.", low=0.0, low_open=True),
+    OptionSpec("patience", "int", "Early stopping: steps without a better validation loss (needs "
+               "validation).", low=1),
+    OptionSpec("history_size", "int", "Correction pairs kept by lbfgs.", low=1, used_by=("lbfgs",)),
+    OptionSpec("restarts", "int", "Restarts from the best point so far (lm, lbfgs).", low=0,
+               used_by=("lbfgs", "lm")),
+)
+SPECS: dict[str, OptionSpec] = {spec.name: spec for spec in OPTION_SPECS}
 APPLICABLE: dict[str, set[str]] = {
-    "gd": _FIRST_ORDER_KEYS,
-    "momentum": _FIRST_ORDER_KEYS | {"momentum"},
-    "nesterov": _FIRST_ORDER_KEYS | {"momentum"},
-    "adagrad": _FIRST_ORDER_KEYS | {"eps"},
-    "rmsprop": _FIRST_ORDER_KEYS | {"beta2", "eps"},
-    "adam": _FIRST_ORDER_KEYS | {"beta1", "beta2", "eps"},
-    "adamw": _FIRST_ORDER_KEYS | {"beta1", "beta2", "eps"},
-    "lbfgs": _COMMON | {"history_size", "restarts"},
-    "lm": _COMMON | {"restarts"},
+    name: {spec.name for spec in OPTION_SPECS if name in spec.used_by} for name in OPTIMIZER_NAMES
 }
 
 
@@ -54,7 +132,7 @@ class Options:
 
     name: str = "lm"
     lr: float | None = None
-    max_steps: int = 1000
+    max_steps: int = DEFAULT_MAX_STEPS
     batch_size: int | None = None
     momentum: float | None = None
     beta1: float | None = None
@@ -100,27 +178,21 @@ class Options:
         if self.name not in OPTIMIZER_NAMES:
             raise InputError(f"unknown optimizer {self.name!r}{did_you_mean(self.name, OPTIMIZER_NAMES)}; "
                              f"choose one of {', '.join(OPTIMIZER_NAMES)}", where=f"{where}.name")
-        _check_int(self.max_steps, f"{where}.max_steps", minimum=0)
-        _check_int(self.seed, f"{where}.seed", minimum=None)
-        for key in ("batch_size", "patience", "history_size"):
-            _check_int(getattr(self, key), f"{where}.{key}", minimum=1)
-        _check_int(self.restarts, f"{where}.restarts", minimum=0)
-        for key in ("lr", "eps", "time_limit"):
-            _check_float(getattr(self, key), f"{where}.{key}", low=0.0, low_open=True)
-        for key in ("ftol", "xtol", "gtol", "weight_decay"):
-            _check_float(getattr(self, key), f"{where}.{key}", low=0.0)
-        for key in ("momentum", "beta1", "beta2"):
-            _check_float(getattr(self, key), f"{where}.{key}", low=0.0, high=1.0)
-        if self.batch_size is not None and self.name not in FIRST_ORDER:
-            raise InputError(f"minibatches need a first-order optimizer ({', '.join(FIRST_ORDER)}), "
-                             f"not {self.name!r}", where=f"{where}.batch_size")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int):
+            raise InputError(f"expected a whole number, got {self.seed!r}", where=f"{where}.seed")
+        for spec in OPTION_SPECS:
+            value = getattr(self, spec.name)
+            spec.check(value, f"{where}.{spec.name}")
+            if spec.strict and value is not None and self.name not in spec.used_by:
+                raise InputError(f"only used by {', '.join(spec.used_by)}, not {self.name!r}",
+                                 where=f"{where}.{spec.name}")
         if self.schedule is not None:
             from workbench.optim.schedules import make_schedule
 
-            make_schedule(self.schedule, 1.0, max(self.max_steps, 1), where=f"{where}.schedule")
+            make_schedule(self.schedule, 1.0, self.max_steps, where=f"{where}.schedule")
 
 
-_FLOAT_KEYS = {"lr", "momentum", "beta1", "beta2", "eps", "weight_decay", "ftol", "xtol", "gtol", "time_limit"}
+_FLOAT_KEYS = {spec.name for spec in OPTION_SPECS if spec.kind == "number"}
 
 
 def _number_from_text(key: str, value: Any) -> Any:
@@ -131,26 +203,3 @@ def _number_from_text(key: str, value: Any) -> Any:
         except ValueError:
             return value
     return value
-
-
-def _check_int(value: Any, where: str, minimum: int | None) -> None:
-    if value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InputError(f"expected a whole number, got {value!r}", where=where)
-    if minimum is not None and value < minimum:
-        raise InputError(f"must be at least {minimum}, got {value}", where=where)
-
-
-def _check_float(value: Any, where: str, low: float, low_open: bool = False,
-                 high: float | None = None) -> None:
-    """Check ``low <= value`` (``<`` when ``low_open``) and ``value < high``."""
-    if value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise InputError(f"expected a finite number, got {value!r}", where=where)
-    if value < low or (low_open and value == low):
-        relation = "greater than" if low_open else "at least"
-        raise InputError(f"must be {relation} {low:g}, got {value!r}", where=where)
-    if high is not None and value >= high:
-        raise InputError(f"must be below {high:g}, got {value!r}", where=where)

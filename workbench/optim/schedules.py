@@ -15,11 +15,47 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
 from workbench.errors import InputError, did_you_mean
 
 Schedule = Callable[[int], float]
+
+
+@dataclass(frozen=True)
+class ScheduleKey:
+    """One key a schedule may take: whole steps or a number, its range and its meaning."""
+
+    name: str
+    kind: str                      # int | number
+    help: str
+    low: float
+    high: float | None = None
+    low_open: bool = False
+
+    def holds(self, value: float) -> bool:
+        above = value > self.low if self.low_open else value >= self.low
+        return above and (self.high is None or value <= self.high)
+
+    def describe(self) -> str:
+        if self.kind == "int":
+            return f"a whole number of steps >= {self.low:g}"
+        if self.high is not None:
+            return f"a number in {'(' if self.low_open else '['}{self.low:g}, {self.high:g}]"
+        return f"a number {'>' if self.low_open else '>='} {self.low:g}"
+
+
+# The one table of schedule keys; the config schema derives its optimizer.schedule rows from it.
+SCHEDULE_KEY_SPECS: dict[str, ScheduleKey] = {spec.name: spec for spec in (
+    ScheduleKey("step_size", "int", "Steps between decays. Default: a third of max_steps.", 1),
+    ScheduleKey("gamma", "number", "Decay factor per step (exponential) or per step_size steps (step). "
+                "Default: 0.1 (step), 0.995 (exponential).", 0.0, 1.0, low_open=True),
+    ScheduleKey("warmup_steps", "int", "Steps of linear warm-up. Default: a twentieth of max_steps.", 1),
+    ScheduleKey("min_lr", "number", "Learning rate at the end of the cosine.", 0.0),
+    ScheduleKey("total_steps", "int", "Length of the cosine, warm-up included; must exceed warmup_steps. "
+                "Default: max_steps.", 1),
+)}
 
 # Each schedule's keys and their defaults; a default of None is computed from max_steps.
 SCHEDULE_KEYS: dict[str, dict[str, Any]] = {
@@ -84,14 +120,13 @@ def _parse(spec: str | Mapping[str, Any] | None, max_steps: int,
 
 
 def _checked(key: str, value: Any, where: str) -> float | int:
-    if key in ("step_size", "total_steps", "warmup_steps"):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise InputError(f"expected a whole number of steps >= 1, got {value!r}", where=where)
-        return value
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise InputError(f"expected a finite number, got {value!r}", where=where)
-    if key == "gamma" and not 0.0 < value <= 1.0:
-        raise InputError(f"gamma must be in (0, 1], got {value!r}", where=where)
-    if key == "min_lr" and value < 0.0:
-        raise InputError(f"min_lr must be at least 0, got {value!r}", where=where)
-    return float(value)
+    spec = SCHEDULE_KEY_SPECS[key]
+    if isinstance(value, str) and spec.kind == "number":  # YAML reads 1e-3 (no dot) as text
+        try:
+            value = float(value)
+        except ValueError:
+            pass
+    whole = isinstance(value, int) or (spec.kind == "number" and isinstance(value, float))
+    if isinstance(value, bool) or not whole or not math.isfinite(value) or not spec.holds(value):
+        raise InputError(f"expected {spec.describe()}, got {value!r}", where=where)
+    return value if spec.kind == "int" else float(value)
