@@ -389,7 +389,7 @@ def test_json_schema_accepts_the_example_configs():
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
     assert schema["required"] == ["data", "model"] and schema["additionalProperties"] is False
     top = {k.path for k in SCHEMA if "." not in k.path}
-    assert set(schema["properties"]) == top
+    assert set(schema["properties"]) == top | {"base"}      # base: is merged before validation
     optimizer = schema["properties"]["optimizer"]["anyOf"][1]
     assert optimizer["properties"]["lr"]["exclusiveMinimum"] == 0
     assert optimizer["properties"]["name"]["enum"][:-1] == list(choices_of("optimizer.name"))

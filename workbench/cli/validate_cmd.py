@@ -10,15 +10,21 @@ from workbench.cli.options import config_argument, set_option
 @click.command("validate")
 @config_argument
 @set_option
-def command(config: str, overrides: tuple[str, ...]) -> None:
+@click.option("--show", is_flag=True, help="Print the resolved config as YAML (base files merged, ${VAR} "
+              "filled in, --set applied, defaults written out) instead of checking the data.")
+def command(config: str, overrides: tuple[str, ...], show: bool) -> None:
     """Check CONFIG and its data without fitting: rows used and dropped, columns, parameters
     with their starting values, the parsed formula. Exit status 0 when valid, 2 otherwise."""
     import numpy as np
 
-    from workbench.config import load_config
-    from workbench.pipeline.prepare import prepare
+    from workbench.config import load_config, to_yaml
 
     cfg = load_config(config, overrides)
+    if show:
+        click.echo(to_yaml(cfg), nl=False)
+        return
+    from workbench.pipeline.prepare import prepare
+
     prepared = prepare(cfg)
     ds, model = prepared.dataset, prepared.model
     click.echo(f"config    {config}: valid")

@@ -93,7 +93,14 @@ def _node(key: Key) -> dict:
 def json_schema() -> dict:
     """The JSON Schema (draft 2020-12) of a fit config."""
     root = _section_schema(ROOT)
+    root["properties"] = {"base": _BASE_SCHEMA, **root["properties"]}
     return {"$schema": SCHEMA_DIALECT, "title": "workbench fit config", "description": ROOT.help, **root}
+
+
+_BASE_SCHEMA = {   # read by config/inherit.py before validation, so it has no row in the schema table
+    "description": "Config file(s) this one starts from, relative to this file; merged key by key, "
+                   "this file wins.",
+    "anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}, "minItems": 1}]}
 
 
 def _ordered(value: Any, key: Key | None) -> Any:
