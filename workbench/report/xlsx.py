@@ -202,18 +202,24 @@ def _prediction_columns(outcome, tr: Translator) -> list[tuple[str, np.ndarray, 
 
 
 def _column_format(values: np.ndarray) -> str | None:
-    """One display format for a numeric column: four significant digits of its typical magnitude."""
-    finite = np.abs(values[np.isfinite(values)]) if values.dtype.kind == "f" else values
-    if values.dtype.kind not in "fiu" or finite.size == 0:
-        return None
+    """One display format for a numeric column (four significant digits of its typical magnitude),
+    or None when its values span more than three orders of magnitude (a loss falling to 1e-12):
+    then each cell gets its own."""
     if values.dtype.kind in "iu":
         return "0"
-    typical = float(np.median(finite)) or float(finite.max()) or 1.0
-    return number_format(typical)
+    if values.dtype.kind != "f":
+        return "General"
+    finite = np.abs(values[np.isfinite(values) & (values != 0)])
+    if finite.size == 0:
+        return "General"
+    if finite.max() > 1e3 * finite.min():
+        return None
+    return number_format(float(np.median(finite)))
 
 
 def _write_rows(book: _Book, sheet, first_row: int, columns, n: int, widths: list[int]) -> None:
-    formats = [book.fmt(f or _column_format(np.asarray(v)) or "General") for _, v, f in columns]
+    shared = [f or _column_format(np.asarray(v)) for _, v, f in columns]
+    formats = [book.fmt(f) if f else None for f in shared]
     kinds = [np.asarray(v).dtype.kind for _, v, _ in columns]
     arrays = [np.asarray(v) for _, v, _ in columns]
     for c, values in enumerate(arrays):
@@ -228,7 +234,7 @@ def _write_rows(book: _Book, sheet, first_row: int, columns, n: int, widths: lis
             value = values[i]
             if kinds[c] in "fiu":
                 if math.isfinite(value):
-                    sheet.write_number(r, c, float(value), formats[c])
+                    sheet.write_number(r, c, float(value), formats[c] or book.fmt(number_format(value)))
             elif value is not None:
                 sheet.write_string(r, c, str(value))
 
