@@ -49,6 +49,10 @@ def _print_quality(outcome) -> None:
                f"   rows {metrics.get('n')}")
     state = "converged" if result["converged"] else "DID NOT CONVERGE"
     click.echo(f"  {state} after {result['iterations']} steps ({result['optimizer']}): {result['message']}")
+    check = result.get("gradient_check")
+    if check:
+        verdict = "FAILED" if check["verdict"] == "failed" else check["verdict"].replace("_", " ")
+        click.echo(f"  gradient check {verdict}: {check['detail']}")
     for warning in outcome.warnings:
         click.echo(f"  warning: {warning}")
     click.echo(f"  outputs in {outcome.out_dir}")

@@ -121,9 +121,9 @@ def judge(analytic: float, numeric: float, error: float, atol: float, rtol: floa
     """``analytic`` against ``numeric`` ± ``error``: "agrees", "disagrees" or "inconclusive".
 
     Agreement within the tolerance (atol + rtol·|numeric|) plus three error estimates counts only
-    when the estimate resolves the value (its error is within the tolerance or below half the
-    value); a difference beyond ten error estimates is a disagreement; anything else the numbers
-    cannot decide.
+    when the estimate resolves its value (its error is at most half of it: a derivative that
+    is zero to within the noise, as at an optimum, is not confirmed by noise); a difference beyond
+    ten error estimates is a disagreement; anything else the numbers cannot decide.
     """
     if not np.isfinite(analytic):
         return DISAGREES
@@ -132,6 +132,6 @@ def judge(analytic: float, numeric: float, error: float, atol: float, rtol: floa
     tol = atol + rtol * abs(numeric)
     gap = abs(analytic - numeric)
     if gap <= tol + AGREE_ERRORS * error:
-        resolved = error <= tol or error < 0.5 * max(abs(numeric), abs(analytic))
+        resolved = error <= 0.5 * abs(numeric)
         return AGREES if resolved else INCONCLUSIVE
     return DISAGREES if gap > tol + DISAGREE_ERRORS * error else INCONCLUSIVE

@@ -12,11 +12,21 @@ free parameter and for the model's Jacobian on a sample of data rows:
 and then checks every recorded node of the loss's graph on its own (``ad.check_nodes``) so
 that a wrong rule is named by its primitive instead of merely making the total wrong.
 
-Why derivatives are compared in scaled units: near the optimum the gradient is close to zero and
-the numerical estimate's rounding error is about ε·|loss|/h, so a tolerance in the loss's own
-units would either pass anything (large losses) or fail a correct gradient (small ones). We
-check ∂φ/∂v with φ = loss / max(1, |loss|) and v = x / max(1, |x|), which is unit-free; the
-tables show every number converted back to the user's units.
+Why derivatives are compared in natural units. Near the optimum the gradient is close to zero,
+and a parameter such as the x⁵ coefficient of a polynomial over day numbers moves the loss by
+10¹⁹ per unit: a tolerance in the user's units would either pass anything or fail a correct
+gradient. We check ∂φ/∂w with φ = output / max(1, |output|) and w the parameter measured in its
+natural length there (the distance over which φ changes by about 1, from the exact slope and the
+curvature; ``workbench.engine.numdiff``), which is unit-free; the tables show every number
+converted back to the user's units.
+
+Verdicts. The exact evidence decides first: a per-node rule that disagrees with its own forward,
+or forward mode that disagrees with reverse mode, is a failure. Numeric estimates carry their own
+error estimate: one that confidently disagrees is a failure too; one whose error is larger than
+the value is "inconclusive" and decides nothing. A check is "verified" when nothing failed and
+every parameter's derivative was confirmed by at least one numeric estimate (of the loss's
+gradient or of the model's Jacobian on a sampled row), "inconclusive" when nothing failed but some
+parameter's derivatives were confirmed by none (they are listed), and "failed" otherwise.
 """
 
 from __future__ import annotations
@@ -28,10 +38,11 @@ from pathlib import Path
 import numpy as np
 
 from workbench import engine as ad
+from workbench.engine.numdiff import AGREES, DISAGREES, natural_length
 from workbench.errors import InputError
 from workbench.pipeline.results import finite_or_none, scalar_names
 
-RTOL = 1e-5               # |reverse − numeric| ≤ ATOL + RTOL·|numeric|, in scaled units
+RTOL = 1e-5               # |reverse − numeric| ≤ ATOL + RTOL·|numeric|, in natural units
 ATOL = 1e-6
 NODE_ATOL, NODE_RTOL = 1e-5, 1e-3     # per-node rules: torch.autograd.gradcheck's float64 defaults
 DEFAULT_ROWS = 5
@@ -39,6 +50,7 @@ COMPACT_MAX_PARAMS = 20
 COMPACT_ROWS = 3
 AT_CHOICES = ("init", "fit", "both")
 POINT_LABELS = {"init": "the starting point", "fit": "the fitted point"}
+VERIFIED, FAILED, INCONCLUSIVE, NOT_RUN = "verified", "failed", "inconclusive", "not_run"
 
 
 @dataclass
@@ -55,6 +67,9 @@ class DerivativeRow:
     score: float           # the larger error in units of the allowed one: ≤ 1 passes
     passed: bool
     row: int | None = None
+    numeric_error: float | None = None   # the numeric estimate's own error estimate, user units
+    numeric_verdict: str = AGREES        # "agrees", "disagrees" or "inconclusive"
+    exact_agrees: bool = True            # forward mode agrees with reverse mode
 
 
 @dataclass
@@ -77,8 +92,25 @@ class PointCheck:
 
     @property
     def passed(self) -> bool:
+        """Nothing disagrees (an inconclusive numeric estimate is not a failure)."""
         return (all(r.passed for r in self.gradient) and all(r.passed for r in self.jacobian)
                 and bool(self.direction.get("passed", True)) and not self.failing_primitives)
+
+    @property
+    def inconclusive_parameters(self) -> list[str]:
+        """Parameters no numeric estimate confirmed (of the gradient or of any sampled Jacobian row)."""
+        confirmed = {r.parameter for r in self.gradient + self.jacobian if r.numeric_verdict == AGREES}
+        return [r.parameter for r in self.gradient if r.parameter not in confirmed]
+
+    @property
+    def verdict(self) -> str:
+        if not self.passed:
+            return FAILED
+        return INCONCLUSIVE if self.inconclusive_parameters else VERIFIED
+
+    @property
+    def failed_derivatives(self) -> list[DerivativeRow]:
+        return [r for r in self.gradient + self.jacobian if not r.passed]
 
     @staticmethod
     def worst(rows: list[DerivativeRow]) -> float:
@@ -103,6 +135,39 @@ class CheckReport:
     def failing_primitives(self) -> list[str]:
         return list(dict.fromkeys(name for p in self.points for name in p.failing_primitives))
 
+    @property
+    def inconclusive_parameters(self) -> list[str]:
+        """Parameters no numeric estimate confirmed at any point checked (the rules are the same)."""
+        unconfirmed = [set(p.inconclusive_parameters) for p in self.points]
+        ordered = dict.fromkeys(name for p in self.points for name in p.inconclusive_parameters)
+        return [name for name in ordered if all(name in u for u in unconfirmed)]
+
+    @property
+    def verdict(self) -> str:
+        """One of "verified", "failed", "inconclusive", "not_run" (see the module docstring)."""
+        if not self.points:
+            return NOT_RUN
+        if not self.passed:
+            return FAILED
+        return INCONCLUSIVE if self.inconclusive_parameters else VERIFIED
+
+    def detail(self) -> str:
+        """The verdict in one English line, from the numbers of the check."""
+        where = " and ".join(p.label for p in self.points)
+        if self.verdict == FAILED:
+            return _failure_detail(self, where)
+        exact = (f"reverse and forward mode agree and {sum(p.node_rules for p in self.points)} node rules "
+                 f"match their own forward at {where}")
+        if self.verdict == INCONCLUSIVE:
+            return (f"no derivative disagrees ({exact}), but numeric differences are too noisy to confirm "
+                    f"the derivatives of {_names(self.inconclusive_parameters)}")
+        return f"every derivative checked agrees: {exact}, and numeric differences confirm the derivative of every parameter"
+
+    def summary(self) -> dict:
+        """The ``gradient_check`` entry of result.json: the one verdict every output shows."""
+        return {"verdict": self.verdict, "failed_primitives": self.failing_primitives,
+                "inconclusive_parameters": self.inconclusive_parameters, "detail": self.detail()}
+
     def to_json(self) -> dict:
         def clean(value):
             if isinstance(value, float):
@@ -113,21 +178,47 @@ class CheckReport:
                 return [clean(v) for v in value]
             return value
 
-        points = [dict(clean(asdict(p)), label=p.label, passed=p.passed) for p in self.points]
-        return {"name": self.name, "passed": self.passed, "compact": self.compact,
+        points = [dict(clean(asdict(p)), label=p.label, passed=p.passed, verdict=p.verdict,
+                       inconclusive_parameters=p.inconclusive_parameters) for p in self.points]
+        return {"name": self.name, "passed": self.passed, "compact": self.compact, **self.summary(),
                 "failing_primitives": self.failing_primitives, "tolerance": tolerance_statement(),
                 "rows_sampled": self.rows_sampled, "points": points}
+
+
+MAX_NAMED = 8
+
+
+def _names(names: list[str]) -> str:
+    """At most MAX_NAMED names, then how many more."""
+    shown = ", ".join(names[:MAX_NAMED])
+    return shown if len(names) <= MAX_NAMED else f"{shown} and {len(names) - MAX_NAMED} more"
+
+
+def _failure_detail(report: "CheckReport", where: str) -> str:
+    if report.failing_primitives:
+        return (f"the derivative rule of {', '.join(report.failing_primitives)} disagrees with its own "
+                f"forward at {where}")
+    rows = [r for p in report.points for r in p.failed_derivatives]
+    exact = [r.parameter for r in rows if not r.exact_agrees]
+    if exact:
+        return f"forward and reverse mode disagree on the derivatives of {_names(list(dict.fromkeys(exact)))}"
+    if rows:
+        names = list(dict.fromkeys(r.parameter for r in rows))
+        return f"numeric differences confidently disagree with the derivatives of {_names(names)}"
+    return "forward mode disagrees with reverse mode along a random direction"
 
 
 def tolerance_statement() -> dict:
     """The tolerances, as numbers and in words (shown in every report)."""
     return {"rtol": RTOL, "atol": ATOL, "node_rtol": NODE_RTOL, "node_atol": NODE_ATOL,
-            "text": (f"a derivative passes when |reverse − numeric| ≤ {ATOL:g} + {RTOL:g}·|numeric| and "
-                     f"forward mode agrees with reverse mode as closely, both measured for "
-                     f"loss/max(1, |loss|) (or prediction/max(1, |prediction|)) against "
-                     f"parameter/max(1, |parameter|); numeric is the better of central differences "
-                     f"and Richardson extrapolation; each node's rule is checked against its own "
-                     f"forward with |analytic − numeric| ≤ {NODE_ATOL:g} + {NODE_RTOL:g}·|numeric|")}
+            "text": (f"a derivative agrees when |reverse − numeric| ≤ {ATOL:g} + {RTOL:g}·|numeric| plus "
+                     f"three times the numeric estimate's own error, and forward mode agrees with reverse "
+                     f"mode as closely, both measured for loss/max(1, |loss|) (or prediction/max(1, "
+                     f"|prediction|)) against each parameter in its natural length (the step over which "
+                     f"that changes by about 1); numeric is Ridders' extrapolation of central differences, "
+                     f"with an error estimate; an estimate whose error exceeds its value is inconclusive "
+                     f"and decides nothing; each node's rule is checked against its own forward with "
+                     f"|analytic − numeric| ≤ {NODE_ATOL:g} + {NODE_RTOL:g}·|numeric|")}
 
 
 # ---- the scaled functions being checked ----------------------------------------------------------
@@ -160,30 +251,56 @@ def _scaled(prepared, x: np.ndarray, chosen: np.ndarray, output, value: float):
     return phi, x[chosen] / scale, scale, out_scale
 
 
-def _rows(prepared, x, chosen, output, value, row=None) -> tuple[list[DerivativeRow], object]:
-    """Check output's derivatives w.r.t. the chosen parameters by every method."""
-    names = scalar_names(prepared)
+def _plain(phi, v: np.ndarray) -> float:
+    with ad.no_grad():
+        out = phi(ad.Tensor(v))
+    return float(np.asarray(getattr(out, "data", out)))
+
+
+def _natural(prepared, x: np.ndarray, chosen: np.ndarray, output, value: float):
+    """φ(w) of the parameters in natural lengths: ψ(w) = φ(w·L) (see the module docstring).
+
+    Returns ψ, w₀, the user units of one w per parameter, and the output's scale."""
     phi, v0, scale, out_scale = _scaled(prepared, x, chosen, output, value)
+    try:
+        slopes = np.ravel(ad.grad(phi)(v0))
+    except ad.EngineError:
+        slopes = np.zeros(len(chosen))
+    f0 = _plain(phi, v0)
+    lengths = np.ones(len(chosen))
+    for k in range(len(chosen)):
+        basis = np.zeros(len(chosen))
+        basis[k] = 1.0
+        lengths[k] = natural_length(lambda t: _plain(phi, v0 + t * basis), f0, float(slopes[k]), 1.0)
+    return (lambda w: phi(w * lengths)), v0 / lengths, scale * lengths, out_scale
+
+
+def _rows(prepared, x, chosen, output, value, row=None) -> tuple[list[DerivativeRow], object]:
+    """Check output's derivatives w.r.t. the chosen parameters by every method, in natural units."""
+    names = scalar_names(prepared)
     with np.errstate(all="ignore"):
-        report = ad.gradcheck(phi, v0, atol=ATOL, rtol=RTOL)
+        psi, w0, unit_in, out_scale = _natural(prepared, x, chosen, output, value)
+        report = ad.gradcheck(psi, w0, atol=ATOL, rtol=RTOL)
         try:
             with ad.no_grad():
-                _, forward = ad.forward_jacobian(phi, v0)
+                _, forward = ad.forward_jacobian(psi, w0)
             forward = np.ravel(forward)
         except ad.EngineError:     # a primitive without a forward rule: forward mode cannot agree
             forward = np.full(len(chosen), np.nan)
     rows = []
     for k, (i, check) in enumerate(zip(chosen, report.rows)):
-        unit = out_scale / scale[k]
-        estimates = [e for e in (check.numeric_central, check.numeric_richardson) if e is not None]
-        numeric = min(estimates, key=lambda e: abs(check.analytic - e) if np.isfinite(e) else np.inf)
-        score = max(check.abs_error / (ATOL + RTOL * abs(numeric)),
-                    abs(forward[k] - check.analytic) / (ATOL + RTOL * abs(check.analytic)))
+        unit = out_scale / unit_in[k]
+        numeric = check.numeric_richardson
+        exact_gap = abs(forward[k] - check.analytic) / (ATOL + RTOL * abs(check.analytic))
+        exact_agrees = bool(exact_gap <= 1.0)
+        numeric_gap = check.abs_error / (ATOL + RTOL * abs(numeric) + 3.0 * check.numeric_error)
+        score = max(numeric_gap if check.verdict == DISAGREES else min(numeric_gap, 1.0), exact_gap)
         score = float(score) if np.isfinite(score) else float("inf")
-        rich = None if check.numeric_richardson is None else float(check.numeric_richardson * unit)
         rows.append(DerivativeRow(names[i], float(check.analytic * unit), float(forward[k] * unit),
-                                  float(check.numeric_central * unit), rich, float(check.abs_error * unit),
-                                  float(check.rel_error), score, bool(check.passed and score <= 1.0), row))
+                                  float(check.numeric_central * unit), float(numeric * unit),
+                                  float(check.abs_error * unit), float(check.rel_error), score,
+                                  bool(check.passed and exact_agrees), row,
+                                  float(check.numeric_error * unit), check.verdict, exact_agrees))
     return rows, report.direction
 
 
@@ -241,6 +358,7 @@ def check_point(prepared, x: np.ndarray, at: str, *, rows: int = DEFAULT_ROWS,
     n_rules, failures, failing = _node_check(prepared, x)
     direction_dict = {} if direction is None else {
         "forward": direction.forward, "reverse": direction.reverse, "numeric": direction.numeric,
+        "numeric_error": direction.numeric_error, "numeric_verdict": direction.verdict,
         "passed": bool(direction.passed), "error": direction.error}
     return PointCheck(at, float(loss), len(x), gradient, jacobian, direction_dict, n_rules, failures, failing)
 
@@ -304,7 +422,10 @@ def run_check(config, out_dir: Path | str, at: str = "both", rows: int = DEFAULT
 
 
 def fit_gradient_checks(outcome) -> CheckReport | None:
-    """The compact check at the start and at the solution, for a fit's report."""
+    """The compact check at the start and at the solution, for a fit's result and report
+    (computed once: ``assemble_result`` keeps it in ``outcome.gradcheck``)."""
+    if outcome.gradcheck is not None:
+        return outcome.gradcheck
     prepared = outcome.prepared
     points = []
     for at, x in (("init", prepared.x0), ("fit", outcome.x)):
@@ -315,3 +436,11 @@ def fit_gradient_checks(outcome) -> CheckReport | None:
         except Exception as err:  # noqa: BLE001 - a check that cannot run must not lose the report
             outcome.warnings.append(f"the gradient check at {POINT_LABELS[at]} could not run: {err}")
     return CheckReport(prepared.config.name, points, COMPACT_ROWS, compact=True) if points else None
+
+
+def gradient_check_summary(check: CheckReport | None, reason: str = "") -> dict:
+    """result.json's ``gradient_check``; "not_run" (saying why) when no point could be checked."""
+    if check is not None and check.points:
+        return check.summary()
+    return {"verdict": NOT_RUN, "failed_primitives": [], "inconclusive_parameters": [],
+            "detail": f"the gradients were not checked: {reason or 'no finite point to check'}"}

@@ -123,7 +123,7 @@ def assemble_result(prepared: Prepared, opt, out_dir: Path, started: float):
     all_pred = _plain_prediction(prepared, params, prepared.dataset.columns)
     y_all = prepared.dataset.columns[prepared.model.target]
     train, val = prepared.train_rows, prepared.val_rows
-    residual = all_pred[train] - y_all[train]
+    residual = y_all[train] - all_pred[train]      # actual − predicted, as statsmodels and Excel do
     unc = _uncertainty(prepared, x, names, residual) if np.all(np.isfinite(x)) else uncertainty.estimate(names, x, 0)
     metrics = quality(y_all[train], all_pred[train], prepared.model.binary)
     if prepared.loss.is_least_squares:
@@ -157,7 +157,18 @@ def assemble_result(prepared: Prepared, opt, out_dir: Path, started: float):
     predictions = {"row": prepared.dataset.row_numbers}
     predictions.update(prepared.dataset.columns)
     predictions["prediction"] = all_pred
-    predictions["residual"] = all_pred - y_all
+    predictions["residual"] = y_all - all_pred
     predictions["set"] = np.where(np.isin(np.arange(len(y_all)), val), "validation", "train")
-    return FitOutcome(prepared, opt, x, result, table, predictions, list(opt.history), unc, Path(out_dir),
-                      elapsed, warnings=result["warnings"])
+    outcome = FitOutcome(prepared, opt, x, result, table, predictions, list(opt.history), unc, Path(out_dir),
+                         elapsed, warnings=result["warnings"])
+    _attach_gradient_check(outcome)
+    return outcome
+
+
+def _attach_gradient_check(outcome) -> None:
+    """The compact gradient check, whose verdict result.json, the console and every report show."""
+    from workbench.pipeline.check import fit_gradient_checks, gradient_check_summary
+
+    with np.errstate(all="ignore"):
+        outcome.gradcheck = fit_gradient_checks(outcome)
+    outcome.result["gradient_check"] = gradient_check_summary(outcome.gradcheck)
