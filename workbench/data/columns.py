@@ -42,14 +42,26 @@ def _texts(raw: RawTable, name: str) -> tuple[np.ndarray, list[str]]:
     return raw.row_numbers[at], [cells[i] for i in at]
 
 
-def _convention(raw: RawTable, names: list[str], options: DataConfig, where: str):
+def _votes(raw: RawTable, names: list[str]) -> list:
     evidence = []
-    if not options.decimal:
-        for name in names:
-            rows, texts = _texts(raw, name)
-            evidence.append((column_votes(text_cores(texts)), name, rows, texts))
-    return decide_convention(evidence, delimiter=raw.delimiter, decimal=options.decimal,
-                             thousands=options.thousands, filename=raw.path.name, where=where)
+    for name in names:
+        rows, texts = _texts(raw, name)
+        evidence.append((column_votes(text_cores(texts)), name, rows, texts))
+    return evidence
+
+
+def _convention(raw: RawTable, names: list[str], options: DataConfig, where: str):
+    """The file's decimal mark: from the used columns, else from the others where they agree."""
+    if options.decimal:
+        return decide_convention([], delimiter=raw.delimiter, decimal=options.decimal,
+                                 thousands=options.thousands, filename=raw.path.name, where=where)
+
+    def others() -> list:
+        rest = [n for n in raw.names if n not in names and not looks_like_dates(raw.cells[n])]
+        return _votes(raw, rest)
+
+    return decide_convention(_votes(raw, names), delimiter=raw.delimiter, decimal=None,
+                             thousands=options.thousands, filename=raw.path.name, where=where, others=others)
 
 
 def _date_column(raw: RawTable, name: str, spec: dict, where: str) -> tuple[Converted, str | None]:

@@ -21,6 +21,7 @@ everywhere. Two columns (or two values) that prove opposite conventions are an e
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
@@ -109,11 +110,13 @@ class Sample:
 
 
 def decide_convention(evidence: list[tuple[Votes, str, np.ndarray, list[str]]], *, delimiter: str | None,
-                      decimal: str | None, thousands: str | None, filename: str, where: str) -> Convention:
+                      decimal: str | None, thousands: str | None, filename: str, where: str,
+                      others: Callable[[], list] = list) -> Convention:
     """The file's convention from every column's votes.
 
-    ``evidence`` holds, per column: its votes, its name, the spreadsheet row of each text value
-    and the texts. ``decimal``/``thousands`` given in the config are taken as they are.
+    ``evidence`` holds, per used column: its votes, its name, the spreadsheet row of each text
+    value and the texts. When they prove nothing, ``others()`` gives the same for the file's other
+    columns, which decide only when they agree. ``decimal``/``thousands`` given are taken as they are.
     """
     if decimal:
         return Convention(decimal, thousands)
@@ -135,6 +138,11 @@ def decide_convention(evidence: list[tuple[Votes, str, np.ndarray, list[str]]], 
         raise _conflict(dots[0], commas[0], filename, where)
     if dots or commas:
         return Convention("." if dots else ",", thousands)
+    if unsure:
+        proven = {"." if v.dot_only is not None else "," for v, *_ in others()
+                  if (v.dot_only is None) != (v.comma_only is None)}
+        if len(proven) == 1:
+            return Convention(proven.pop(), thousands)
     for sample, has_comma in unsure:
         if has_comma or delimiter != ",":
             raise InputError(f"{filename} {sample}: is that number written with a decimal comma or a "
