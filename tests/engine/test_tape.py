@@ -235,14 +235,24 @@ def test_bad_arguments_to_record_are_refused():
         ad.record(lambda x, y: x * y, 1.0, 2.0, argnums=2)
 
 
-def test_a_mask_from_a_comparison_is_frozen_and_verify_says_so():
+def test_a_mask_from_a_comparison_is_noticed_and_the_tape_refuses_to_replay():
     def leaky(x):
-        return ad.sum(ad.where(x > 0, x, 0.1 * x))   # x > 0 is a plain array: no derivative, kept
+        return ad.sum(ad.where(x > 0, x, 0.1 * x))   # x > 0 is a plain array: a replay would keep it
     x = np.array([1.0, -1.0])
     tape = ad.record(leaky, x)
-    assert tape.verify(x)
-    assert not tape.verify(-x)                 # the recorded mask is wrong for -x
-    np.testing.assert_array_equal(tape.value_and_grad(-x)[1], [1.0, 0.1])   # the stale mask's slopes
+    assert tape.frozen and "comparison (>)" in tape.frozen[0]
+    assert not tape.verify(x)
+    with pytest.raises(EngineError, match="refusing to replay: a comparison"):
+        tape.value_and_grad(-x)
+
+
+def test_python_numbers_from_argument_values_are_noticed_but_constant_masks_are_not():
+    mask = np.array([True, False])
+    assert not ad.record(lambda x: ad.sum(ad.where(mask, x, 2.0 * x)), np.ones(2)).frozen
+    tape = ad.record(lambda x: x * 2.0 if x.item() > 0 else x, 1.0)
+    assert "item()" in tape.frozen[0]
+    with pytest.raises(EngineError, match="refusing to replay"):
+        tape.forward(1.0)
 
 
 def test_repr_and_len_describe_the_recorded_steps():

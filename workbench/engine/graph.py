@@ -75,33 +75,123 @@ class Primitive:
     its rules read only the inputs' shapes, never their values. ``reads``: which values the other
     rules read besides the adjoint or tangent: ``"all"`` (the safe default), ``"inputs"`` or
     ``"output"`` (eˣ's rule needs eˣ, not x). A recorded tape (``tape.py``) frees every value no
-    later rule reads, as soon as the forward sweep is done with it.
+    later rule reads, as soon as the forward sweep is done with it. ``math`` is the rule as a line
+    of the formula sheet (``y = eˣ  |  x̄ = ḡ·y``).
+
+    The rules may be given one per input (``vjp``, ``jvp``: a tuple, None where an input has no
+    derivative) or as one call for all inputs (``vjp_all``, ``jvp_all``: shared work, such as
+    concatenate's slicing). Whichever form was given is normalised once, here, into the two
+    methods every sweep calls:
+
+    * ``shares(g, ans, inputs, kw, wanted)``: the vjp shares ∂L/∂input for the inputs at the
+      positions ``wanted[k][0]``, in that order (not yet summed back over broadcast axes);
+    * ``tangent_terms(tangents, ans, inputs, kw)``: (position, ∂ans/∂input · tangent) for each
+      input whose tangent is not None (``forward.py`` adds them up).
+
+    ``has_rule`` is the set of positions with a vjp rule (None: every position), so a sweep
+    never asks for the adjoint of an input without one (``where``'s condition).
     """
 
-    __slots__ = ("name", "forward", "vjp", "jvp", "vjp_all", "jvp_all", "elementwise", "linear",
-                 "reads", "doc")
+    __slots__ = ("name", "forward", "_vjp", "_jvp", "_vjp_all", "_jvp_all", "elementwise", "linear",
+                 "reads", "doc", "math", "shares", "has_rule")
 
     def __init__(self, name: str, forward: Callable, vjp=None, jvp=None, *, vjp_all=None,
                  jvp_all=None, elementwise: bool = False, linear: bool = False, reads: str = "all",
-                 doc: str | None = None):
+                 doc: str | None = None, math: str | None = None):
         if reads not in ("all", "inputs", "output"):
             raise ValueError(f"Primitive {name}: reads must be 'all', 'inputs' or 'output', got {reads!r}")
         self.name = name
         self.forward = forward
-        self.vjp = vjp if vjp is None or isinstance(vjp, tuple) else (vjp,)
-        self.jvp = jvp if jvp is None or isinstance(jvp, tuple) else (jvp,)
-        self.vjp_all = vjp_all    # one call giving every input's adjoint (shared work)
-        self.jvp_all = jvp_all    # one call giving the output tangent from all input tangents
+        self._vjp = self._jvp = self._vjp_all = self._jvp_all = None
+        self.vjp, self.jvp, self.vjp_all, self.jvp_all = vjp, jvp, vjp_all, jvp_all
         self.elementwise = elementwise
         self.linear = linear
         self.reads = reads
         self.doc = doc
+        self.math = math
+
+    # Setting a rule (also later, as a test that counts calls does) renormalises ``shares``.
+    @property
+    def vjp(self):
+        return self._vjp
+
+    @vjp.setter
+    def vjp(self, rules) -> None:
+        self._vjp = rules if rules is None or isinstance(rules, tuple) else (rules,)
+        self._normalise()
+
+    @property
+    def vjp_all(self):
+        return self._vjp_all
+
+    @vjp_all.setter
+    def vjp_all(self, rule) -> None:
+        self._vjp_all = rule
+        self._normalise()
+
+    @property
+    def jvp(self):
+        return self._jvp
+
+    @jvp.setter
+    def jvp(self, rules) -> None:
+        self._jvp = rules if rules is None or isinstance(rules, tuple) else (rules,)
+
+    @property
+    def jvp_all(self):
+        return self._jvp_all
+
+    @jvp_all.setter
+    def jvp_all(self, rule) -> None:
+        self._jvp_all = rule
+
+    def _normalise(self) -> None:
+        if self._vjp_all is not None:
+            self.shares, self.has_rule = _shares_from_one_rule(self._vjp_all), None
+        else:
+            rules = self._vjp or ()
+            self.shares = _shares_from_rules(rules)
+            self.has_rule = frozenset(i for i, rule in enumerate(rules) if rule is not None)
+
+    def tangent_terms(self, tangents, ans, inputs, kw) -> list:
+        """(position, jvp term) for each input with a tangent; see the class docstring."""
+        if self._jvp_all is not None:
+            return [(None, self._jvp_all(tangents, ans, *inputs, **kw))]
+        if self._jvp is None:
+            raise EngineError(f"jvp: {self.name} has no forward-mode rule")
+        rules = self._jvp
+        return [(i, rules[i](t, ans, *inputs, **kw)) for i, t in enumerate(tangents)
+                if t is not None and i < len(rules) and rules[i] is not None]
 
     def __call__(self, *args, **kw):
         return apply(self, args, kw)
 
     def __repr__(self) -> str:
         return f"<primitive {self.name}>"
+
+
+def _shares_from_rules(rules: tuple):
+    """``shares`` for one vjp rule per input. The commonest calls (one or two inputs wanted, no
+    options) go without building a list or a keyword dict: this runs once per backward step."""
+    def shares(g, ans, inputs, kw, wanted):
+        if len(wanted) == 1:
+            rule = rules[wanted[0][0]]
+            return (rule(g, ans, *inputs, **kw) if kw else rule(g, ans, *inputs),)
+        if kw:
+            return [rules[w[0]](g, ans, *inputs, **kw) for w in wanted]
+        first, second = wanted if len(wanted) == 2 else (None, None)
+        if first is not None:
+            return rules[first[0]](g, ans, *inputs), rules[second[0]](g, ans, *inputs)
+        return [rules[w[0]](g, ans, *inputs) for w in wanted]
+    return shares
+
+
+def _shares_from_one_rule(rule):
+    """``shares`` for a rule giving every input's adjoint in one call."""
+    def shares(g, ans, inputs, kw, wanted):
+        every = rule(g, ans, *inputs, **kw)
+        return [every[w[0]] for w in wanted]
+    return shares
 
 
 NO_OPTIONS: dict = {}   # shared empty ``kw`` for the operators, so no dict is made per operation

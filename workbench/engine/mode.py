@@ -11,11 +11,19 @@ import contextlib
 
 
 class _Mode:
-    __slots__ = ("recording", "forward")
+    __slots__ = ("recording", "forward", "watch")
 
     def __init__(self) -> None:
         self.recording = True   # build graph nodes for operations on tensors that require grad
         self.forward = 0        # > 0 while a forward-mode (jvp) sweep is propagating tangents
+        self.watch = None       # while a tape records: a list noting value-dependent control
+
+
+def note_value_dependence(what: str) -> None:
+    """While a tape records, note that ``what`` turned a value into control (a comparison, a
+    Python number): a replay would keep the recorded result instead of computing it again."""
+    if MODE.watch is not None and what not in MODE.watch:
+        MODE.watch.append(what)
 
 
 MODE = _Mode()
@@ -52,4 +60,4 @@ def is_recording() -> bool:
     return MODE.recording
 
 
-__all__ = ["no_grad", "enable_grad", "is_recording", "MODE"]
+__all__ = ["no_grad", "enable_grad", "is_recording", "MODE", "note_value_dependence"]

@@ -13,18 +13,22 @@ identical to the ordinary path's, bit for bit.
 Store versus rebuild. The ordinary path rebuilds the graph on every call, which is what lets
 ``f`` branch on its inputs' values: each call records whatever actually ran. A tape stores one
 graph and trusts it. It is valid only while the sequence of operations that ``f`` performs does
-not depend on the values of its arguments. What breaks it, silently:
+not depend on the values of its arguments. The engine watches for that while it records, and a
+tape that saw any of these refuses to replay (``tape.frozen`` says what it saw; ``verify`` is False):
 
-* Python control flow on values (``if x.item() > 0``, a loop until convergence);
-* masks from comparisons (``ad.where(x > 0, ...)``: a comparison gives a plain boolean array,
-  with no derivative, so the tape keeps the mask of the recording);
-* anything ``f`` computes from an argument outside the engine (``.data``, ``.item()``,
-  ``detach()``, work under ``no_grad()``): it is kept as a constant.
+* a comparison of values that depend on the arguments (``x > 0``, the mask of ``ad.where`` or the
+  test of an ``if``): it gives a plain boolean array, which a replay would keep as it was;
+* ``.item()``, ``float()``, ``.numpy()`` or ``detach()`` of such a value: a Python number or a
+  constant, the same on every replay.
 
-Rules whose derivative depends on the value (``relu``, ``abs``, ``maximum``, ``clip``) are fine:
-their masks are recomputed from the replayed values. Shapes are part of a tape (reductions and
-reshapes bake them in), so a replay with an argument of another shape is refused with an
-``EngineError``; ``tape.verify(*args)`` compares a replay with the ordinary path for a spot check.
+What it cannot see: reading ``.data`` directly, or work under ``no_grad()`` on the arguments;
+``tape.verify(*args)`` compares a replay with the ordinary path for a spot check. Rules whose
+derivative depends on the value (``relu``, ``abs``, ``maximum``, ``clip``) are fine: their masks
+are recomputed from the replayed values. Shapes are part of a tape (reductions and reshapes bake
+them in), so a replay with an argument of another shape is refused with an ``EngineError``.
+
+The backward sweep of a replay is ``pullback.py``'s loop: the forward sweep hands it one step per
+recorded operation whose rules run, just as ``flatten`` does for a graph.
 """
 
 from __future__ import annotations
@@ -39,8 +43,8 @@ import numpy as np
 from workbench.engine.backward import owned_gradients, topological_order
 from workbench.engine.errors import EngineError
 from workbench.engine.forward import tangent_of
-from workbench.engine.mode import enable_grad
-from workbench.engine.prims_shape import unbroadcast
+from workbench.engine.mode import MODE, enable_grad
+from workbench.engine.pullback import pullback
 from workbench.engine.tensor import Tensor, as_float_array
 
 _ndarray = np.ndarray
@@ -50,8 +54,8 @@ _float64 = np.float64
 class _Step:
     """One recorded primitive application: where its inputs live and how to run its rules."""
 
-    __slots__ = ("prim", "kw", "slots", "out", "call", "fetch", "unary", "cast", "edges", "vjp_all",
-                 "frees")
+    __slots__ = ("prim", "kw", "slots", "out", "call", "fetch", "unary", "cast", "wanted", "frees",
+                 "stand_ins")
 
     def __init__(self, prim, kw: dict, slots: tuple[int, ...], out: int):
         self.prim, self.kw, self.slots, self.out = prim, kw, slots, out
@@ -61,9 +65,11 @@ class _Step:
         self.fetch = itemgetter(*slots)
         self.unary = len(slots) == 1
         self.cast = True           # does the forward rule hand back something other than a float64 array?
-        self.edges: list = []      # (vjp rule, input slot, input shape) for inputs needing adjoints
-        self.vjp_all = None        # (rule giving all adjoints, [(position, slot, shape), ...])
+        self.wanted: list = []     # (position, input slot, input shape) for inputs needing adjoints
         self.frees: tuple = ()     # (slot, placeholder) to drop once this step has run
+        # what the backward step keeps in place of values the forward sweep drops (see _plan_frees):
+        # None, or (placeholder of the output or None, (placeholder of each input or None, ...))
+        self.stand_ins = None
 
 
 class Tape:
@@ -81,9 +87,14 @@ class Tape:
         self._n_slots = n_slots
         # flat tuples: the replay loop unpacks them instead of reading four attributes per step
         self._forward_plan = [(s.call, s.fetch, s.unary, s.cast, s.frees) for s in steps]
-        self._backward_plan = [(s.out, s.fetch, s.unary, s.edges, s.vjp_all, s.kw)
-                               for s in reversed(steps) if s.edges or s.vjp_all]
+        # with a backward step for each step whose rules run: (out, prim, kw, wanted, stand-ins)
+        self._recording_plan = [(s.call, s.fetch, s.unary, s.cast, s.frees,
+                                 (s.out, s.prim, s.kw, s.wanted, s.stand_ins) if s.wanted else None)
+                                for s in steps]
         self.function: Callable | None = None
+        # what made the recorded run depend on its arguments' values (see record); a tape that
+        # noted anything refuses to replay, since a replay would keep the recorded decisions
+        self.frozen: tuple[str, ...] = ()
         # forward mode's seeds: the differentiated arguments' blocks of one identity matrix
         n = sum(math.prod(arg_shapes[i]) for i in argnums)
         eye, start, self._basis = np.eye(n), 0, []
@@ -93,10 +104,16 @@ class Tape:
             start += size
 
     # ---- replay -----------------------------------------------------------------------------
-    def _values(self, args: tuple) -> list:
-        """The forward sweep: every slot's value, arguments first, then constants, then steps."""
+    def _values(self, args: tuple, trail: list | None = None) -> list:
+        """The forward sweep: every slot's value, arguments first, then constants, then steps.
+
+        With ``trail``, each step whose rules will run appends its backward step (as
+        ``pullback.flatten`` makes them for a graph), so the backward sweep is ``pullback``'s.
+        """
         if len(args) != self.n_args:
             raise EngineError(f"tape: recorded with {self.n_args} arguments, called with {len(args)}")
+        if self.frozen:
+            raise EngineError(f"tape: refusing to replay: {self.frozen[0]}")
         values = []
         for i, (arg, shape) in enumerate(zip(args, self.arg_shapes)):
             if type(arg) is not _ndarray or arg.dtype != _float64:
@@ -107,43 +124,38 @@ class Tape:
             values.append(arg)
         values += self._constants
         append = values.append
-        for call, fetch, unary, cast, frees in self._forward_plan:
-            out = call(fetch(values)) if unary else call(*fetch(values))
-            if cast:   # as graph.apply does: numpy hands back scalars for 0-d results
+        if trail is None:
+            for call, fetch, unary, cast, frees in self._forward_plan:
+                out = call(fetch(values)) if unary else call(*fetch(values))
+                if cast:   # as graph.apply does: numpy hands back scalars for 0-d results
+                    out = np.asarray(out, dtype=_float64)
+                append(out)
+                for slot, placeholder in frees:   # values no later rule reads (see _plan_frees)
+                    values[slot] = placeholder
+            return values
+        keep = trail.append
+        for call, fetch, unary, cast, frees, backward in self._recording_plan:
+            inputs = (fetch(values),) if unary else fetch(values)
+            out = call(*inputs)
+            if cast:
                 out = np.asarray(out, dtype=_float64)
             append(out)
-            for slot, placeholder in frees:   # values no later rule reads (see _plan_frees)
+            if backward is not None:
+                slot, prim, kw, wanted, stand_ins = backward
+                if stand_ins is None:
+                    keep((slot, out, prim, kw, inputs, wanted, None))
+                else:
+                    keep((slot, out if stand_ins[0] is None else stand_ins[0], prim, kw,
+                          tuple(v if p is None else p for v, p in zip(inputs, stand_ins[1])), wanted, None))
+            for slot, placeholder in frees:
                 values[slot] = placeholder
         return values
 
-    def _pullback(self, values: list, seed) -> list:
-        """The backward sweep from ``seed``: adjoints of the differentiated arguments."""
+    def _pullback(self, trail: list, seed) -> list:
+        """The backward sweep from ``seed``, by ``pullback``: adjoints of the differentiated arguments."""
         adjoints = [None] * self._n_slots
         adjoints[self.output] = seed
-        for out, fetch, unary, edges, vjp_all, kw in self._backward_plan:
-            g = adjoints[out]
-            if g is None:
-                continue
-            adjoints[out] = None                 # freed as soon as it has been handed on
-            ans = values[out]
-            inputs = (fetch(values),) if unary else fetch(values)
-            if vjp_all is not None:
-                rule, wanted = vjp_all
-                shares = rule(g, ans, *inputs, **kw)
-                for position, slot, shape in wanted:
-                    _add_share(adjoints, slot, shares[position], shape)
-                continue
-            for rule, slot, shape in edges:
-                share = rule(g, ans, *inputs)
-                # _add_share written out: this runs once per edge of the graph
-                try:
-                    fits = share.shape == shape
-                except AttributeError:   # a Python number from a rule
-                    fits = False
-                if not fits:
-                    share = unbroadcast(share, shape)
-                previous = adjoints[slot]
-                adjoints[slot] = share if previous is None else previous + share
+        pullback(trail, adjoints)
         # copies where the sweep shared an array (as Tensor.backward gives them): safe to change in place
         return owned_gradients([np.zeros(self.arg_shapes[i]) if adjoints[i] is None else adjoints[i]
                                 for i in self.argnums])
@@ -157,25 +169,25 @@ class Tape:
 
     def value_and_grad(self, *args):
         """(f(*args), ∂f/∂args[argnums]) for a scalar f: one forward and one backward sweep."""
-        values = self._values(args)
-        out = values[self.output]
+        trail: list = []
+        out = self._values(args, trail)[self.output]
         if out.size != 1:
             raise EngineError(f"tape.value_and_grad: f must return a scalar, got shape {out.shape}; "
                               f"use tape.vjp or tape.jacobian_forward")
         seed = np.array(1.0) if out.ndim == 0 else np.ones(out.shape)
-        return float(out.reshape(())), self._shaped(self._pullback(values, seed))
+        return float(out.reshape(())), self._shaped(self._pullback(trail, seed))
 
     def vjp(self, *args):
         """(f(*args), pullback): ``pullback(seed)`` gives seedᵀ·∂f/∂args[argnums], as often as wanted."""
-        values = self._values(args)
-        out = values[self.output]
+        trail: list = []
+        out = self._values(args, trail)[self.output]
 
-        def pullback(seed):
+        def pull(seed):
             seed = as_float_array(seed, "tape.vjp")
             if seed.shape != out.shape:
                 raise EngineError(f"tape.vjp: seed has shape {seed.shape}, output has shape {out.shape}")
-            return self._shaped(self._pullback(values, seed))
-        return out, pullback
+            return self._shaped(self._pullback(list(trail), seed))   # a copy: pullback empties it
+        return out, pull
 
     def jacobian_forward(self, *args):
         """(f(*args), ∂f/∂args[argnums]) in ONE forward sweep carrying every direction at once.
@@ -209,6 +221,8 @@ class Tape:
 
         if self.function is None:
             raise EngineError("tape.verify: this tape does not know its function")
+        if self.frozen:
+            return False
         out = self.forward(*args)
         fresh = self.function(*args)
         if not np.allclose(out, fresh.data if isinstance(fresh, Tensor) else fresh, rtol=rtol, atol=0):
@@ -234,14 +248,6 @@ class Tape:
         return f"<Tape: {self.n_args} arguments, {len(self.steps)} steps ({ops})>"
 
 
-def _add_share(adjoints: list, slot: int, share, shape: tuple) -> None:
-    """adjoints[slot] += share, summed back over broadcast axes first (never in place)."""
-    if getattr(share, "shape", None) != shape:
-        share = unbroadcast(share, shape)
-    previous = adjoints[slot]
-    adjoints[slot] = share if previous is None else previous + share
-
-
 def record(f: Callable, *example_args, argnums: int | Sequence[int] = 0) -> Tape:
     """Run ``f(*example_args)`` once and keep the sequence of primitives it applied as a ``Tape``.
 
@@ -257,10 +263,15 @@ def record(f: Callable, *example_args, argnums: int | Sequence[int] = 0) -> Tape
     nums = tuple(i % n_args for i in nums)
     stand_ins = [Tensor(as_float_array(a, f"record: argument {i}"), requires_grad=True)
                  for i, a in enumerate(example_args)]
-    with enable_grad():
-        out = f(*stand_ins)
+    saved_watch, MODE.watch = MODE.watch, []
+    try:
+        with enable_grad():
+            out = f(*stand_ins)
+    finally:
+        noted, MODE.watch = MODE.watch, saved_watch
     tape = _flatten(out, stand_ins, nums, single)
     tape.function = f
+    tape.frozen = tuple(noted)
     return tape
 
 
@@ -291,7 +302,7 @@ def _flatten(out, stand_ins: list, argnums: tuple[int, ...], single: bool) -> Ta
         _connect(step, node.args, carries)
         raw = step.call(*node.inputs)
         step.cast = type(raw) is not np.ndarray or raw.dtype != np.float64
-        carries.append(bool(step.edges or step.vjp_all))
+        carries.append(bool(step.wanted))
         steps.append(step)
     _plan_frees(steps, slot_of[id(out)], argnums, {first_step + i: t.data.shape for i, t in enumerate(order)})
     return Tape(n_args, [s.shape for s in stand_ins], argnums, single, constants, steps,
@@ -331,19 +342,14 @@ def _plan_frees(steps: list[_Step], output: int, argnums: tuple[int, ...], shape
             frees.setdefault(index, []).append((slot, np.broadcast_to(np.nan, shapes[slot])))
     for index, dropped in frees.items():
         steps[index].frees = tuple(dropped)
+    placeholders = {slot: placeholder for dropped in frees.values() for slot, placeholder in dropped}
+    for step in steps:   # a backward step must not hold on to what the forward sweep drops
+        if step.wanted and placeholders.keys() & {step.out, *step.slots}:
+            step.stand_ins = (placeholders.get(step.out), tuple(placeholders.get(slot) for slot in step.slots))
 
 
 def _connect(step: _Step, args: tuple, carries: list) -> None:
     """Note which of the step's inputs need an adjoint (they lead back to a differentiated argument)."""
-    prim = step.prim
-    wanted = [(i, slot, args[i].data.shape) for i, slot in enumerate(step.slots) if carries[slot]]
-    if not wanted:
-        return
-    if prim.vjp_all is not None:
-        step.vjp_all = (prim.vjp_all, wanted)
-        return
-    rules = prim.vjp or ()
-    for i, slot, shape in wanted:
-        if i < len(rules) and rules[i] is not None:
-            rule = partial(rules[i], **step.kw) if step.kw else rules[i]
-            step.edges.append((rule, slot, shape))
+    has_rule = step.prim.has_rule
+    step.wanted = [(i, slot, args[i].data.shape) for i, slot in enumerate(step.slots)
+                   if carries[slot] and (has_rule is None or i in has_rule)]

@@ -19,6 +19,7 @@ import operator
 import numpy as np
 
 from workbench.engine.errors import EngineError
+from workbench.engine.mode import MODE, note_value_dependence
 
 
 _FLOAT64 = np.dtype(np.float64)
@@ -77,15 +78,22 @@ class Tensor:
         return self._node is None
 
     def item(self) -> float:
+        if MODE.watch is not None and self.requires_grad:
+            note_value_dependence("item() or float() made a Python number of a value that depends on "
+                                  "the arguments")
         if self.data.size != 1:
             raise EngineError(f"item: only a one-element tensor converts to a number, shape is {self.shape}")
         return float(self.data.reshape(()))
 
     def numpy(self) -> np.ndarray:
+        if MODE.watch is not None and self.requires_grad:
+            note_value_dependence("numpy() took the values of a tensor that depends on the arguments")
         return self.data
 
     def detach(self) -> "Tensor":
         """The same values, cut from the graph: no gradient flows through the result."""
+        if MODE.watch is not None and self.requires_grad:
+            note_value_dependence("detach() made a constant of a value that depends on the arguments")
         return Tensor(self.data)
 
     def zero_grad(self) -> None:
@@ -140,6 +148,9 @@ def _data(value):
 
 def _compare(symbol: str, compare, tensor: Tensor, other):
     """A comparison of values, refused with the shapes named when they cannot broadcast."""
+    if MODE.watch is not None and (tensor.requires_grad or (isinstance(other, Tensor) and other.requires_grad)):
+        note_value_dependence(f"a comparison ({symbol}) of values that depend on the arguments (a "
+                              f"mask for where, or an if)")
     try:
         return compare(tensor.data, _data(other))
     except (ValueError, TypeError) as err:

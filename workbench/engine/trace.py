@@ -31,9 +31,9 @@ from typing import Callable
 import numpy as np
 
 from workbench.engine.backward import topological_order
+from workbench.engine.pullback import flatten, pullback
 from workbench.engine.errors import EngineError
 from workbench.engine.graph import data_of
-from workbench.engine.prims_shape import unbroadcast
 from workbench.engine.tensor import Tensor
 
 ARRAY_HEAD = 2   # elements shown before the "…" in an array summary (the last one follows it)
@@ -176,53 +176,66 @@ def graph_view(y: Tensor, who: str) -> GraphView:
 
 # ---- the backward sweep, shared by trace and dot -----------------------------------------------
 
-def input_shares(tensor: Tensor, g) -> list[tuple[int, Tensor, np.ndarray]]:
-    """(position, input, ∂y/∂input share) for each input of ``tensor``'s node wanting a gradient.
-
-    The same rules the backward pass calls (``backward._propagate``), on the values the node
-    kept; the shares are not yet summed back over broadcast axes.
-    """
-    node = tensor._node
-    prim, args, kw = node.prim, node.args, node.kw
-    inputs = tuple(data_of(a) for a in args)
-    wanted = [i for i, a in enumerate(args) if isinstance(a, Tensor) and a.requires_grad]
-    if prim.vjp_all is not None:
-        shares = prim.vjp_all(g, tensor.data, *inputs, **kw) if wanted else ()
-        return [(i, args[i], np.asarray(data_of(shares[i]), dtype=np.float64)) for i in wanted]
-    rules = prim.vjp or ()
-    found = []
-    for i in wanted:
-        if i < len(rules) and rules[i] is not None:
-            share = rules[i](g, tensor.data, *inputs, **kw)
-            found.append((i, args[i], np.asarray(data_of(share), dtype=np.float64)))
-    return found
-
-
 EdgeHook = Callable[[Tensor, int, Tensor, np.ndarray, np.ndarray, tuple | None], None]
+
+
+class _Watcher:
+    """A ``pullback`` hook: keeps every node's adjoint and reports each chain-rule step."""
+
+    def __init__(self, tensors: list[Tensor], on_edge: EdgeHook | None):
+        self.tensors, self.on_edge = tensors, on_edge
+        self.adjoints: dict[int, np.ndarray] = {}
+
+    def cotangent(self, step, g):
+        if g is not None:   # complete: every user of this node has added its share
+            self.adjoints[id(self.tensors[step[0]])] = np.asarray(g, dtype=np.float64)
+        return g
+
+    def shares(self, step, g, shares, added) -> None:
+        if self.on_edge is None:
+            return
+        tensor = self.tensors[step[0]]
+        for (position, slot, shape), share, fitted in zip(step[5], shares, added):
+            broadcast_from = None if np.shape(share) == shape else np.shape(share)
+            self.on_edge(tensor, position, self.tensors[slot], np.asarray(g, dtype=np.float64),
+                         np.asarray(fitted, dtype=np.float64), broadcast_from)
+
+    def failed(self, step, error) -> bool:
+        return False
 
 
 def sweep_adjoints(view: GraphView, on_edge: EdgeHook | None = None) -> dict[int, np.ndarray]:
     """Every node's adjoint ∂y/∂node, keyed by id; nothing is released, no ``.grad`` is written.
 
+    It is the backward pass's own loop (``pullback``) with a hook that watches it.
     ``on_edge(node_tensor, position, input_tensor, incoming, contribution, broadcast_shape)`` is
-    called for each chain-rule step, before the contribution is added; ``broadcast_shape`` is the
-    share's shape when it had to be summed back to the input's shape, else None.
+    called for each chain-rule step, in the order the backward pass takes them; ``broadcast_shape``
+    is the share's shape when it had to be summed back to the input's shape, else None.
     """
-    adjoints: dict[int, np.ndarray] = {id(view.output): np.ones_like(view.output.data)}
-    for tensor in reversed(view.order):
-        g = adjoints.get(id(tensor))
-        if g is None or tensor._node is None:
-            continue
-        for position, arg, share in input_shares(tensor, g):
-            broadcast_from = None
-            if share.shape != arg.data.shape:
-                broadcast_from = share.shape
-                share = np.asarray(unbroadcast(share, arg.data.shape))
-            if on_edge is not None:
-                on_edge(tensor, position, arg, g, share, broadcast_from)
-            previous = adjoints.get(id(arg))
-            adjoints[id(arg)] = share if previous is None else previous + share
-    return adjoints
+    steps, tensors = flatten(view.output)
+    adjoints: list = [None] * len(tensors)
+    adjoints[-1] = np.ones_like(view.output.data)
+    watcher = _Watcher(tensors, on_edge)
+    pullback(steps, adjoints, watcher)
+    for tensor, adjoint in zip(tensors, adjoints):   # the leaves: nobody handed their adjoint on
+        if adjoint is not None:
+            watcher.adjoints[id(tensor)] = np.asarray(adjoint, dtype=np.float64)
+    return watcher.adjoints
+
+
+def local_partials(tensor: Tensor) -> dict[int, float]:
+    """∂tensor/∂input for each scalar input of a scalar node: its vjp rules at ḡ = 1."""
+    node = tensor._node
+    if tensor.data.size != 1 or node is None:
+        return {}
+    has_rule = node.prim.has_rule
+    wanted = [(i, None, a.data.shape) for i, a in enumerate(node.args) if isinstance(a, Tensor)
+              and a.requires_grad and a.data.size == 1 and (has_rule is None or i in has_rule)]
+    if not wanted:
+        return {}
+    shares = node.prim.shares(np.ones_like(tensor.data), tensor.data, node.inputs, node.kw, wanted)
+    return {i: float(np.asarray(data_of(share), dtype=np.float64).reshape(-1)[0])
+            for (i, _, _), share in zip(wanted, shares)}
 
 
 # ---- the trace --------------------------------------------------------------------------------
@@ -349,14 +362,6 @@ def _forward_step(view: GraphView, tensor: Tensor) -> ForwardStep:
     return ForwardStep(view.name(tensor), node.prim.name, inputs, describe_options(node.kw), tensor.data)
 
 
-def _local_partials(tensor: Tensor) -> dict[int, float]:
-    """∂tensor/∂input for each scalar input of a scalar node: its vjp rule at ḡ = 1."""
-    if tensor.data.size != 1:
-        return {}
-    shares = input_shares(tensor, np.ones_like(tensor.data))
-    return {i: float(share.reshape(-1)[0]) for i, arg, share in shares if arg.data.size == 1}
-
-
 def trace(y: Tensor, print_: bool = False) -> Trace:
     """The forward and backward sweeps of reverse mode on the recorded graph of the scalar ``y``.
 
@@ -371,7 +376,7 @@ def trace(y: Tensor, print_: bool = False) -> Trace:
 
     def record(tensor, position, arg, incoming, share, broadcast_from) -> None:
         if id(tensor) not in partials:
-            partials[id(tensor)] = _local_partials(tensor)
+            partials[id(tensor)] = local_partials(tensor)
         previous = running.get(id(arg))
         running[id(arg)] = share if previous is None else previous + share
         backward_steps.append(BackwardStep(

@@ -1,0 +1,138 @@
+"""The one backward loop: a graph flattened into steps, and adjoints pulled back through them.
+
+Reverse mode needs three things (Fang et al., 2024, part three), and this file is all of them:
+
+1. **Order.** A node may hand on its adjoint only once it is complete, after every node that uses
+   it has added its share. ``flatten`` walks the graph depth first from the output, with its own
+   stack (no recursion, so a chain of 100,000 operations is fine), and emits each tensor after
+   all of its inputs: a forward order. Each tensor gets a *slot*, its index in that order, and
+   each recorded operation becomes a *step*:
+
+       (out, ans, prim, kw, inputs, wanted, node)
+
+   ``out`` is the slot of the step's result and ``ans`` its value; ``inputs`` are the values its
+   rules read; ``wanted`` lists ``(position, slot, shape)`` for each input that wants an adjoint;
+   ``node`` is set when the step should forget its inputs once used (no ``retain_graph``).
+2. **Propagate.** ``pullback`` takes the steps from the last to the first (a reverse topological
+   order), hands each step's adjoint ḡ to its primitive's vjp rules (``Primitive.shares``) and
+   adds every share to its input's adjoint (``accumulate``): a value used twice gets both.
+3. **Release.** An adjoint is dropped once handed on, and a step is dropped once run, so that
+   intermediate arrays can be freed while the sweep goes on.
+
+The same loop serves every consumer: ``Tensor.backward`` and ``backprop`` (``backward.py``), a
+tape's replay (``tape.py`` makes steps from its flat lists, one per recorded operation), the
+step-by-step ``trace`` and the picture (``trace.py``: a hook sees each step's shares), and
+``check_nodes`` (``gradcheck.py``: a hook hands each step a random cotangent instead and checks
+what comes back). Hooks observe or replace; they never copy the loop.
+"""
+
+from __future__ import annotations
+
+from workbench.engine.prims_shape import unbroadcast
+from workbench.engine.tensor import Tensor
+
+
+def accumulate(adjoints: list, slot: int, share, shape: tuple):
+    """adjoints[slot] += share, first summed back over the axes broadcasting added; returns the
+    share as added. Never in place: a rule may return ``g`` itself, which other adjoints share."""
+    try:
+        fits = share.shape == shape
+    except AttributeError:   # a Python number from a rule
+        fits = False
+    if not fits:
+        share = unbroadcast(share, shape)
+    previous = adjoints[slot]
+    adjoints[slot] = share if previous is None else previous + share
+    return share
+
+
+def flatten(root: Tensor, stops: frozenset = frozenset(), *, create_graph: bool = False,
+            release: bool = False) -> tuple[list, list]:
+    """(steps, tensors): the graph below ``root`` in forward order, ``tensors[slot]`` by slot.
+
+    The search does not look through tensors whose ids are in ``stops``, nor through a node
+    already released; such tensors, and leaves, get a slot but no step. With ``create_graph``
+    the steps carry the tensors themselves (so the rules record); otherwise their numpy values.
+    """
+    tensors: list[Tensor] = []
+    steps: list[tuple] = []
+    slot_of: dict[int, int] = {}
+    seen: set[int] = set()
+    # A tensor is pushed once to be expanded; a 1-tuple (tensor,) is pushed after it to say "all
+    # its inputs have slots, emit it", so no pair is allocated for the far commoner first push.
+    stack: list = [root]
+    push, pop = stack.append, stack.pop
+    while stack:
+        tensor = pop()
+        if tensor.__class__ is tuple:
+            tensor = tensor[0]
+            node = tensor._node
+            slot = len(tensors)
+            slot_of[id(tensor)] = slot
+            tensors.append(tensor)
+            prim, args = node.prim, node.args
+            has_rule = prim.has_rule
+            wanted = []
+            for position, arg in enumerate(args):
+                if (arg.__class__ is Tensor and arg.requires_grad
+                        and (has_rule is None or position in has_rule)):
+                    wanted.append((position, slot_of[id(arg)], arg.data.shape))
+            if create_graph:
+                steps.append((slot, tensor, prim, node.kw, args, wanted, node if release else None))
+            else:
+                steps.append((slot, tensor.data, prim, node.kw, node.inputs, wanted,
+                              node if release else None))
+            continue
+        key = id(tensor)
+        if key in seen:
+            continue
+        seen.add(key)
+        node = tensor._node
+        if node is None or node.args is None or key in stops:
+            slot_of[key] = len(tensors)
+            tensors.append(tensor)
+            continue
+        push((tensor,))
+        for arg in reversed(node.args):
+            if arg.__class__ is Tensor and arg.requires_grad and id(arg) not in seen:
+                push(arg)
+    return steps, tensors
+
+
+def pullback(steps: list, adjoints: list, hook=None) -> None:
+    """Run ``steps`` from the last to the first, pulling each step's adjoint back to its inputs.
+
+    ``adjoints`` is a list by slot, holding the seed at the output's slot; on return it holds the
+    adjoint of every slot no step consumed (leaves, stops). ``steps`` is emptied as it is run.
+    ``hook``, when given, has ``cotangent(step, g) -> g`` (the adjoint the step's rules receive:
+    return ``g`` to observe, anything else to replace it, None to skip the step),
+    ``shares(step, g, shares, added)`` (the rules' shares, and the same summed back to the
+    inputs' shapes as they were added, in the order of ``step[5]``) and
+    ``failed(step, error) -> bool`` (True: the error is recorded and the sweep goes on).
+    """
+    pop = steps.pop
+    while steps:
+        step = pop()
+        out, ans, prim, kw, inputs, wanted, node = step
+        g = adjoints[out]
+        if hook is not None:
+            g = hook.cotangent(step, g)
+        if g is None:
+            continue
+        adjoints[out] = None    # handed on: the sweep keeps only the adjoints still to be used
+        if node is not None:
+            node.args = node.inputs = None   # Node.release(), written out: once per step
+        if not wanted:
+            continue
+        try:
+            shares = prim.shares(g, ans, inputs, kw, wanted)
+        except Exception as err:
+            if hook is None or not hook.failed(step, err):
+                raise
+            continue
+        if hook is None:
+            for (_, slot, shape), share in zip(wanted, shares):
+                accumulate(adjoints, slot, share, shape)
+        else:
+            hook.shares(step, g, shares, [accumulate(adjoints, slot, share, shape)
+                                          for (_, slot, shape), share in zip(wanted, shares)])
