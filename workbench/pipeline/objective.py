@@ -12,13 +12,13 @@ The model speaks in named parameters (``a``, ``W1``); optimizers speak in a flat
 
 Store versus rebuild: an optimizer calls these hundreds of times on a graph whose structure never
 changes, so each is recorded once as an engine tape (``ad.record``) and replayed without building
-Python objects, after checking the replay against the ordinary path once (``Tape.verify``). A
-formula with ``where`` is never taped: its condition is a comparison, which a tape would freeze.
+Python objects, after checking the replay against the ordinary path once (``Tape.verify``). The
+engine refuses a tape whose recording compared values of the parameters (a ``where`` on them):
+``tape.frozen`` names it, and the ordinary path is used.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Mapping
 
 import numpy as np
@@ -145,9 +145,6 @@ class FitObjective:
         return self._tapes[kind]
 
     def _record(self, kind: str, x: np.ndarray):
-        formula = getattr(self.model, "formula", None)
-        if formula is not None and re.search(r"\bwhere\s*\(", formula.text):
-            return None
         if kind == "residuals" and self._ls_scale is None:
             return None
         function = self._residual_of if kind == "residuals" else self._loss_of
@@ -155,7 +152,7 @@ class FitObjective:
         try:
             with np.errstate(all="ignore"):
                 tape = ad.record(function, *primals, argnums=tuple(range(len(primals))))
-                ok = tape.verify(*primals)
+                ok = not tape.frozen and tape.verify(*primals)
         except Exception:  # noqa: BLE001 - the ordinary path below is always correct
             return None
         return tape if ok else None
