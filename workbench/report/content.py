@@ -66,10 +66,16 @@ class ReportInputs:
         return dict(getattr(getattr(self.config, "report", None), "describe", None) or {})
 
 
+def predicts_probability(prepared) -> bool:
+    """A 0/1 target: a built-in binary model, or any model fitted with cross-entropy."""
+    return bool(prepared.model.binary or getattr(prepared.loss, "name", "") == "cross_entropy")
+
+
 def _effects_of(outcome) -> list[Effect]:
     prepared = outcome.prepared
     objective, model = prepared.objective, prepared.model
-    logit = bool(model.binary and getattr(prepared.loss, "from_logits", True))
+    binary = predicts_probability(prepared)
+    logit = bool(binary and getattr(prepared.loss, "from_logits", True))
 
     def predict(x, columns):
         from workbench import engine as ad
@@ -80,7 +86,7 @@ def _effects_of(outcome) -> list[Effect]:
 
     unc = outcome.uncertainty
     return input_effects(predict, outcome.x, objective.columns, model.inputs, getattr(unc, "covariance", None),
-                         getattr(unc, "t_value", float("nan")), binary=bool(model.binary), logit=logit)
+                         getattr(unc, "t_value", float("nan")), binary=binary, logit=logit)
 
 
 def report_inputs(outcome) -> ReportInputs:
@@ -95,7 +101,7 @@ def report_inputs(outcome) -> ReportInputs:
     return ReportInputs(result=outcome.result, config=prepared.config, params_table=list(outcome.params_table),
                         target=model.target, inputs=tuple(model.inputs),
                         model_kind=None if prepared.config.model.formula else prepared.config.model.type,
-                        binary=bool(model.binary), effects=effects,
+                        binary=predicts_probability(prepared), effects=effects,
                         correlation=(list(unc.names), np.asarray(corr, dtype=float)) if corr is not None else None,
                         notes=list(dict.fromkeys(outcome.warnings)), n_validation=len(prepared.val_rows),
                         out_dir=outcome.out_dir, command=getattr(outcome, "command", None))
