@@ -458,3 +458,19 @@ def test_importing_config_loads_no_heavy_modules():
             "print(sorted(m for m in ('pandas', 'matplotlib', 'scipy', 'numpy') if m in sys.modules))")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert proc.stdout.strip() == "[]", proc.stderr
+
+
+def test_params_the_formula_does_not_use_are_refused_naming_each(tmp_path):
+    from cli_helpers import run_cli
+
+    (tmp_path / "d.csv").write_text("x,y\n0,4\n1,3.1\n2,2.5\n3,2.2\n")
+    config = tmp_path / "c.yaml"
+    config.write_text("data: d.csv\nmodel: {formula: 'y ~ a * exp(-b * x) + c'}\n"
+                      "params: {a: 1, b: 0.1, c: 0, x: 5.0, zz: 7}\n")
+    proc = run_cli("validate", str(config))
+    assert proc.returncode == 2
+    assert proc.stderr == ("error: c.yaml: params: 'x' is a data column, not a parameter; 'zz' is not in the "
+                           "formula; the formula's parameters are a, b, c\n")
+    config.write_text("data: d.csv\nmodel: {formula: 'y ~ a * exp(-b * x) + c'}\nparams: {bb: {min: 0}}\n")
+    proc = run_cli("validate", str(config))
+    assert proc.returncode == 2 and "params.bb: 'bb' is not in the formula (did you mean 'b'?)" in proc.stderr

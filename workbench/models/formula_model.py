@@ -37,6 +37,7 @@ class FormulaModel(Model):
         if not param_names:
             raise InputError("the formula has no parameters to fit: every name is a data column",
                              where="model.formula")
+        _refuse_unused_params(inits, param_names, available)
         notes = []
         params = []
         for name in param_names:
@@ -58,3 +59,16 @@ class FormulaModel(Model):
 
     def describe(self) -> str:
         return f"{self.target} ~ {self.formula.to_string()}"
+
+
+def _refuse_unused_params(inits: Mapping[str, float], param_names: Sequence[str], columns: set) -> None:
+    """A ``params`` entry the formula does not use would be silently ignored: name every one."""
+    from workbench.errors import did_you_mean
+
+    unused = [name for name in inits if name not in param_names]
+    if not unused:
+        return
+    reasons = [f"{name!r} is a data column, not a parameter" if name in columns else
+               f"{name!r} is not in the formula{did_you_mean(name, param_names)}" for name in unused]
+    raise InputError(f"{'; '.join(reasons)}; the formula's parameters are {', '.join(param_names)}",
+                     where="params." + unused[0] if len(unused) == 1 else "params")
