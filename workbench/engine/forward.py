@@ -42,30 +42,39 @@ def propagate_tangent(prim, args: tuple, kw: dict, result: Tensor) -> None:
 
 
 def tangent_of(prim, tangents: list, ans: np.ndarray, inputs: tuple, kw: dict) -> np.ndarray:
-    """The (k, *ans.shape) tangent of ``prim``'s output from its inputs' tangents (None: constant)."""
+    """The (k, *ans.shape) tangent of ``prim``'s output from its inputs' tangents (None: constant).
+
+    The rules come from ``Primitive.tangent_terms``, which hides whether they were given per input
+    or as one call. Elementwise rules take all k directions at once (the tangent's leading axis
+    broadcasts); the others run once per direction.
+    """
     k = next(t for t in tangents if t is not None).shape[0]
-    if prim.jvp_all is not None:
-        full = [t if t is not None else np.zeros((k,) + np.shape(x)) for t, x in zip(tangents, inputs)]
-        out = np.stack([prim.jvp_all([t[j] for t in full], ans, *inputs, **kw) for j in range(k)])
-    else:
-        if prim.jvp is None:
-            raise EngineError(f"jvp: {prim.name} has no forward-mode rule")
-        out = None   # the sum of the inputs' terms, started from the first (no zeros to add to)
-        for i, t in enumerate(tangents):
-            if t is None or prim.jvp[i] is None:
-                continue
-            rule = prim.jvp[i]
-            if prim.elementwise:
-                term = rule(_aligned(t, ans.ndim), ans, *inputs, **kw)
-            else:
-                term = np.stack([np.broadcast_to(rule(t[j], ans, *inputs, **kw), ans.shape)
-                                 for j in range(k)])
-            out = term if out is None else out + term
+    if prim.jvp_all is not None:   # one call for all inputs: it wants a tangent for every one
+        tangents = [t if t is not None else np.zeros((k,) + np.shape(x)) for t, x in zip(tangents, inputs)]
+    if prim.elementwise and prim.jvp_all is None:
+        out = _total(prim.tangent_terms([None if t is None else _aligned(t, ans.ndim) for t in tangents],
+                                        ans, inputs, kw))
         if out is None:
             out = np.zeros((k,) + ans.shape)
+    else:
+        out = np.stack([_direction(prim, [None if t is None else t[j] for t in tangents], ans, inputs, kw)
+                        for j in range(k)])
     if np.shape(out) != (k,) + ans.shape:   # np.broadcast_to costs microseconds: only when needed
         out = np.broadcast_to(out, (k,) + ans.shape)
     return out
+
+
+def _total(terms: list):
+    """The sum of the inputs' terms, started from the first (no zeros to add to), or None."""
+    out = None
+    for _, term in terms:
+        out = term if out is None else out + term
+    return out
+
+
+def _direction(prim, tangents: list, ans: np.ndarray, inputs: tuple, kw: dict) -> np.ndarray:
+    out = _total(prim.tangent_terms(tangents, ans, inputs, kw))
+    return np.zeros(ans.shape) if out is None else np.broadcast_to(out, ans.shape)
 
 
 def push_forward(f, primals: tuple, tangents: tuple):

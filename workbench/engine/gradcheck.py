@@ -33,13 +33,12 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from workbench.engine.backward import topological_order
 from workbench.engine.errors import EngineError
 from workbench.engine.forward import jvp
 from workbench.engine.mode import enable_grad, no_grad
 from workbench.engine.numdiff import DISAGREES, INCONCLUSIVE, NumericDerivative, judge, numeric_derivative
 from workbench.engine.prims_reduce import sum as _sum
-from workbench.engine.prims_shape import unbroadcast
+from workbench.engine.pullback import flatten, pullback
 from workbench.engine.tensor import Tensor, as_float_array
 
 EPS_BASE = float(np.finfo(np.float64).eps ** (1.0 / 3.0))
@@ -313,29 +312,6 @@ def gradcheck(f: Callable, *inputs, eps: float | None = None, atol: float = 1e-5
 
 # ---- one node at a time ------------------------------------------------------------------------
 
-def _rule_adjoints(prim, g, ans, inputs, kw, wanted: list[int]) -> dict[int, np.ndarray]:
-    """The adjoints a node's vjp rule(s) give for the wanted inputs, summed to the input shapes."""
-    every = prim.vjp_all(g, ans, *inputs, **kw) if prim.vjp_all is not None else None
-    adjoints = {}
-    for i in wanted:
-        adjoint = np.asarray(every[i] if every is not None else prim.vjp[i](g, ans, *inputs, **kw),
-                             dtype=np.float64)
-        shape = np.shape(inputs[i])
-        if adjoint.shape != shape:   # broadcasting is undone as the backward pass does it
-            if adjoint.ndim < len(shape):
-                raise EngineError(f"vjp rule returned shape {adjoint.shape} for an input of shape {shape}")
-            adjoint = np.asarray(unbroadcast(adjoint, shape), dtype=np.float64)
-        adjoints[i] = adjoint
-    return adjoints
-
-
-def _wanted_inputs(prim, args) -> list[int]:
-    """Inputs that need a gradient and have a rule (``where``'s condition, say, has none)."""
-    rules = prim.vjp or ()
-    return [i for i, a in enumerate(args) if isinstance(a, Tensor) and a.requires_grad
-            and (prim.vjp_all is not None or (i < len(rules) and rules[i] is not None))]
-
-
 class _NodeProbe:
     """One node's forward, probed numerically: ψ(δ) = Σ w·prim.forward(..., xᵢ + δ, ...)."""
 
@@ -393,27 +369,51 @@ def check_nodes(output: Tensor, *, eps: float | None = None, atol: float = 1e-5,
     """
     if not isinstance(output, Tensor):
         raise EngineError(f"check_nodes: expected a Tensor, got {type(output).__name__}")
-    tol = _Settings(EPS_BASE if eps is None else float(eps), atol, rtol)
-    rng = np.random.default_rng(seed)
-    report = NodeReport()
-    for position, tensor in enumerate(topological_order(output)):
+    steps, tensors = flatten(output)
+    for tensor in tensors:
         node = tensor._node
-        if node is None:
-            continue
-        if node.args is None:
+        if node is not None and node.args is None:
             raise EngineError(f"check_nodes: the graph of this {node.prim.name} result (shape "
                               f"{tensor.shape}) was released by a backward pass; rebuild it or pass "
                               f"retain_graph=True")
-        inputs = [a.data if isinstance(a, Tensor) else a for a in node.args]
-        wanted = _wanted_inputs(node.prim, node.args)
-        w = rng.standard_normal(tensor.shape)
-        try:
-            adjoints = _rule_adjoints(node.prim, w, tensor.data, inputs, node.kw, wanted)
-        except Exception as err:  # a rule that crashes is as wrong as one that miscalculates
-            report.checks.extend(NodeCheck(position, node.prim.name, i, None, np.nan, np.nan, np.inf,
-                                           False, f"{type(err).__name__}: {err}") for i in wanted)
-            continue
-        probe = _NodeProbe(node.prim, inputs, node.kw, w, tensor.data)
-        for i, adjoint in adjoints.items():
-            report.checks.append(_check_input(position, probe, i, adjoint, rng, tol, max_elements))
-    return report
+    checker = _NodeChecker(tensors, _Settings(EPS_BASE if eps is None else float(eps), atol, rtol),
+                           np.random.default_rng(seed), max_elements)
+    pullback(steps, [None] * len(tensors), checker)
+    return checker.report
+
+
+class _NodeChecker:
+    """A ``pullback`` hook: each step's rules get a random cotangent w, and what they give back
+    (summed to the inputs' shapes as the backward pass adds it) is checked against the forward."""
+
+    def __init__(self, tensors: list, tol: _Settings, rng, max_elements: int):
+        self.tensors, self.tol, self.rng, self.max_elements = tensors, tol, rng, max_elements
+        self.report = NodeReport()
+        self.w = None
+
+    def _position(self, step) -> int:   # place in topological order, 0 = the output
+        return len(self.tensors) - 1 - step[0]
+
+    def cotangent(self, step, g):
+        self.w = self.rng.standard_normal(np.shape(step[1]))
+        return self.w
+
+    def shares(self, step, g, shares, added) -> None:
+        _, ans, prim, kw, inputs, wanted, _ = step
+        probe = _NodeProbe(prim, list(inputs), kw, self.w, ans)
+        for (i, _, shape), share, adjoint in zip(wanted, shares, added):
+            if np.ndim(share) < len(shape):
+                self.failed(step, EngineError(f"vjp rule returned shape {np.shape(share)} for an input "
+                                              f"of shape {shape}"), only=i)
+                continue
+            adjoint = np.asarray(adjoint, dtype=np.float64)
+            self.report.checks.append(_check_input(self._position(step), probe, i, adjoint, self.rng,
+                                                   self.tol, self.max_elements))
+
+    def failed(self, step, error, only: int | None = None) -> bool:
+        """A rule that crashes is as wrong as one that miscalculates: recorded, and the check goes on."""
+        positions = [i for i, _, _ in step[5]] if only is None else [only]
+        self.report.checks.extend(NodeCheck(self._position(step), step[2].name, i, None, np.nan, np.nan,
+                                            np.inf, False, f"{type(error).__name__}: {error}")
+                                  for i in positions)
+        return True

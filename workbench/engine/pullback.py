@@ -126,13 +126,13 @@ def pullback(steps: list, adjoints: list, hook=None) -> None:
             continue
         try:
             shares = prim.shares(g, ans, inputs, kw, wanted)
+            if hook is None:
+                for (_, slot, shape), share in zip(wanted, shares):
+                    accumulate(adjoints, slot, share, shape)
+                continue
+            added = [accumulate(adjoints, slot, share, shape) for (_, slot, shape), share in zip(wanted, shares)]
         except Exception as err:
             if hook is None or not hook.failed(step, err):
                 raise
             continue
-        if hook is None:
-            for (_, slot, shape), share in zip(wanted, shares):
-                accumulate(adjoints, slot, share, shape)
-        else:
-            hook.shares(step, g, shares, [accumulate(adjoints, slot, share, shape)
-                                          for (_, slot, shape), share in zip(wanted, shares)])
+        hook.shares(step, g, shares, added)
