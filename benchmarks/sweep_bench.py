@@ -88,7 +88,8 @@ def _task(member):
 
 def timed_sweep(path: Path, out: Path, repeat: int = 1, **options) -> tuple[float, object]:
     """Best wall time of ``repeat`` complete sweeps (each with --restart, so every run executes)."""
-    from workbench.pipeline.sweep import plan_sweep, run_sweep
+    from workbench.sweep.orchestrator import run_sweep
+    from workbench.sweep.plan import plan_sweep
 
     best, report = float("inf"), None
     for _ in range(repeat):
@@ -145,7 +146,7 @@ def main() -> None:
     import jinja2  # noqa: F401  (imported once here, so neither sweep below pays for it alone)
     import matplotlib.figure  # noqa: F401
 
-    from workbench.pipeline.sweep import plan_sweep
+    from workbench.sweep.plan import plan_sweep
 
     with tempfile.TemporaryDirectory(prefix="sweep-bench-") as tmp:
         folder = Path(tmp)

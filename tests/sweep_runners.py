@@ -119,6 +119,7 @@ def markers(tmp_path, monkeypatch) -> Path:
 
 def quiet_run(path: Path, runner: str = "sweep_runners:scored", workers: int = 2, **options):
     """``run_sweep`` in-process with a stand-in runner."""
-    from workbench.pipeline.sweep import plan_sweep, run_sweep
+    from workbench.sweep.orchestrator import run_sweep
+    from workbench.sweep.plan import plan_sweep
 
     return run_sweep(plan_sweep(path), quiet=True, runner=runner, workers=workers, **options)

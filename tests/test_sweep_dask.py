@@ -13,7 +13,8 @@ import pytest
 
 from sweep_runners import executions, make_sweep, markers, quiet_run, store_rows  # noqa: F401 (fixture)
 from workbench.errors import InputError
-from workbench.pipeline.sweep import plan_sweep, run_sweep
+from workbench.sweep.orchestrator import run_sweep
+from workbench.sweep.plan import plan_sweep
 
 
 def test_dask_local_cluster_runs_every_run_and_results_come_back(tmp_path, markers):

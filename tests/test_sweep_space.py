@@ -137,7 +137,7 @@ def test_unreadable_sweep_files(tmp_path):
         load_sweep(tmp_path / "absent.yaml")
     bad = tmp_path / "bad.yaml"
     bad.write_text("space: [unclosed\n")
-    with pytest.raises(InputError, match="not valid YAML at line"):
+    with pytest.raises(InputError, match="YAML syntax error at line 2"):
         load_sweep(bad)
     listed = tmp_path / "list.yaml"
     listed.write_text("- a\n- b\n")

@@ -80,3 +80,95 @@ def _jsonable(value):
     if isinstance(value, Path):
         return str(value)
     raise TypeError(f"not JSON serializable: {type(value).__name__}")
+
+
+# Whole folders: a set of files that belong together (a fit's outputs) is written into a fresh
+# folder beside its target and swapped in when complete, so a reader never sees half of the new
+# set beside half of the old. A staging folder is named ``.<target>.wb-new-<pid>-<token>`` and a
+# replaced one ``.<target>.wb-old-<pid>-<token>``: recognisable, so that a later run removes
+# those a dead process left, and only those.
+
+_RENAME_EXCHANGE = 2
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with ``pid`` exists on this host."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def staging_folder(target: Path) -> Path:
+    """Create and return a fresh, empty staging folder beside ``target``."""
+    import secrets
+
+    target = Path(target)
+    path = target.parent / f".{target.name}.wb-new-{os.getpid()}-{secrets.token_hex(3)}"
+    path.mkdir()
+    return path
+
+
+def leftovers(target: Path) -> list[Path]:
+    """Staging and replaced folders of ``target`` left by dead processes (or by this one)."""
+    import re
+
+    target = Path(target)
+    pattern = re.compile(re.escape(f".{target.name}.wb-") + r"(?:new|old)-(\d+)-[0-9a-f]+")
+    found = []
+    if target.parent.is_dir():
+        for path in target.parent.iterdir():
+            match = pattern.fullmatch(path.name)
+            if match and path.is_dir() and (int(match.group(1)) == os.getpid() or not pid_alive(int(match.group(1)))):
+                found.append(path)
+    return sorted(found)
+
+
+def remove_leftovers(target: Path) -> None:
+    import shutil
+
+    for path in leftovers(target):
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths in one step (Linux ``renameat2(RENAME_EXCHANGE)``); False where unsupported."""
+    import ctypes
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd = -100
+    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (22, 38, 95):     # EINVAL, ENOSYS, EOPNOTSUPP: the file system cannot exchange
+        return False
+    raise OSError(err, os.strerror(err), str(b))
+
+
+def replace_folder(staging: Path, target: Path) -> None:
+    """Put the complete ``staging`` folder in ``target``'s place and delete the old one."""
+    import shutil
+
+    staging, target = Path(staging), Path(target)
+    if not target.exists():
+        os.rename(staging, target)
+        return
+    if _exchange(staging, target):
+        shutil.rmtree(staging, ignore_errors=True)    # it now holds the old set
+        return
+    old = staging.with_name(staging.name.replace(".wb-new-", ".wb-old-"))
+    os.rename(target, old)
+    os.rename(staging, target)
+    shutil.rmtree(old, ignore_errors=True)

@@ -16,20 +16,29 @@ from workbench.cli.options import config_argument, out_option, quiet_option, set
 @quiet_option
 @click.option("--strict", is_flag=True, help="Exit with status 4 when the fit does not converge.")
 @click.option("--no-reports", is_flag=True, help="Write results and plots only (no HTML/PDF/XLSX).")
+@click.option("--timeout", type=float, default=None, metavar="SECONDS",
+              help="Stop the fit after this long, keeping its last point (status timeout, exit 4).")
+@click.option("--max-memory", default=None, metavar="SIZE",
+              help="Memory the fit may allocate, e.g. 2GB; beyond it the fit stops (exit 2).")
 def command(config: str, out: str | None, overrides: tuple[str, ...], quiet: bool, strict: bool,
-            no_reports: bool) -> None:
+            no_reports: bool, timeout: float | None, max_memory: str | None) -> None:
     """Fit the model described by CONFIG (a YAML file) to its data.
 
     Writes result.json, params.csv, predictions.csv, history.csv, plots and reports to the
-    output folder. Exit status: 0 fitted, 2 bad input, 3 diverged, 4 not converged (--strict).
+    output folder, as one set that replaces the previous fit's only when complete. Ctrl-C or
+    SIGTERM stops the fit and writes its last point with the status "interrupted" (exit 130).
+    Exit status: 0 fitted, 2 bad input, 3 diverged, 4 not converged (--strict) or timed out.
     """
     from workbench.cli.summary import print_summary
     from workbench.config import load_config
     from workbench.pipeline.fit import resolve_out_dir, run_fit
+    from workbench.pipeline.limits import RunLimits, parse_bytes, parse_seconds
 
+    limits = RunLimits(None if timeout is None else parse_seconds(timeout, "--timeout"),
+                       None if max_memory is None else parse_bytes(max_memory, "--max-memory"))
     cfg = load_config(config, overrides)
     out_dir = resolve_out_dir(cfg, out)
     outcome = run_fit(cfg, out_dir, quiet=quiet, reports=not no_reports, strict=strict,
-                      progress=sys.stderr.isatty())
+                      progress=sys.stderr.isatty(), interruptible=True, limits=limits)
     if not quiet:
         print_summary(outcome)

@@ -2,6 +2,9 @@
 
     workbench runs [SWEEP_DIR] [--status done|failed|running|pending]
     workbench runs show KEY [SWEEP_DIR]        (a unique prefix of the key is enough)
+    workbench runs --repair [SWEEP_DIR]        (rebuild a damaged store from the run folders)
+
+A sweep that died (``kill -9``) is noticed here: its summary.json is marked interrupted.
 """
 
 from __future__ import annotations
@@ -16,12 +19,21 @@ STATUSES = ("done", "failed", "running", "pending")
 @click.command("runs")
 @click.argument("args", nargs=-1, metavar="[SWEEP_DIR] | show KEY [SWEEP_DIR]")
 @click.option("--status", type=click.Choice(STATUSES), default=None, help="Only runs with this status.")
-def command(args: tuple[str, ...], status: str | None) -> None:
+@click.option("--repair", is_flag=True,
+              help="Rebuild a damaged or lost run store from the run folders (the old file is kept aside).")
+def command(args: tuple[str, ...], status: str | None, repair: bool) -> None:
     """List the runs of the sweep whose output folder is SWEEP_DIR (default: here), or show
     one run's config, metrics and error with `workbench runs show KEY [SWEEP_DIR]`."""
     from pathlib import Path
 
+    from workbench.sweep.status import mark_interrupted
     from workbench.sweep.store import STORE_NAME, RunStore
+
+    if repair:
+        if len(args) > 1 or (args and args[0] == "show"):
+            raise click.UsageError("usage: workbench runs --repair [SWEEP_DIR]")
+        _repair(Path(args[0] if args else "."))
+        return
 
     if args and args[0] == "show":
         if len(args) not in (2, 3):
@@ -36,7 +48,24 @@ def command(args: tuple[str, ...], status: str | None) -> None:
     with RunStore(folder / STORE_NAME, create=False) as store:
         metric = store.get_meta("metric") or "loss"
         records = store.records(status=status)
+    interrupted = mark_interrupted(folder)
+    if interrupted is not None:
+        counts = interrupted["counts"]
+        click.echo(f"state: interrupted ({interrupted['notes'][0]}): {counts['done']} done, {counts['failed']} "
+                   f"failed, {counts['pending']} pending")
     _table(records, metric)
+
+
+def _repair(folder) -> None:
+    from workbench.sweep.repair import repair_store
+
+    repair = repair_store(folder)
+    for path in repair.moved_aside:
+        click.echo(f"moved the damaged {path.name.split('.damaged-')[0]} aside to {path}")
+    click.echo(f"rebuilt {repair.store} from {repair.adopted} run folder(s); runs without a finished folder "
+               f"will run again on the next `workbench sweep`")
+    for reason in repair.skipped:
+        click.echo(f"  skipped {reason}")
 
 
 def _fmt(value) -> str:

@@ -28,10 +28,12 @@ def command(sweep_file: str, workers: int | None, scheduler: str | None, resume:
 
     Results go to the output folder: runs.sqlite (the run store), runs/<key>/ (each run's
     files), leaderboard.csv, best.yaml, sweep.html and summary.json. Rerunning the same command
-    runs only what is not done. Exit status: 0 all runs done, 1 some failed, 2 bad sweep file
-    or option, 75 the sweep is already running, 130 interrupted.
+    runs only what is not done. Exit status: 0 all runs done, 1 some failed, 2 bad sweep file,
+    option or output folder, 74 the machine failed the sweep (disk full, store unwritable), 75 the
+    sweep is already running, 130 interrupted.
     """
-    from workbench.pipeline.sweep import dry_run_lines, plan_sweep, run_sweep
+    from workbench.sweep.orchestrator import run_sweep
+    from workbench.sweep.plan import dry_run_lines, plan_sweep
 
     plan = plan_sweep(sweep_file, out)
     if dry_run:

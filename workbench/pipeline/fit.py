@@ -8,11 +8,19 @@
   written like any result and then ``DivergedError`` is raised (exit 3), naming the step;
 * a fit that did not converge writes its results and says so; with ``strict`` it then raises
   ``NotConvergedError`` (exit 4);
-* every file is written atomically.
+* the outputs are written as a whole set: into a fresh folder beside ``out_dir``, swapped in
+  when complete (``workbench.pipeline.outputs``), and only over a folder that holds a previous
+  fit's outputs (else exit 2 before anything runs);
+* Ctrl-C or SIGTERM (``interruptible``) stops the optimizer at the end of its step: the last
+  parameters are written with the status "interrupted" and ``InterruptedRun`` is raised (exit
+  130); a time limit does the same with the status "timeout" and exit 4; a memory limit that is
+  exceeded is exit 2 naming ``max_memory``, with the previous outputs unchanged.
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import shutil
 import sys
 import time
@@ -22,7 +30,9 @@ from pathlib import Path
 
 import numpy as np
 
-from workbench.errors import DivergedError, NotConvergedError
+from workbench.errors import DivergedError, InputError, InterruptedRun, NotConvergedError
+from workbench.pipeline.limits import (GRACE_S, RunLimits, StopFlag, TimeLimitReached, catch_signals, memory_limit,
+                                       time_limit)
 from workbench.pipeline.prepare import Prepared, prepare
 from workbench.pipeline.results import assemble_result
 
@@ -37,12 +47,17 @@ class FitOutcome:
     predictions: dict                  # column -> array (predictions.csv)
     history: list[dict]
     uncertainty: object
-    out_dir: Path
+    out_dir: Path                      # where files are written now (a staging folder while writing)
     elapsed_s: float
     files: list[Path] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     trajectory: list[tuple[int, np.ndarray]] = field(default_factory=list)   # (step, x), small models
     gradcheck: object | None = None    # the compact gradient check at start and solution (reports)
+    destination: Path | None = None    # where the outputs end up (what a report names); None: out_dir
+
+    def __post_init__(self) -> None:
+        if self.destination is None:
+            self.destination = self.out_dir
 
     @property
     def converged(self) -> bool:
@@ -68,8 +83,10 @@ MAX_TRAJECTORY_PARAMS = 12     # parameter trajectories are kept (and drawn) for
 class _Monitor:
     """Per-step callback: validation loss, progress bar, parameter trajectory, early stop on request."""
 
-    def __init__(self, prepared: Prepared, max_steps: int, show_progress: bool):
+    def __init__(self, prepared: Prepared, max_steps: int, show_progress: bool, stop: StopFlag | None = None):
         self.prepared = prepared
+        self.stop = stop if stop is not None else StopFlag()
+        self.last: tuple[int, np.ndarray, float] | None = None     # the last step seen: (step, x, loss)
         from workbench.optim.history import ThinnedLog
 
         self.trajectory: ThinnedLog[tuple[int, np.ndarray]] = ThinnedLog()   # bounded however long the run
@@ -91,6 +108,10 @@ class _Monitor:
                             file=sys.stderr, ncols=columns, nrows=lines)
 
     def __call__(self, step: int, x: np.ndarray, loss: float):
+        if np.isfinite(loss):
+            self.last = (step, np.array(x, dtype=float), float(loss))
+        if self.stop:
+            return True       # a signal or the time limit: the optimizer returns this point
         if self.keep_x:
             self.trajectory.append(step, (step, np.array(x, dtype=float)))
         if self.bar is not None:
@@ -106,17 +127,49 @@ class _Monitor:
 
 
 def run_fit(config, out_dir: Path | str, *, quiet: bool = True, reports: bool = True,
-            strict: bool = False, progress: bool = False) -> FitOutcome:
-    """Fit ``config`` and write its outputs to ``out_dir``; see the module docstring."""
+            strict: bool = False, progress: bool = False, staged: bool = True, interruptible: bool = False,
+            limits: RunLimits | None = None) -> FitOutcome:
+    """Fit ``config`` and write its outputs to ``out_dir``; see the module docstring.
+
+    ``staged``: write the whole set beside ``out_dir`` and swap it in when complete (a caller
+    that already writes into a private folder, like a sweep worker, passes False).
+    ``interruptible``: SIGINT and SIGTERM stop the fit at the end of its step (the command line).
+    ``limits``: a time limit (the fit stops, keeping its last point) and a memory limit."""
+    from workbench.pipeline.outputs import check_fit_folder
+
+    started = time.perf_counter()
+    limits = limits or RunLimits()
+    if staged:
+        check_fit_folder(Path(out_dir))
+    prepared = prepare(config)
+    stop = StopFlag()
+    try:
+        with (catch_signals(stop) if interruptible else contextlib.nullcontext()), \
+                time_limit(limits.timeout, stop), memory_limit(limits.max_memory):
+            outcome = _fit_and_write(prepared, Path(out_dir), stop, started, quiet=quiet, reports=reports,
+                                     progress=progress, staged=staged)
+    except MemoryError:
+        if limits.max_memory is None:
+            raise
+        raise InputError(f"the fit needs more memory than {limits.describe_memory()} allows; raise the limit or "
+                         f"use a smaller model or less data", where="max_memory") from None
+    except TimeLimitReached:
+        raise NotConvergedError(f"the fit did not stop within {GRACE_S:g} s of its time limit "
+                                f"({limits.describe_timeout()}); the previous outputs in {out_dir} are unchanged")
+    outcome.elapsed_s = time.perf_counter() - started
+    _raise_for_status(outcome, strict, limits)
+    return outcome
+
+
+def _fit_and_write(prepared: Prepared, out_dir: Path, stop: StopFlag, started: float, *, quiet: bool,
+                   reports: bool, progress: bool, staged: bool) -> FitOutcome:
     from workbench.optim import minimize
     from workbench.pipeline.outputs import write_outputs
 
-    started = time.perf_counter()
-    prepared = prepare(config)
     options = optimizer_options(prepared)
     prepared.notes += [f"optimizer.{key} is set but {options.name} does not use it"
                        for key in options.unused() if key != "seed"]
-    monitor = _Monitor(prepared, options.max_steps, progress and not quiet)
+    monitor = _Monitor(prepared, options.max_steps, progress and not quiet, stop)
     # Overflow on the way to a divergence is expected and handled (the optimizer stops at the
     # first non-finite loss and keeps the last finite point), so numpy need not warn about it.
     with np.errstate(all="ignore"), warnings.catch_warnings():
@@ -125,18 +178,50 @@ def run_fit(config, out_dir: Path | str, *, quiet: bool = True, reports: bool = 
             names = [p.name if p.size == 1 else f"{p.name}[{i}]" for p in prepared.free for i in range(p.size)]
             opt = minimize(prepared.objective, prepared.x0, options, lower=prepared.lower,
                            upper=prepared.upper, callback=monitor, names=names)
+        except (KeyboardInterrupt, TimeLimitReached):
+            # A second signal, or a step that outlived the time limit: keep the last step seen.
+            stop.reason = stop.reason or "interrupted"
+            opt = _stopped_result(prepared, monitor.last)
         finally:
             monitor.close()
-        outcome = assemble_result(prepared, opt, Path(out_dir), started)
+        if stop:
+            opt = _as_stopped(opt, stop)
+        outcome = assemble_result(prepared, opt, out_dir, started)
         outcome.trajectory = monitor.trajectory.items()
-        write_outputs(outcome, reports=reports)
-    outcome.elapsed_s = time.perf_counter() - started
-    if opt.status == "diverged":
-        raise DivergedError(f"the fit diverged at step {opt.diverged_at}: {opt.message}; the last good "
-                            f"parameters are in {outcome.out_dir / 'result.json'}")
-    if strict and not outcome.converged:
-        raise NotConvergedError(f"the fit did not converge ({outcome.result['message']}) and --strict is set")
+        write_outputs(outcome, reports=reports and not stop, staged=staged)
     return outcome
+
+
+def _stopped_result(prepared: Prepared, last: tuple[int, np.ndarray, float] | None):
+    from workbench.optim.base import OptimizeResult
+
+    step, x, loss = last if last is not None else (0, np.asarray(prepared.x0, dtype=float), float("nan"))
+    return OptimizeResult(x=x, fun=loss, success=False, status="", message="", nit=step, nfev=0, njev=0)
+
+
+def _as_stopped(opt, stop: StopFlag):
+    """The optimizer's result relabelled: why it stopped is the signal or the time limit."""
+    if stop.reason == "timeout":
+        message = f"stopped at the time limit after {opt.nit} steps"
+    else:
+        message = f"interrupted by {stop.signal_name or 'SIGINT'} after {opt.nit} steps"
+    return dataclasses.replace(opt, success=False, status=stop.reason, message=message)
+
+
+def _raise_for_status(outcome: FitOutcome, strict: bool, limits: RunLimits) -> None:
+    result, where = outcome.result, outcome.out_dir / "result.json"
+    if result["status"] == "interrupted":
+        raise InterruptedRun(f"the fit was {result['message']}; its last parameters are in {where} "
+                             f"(status \"interrupted\", no reports)")
+    if result["status"] == "timeout":
+        raise NotConvergedError(f"the fit {result['message']} ({limits.describe_timeout()}); its last "
+                                f"parameters are in {where} (status \"timeout\", no reports)")
+    if result["status"] == "diverged":
+        opt = outcome.optimize_result
+        raise DivergedError(f"the fit diverged at step {opt.diverged_at}: {opt.message}; the last good "
+                            f"parameters are in {where}")
+    if strict and not outcome.converged:
+        raise NotConvergedError(f"the fit did not converge ({result['message']}) and --strict is set")
 
 
 def resolve_out_dir(config, out: Path | str | None) -> Path:

@@ -1,22 +1,42 @@
 """Writing a fit's files: result.json, params.csv, predictions.csv, history.csv, plots, reports.
 
-Each file is written atomically (``workbench.atomic``). Plots and reports are drawn after the
-numbers are safely on disk, and a plot that cannot be drawn (say, all residuals NaN after a
-divergence) is reported as a warning instead of losing the rest.
+The files are one set. They are written into a fresh staging folder beside the output folder
+(plots and reports are rendered there too: ``outcome.out_dir`` points at it meanwhile) and the
+complete set replaces the old one in one step (``workbench.atomic.replace_folder``). A failure
+on the way (a full disk) leaves the previous set untouched and says where the incomplete new one
+is; the next fit removes such leftovers. ``manifest.json``, written last, lists the set.
+
+A fit writes only where it owns what it replaces: a new or empty folder, or one holding a
+previous fit's outputs (every entry listed in its manifest or named like a workbench output).
+Anything else is refused before the fit starts (exit 2, naming the folder and the stranger).
+A plot that cannot be drawn (say, all residuals NaN after a divergence) is reported as a
+warning instead of losing the rest.
 """
 
 from __future__ import annotations
 
 import csv
+import fnmatch
 import io
+import json
+import re
 from pathlib import Path
 
 import numpy as np
 
-from workbench.atomic import ensure_dir, write_json, write_text
+from workbench.atomic import (ensure_dir, remove_leftovers, replace_folder, staging_folder, write_json,
+                              write_text)
+from workbench.errors import InputError
 
 PARAMS_COLUMNS = ("name", "value", "stderr", "ci_low", "ci_high", "min", "max", "fixed")
 HISTORY_COLUMNS = ("step", "loss", "grad_norm", "lr", "val_loss", "elapsed_s")
+MANIFEST = "manifest.json"
+MANIFEST_KIND = "workbench fit outputs"
+MANIFEST_VERSION = 1
+# What the workbench writes into a fit's folder (fit, check, graph), also before manifests existed.
+OUTPUT_PATTERNS = ("result.json", "params.csv", "predictions.*", "history.csv", "*.png", "report.html",
+                   "report.pdf", "results.xlsx", "gradcheck.json", "gradcheck.html", "graph-*.*", MANIFEST,
+                   ".*.tmp")
 
 
 def _csv_text(header, rows) -> str:
@@ -43,9 +63,71 @@ def write_tables(outcome) -> list[Path]:
     return files
 
 
-def write_outputs(outcome, *, reports: bool = True) -> list[Path]:
-    """Write everything for ``outcome``; returns the paths written."""
-    ensure_dir(outcome.out_dir)
+def _manifest_files(folder: Path) -> set[str]:
+    try:
+        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return set()
+    if not isinstance(manifest, dict) or manifest.get("kind") != MANIFEST_KIND:
+        return set()
+    return {str(name) for name in manifest.get("files") or ()}
+
+
+def check_fit_folder(target: Path) -> None:
+    """``InputError`` unless a fit may replace what ``target`` holds (see the module docstring)."""
+    target = Path(target)
+    if not target.exists():
+        return
+    if not target.is_dir():
+        raise InputError("is a file, not an output folder: choose another --out", where=str(target))
+    listed = _manifest_files(target)
+    for entry in sorted(target.iterdir()):
+        ours = entry.name in listed or any(fnmatch.fnmatchcase(entry.name, p) for p in OUTPUT_PATTERNS)
+        if not ours or not entry.is_file():
+            raise InputError(f"holds {entry.name!r}, which no fit wrote; a fit replaces the whole folder, so it "
+                             f"writes only into a new or empty folder or a previous fit's: choose another --out "
+                             f"or move that file", where=str(target))
+
+
+def write_outputs(outcome, *, reports: bool = True, staged: bool = True) -> list[Path]:
+    """Write everything for ``outcome`` as one set (see the module docstring); returns the final
+    paths. ``staged=False`` writes straight into ``outcome.out_dir`` (a folder the caller will
+    move into place itself, like a sweep's run folder)."""
+    if not staged:
+        ensure_dir(outcome.out_dir)
+        outcome.files = _write_set(outcome, reports)
+        return outcome.files
+    target = Path(outcome.out_dir)
+    check_fit_folder(target)
+    ensure_dir(target.parent)
+    remove_leftovers(target)
+    try:
+        staging = staging_folder(target)
+    except OSError as err:
+        raise InputError(f"cannot write {target}: {err.strerror or err}") from None
+    outcome.out_dir, outcome.destination = staging, target
+    try:
+        files = _write_set(outcome, reports)
+        replace_folder(staging, target)
+    except OSError as err:
+        name = re.sub(r"^\.(.+)\.\w+\.tmp$", r"\1", Path(err.filename).name) if err.filename else ""
+        raise InputError(f"cannot write {target / name if name else target}: {err.strerror or err}; the previous "
+                         f"outputs in {target} are unchanged (the incomplete new ones are in {staging})") from None
+    finally:
+        outcome.out_dir = target
+    outcome.files = [target / f.relative_to(staging) for f in files]
+    return outcome.files
+
+
+def _write_set(outcome, reports: bool) -> list[Path]:
+    files = _write_files(outcome, reports)
+    manifest = {"kind": MANIFEST_KIND, "version": MANIFEST_VERSION, "status": outcome.result.get("status"),
+                "files": sorted(f.relative_to(outcome.out_dir).as_posix() for f in files) + [MANIFEST]}
+    files.append(write_json(outcome.out_dir / MANIFEST, manifest))
+    return files
+
+
+def _write_files(outcome, reports: bool) -> list[Path]:
     files = write_tables(outcome)
     config = outcome.prepared.config
     figures = None
@@ -65,5 +147,4 @@ def write_outputs(outcome, *, reports: bool = True) -> list[Path]:
 
             outcome.gradcheck = fit_gradient_checks(outcome)
             files += write_reports(outcome, formats=tuple(config.output.formats), figures=figures)
-    outcome.files = files
     return files

@@ -9,7 +9,9 @@ The parts, each in its own module:
 * ``lock``    – the lock that keeps two invocations of one sweep apart (``SweepLock``);
 * ``worker``  – what a worker process does for one run (``RunTask``, ``execute``);
 * ``executors`` – local processes or a Dask cluster behind one small interface;
-* ``leaderboard`` and ``html`` – ranking and the outputs a reader opens.
+* ``leaderboard``, ``state``, ``outputs`` and ``html`` – ranking and the outputs a reader opens;
 
-``workbench.pipeline.sweep.run_sweep`` ties them together.
+``plan`` checks a sweep before anything runs and ``orchestrator`` runs it (lock, signals, restart,
+the run loop); ``folder`` decides what a sweep may write and delete; ``status`` tells a sweep
+that died (``kill -9``) from one that runs; ``repair`` rebuilds a lost store from the run folders.
 """

@@ -15,7 +15,8 @@ import math
 from pathlib import Path
 
 from workbench.sweep.leaderboard import leaderboard_rows, metric_value
-from workbench.sweep.outputs import SweepState, short_overrides, summary_payload
+from workbench.sweep.members import describe_overrides
+from workbench.sweep.state import SweepState, summary_payload
 
 TEMPLATE = "sweep.html.j2"
 CURVES = 5
@@ -124,7 +125,7 @@ def convergence_plot(state: SweepState, ranked: list) -> str | None:
         return None
     fig, ax = _figure()
     for record, steps, losses in curves:
-        label = record.key[:8] + (f" {short_overrides(record.overrides)}" if record.overrides else "")
+        label = record.key[:8] + (f" {describe_overrides(record.overrides)}" if record.overrides else "")
         ax.plot(steps, losses, linewidth=1.3, label=label[:60])
     if all(v > 0 for _, _, losses in curves for v in losses):
         ax.set_yscale("log")
@@ -149,7 +150,7 @@ def render(state: SweepState) -> str:
         summary=summary, header=header, rows=rows[:MAX_TABLE_ROWS], hidden_rows=max(0, len(rows) - MAX_TABLE_ROWS),
         metric_plots=metric_plots(state), convergence=convergence_plot(state, rank(state.records, state.metric,
                                                                                    state.goal)),
-        best_overrides=short_overrides(summary["best"]["overrides"]) if summary["best"] else "")
+        best_overrides=summary["best"]["label"] if summary["best"] else "")
 
 
 def write_report(path: Path, state: SweepState) -> Path:

@@ -19,6 +19,7 @@ import os
 import socket
 from pathlib import Path
 
+from workbench.atomic import pid_alive
 from workbench.errors import LockedError
 
 LOCK_NAME = "sweep.lock"
@@ -27,19 +28,6 @@ try:
     import fcntl
 except ImportError:  # pragma: no cover - Windows
     fcntl = None
-
-
-def pid_alive(pid: int) -> bool:
-    """Whether a process with ``pid`` exists on this host."""
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def describe_holder(info: dict) -> str:
@@ -113,6 +101,27 @@ class SweepLock:
         os.ftruncate(fd, 0)
         fcntl.flock(fd, fcntl.LOCK_UN)
         os.close(fd)
+
+    def dead_holder(self) -> dict | None:
+        """Without taking the lock: the holder the lock file names if that holder is gone (the
+        file is not locked but still names it, as after ``kill -9``); None otherwise."""
+        if not self.path.is_file():
+            return None
+        if fcntl is None:  # pragma: no cover - Windows
+            holder = self.read_holder()
+            alive = holder.get("host") != self.info["host"] or pid_alive(int(holder.get("pid", 0)))
+            return holder if holder and not alive else None
+        fd = os.open(self.path, os.O_RDONLY)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return None
+            holder = self.read_holder()
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            return holder or None
+        finally:
+            os.close(fd)
 
     def __enter__(self) -> "SweepLock":
         return self.acquire()

@@ -1,8 +1,12 @@
 """From a sweep spec to the list of runs: every config × every point, validated and keyed.
 
-Each member's config is the config file with the point's overrides applied, checked by
-``workbench.config.parse_config`` before anything runs, so a bad value anywhere in the sweep is
-reported (exit 2) before the first fit starts.
+Each member's config is the config file with the point's overrides applied, minus the keys that
+do not apply given the other values (``loss.delta`` where ``loss.name`` is mse: dropped, with a
+note). Before anything runs, every value of every dimension is checked alone on each config, and
+the first ``FULL_CHECKS`` members of each config are validated whole by
+``workbench.config.parse_config``, so a bad value is reported (exit 2) before the first fit starts
+while a 100,000-point grid is still listed in seconds; a later member whose combination of
+values is invalid fails as that run.
 
 A run's key is a hash of its resolved config (without the ``output`` section, which decides
 where files go, not what is computed) and of the data file's contents. Editing the data
@@ -25,15 +29,35 @@ from workbench.sweep.spec import SweepSpec
 KEY_LENGTH = 16
 
 
+@dataclass(frozen=True)
+class Base:
+    """One config file of the sweep, read and checked once."""
+
+    path: Path
+    raw: dict
+    data_path: str              # absolute, for every member that does not vary the data
+
+
 @dataclass
 class Member:
+    """One run: a config file with a point's overrides. The resolved config is made when asked
+    for (``raw``), so a large sweep holds its overrides, not one config copy per run."""
+
     key: str
     config_path: Path
-    overrides: dict             # dotted key -> value, as in the sweep file's space
-    raw: dict                   # the resolved config: overrides applied, data.path absolute, no output.dir
-    base_dir: Path
+    overrides: dict             # dotted key -> value, as in the sweep file's space (minus dropped keys)
+    base: Base
     name: str
     has_validation: bool = False
+
+    @property
+    def base_dir(self) -> Path:
+        return self.config_path.parent
+
+    @property
+    def raw(self) -> dict:
+        """The resolved config: overrides applied, data.path absolute, no output.dir."""
+        return _resolved(self.base, self.overrides)
 
 
 @dataclass
@@ -79,17 +103,9 @@ def describe_overrides(overrides: dict) -> str:
 
 
 def _read_raw(path: Path) -> dict:
-    import yaml
+    from workbench.config import read_yaml
 
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as err:
-        raise InputError(f"cannot read the config: {err}", where=str(path)) from None
-    except yaml.YAMLError as err:
-        raise InputError(f"not valid YAML: {str(err).splitlines()[0]}", where=str(path)) from None
-    if not isinstance(raw, dict):
-        raise InputError("a config must be a mapping of keys to values", where=str(path))
-    return raw
+    return read_yaml(path, str(path))
 
 
 def _portable(raw: dict, config) -> dict:
@@ -125,40 +141,129 @@ def check_space_keys(spec: SweepSpec, raws: dict[Path, dict]) -> None:
                 raise InputError(message + suffix, where=f"{spec.path}: space.{key}") from None
 
 
-def resolve_member(config_path: Path, raw: dict, overrides: dict) -> Member:
-    """Apply ``overrides`` to ``raw``, validate it, and key the result."""
-    from workbench.config import apply_overrides, parse_config
+FULL_CHECKS = 500       # members per config validated whole; beyond, each value is checked once
 
-    base_dir = config_path.parent
-    merged = apply_overrides(copy.deepcopy(raw), dict(overrides)) if overrides else copy.deepcopy(raw)
-    source = f"{config_path} [{describe_overrides(overrides)}]" if overrides else str(config_path)
-    config = parse_config(merged, base_dir=base_dir, source=source, default_name=config_path.stem)
-    resolved = _portable(dict(config.raw), config)
-    validation = getattr(config, "validation", None)
-    return Member(key=run_key(resolved, file_sha256(config.data.path)), config_path=config_path,
-                  overrides=dict(overrides), raw=resolved, base_dir=base_dir, name=config.name,
-                  has_validation=bool(validation))
+
+def _resolved(base: Base, overrides: dict) -> dict:
+    from workbench.config import apply_overrides
+
+    merged = apply_overrides(base.raw, overrides) if overrides else copy.deepcopy(base.raw)
+    data = merged.get("data")
+    if not any(k == "data" or k.startswith("data.") for k in overrides):
+        if isinstance(data, dict) and "path" in data:
+            data["path"] = base.data_path
+        elif isinstance(data, str):
+            merged["data"] = base.data_path
+    output = merged.get("output")
+    if isinstance(output, dict):
+        output.pop("dir", None)
+        if not output:
+            del merged["output"]
+    return merged
+
+
+def _given(raw: dict, path: str) -> Any:
+    """The value at dotted ``path`` as validation sees it: a shorthand scalar (``loss: huber``)
+    counts as its child, and a key not written takes its default."""
+    from workbench.config.schema import BY_PATH, Derived
+
+    node: Any = raw
+    walked = ""
+    for part in path.split("."):
+        row = BY_PATH.get(walked)
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif not isinstance(node, dict) and node is not None and row is not None and row.shorthand == part:
+            pass
+        else:
+            default = getattr(BY_PATH.get(path), "default", None)
+            if isinstance(default, Derived):
+                return dict(default.table).get(_given(raw, default.path), default.otherwise)
+            return default
+        walked = f"{walked}.{part}" if walked else part
+    return node
+
+
+def applicable(raw: dict, point: dict) -> tuple[dict, list[str]]:
+    """The point without the keys that do not apply given the point's other values (``loss.delta``
+    when ``loss.name`` is mse), and a note for each key dropped."""
+    from workbench.config import apply_overrides
+    from workbench.config.schema import BY_PATH
+
+    merged = apply_overrides(raw, point) if point else raw
+    kept, notes = {}, []
+    for key, value in point.items():
+        when = getattr(BY_PATH.get(key), "when", None)
+        if when is not None and _given(merged, when.path) not in when.values:
+            notes.append(f"{key} is left out where {when.path} is {_given(merged, when.path)} "
+                         f"({when.explain()})")
+            continue
+        kept[key] = value
+    return kept, notes
+
+
+def resolve_member(base: Base, overrides: dict, *, check: bool = True) -> Member:
+    """The member for ``overrides`` applied to ``base``; ``check`` validates its whole config."""
+    raw = _resolved(base, overrides)
+    name, validated = raw.get("name", base.path.stem), bool(raw.get("validation"))
+    if check or any(k == "data" or k.startswith("data.") for k in overrides):
+        from workbench.config import parse_config
+
+        source = f"{base.path} [{describe_overrides(overrides)}]" if overrides else str(base.path)
+        config = parse_config(raw, base_dir=base.path.parent, source=source, default_name=base.path.stem)
+        raw = _portable(dict(config.raw), config)
+        name, validated = config.name, bool(getattr(config, "validation", None))
+        data_sha = file_sha256(config.data.path)
+    else:
+        data_sha = file_sha256(Path(base.data_path))
+    return Member(key=run_key(raw, data_sha), config_path=base.path, overrides=dict(overrides), base=base,
+                  name=name, has_validation=validated)
+
+
+def _base(path: Path, raw: dict) -> Base:
+    from workbench.config import parse_config
+
+    config = parse_config(raw, base_dir=path.parent, source=str(path), default_name=path.stem)
+    return Base(path=path, raw=raw, data_path=str(config.data.path))
+
+
+def _check_values(spec: SweepSpec, base: Base) -> None:
+    """Each value of each dimension, alone on the config: what a member beyond ``FULL_CHECKS``
+    could get wrong is then only a combination of values, which fails that run alone."""
+    from workbench.sweep.space import Choice
+
+    for key, dim in spec.space.items():
+        if isinstance(dim, Choice):
+            for value in dim.values:
+                point, _ = applicable(base.raw, {key: value})
+                resolve_member(base, point)
 
 
 def expand(spec: SweepSpec) -> Expansion:
-    """Every run of the sweep, validated, in a stable order (config by config, point by point)."""
+    """Every run of the sweep, in a stable order (config by config, point by point)."""
     raws = {path: _read_raw(path) for path in spec.configs}
     check_space_keys(spec, raws)
-    points = spec.points()
     members: list[Member] = []
     seen: set[str] = set()
     duplicates = 0
+    notes: dict[str, None] = {}
     for config_path, raw in raws.items():
-        for point in points:
-            member = resolve_member(config_path, raw, point)
+        base = _base(config_path, raw)
+        _check_values(spec, base)
+        for n, point in enumerate(spec.iter_points()):
+            point, dropped = applicable(raw, point)
+            notes.update(dict.fromkeys(dropped))
+            member = resolve_member(base, point, check=n < FULL_CHECKS)
             if member.key in seen:
                 duplicates += 1
                 continue
             seen.add(member.key)
             members.append(member)
     metric = _choose_metric(spec, members)
-    notes = [f"{duplicates} point(s) resolved to a config already in the sweep and are run once"] if duplicates else []
-    return Expansion(members, metric, spec.goal_for(metric), duplicates, notes)
+    notes_list = list(notes)
+    if duplicates:
+        notes_list.append(f"{duplicates} point(s) resolved to a config already in the sweep and are run once")
+    return Expansion(members, metric, spec.goal_for(metric), duplicates, notes_list)
 
 
 def _choose_metric(spec: SweepSpec, members: list[Member]) -> str:

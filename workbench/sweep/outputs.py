@@ -8,60 +8,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
 
 from workbench.atomic import write_json, write_text
-from workbench.sweep.leaderboard import best_record, metric_value, write_leaderboard
+from workbench.sweep.leaderboard import metric_value, write_leaderboard
+from workbench.sweep.state import SweepState, summary_payload
 
 LEADERBOARD = "leaderboard.csv"
 BEST = "best.yaml"
 REPORT = "sweep.html"
 SUMMARY = "summary.json"
-
-
-@dataclass
-class SweepState:
-    """What the outputs describe: the sweep, its runs, and how this invocation went."""
-
-    name: str
-    sweep_file: str
-    out_dir: Path
-    metric: str
-    goal: str
-    space_keys: list[str]
-    show_config: bool
-    records: list = field(default_factory=list)
-    started_at: str | None = None
-    finished_at: str | None = None
-    state: str = "running"          # running | finished | interrupted
-    exit_status: int | None = None
-    executor: str = ""
-
-    def counts(self) -> dict[str, int]:
-        counts = {"pending": 0, "running": 0, "done": 0, "failed": 0}
-        for record in self.records:
-            counts[record.status] = counts.get(record.status, 0) + 1
-        return counts
-
-    def best(self):
-        return best_record(self.records, self.metric, self.goal)
-
-
-def summary_payload(state: SweepState) -> dict:
-    best = state.best()
-    return {
-        "name": state.name, "sweep_file": state.sweep_file, "output": str(state.out_dir),
-        "state": state.state, "exit_status": state.exit_status, "executor": state.executor,
-        "started_at": state.started_at, "finished_at": state.finished_at,
-        "total": len(state.records), "counts": state.counts(),
-        "metric": state.metric, "goal": state.goal,
-        "best": None if best is None else {
-            "key": best.key, "value": metric_value(best.metrics, state.metric), "overrides": best.overrides,
-            "config": best.config_path, "result_dir": best.result_dir},
-        "failed": [{"key": r.key, "error": r.error} for r in state.records if r.status == "failed"],
-    }
+OUTPUT_NAMES = (LEADERBOARD, BEST, REPORT, SUMMARY)
 
 
 def write_summary(state: SweepState) -> Path:
@@ -94,10 +51,3 @@ def write_all(state: SweepState, *, report: bool = True) -> list[Path]:
         written.append(write_report(out / REPORT, state))
     written.append(write_summary(state))
     return written
-
-
-def short_overrides(overrides: dict, keys: Sequence[str] | None = None) -> str:
-    import json
-
-    keys = list(overrides) if keys is None else keys
-    return ", ".join(f"{k.rsplit('.', 1)[-1]}={json.dumps(overrides[k])}" for k in keys if k in overrides)

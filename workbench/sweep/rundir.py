@@ -27,14 +27,6 @@ def relative_run_dir(key: str) -> str:
     return f"{RUNS_DIR}/{key}"
 
 
-def clean_leftovers(out_dir: Path) -> None:
-    """Remove half-written folders a killed coordinator left (the caller holds the lock)."""
-    runs = out_dir / RUNS_DIR
-    if runs.is_dir():
-        for leftover in list(runs.glob(".*.partial")) + list(runs.glob(".*.old")):
-            shutil.rmtree(leftover, ignore_errors=True)
-
-
 def _safe_relative(name: str) -> PurePosixPath:
     path = PurePosixPath(name)
     if path.is_absolute() or ".." in path.parts or not path.parts:
@@ -46,7 +38,8 @@ def partial_dir(out_dir: Path, key: str) -> Path:
     return out_dir / RUNS_DIR / f".{key}.partial"
 
 
-def write_run_dir(out_dir: Path, key: str, report: dict, config_yaml: str, overrides: dict) -> Finished:
+def write_run_dir(out_dir: Path, key: str, report: dict, config_yaml: str, overrides: dict,
+                  config_path: str = "") -> Finished:
     """Complete ``runs/<key>/`` from the worker's ``report`` and return what the store records.
 
     ``report["files"]`` is None when the worker wrote into the partial folder itself."""
@@ -64,7 +57,7 @@ def write_run_dir(out_dir: Path, key: str, report: dict, config_yaml: str, overr
                         finished_at=report["finished_at"], host=report["host"], pid=report["pid"],
                         elapsed_s=report["elapsed_s"], metrics=report.get("metrics"),
                         error=report.get("error"), result_dir=relative_run_dir(key))
-    record = {"key": key, "overrides": overrides, **finished.__dict__}
+    record = {"key": key, "overrides": overrides, "config_path": config_path, **finished.__dict__}
     (partial / RECORD_NAME).write_text(json.dumps(record, indent=2, default=str) + "\n", encoding="utf-8")
     old = final.parent / f".{key}.old"
     if final.exists():
@@ -74,13 +67,23 @@ def write_run_dir(out_dir: Path, key: str, report: dict, config_yaml: str, overr
     return finished
 
 
-def read_finished(out_dir: Path, key: str) -> Finished | None:
-    """The record of a complete, successful run folder for ``key``, if there is one."""
+def read_record(folder: Path) -> dict | None:
+    """The ``run.json`` of a complete run folder, if it is one (its key is the folder's name)."""
     try:
-        record = json.loads((run_dir(out_dir, key) / RECORD_NAME).read_text(encoding="utf-8"))
+        record = json.loads((folder / RECORD_NAME).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    if record.get("key") != key or record.get("status") != "done":
-        return None
+    return record if isinstance(record, dict) and record.get("key") == folder.name else None
+
+
+def finished_of(record: dict) -> Finished:
     fields = Finished.__dataclass_fields__
     return Finished(**{k: v for k, v in record.items() if k in fields})
+
+
+def read_finished(out_dir: Path, key: str) -> Finished | None:
+    """The record of a complete, successful run folder for ``key``, if there is one."""
+    record = read_record(run_dir(out_dir, key))
+    if record is None or record.get("status") != "done":
+        return None
+    return finished_of(record)

@@ -13,7 +13,7 @@ import itertools
 import math
 import random
 from dataclasses import dataclass
-from typing import Any, Mapping, Union
+from typing import Any, Iterator, Mapping, Union
 
 from workbench.errors import InputError, did_you_mean
 
@@ -99,17 +99,37 @@ def parse_dimension(value: Any, where: str) -> Dimension:
                      f"use one of {', '.join(DISTRIBUTIONS)}", where=where)
 
 
-def grid_points(space: Mapping[str, Dimension], where: str = "space") -> list[dict]:
-    """Every combination of the listed values; the last key varies fastest."""
+def check_grid(space: Mapping[str, Dimension], where: str = "space") -> None:
+    """A grid takes lists of values only."""
     for key, dim in space.items():
         if not isinstance(dim, Choice):
             raise InputError(f"a grid needs a list of values, not a {type(dim).__name__} distribution "
                              f"(use strategy: random, or list the values)", where=f"{where}.{key}")
+
+
+def grid_size(space: Mapping[str, Dimension]) -> int:
+    """How many points the grid has, counted without making them."""
+    return math.prod(len(dim.values) for dim in space.values())
+
+
+def iter_grid_points(space: Mapping[str, Dimension], where: str = "space") -> Iterator[dict]:
+    """Every combination of the listed values, one at a time; the last key varies fastest."""
+    check_grid(space, where)
     keys = list(space)
-    return [dict(zip(keys, combo)) for combo in itertools.product(*(space[k].values for k in keys))]
+    for combo in itertools.product(*(space[k].values for k in keys)):
+        yield dict(zip(keys, combo))
+
+
+def grid_points(space: Mapping[str, Dimension], where: str = "space") -> list[dict]:
+    return list(iter_grid_points(space, where))
+
+
+def iter_random_points(space: Mapping[str, Dimension], trials: int, seed: int) -> Iterator[dict]:
+    """``trials`` points drawn independently, key by key in the order given, one at a time."""
+    rng = random.Random(seed)
+    for _ in range(trials):
+        yield {key: dim.draw(rng) for key, dim in space.items()}
 
 
 def random_points(space: Mapping[str, Dimension], trials: int, seed: int) -> list[dict]:
-    """``trials`` points drawn independently, key by key in the order given."""
-    rng = random.Random(seed)
-    return [{key: dim.draw(rng) for key, dim in space.items()} for _ in range(trials)]
+    return list(iter_random_points(space, trials, seed))

@@ -14,14 +14,16 @@ import glob
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 from workbench.errors import InputError, did_you_mean
 from workbench.sweep.leaderboard import KNOWN_METRICS, default_goal
-from workbench.sweep.space import Dimension, grid_points, parse_dimension, random_points
+from workbench.pipeline.limits import RunLimits, parse_limits
+from workbench.sweep.space import Dimension, check_grid, grid_size, iter_grid_points, iter_random_points, parse_dimension
 
 KEYS = ("name", "description", "base", "configs", "strategy", "space", "trials", "seed", "metric",
-        "goal", "run_reports", "output")
+        "goal", "run_reports", "output", "max_runs", "timeout", "max_memory")
+DEFAULT_MAX_RUNS = 100_000
 STRATEGIES = ("grid", "random")
 
 
@@ -38,38 +40,38 @@ class SweepSpec:
     goal: str | None = None         # "min" or "max"; None: the metric's natural direction
     run_reports: bool = False
     output: Path | None = None      # absolute; None: the caller's default
+    max_runs: int = DEFAULT_MAX_RUNS
+    limits: RunLimits = field(default_factory=RunLimits)
+
+    def count(self) -> int:
+        """How many points the space has, counted without making them."""
+        if not self.space:
+            return 1
+        return grid_size(self.space) if self.strategy == "grid" else self.trials or 0
+
+    def iter_points(self) -> Iterator[dict]:
+        """The override sets to apply to each config, one at a time (``{}`` when nothing is varied)."""
+        if not self.space:
+            return iter([{}])
+        if self.strategy == "grid":
+            return iter_grid_points(self.space, where=f"{self.path}: space")
+        return iter_random_points(self.space, self.trials or 0, self.seed)
 
     def points(self) -> list[dict]:
-        """The override sets to apply to each config (``[{}]`` when nothing is varied)."""
-        if not self.space:
-            return [{}]
-        if self.strategy == "grid":
-            return grid_points(self.space, where=f"{self.path}: space")
-        return random_points(self.space, self.trials or 0, self.seed)
+        return list(self.iter_points())
 
     def goal_for(self, metric: str) -> str:
         return self.goal or default_goal(metric)
 
 
 def load_sweep(path: str | Path) -> SweepSpec:
-    """Read and check the sweep file at ``path``."""
-    import yaml
+    """Read and check the sweep file at ``path`` (duplicate keys refused, as in fit configs)."""
+    from workbench.config import read_yaml
 
     path = Path(path).expanduser().resolve()
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError("no such sweep file", where=str(path)) from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise InputError(f"cannot read the sweep file: {err}", where=str(path)) from None
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        at = f" at line {mark.line + 1}" if mark is not None else ""
-        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
-        raise InputError(f"not valid YAML{at}: {problem}", where=str(path)) from None
-    return parse_sweep(raw, path)
+    if not path.exists():
+        raise InputError("no such sweep file", where=str(path))
+    return parse_sweep(read_yaml(path, str(path)), path)
 
 
 def parse_sweep(raw: Any, path: Path) -> SweepSpec:
@@ -99,7 +101,14 @@ def parse_sweep(raw: Any, path: Path) -> SweepSpec:
         if not isinstance(raw["output"], str) or not raw["output"].strip():
             raise InputError(f"output must be a folder path, got {raw['output']!r}", where=f"{src}: output")
         spec.output = (folder / os.path.expanduser(raw["output"])).resolve()
-    spec.points()   # a grid over a distribution is reported now, not when the runs are made
+    if spec.strategy == "grid":
+        check_grid(spec.space, where=f"{src}: space")   # reported now, not when the runs are made
+    spec.max_runs = _max_runs(raw.get("max_runs", DEFAULT_MAX_RUNS), f"{src}: max_runs")
+    total = spec.count() * len(spec.configs)
+    if total > spec.max_runs:
+        raise InputError(f"the sweep has {total:,} runs, more than max_runs ({spec.max_runs:,}); shrink the "
+                         f"space or trials, or raise max_runs: in the sweep file", where=f"{src}: space")
+    spec.limits = parse_limits(raw, src)
     return spec
 
 
@@ -119,6 +128,7 @@ def _configs(raw: Mapping, folder: Path, src: str) -> list[Path]:
         if not isinstance(patterns, list) or not patterns or not all(isinstance(p, str) for p in patterns):
             raise InputError("configs must be a list of file globs, e.g. [configs/*.yaml]", where=f"{src}: configs")
         for pattern in patterns:
+            _check_inside(pattern, f"{src}: configs")
             matches = sorted(glob.glob(str(folder / os.path.expanduser(pattern)), recursive=True))
             matches = [Path(m).resolve() for m in matches if Path(m).is_file()]
             if not matches:
@@ -127,6 +137,15 @@ def _configs(raw: Mapping, folder: Path, src: str) -> list[Path]:
     if not found:
         raise InputError("nothing to run: give base: CONFIG.yaml or configs: [glob, ...]", where=src)
     return list(dict.fromkeys(found))
+
+
+def _check_inside(pattern: str, where: str) -> None:
+    """A glob stays in the sweep file's folder tree: no absolute path, no ``..``, no ``~``."""
+    from pathlib import PurePath
+
+    if PurePath(pattern).is_absolute() or pattern.startswith("~") or ".." in PurePath(pattern).parts:
+        raise InputError(f"{pattern!r} leaves the sweep file's folder; configs globs are relative to it "
+                         f"and stay inside it (use base: for one config elsewhere)", where=where)
 
 
 def _space(space: Any, src: str) -> dict[str, Dimension]:
@@ -178,6 +197,12 @@ def _bool(value: Any, where: str) -> bool:
     if not isinstance(value, bool):
         raise InputError(f"expected true or false, got {value!r}", where=where)
     return value
+
+
+def _max_runs(value: Any, where: str) -> int:
+    if not _is_int(value) or value < 1:
+        raise InputError(f"max_runs must be a positive integer, got {value!r}", where=where)
+    return int(value)
 
 
 def _is_int(value: Any) -> bool:

@@ -6,6 +6,11 @@ mode. Every change is its own transaction, so a process killed at any moment lea
 as it was after the last completed change. With ``synchronous=NORMAL`` a committed change
 survives the process being killed (only a power cut can lose the last few).
 
+The store is also the folder's marker: a folder is a sweep's when it holds a store whose ``meta``
+table carries this schema version. A store that SQLite cannot read, or whose schema is another,
+is refused (``InputError``, exit 2, naming the file and the fix) and never written to; a failure
+to write a usable store mid-sweep (disk full, read-only) is an ``InfrastructureError`` (exit 74).
+
 A run's status moves pending -> running -> done | failed. Rows left ``running`` by a process
 that died are put back to pending by ``recover_interrupted`` (the caller holds the sweep's
 lock, so no live process can own them).
@@ -20,7 +25,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from workbench.errors import InputError
+from workbench.errors import InfrastructureError, InputError
 
 STORE_NAME = "runs.sqlite"
 SCHEMA_VERSION = "1"
@@ -97,21 +102,76 @@ class Finished:
     result_dir: str | None = None
 
 
+REPAIR_HINT = "move it aside, or run `workbench runs --repair {folder}`, which does so and rebuilds the store from the run folders"
+
+
+def unusable(path: Path, problem: str) -> InputError:
+    return InputError(f"{problem}; " + REPAIR_HINT.format(folder=path.parent), where=str(path))
+
+
+def _schema_problem(conn: sqlite3.Connection) -> str | None:
+    """Why the database is not a run store of this version (None when it is one)."""
+    tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if not {"runs", "meta"} <= tables:
+        return "not a workbench run store (it has no runs and meta tables)"
+    version = conn.execute("SELECT value FROM meta WHERE name = 'schema_version'").fetchone()
+    if version is None or version[0] != SCHEMA_VERSION:
+        found = "none" if version is None else repr(version[0])
+        return f"a run store of schema version {found}, not {SCHEMA_VERSION!r}"
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(runs)")}
+    missing = [c for c in _COLUMNS if c not in columns]
+    if missing:
+        return f"a run store without the column(s) {', '.join(missing)}"
+    return None
+
+
+def check_store(path: Path) -> None:
+    """``InputError`` (exit 2, with the fix) unless ``path`` is a readable run store of this
+    schema; an empty file (a store whose creation was cut short) passes. Nothing is written."""
+    path = Path(path)
+    if path.is_file() and path.stat().st_size == 0:
+        return
+    if not path.is_file():
+        raise unusable(path, "not a regular file")
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
+        try:
+            problem = _schema_problem(conn)
+            if problem is None and conn.execute("PRAGMA quick_check").fetchone()[0] != "ok":
+                problem = "the database is damaged"
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as err:
+        problem = f"not a readable SQLite database ({err})"
+    if problem is not None:
+        raise unusable(path, problem)
+
+
 class RunStore:
-    """The SQLite store at ``path``; use as a context manager or call ``close``."""
+    """The SQLite store at ``path``; use as a context manager or call ``close``.
+
+    An existing file is checked first (``check_store``) and never changed when unusable."""
 
     def __init__(self, path: Path, *, create: bool = True):
         self.path = Path(path)
         if not create and not self.path.is_file():
             raise InputError(f"no run store ({STORE_NAME}) here: not a sweep output folder",
                              where=str(self.path.parent))
-        self.conn = sqlite3.connect(str(self.path), timeout=30, isolation_level=None)
-        self.conn.execute("PRAGMA busy_timeout = 30000")
-        if create:
-            self.conn.execute("PRAGMA journal_mode = WAL")
-            self.conn.execute("PRAGMA synchronous = NORMAL")
-            self.conn.executescript(_SCHEMA)
-            self.conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
+        if self.path.exists():
+            check_store(self.path)
+        try:
+            self.conn = sqlite3.connect(str(self.path), timeout=30, isolation_level=None)
+            self.conn.execute("PRAGMA busy_timeout = 30000")
+            if create:
+                self.conn.execute("PRAGMA journal_mode = WAL")
+                self.conn.execute("PRAGMA synchronous = NORMAL")
+                self.conn.executescript(_SCHEMA)
+                self.conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
+        except sqlite3.DatabaseError as err:
+            raise self.failure(err) from None
+
+    def failure(self, err: sqlite3.Error) -> InfrastructureError:
+        return InfrastructureError(f"cannot write the run store {self.path}: {err}")
 
     def close(self) -> None:
         self.conn.close()
@@ -123,9 +183,12 @@ class RunStore:
         self.close()
 
     def _write(self, sql: str, params: Sequence = ()) -> int:
-        with self.conn:
-            self.conn.execute("BEGIN IMMEDIATE")
-            return self.conn.execute(sql, params).rowcount
+        try:
+            with self.conn:
+                self.conn.execute("BEGIN IMMEDIATE")
+                return self.conn.execute(sql, params).rowcount
+        except sqlite3.OperationalError as err:
+            raise self.failure(err) from None
 
     def set_meta(self, name: str, value: str) -> None:
         self._write("INSERT INTO meta VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value",
@@ -142,18 +205,22 @@ class RunStore:
         number of runs added.
         """
         added = 0
-        with self.conn:
-            self.conn.execute("BEGIN IMMEDIATE")
-            for seq, m in enumerate(members):
-                cursor = self.conn.execute(
-                    "INSERT OR IGNORE INTO runs (key, seq, config_path, overrides, config, status) "
-                    "VALUES (?, ?, ?, ?, ?, 'pending')",
-                    (m.key, seq, str(m.config_path), json.dumps(m.overrides), json.dumps(m.raw, default=str)))
-                if cursor.rowcount:
+        try:
+            with self.conn:
+                self.conn.execute("BEGIN IMMEDIATE")
+                stored = {row[0] for row in self.conn.execute("SELECT key FROM runs")}
+                for seq, m in enumerate(members):
+                    if m.key in stored:
+                        self.conn.execute("UPDATE runs SET seq = ?, overrides = ? WHERE key = ?",
+                                          (seq, json.dumps(m.overrides), m.key))
+                        continue
+                    self.conn.execute(
+                        "INSERT INTO runs (key, seq, config_path, overrides, config, status) "
+                        "VALUES (?, ?, ?, ?, ?, 'pending')",
+                        (m.key, seq, str(m.config_path), json.dumps(m.overrides), json.dumps(m.raw, default=str)))
                     added += 1
-                else:
-                    self.conn.execute("UPDATE runs SET seq = ?, overrides = ? WHERE key = ?",
-                                      (seq, json.dumps(m.overrides), m.key))
+        except sqlite3.OperationalError as err:
+            raise self.failure(err) from None
         return added
 
     def recover_interrupted(self) -> int:
@@ -165,10 +232,26 @@ class RunStore:
                     "finished_at = NULL, host = ?, error = NULL WHERE key = ?", (utc_now(), host, key))
 
     def mark_pending(self, keys: Iterable[str]) -> None:
-        with self.conn:
-            self.conn.execute("BEGIN IMMEDIATE")
-            self.conn.executemany("UPDATE runs SET status = 'pending' WHERE key = ? AND status = 'running'",
-                                  [(k,) for k in keys])
+        try:
+            with self.conn:
+                self.conn.execute("BEGIN IMMEDIATE")
+                self.conn.executemany("UPDATE runs SET status = 'pending' WHERE key = ? AND status = 'running'",
+                                      [(k,) for k in keys])
+        except sqlite3.OperationalError as err:
+            raise self.failure(err) from None
+
+    def adopt(self, seq: int, record: dict, config: dict) -> None:
+        """Add a finished run rebuilt from its folder's ``run.json`` (``workbench runs --repair``)."""
+        fin = record
+        self._write(
+            "INSERT OR REPLACE INTO runs (key, seq, config_path, overrides, config, status, attempts, started_at, "
+            "finished_at, host, pid, elapsed_s, metrics, result_dir, error) "
+            "VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (fin["key"], seq, fin.get("config_path") or "", json.dumps(fin.get("overrides") or {}),
+             json.dumps(config, default=str), fin["status"], fin.get("started_at"), fin.get("finished_at"),
+             fin.get("host"), fin.get("pid"), fin.get("elapsed_s"),
+             None if fin.get("metrics") is None else json.dumps(fin["metrics"]), fin.get("result_dir"),
+             fin.get("error")))
 
     def mark_finished(self, key: str, fin: Finished) -> None:
         if fin.status not in ("done", "failed"):
@@ -202,6 +285,10 @@ class RunStore:
             raise InputError(f"{prefix!r} matches several runs ({keys}{', ...' if len(rows) > 5 else ''}): "
                              f"give more of the key", where=str(self.path))
         return RunRecord.from_row(rows[0])
+
+    def record(self, key: str) -> RunRecord:
+        row = self.conn.execute(f"SELECT {', '.join(_COLUMNS)} FROM runs WHERE key = ?", (key,)).fetchone()
+        return RunRecord.from_row(row)
 
     def counts(self, keys: Sequence[str] | None = None) -> dict[str, int]:
         counts = dict.fromkeys(STATUSES, 0)

@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from workbench.pipeline.limits import RunLimits
+
 DEFAULT_RUNNER = "workbench.sweep.worker:fit_runner"
 SINGLE_THREAD_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
                      "VECLIB_MAXIMUM_THREADS": "1", "NUMEXPR_NUM_THREADS": "1"}
@@ -41,6 +43,7 @@ class RunTask:
     reports: bool = False
     runner: str = DEFAULT_RUNNER
     partial_dir: str | None = None  # write here directly (local workers); None: send files back
+    limits: RunLimits = field(default_factory=RunLimits)
 
 
 def fit_runner(task: RunTask, out_dir: Path) -> dict:
@@ -56,7 +59,8 @@ def fit_runner(task: RunTask, out_dir: Path) -> dict:
         raw["output"] = output
     config = parse_config(raw, base_dir=Path(task.base_dir), source=task.source,
                           default_name=task.name)
-    return run_fit(config, out_dir, quiet=True, reports=task.reports).result
+    # The run's folder is already a staging folder that only the coordinator moves into place.
+    return run_fit(config, out_dir, quiet=True, reports=task.reports, staged=False).result
 
 
 _RUNNERS: dict[str, Callable] = {}
@@ -87,13 +91,21 @@ def _read_result(folder: Path) -> dict | None:
 
 
 def _run_in(task: RunTask, out_dir: Path) -> tuple[str, str | None, dict | None]:
-    """(status, error, result) of the task's runner writing into ``out_dir``."""
+    """(status, error, result) of the task's runner writing into ``out_dir``, within the task's
+    time and memory limits."""
     from workbench.errors import WorkbenchError
+    from workbench.pipeline.limits import TimeLimitReached, memory_limit, time_limit
 
     result = None
     try:
-        result = load_runner(task.runner)(task, out_dir)
+        with time_limit(task.limits.timeout), memory_limit(task.limits.max_memory):
+            result = load_runner(task.runner)(task, out_dir)
         status, error = "done", None
+    except TimeLimitReached:
+        status, error = "failed", f"stopped at the time limit ({task.limits.describe_timeout()})"
+    except MemoryError:
+        status, error = "failed", (f"ran out of memory ({task.limits.describe_memory()})" if task.limits.max_memory
+                                   else "ran out of memory")
     except WorkbenchError as err:
         status, error = "failed", str(err).splitlines()[0] if str(err) else type(err).__name__
     except Exception as err:  # a bug or a crash in one run must not end the sweep
