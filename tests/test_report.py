@@ -14,8 +14,8 @@ from cli_helpers import run_cli, write_config, write_csv
 from workbench.errors import InputError
 from workbench.report.text import number
 
-SECTIONS = ("title", "summary", "data", "model", "parameters", "quality", "plots", "gradient-check", "graph",
-            "reproducibility")
+SECTIONS = ("title", "summary", "chart", "parameters", "quality", "appendix", "data", "model", "gradient-check",
+            "correlations", "plots", "graph", "reproducibility")
 
 
 def decay_config(folder, formats=("html", "pdf", "xlsx"), extra_params="", formula="y ~ a * exp(-b * x) + c",
@@ -84,8 +84,9 @@ def test_html_report_holds_every_section_in_order(fitted):
     positions = [page.ids.index(section) for section in SECTIONS]
     assert positions == sorted(positions)
     text = " ".join(page.text)
-    for phrase in ("Rows used", "Formula", "Standard error", "95% interval", "RMSE", "Reduced chi-square",
-                   "AIC", "BIC", "Convergence", "Residuals", "Parameter trajectories", "SHA-256",
+    for phrase in ("Rows used", "Formula", "± (standard error)", "95% interval", "RMSE", "Reduced chi-square",
+                   "AIC", "BIC", "Convergence", "Residual (actual minus prediction)",
+                   "Each parameter's value at every step", "SHA-256",
                    fitted.prepared.dataset.sha256, "numpy " + np.__version__):
         assert phrase in text, phrase
 
@@ -102,34 +103,42 @@ def test_html_report_references_nothing_outside_itself(fitted):
         assert base64.b64decode(src.split(",", 1)[1])[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_summary_sentences_are_written_from_the_numbers(fitted):
+def _summary(outcome):
+    from workbench.report.content import report_inputs
+    from workbench.report.i18n import translator
     from workbench.report.sentences import summary_sentences
 
+    inputs = report_inputs(outcome)
+    return summary_sentences(inputs.result, inputs.effects, inputs.target, translator("en"), binary=inputs.binary)
+
+
+def test_summary_sentences_are_written_from_the_numbers(fitted):
     result = json.loads((fitted.out_dir / "result.json").read_text())
-    first, second, third = summary_sentences(fitted, fitted.gradcheck)
+    first, second, third, fourth = _summary(fitted)
     r2 = result["metrics"]["r2"]
     assert first == f"The model explains {100 * r2:.{1 if r2 < 0.9995 else 2}f}% of the variation in y."
-    assert second.startswith("On average, each extra unit of x lowers y by ")
-    assert third == f"The fit converged after {result['iterations']} steps and its gradients were verified."
+    assert second.startswith("On average, each additional 1 of x lowers y by ")
+    assert third == f"The fit converged after {result['iterations']} steps."
+    assert fourth == {"verified": "Its gradients were verified.", "inconclusive": "The check of its gradients was "
+                      "inconclusive."}[result["gradient_check"]["verdict"]]
     html = (fitted.out_dir / "report.html").read_text(encoding="utf-8")
     assert first in html and third in html
 
 
 def test_average_effect_of_a_nonlinear_model_is_the_mean_slope(fitted):
-    from workbench.report.effects import average_effect
+    from workbench.report.content import report_inputs
 
     a, b, _ = fitted.x
     x = fitted.prepared.objective.columns["x"]
-    effect = average_effect(fitted)
-    assert effect.column == "x" and effect.varies
+    effect = report_inputs(fitted).effects[0]
+    assert effect.column == "x" and effect.kind == "average" and effect.clear
     assert effect.value == pytest.approx(np.mean(-a * b * np.exp(-b * x)), rel=1e-7)
     assert effect.stderr is not None and 0 < effect.stderr < abs(effect.value) / 10
 
 
 def test_linear_effect_and_confidence_band_match_closed_forms(tmp_path):
-    from workbench.report.effects import average_effect
+    from workbench.report.content import report_inputs
     from workbench.report.figures import confidence_band
-    from workbench.report.sentences import summary_sentences
     from workbench.report.text import number
 
     rng = np.random.default_rng(3)
@@ -145,11 +154,11 @@ def test_linear_effect_and_confidence_band_match_closed_forms(tmp_path):
     assert len(outcome.prepared.val_rows) == 5
     intercept, slope = outcome.x
     unc = outcome.uncertainty
-    effect = average_effect(outcome)
-    assert effect.value == pytest.approx(slope, rel=1e-8) and not effect.varies
+    effect = report_inputs(outcome).effects[0]
+    assert effect.value == pytest.approx(slope, rel=1e-8) and effect.kind == "slope"
     assert effect.stderr == pytest.approx(unc.stderr[1], rel=1e-5)
-    sentence = summary_sentences(outcome)[1]
-    assert sentence == f"Each extra unit of price lowers units by {number(-slope, 2)} (±{number(unc.stderr[1], 2)})."
+    assert _summary(outcome)[1] == (f"Each additional 1 of price lowers units by {number(-slope, 3)} "
+                                    f"(±{number(unc.stderr[1], 2)}).")
     low, high = confidence_band(outcome)
     cov = unc.covariance
     half = unc.t_value * np.sqrt(cov[0, 0] + 2 * x * cov[0, 1] + x * x * cov[1, 1])
@@ -160,6 +169,7 @@ def test_linear_effect_and_confidence_band_match_closed_forms(tmp_path):
 def test_validation_metrics_are_reported_beside_the_fitted_ones(tmp_path):
     from workbench.report.content import report_content
     from workbench.report.html import render_report_html
+    from workbench.report.pieces import r2_text
 
     rng = np.random.default_rng(4)
     x = np.linspace(1, 10, 40)
@@ -171,13 +181,17 @@ def test_validation_metrics_are_reported_beside_the_fitted_ones(tmp_path):
         output: {dir: out, formats: [], plots: false}
     """))
     content = report_content(outcome)
-    validation = {q["label"]: q["value"] for q in content["validation"]}
-    assert validation["Rows"] == "10" and validation["R²"] == number(outcome.result["validation_metrics"]["r2"], 4)
-    assert ("Held out for validation", "10 rows (25%, chosen with seed 0)") in content["data"]["rows"]
+    quality = next(s for s in content.manager if s.key == "quality")
+    table = next(b for b in quality.blocks if hasattr(b, "rows"))
+    assert table.columns[:3] == ("Measure", "Fitted rows", "Validation rows")
+    rows = {r[0]: r for r in table.rows}
+    assert rows["Rows"][2] == "10" and rows["R²"][2] == r2_text(outcome.result["validation_metrics"]["r2"])
+    data = next(s for s in content.appendix if s.key == "data").blocks[0]
+    assert ("Held out for validation", "10 rows (25%, chosen with seed 0)") in data.rows
     page = _Page()
     page.feed(render_report_html(content))
     text = " ".join(page.text)
-    assert "Validation rows" in text and validation["RMSE"] in text
+    assert "Validation rows" in text and rows["Typical error (RMSE)"][2] in text
 
 
 def test_pdf_has_the_planned_pages_and_the_same_content(fitted):
@@ -236,27 +250,24 @@ def test_a_plot_that_cannot_be_drawn_is_named_and_the_rest_is_kept(fitted, tmp_p
     assert [p.name for p in paths] == ["report.html"]
     page = parse_html(tmp_path / "report.html")
     text = " ".join(page.text)
-    assert "Residuals could not be drawn: every residual is NaN or infinite" in text
+    assert "Residuals: not drawn (" in text
     assert all(section in page.ids for section in SECTIONS)
     assert len(page.images) == 4              # everything but the residual plot
 
 
 def test_alerts_name_non_convergence_undetermined_parameters_and_failed_checks(tmp_path):
-    import dataclasses
+    from workbench.report.i18n import translator
+    from workbench.report.sentences import alerts, trust_sentences
 
-    from workbench.report.sentences import alerts, summary_sentences
-
+    tr = translator("en")
     config = decay_config(tmp_path, formats=(), extra_params=", d: 0.5",
                           formula="y ~ a * exp(-b * x) + c + d", plots=False)
     outcome = fit(config)
-    warnings = alerts(outcome)
-    assert any(w.startswith("Uncertainties could not be estimated for c and d") for w in warnings), warnings
-    stopped = dataclasses.replace(outcome, result=dict(outcome.result, converged=False, status="max_steps",
-                                                       message="reached max_steps 200"))
-    assert alerts(stopped)[0] == ("The fit did not converge (reached max_steps 200); treat the numbers below "
-                                  "with caution.")
-    assert summary_sentences(stopped)[2].startswith(f"The fit stopped after {outcome.result['iterations']} steps "
-                                                    f"without converging")
+    warnings = alerts(outcome.result, tr)
+    assert "The data cannot determine c and d; their values are not reliable." in warnings, warnings
+    stopped = dict(outcome.result, converged=False, status="max_steps", message="reached max_steps 200")
+    assert alerts(stopped, tr)[0] == "The fit did not reach a stable answer; treat the numbers with caution."
+    assert trust_sentences(stopped, tr)[0] == f"The fit stopped after {outcome.result['iterations']} steps without converging."
 
 
 def test_report_formats_are_checked(tmp_path):
@@ -290,16 +301,19 @@ def test_numbers_are_formatted_for_readers():
 def test_a_failed_gradient_check_is_a_warning_that_names_the_primitive(tmp_path, monkeypatch):
     from workbench import engine as ad
     from workbench.engine.graph import Primitive
-    from workbench.pipeline.check import fit_gradient_checks
-    from workbench.report.sentences import alerts, summary_sentences
+    from workbench.report.content import report_content
+    from workbench.report.i18n import translator
+    from workbench.report.sentences import alerts, trust_sentences
 
     broken = Primitive("bad_exp", np.exp, vjp=lambda g, ans, x: g * ans * 1.01, jvp=lambda t, ans, x: t * ans,
                        elementwise=True)
     monkeypatch.setattr(ad, "exp", broken)
     outcome = fit(decay_config(tmp_path, formats=(), plots=False))
-    check = fit_gradient_checks(outcome)
-    assert not check.passed and check.failing_primitives == ["bad_exp"]
-    assert alerts(outcome, check)[-1] == (
-        "The gradient check failed at the starting point and the fitted point: the derivative rule of bad_exp "
-        "disagrees with numerical differentiation, so the optimizer may have been misled.")
-    assert summary_sentences(outcome, check)[2].endswith("but its gradients failed verification.")
+    check = outcome.result["gradient_check"]
+    assert check["verdict"] == "failed" and check["failed_primitives"] == ["bad_exp"]
+    tr = translator("en")
+    assert alerts(outcome.result, tr)[-1] == ("A check of the model's derivatives failed, so the fit may be wrong; "
+                                              "the technical appendix names the cause.")
+    assert trust_sentences(outcome.result, tr)[1] == "The check of its gradients failed."
+    appendix = next(s for s in report_content(outcome).appendix if s.key == "gradient-check")
+    assert "Derivative rules that disagree with numerical differentiation: bad_exp." in [b.text for b in appendix.blocks]

@@ -57,7 +57,7 @@ def _data(inputs, tr) -> Section:
             (tr("data.rows_used"), data.get("rows_used", "—")),
             (tr("data.rows_dropped"), data.get("rows_dropped", 0))]
     if inputs.n_validation:
-        share = inputs.n_validation / max(inputs.n_validation + int(data.get("rows_used") or 0), 1)
+        share = inputs.n_validation / max(int(data.get("rows_used") or 0), inputs.n_validation, 1)
         rows.append((tr("data.validation"), tr("data.validation_value", n=inputs.n_validation, share=percent(share, 0),
                                                seed=inputs.result.get("seed"))))
     if inputs.units:
