@@ -417,7 +417,7 @@ def run_check(config, out_dir: Path | str, at: str = "both", rows: int = DEFAULT
         points.append(check_point(prepared, x_fit, "fit", rows=rows))
     report = CheckReport(config.name, points, rows)
     write_json(out_dir / "gradcheck.json", report.to_json())
-    write_text(out_dir / "gradcheck.html", render_gradcheck_html(report, config))
+    write_text(out_dir / "gradcheck.html", render_gradcheck_html(report, config, tolerance=tolerance_statement()["text"]))
     return report
 
 
