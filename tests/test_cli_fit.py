@@ -170,11 +170,11 @@ def test_validate_prints_what_it_understood(tmp_path, decay_data):
 
 def test_init_writes_a_config_that_validates(tmp_path):
     write_csv(tmp_path, "sales.csv", "price,ads,units", [(p, p % 3, 100 - 5 * p) for p in range(1, 12)])
-    proc = run_cli("init", "sales.csv", cwd=tmp_path)
+    proc = run_cli("init", "sales.csv", "--target", "units", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "sales.yaml").exists()
     assert run_cli("validate", "sales.yaml", cwd=tmp_path).returncode == 0
-    assert run_cli("init", "sales.csv", cwd=tmp_path).returncode == 2   # no silent overwrite
+    assert run_cli("init", "sales.csv", "--target", "units", cwd=tmp_path).returncode == 2   # no silent overwrite
 
 
 def test_schema_is_json(tmp_path):

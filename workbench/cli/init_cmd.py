@@ -10,12 +10,15 @@ import click
 
 @click.command("init")
 @click.argument("datafile", type=click.Path(dir_okay=False))
+@click.option("--target", default=None, metavar="COLUMN",
+              help="The column to predict. Asked for when run at a terminal; required otherwise.")
 @click.option("--sheet", default=None, help="Excel sheet: a name or a position (1 = first).")
 @click.option("--out", "out", type=click.Path(dir_okay=False), default=None,
               help="Config file to write (default: <data name>.yaml in the current folder).")
 @click.option("--force", is_flag=True, help="Overwrite an existing config file.")
-def command(datafile: str, sheet: str | None, out: str | None, force: bool) -> None:
-    """Write a starter config for DATAFILE: a linear model of its last numeric column on the others."""
+def command(datafile: str, target: str | None, sheet: str | None, out: str | None, force: bool) -> None:
+    """Write a starter config for DATAFILE: a linear model of the --target column on the other
+    numeric columns."""
     from workbench.atomic import write_text
     from workbench.data import numeric_columns
     from workbench.errors import InputError
@@ -30,16 +33,44 @@ def command(datafile: str, sheet: str | None, out: str | None, force: bool) -> N
     if len(numeric) < 2:
         raise InputError(f"{datafile}: needs at least two numeric columns to start a model, found "
                          f"{len(numeric)}: {', '.join(numeric) or 'none'}")
+    target = _chosen_target(datafile, numeric, target)
+    inputs = [c for c in numeric if c != target]
     relative = os.path.relpath(data_path.resolve(), target_path.resolve().parent)
     text = starter_config_text(name=data_path.stem, data_path=relative, sheet=sheet,
-                               target=numeric[-1], inputs=numeric[:-1])
+                               target=target, inputs=inputs)
     from workbench.config import parse_config
     import yaml
 
     parse_config(yaml.safe_load(text), base_dir=target_path.resolve().parent, source=str(target_path))
     write_text(target_path, text)
-    click.echo(f"wrote {target_path}: {numeric[-1]} ~ linear in {', '.join(numeric[:-1])}; "
+    click.echo(f"wrote {target_path}: {target} ~ linear in {', '.join(inputs)}; "
                f"edit it, then run: workbench validate {target_path}")
+
+
+def stdin_is_interactive() -> bool:
+    """True at a terminal, where asking is better than refusing."""
+    import sys
+
+    try:
+        return sys.stdin is not None and sys.stdin.isatty()
+    except (ValueError, OSError):        # closed or detached stdin
+        return False
+
+
+def _chosen_target(datafile: str, numeric: list[str], given: str | None) -> str:
+    """The target column: ``--target``, else asked at a terminal; never guessed."""
+    from workbench.errors import InputError, did_you_mean
+
+    listed = ", ".join(numeric)
+    if given is not None:
+        if given not in numeric:
+            raise InputError(f"--target {given!r} is not a numeric column{did_you_mean(given, numeric)}; "
+                             f"numeric columns: {listed}", where=datafile)
+        return given
+    if not stdin_is_interactive():
+        raise InputError(f"which column is the target? Give --target COLUMN, one of: {listed}", where=datafile)
+    click.echo(f"numeric columns: {listed}")
+    return click.prompt("target column (the one to predict)", type=click.Choice(numeric), show_choices=False)
 
 
 def starter_config_text(*, name: str, data_path: str, sheet, target: str, inputs: list[str]) -> str:

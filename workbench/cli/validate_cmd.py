@@ -33,6 +33,8 @@ def command(config: str, overrides: tuple[str, ...], show: bool) -> None:
     click.echo(f"          {ds.summary_sentence}")
     for row, reason in list(ds.dropped)[:5]:
         click.echo(f"          row {row}: {reason}")
+    for name, origin in getattr(ds, "date_columns", {}).items():
+        click.echo(f"dates     {name} = days since {origin}")
     click.echo(f"columns   target {model.target!r}; inputs {', '.join(repr(c) for c in model.inputs)}")
     click.echo(f"model     {model.describe()}")
     click.echo(f"loss      {prepared.loss.name}" + (f" (weights: {cfg.loss.weights})" if cfg.loss.weights else ""))
