@@ -32,6 +32,7 @@ class Loss:
     l1: float = 0.0
     l2: float = 0.0
     from_logits: bool = True
+    standardize: bool = False   # the penalty is on coefficients times their input's spread
 
     @property
     def is_least_squares(self) -> bool:
@@ -70,7 +71,11 @@ class Loss:
         raise InputError(f"unknown loss {self.name!r}{did_you_mean(self.name, LOSSES)}", where="loss.name")
 
     def __call__(self, prediction, target, weights=None, flat_params=()):
-        """The total loss: the rows' mean (sum for sse) plus the regularisation penalty."""
+        """The total loss: the rows' mean (sum for sse) plus the regularisation penalty.
+
+        ``flat_params`` are the penalized values: the caller leaves out the offsets (intercepts)
+        and, with ``standardize``, passes each coefficient times its input's spread.
+        """
         from workbench import engine as ad
 
         rho = self.per_row(prediction, target)
@@ -92,4 +97,5 @@ def build_loss(loss_cfg) -> Loss:
         raise InputError(f"unknown loss {name!r}{did_you_mean(name, LOSSES)}", where="loss")
     return Loss(name=name, delta=float(loss_cfg.delta or 1.0), l1=float(loss_cfg.l1 or 0.0),
                 l2=float(loss_cfg.l2 or 0.0),
-                from_logits=True if loss_cfg.from_logits is None else bool(loss_cfg.from_logits))
+                from_logits=True if loss_cfg.from_logits is None else bool(loss_cfg.from_logits),
+                standardize=bool(getattr(loss_cfg, "standardize", False)))

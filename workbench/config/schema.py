@@ -251,11 +251,15 @@ SCHEMA: tuple[Key, ...] = (
     Key("loss.delta", "number", "Scale where huber and soft_l1 turn from quadratic to linear.", default=1.0,
         check=POSITIVE, when=When("loss.name", ("huber", "soft_l1"))),
     Key("loss.weights", "str", "Column of per-row weights (>= 0).", check=NON_EMPTY),
-    Key("loss.regularization", "section", "Penalty on the parameters' size, added to the loss."),
+    Key("loss.regularization", "section", "Penalty on the parameters' size, added to the loss; offsets "
+        "(intercepts, baselines, biases) are not penalized."),
     Key("loss.regularization.l1", "number", "Weight of the sum of |parameter|.", default=0.0,
         check=NON_NEGATIVE),
     Key("loss.regularization.l2", "number", "Weight of the sum of parameter².", default=0.0,
         check=NON_NEGATIVE),
+    Key("loss.regularization.standardize", "bool", "Penalize each coefficient of a built-in model times "
+        "its input's standard deviation (as if inputs were standardized); coefficients stay on the "
+        "original scale. Offsets (intercepts, baselines, biases) are never penalized.", default=False),
     Key("loss.from_logits", "bool", "The model outputs logits (true) or probabilities (false).",
         default=True, when=When("loss.name", ("cross_entropy",))),
     *_optimizer_keys(),

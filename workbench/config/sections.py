@@ -61,6 +61,7 @@ class LossConfig:
     weights: str | None = None          # column of per-row weights
     l1: float = 0.0
     l2: float = 0.0
+    standardize: bool = False           # penalize coefficients times their input's standard deviation
     from_logits: bool = True            # cross_entropy only
 
 

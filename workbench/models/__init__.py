@@ -6,6 +6,7 @@ checked), and ``build_model`` makes the model once the data is loaded.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Mapping, Sequence
 
 import numpy as np
@@ -93,6 +94,6 @@ def _with_user_inits(model: Model, inits: Mapping[str, float]) -> Model:
         if name not in known:
             raise InputError(f"the {model.kind} model has no parameter {name!r}{did_you_mean(name, known)}; "
                              f"its parameters are {', '.join(known)}", where=f"params.{name}")
-    model.params = tuple(ParamInfo(p.name, p.shape, inits[p.name] if inits.get(p.name) is not None else p.init, p.doc)
+    model.params = tuple(replace(p, init=inits[p.name]) if inits.get(p.name) is not None else p
                          for p in model.params)
     return model

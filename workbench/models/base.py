@@ -15,12 +15,19 @@ import numpy as np
 
 @dataclass(frozen=True)
 class ParamInfo:
-    """One named parameter: a scalar for formula models, a weight matrix for an MLP layer."""
+    """One named parameter: a scalar for formula models, a weight matrix for an MLP layer.
+
+    Regularization penalizes every parameter but the offsets (an intercept, a baseline, a
+    bias); with ``standardize`` it penalizes ``value * input_scale``, the coefficient the
+    model would have on inputs divided by their standard deviation.
+    """
 
     name: str
     shape: tuple[int, ...] = ()
     init: np.ndarray | float = 1.0
     doc: str = ""
+    offset: bool = False               # enters the prediction additively alone: never penalized
+    input_scale: float = 1.0           # spread of the input it multiplies (penalty scale with standardize)
 
     @property
     def size(self) -> int:

@@ -8,6 +8,8 @@ under ``params`` replace these guesses.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from workbench.errors import InputError
@@ -19,14 +21,21 @@ def _lstsq(design: np.ndarray, y: np.ndarray) -> np.ndarray:
     return coef
 
 
+def spread(values: np.ndarray) -> float:
+    """The standard deviation of an input (1 for a constant column, which has no scale)."""
+    sd = float(np.std(values))
+    return sd if sd > 0 and np.isfinite(sd) else 1.0
+
+
 class LinearModel(Model):
     """y = intercept + Σ coef_<input> · input."""
 
     def __init__(self, inputs, target, columns, y):
         X = np.column_stack([np.ones(len(y))] + [columns[c] for c in inputs])
         coef = _lstsq(X, y)
-        params = [ParamInfo("intercept", (), coef[0], "value when every input is 0")]
-        params += [ParamInfo(f"coef_{c}", (), coef[i + 1], f"change in {target} per unit of {c}")
+        params = [ParamInfo("intercept", (), coef[0], "value when every input is 0", offset=True)]
+        params += [ParamInfo(f"coef_{c}", (), coef[i + 1], f"change in {target} per unit of {c}",
+                             input_scale=spread(columns[c]))
                    for i, c in enumerate(inputs)]
         super().__init__("linear", target, tuple(inputs), tuple(params))
 
@@ -51,7 +60,7 @@ class LogisticModel(LinearModel):
                              f"{sorted(values)[:5]}", where="model.target")
         super().__init__(inputs, target, columns, y)
         self.kind, self.binary = "logistic", True
-        self.params = tuple(ParamInfo(p.name, (), 0.0, p.doc.replace("change in", "change in the log-odds of"))
+        self.params = tuple(replace(p, init=0.0, doc=p.doc.replace("change in", "change in the log-odds of"))
                             for p in self.params)
 
     def describe(self) -> str:
@@ -65,7 +74,9 @@ class PolynomialModel(Model):
     def __init__(self, x_name, target, degree, columns, y):
         x = columns[x_name]
         coef = _lstsq(np.vander(x, degree + 1, increasing=True), y)
-        params = tuple(ParamInfo(f"c{k}", (), coef[k], f"coefficient of {x_name}^{k}") for k in range(degree + 1))
+        scale = spread(x)
+        params = tuple(ParamInfo(f"c{k}", (), coef[k], f"coefficient of {x_name}^{k}", offset=k == 0,
+                                 input_scale=scale ** k) for k in range(degree + 1))
         super().__init__("polynomial", target, (x_name,), params)
         self.degree = degree
 
@@ -91,7 +102,7 @@ class ExponentialModel(Model):
         slope, level = _lstsq(np.column_stack([x, np.ones_like(x)]), np.log(np.maximum(y - c, 1e-12 * span)))
         params = (ParamInfo("a", (), float(np.exp(level)), "scale"),
                   ParamInfo("b", (), float(slope), "rate (per unit of x)"),
-                  ParamInfo("c", (), c, "baseline"))
+                  ParamInfo("c", (), c, "baseline", offset=True))
         super().__init__("exponential", target, (x_name,), params)
 
     def forward(self, params, columns):
@@ -137,7 +148,7 @@ class GaussianModel(Model):
         params = (ParamInfo("amplitude", (), float(y[peak] - offset), "height of the peak above the offset"),
                   ParamInfo("center", (), float(x[peak]), "position of the peak"),
                   ParamInfo("sigma", (), max(width, 1e-12), "width (standard deviation)"),
-                  ParamInfo("offset", (), offset, "baseline"))
+                  ParamInfo("offset", (), offset, "baseline", offset=True))
         super().__init__("gaussian", target, (x_name,), params)
 
     def forward(self, params, columns):

@@ -40,13 +40,14 @@ class FormulaModel(Model):
         _refuse_unused_params(inits, param_names, available)
         notes = []
         params = []
+        offsets = additive_offsets(formula.expr, param_names)
         for name in param_names:
             if name in inits and inits[name] is not None:
                 init = float(inits[name])
             else:
                 init = 1.0
                 notes.append(f"parameter {name!r} is not listed under params; it starts at 1.0")
-            params.append(ParamInfo(name, (), init))
+            params.append(ParamInfo(name, (), init, offset=name in offsets))
         super().__init__(kind="formula", target=formula.target, inputs=inputs,
                          params=tuple(params), notes=notes)
         self.formula = formula
@@ -72,3 +73,26 @@ def _refuse_unused_params(inits: Mapping[str, float], param_names: Sequence[str]
                f"{name!r} is not in the formula{did_you_mean(name, param_names)}" for name in unused]
     raise InputError(f"{'; '.join(reasons)}; the formula's parameters are {', '.join(param_names)}",
                      where="params." + unused[0] if len(unused) == 1 else "params")
+
+
+def additive_offsets(expr, param_names: Sequence[str]) -> set[str]:
+    """Parameters that enter the formula once, as a bare term of its top-level sum: ``c`` in
+    ``a * exp(-b * x) + c`` or ``c - a * x``. They shift every prediction by the same amount,
+    like an intercept, so regularization leaves them alone."""
+    from workbench.formula.ir import Binary, Name, Unary, children
+
+    terms, stack = [], [expr]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Binary) and node.op in ("+", "-"):
+            stack += [node.left, node.right]
+        else:
+            terms.append(node.operand if isinstance(node, Unary) and node.op == "-" else node)
+    counts: dict[str, int] = {}
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Name):
+            counts[node.name] = counts.get(node.name, 0) + 1
+        stack += list(children(node))
+    return {t.name for t in terms if isinstance(t, Name) and t.name in param_names and counts[t.name] == 1}

@@ -24,7 +24,8 @@ class MLPModel(Model):
             limit = np.sqrt(6.0 / (fan_in + fan_out))
             params.append(ParamInfo(f"W{layer}", (fan_in, fan_out), rng.uniform(-limit, limit, (fan_in, fan_out)),
                                     f"weights of layer {layer}"))
-            params.append(ParamInfo(f"b{layer}", (fan_out,), np.zeros(fan_out), f"biases of layer {layer}"))
+            params.append(ParamInfo(f"b{layer}", (fan_out,), np.zeros(fan_out), f"biases of layer {layer}",
+                                    offset=True))
         super().__init__("mlp", target, tuple(inputs), tuple(params), binary=binary)
         self.hidden, self.activation = tuple(hidden), activation
         X = np.column_stack([columns[c] for c in inputs])

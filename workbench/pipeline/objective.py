@@ -74,8 +74,7 @@ class FitObjective:
             weights = None if weights is None else weights[rows]
         params = dict(self.fixed)
         params.update(tensors)
-        free_tensors = [tensors[p.name] for p in self.free]
-        return self.loss(self.predict(params, columns), target, weights, free_tensors)
+        return self.loss(self.predict(params, columns), target, weights, self._penalized(tensors))
 
     def value_and_grad(self, x: np.ndarray, batch: np.ndarray | None = None) -> tuple[float, np.ndarray]:
         tape = self._tape("loss", x) if batch is None else None
@@ -101,9 +100,14 @@ class FitObjective:
             columns, target, weights = self.columns, self.target, self.weights
         with ad.no_grad():
             params = self.unpack(x)
-            value = self.loss(self.predict(params, columns), target, weights,
-                              [params[p.name] for p in self.free])
+            value = self.loss(self.predict(params, columns), target, weights, self._penalized(params))
         return float(np.asarray(getattr(value, "data", value)))
+
+    def _penalized(self, values: Mapping[str, object]) -> list:
+        """What regularization penalizes: every free parameter but the model's offsets, each
+        times its input's spread when the loss standardizes (``ParamInfo``)."""
+        return [values[p.name] * p.input_scale if self.loss.standardize else values[p.name]
+                for p in self.free if not p.offset]
 
     def loss_of_flat(self, v):
         """The loss as an engine expression of one flat tensor ``v`` (for Hessians)."""
