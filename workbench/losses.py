@@ -1,7 +1,7 @@
 """Losses: how far predictions are from the data, as engine expressions.
 
-Each loss is a mean (or sum) over rows of a per-row penalty ρ(r) of the residual r = prediction −
-target, optionally weighted per row. Least-squares losses (mse, sse) also expose their residual
+Each loss is a mean (or sum) over rows of a per-row penalty ρ(r) of the residual r = actual −
+prediction (every ρ here is symmetric, so the sign never matters), optionally weighted per row. Least-squares losses (mse, sse) also expose their residual
 vector, which is what Levenberg–Marquardt works on; the others are minimised through their
 gradient.
 
