@@ -194,39 +194,7 @@ def test_validation_metrics_are_reported_beside_the_fitted_ones(tmp_path):
     assert "Validation rows" in text and rows["Typical error (RMSE)"][2] in text
 
 
-def test_pdf_has_the_planned_pages_and_the_same_content(fitted):
-    from pypdf import PdfReader
-
-    reader = PdfReader(str(fitted.out_dir / "report.pdf"))
-    assert len(reader.pages) == 6
-    first = reader.pages[0].extract_text()
-    assert "Fit report: decay" in first and "Summary" in first and "Rows used" in first
-    second = reader.pages[1].extract_text()
-    assert "Parameters" in second and "Gradient check" in second
-    last = reader.pages[5].extract_text()
-    assert "Reproducibility" in last and fitted.prepared.dataset.sha256 in last.replace("\n", "")
-
-
-def test_xlsx_reads_back_with_the_numbers_of_result_json(fitted):
-    import pandas as pd
-
-    result = json.loads((fitted.out_dir / "result.json").read_text())
-    sheets = pd.read_excel(fitted.out_dir / "results.xlsx", sheet_name=None)
-    assert list(sheets) == ["Summary", "Parameters", "Predictions", "History"]
-    params = sheets["Parameters"].set_index("name")
-    same = dict(rel=1e-15, abs=0)       # openpyxl writes 16 significant digits (Excel keeps 15)
-    for name, value in result["params"].items():
-        assert params.loc[name, "value"] == pytest.approx(value, **same)
-        assert params.loc[name, "stderr"] == pytest.approx(result["stderr"][name], **same)
-    summary = dict(zip(sheets["Summary"]["quantity"], sheets["Summary"]["value"]))
-    assert float(summary["metrics.r2"]) == pytest.approx(result["metrics"]["r2"], **same)
-    assert float(summary["loss"]) == pytest.approx(result["loss"], **same)
-    assert summary["gradient_check.init"] == "passed" and summary["gradient_check.fit"] == "passed"
-    predictions = sheets["Predictions"]
-    assert len(predictions) == result["data"]["rows_used"]
-    np.testing.assert_allclose(predictions["prediction"].to_numpy(), fitted.predictions["prediction"], rtol=1e-15)
-    history = pd.read_csv(fitted.out_dir / "history.csv")
-    np.testing.assert_allclose(sheets["History"]["loss"].to_numpy(), history["loss"].to_numpy(), rtol=1e-15)
+# report.pdf and results.xlsx are tested in test_report_pdf.py and test_report_xlsx.py.
 
 
 def test_fit_records_trajectory_and_compact_gradient_check(fitted):
