@@ -1,9 +1,9 @@
 """Losses: how far predictions are from the data, as engine expressions.
 
 Each loss is a mean (or sum) over rows of a per-row penalty ρ(r) of the residual r = actual −
-prediction (every ρ here is symmetric, so the sign never matters), optionally weighted per row. Least-squares losses (mse, sse) also expose their residual
-vector, which is what Levenberg–Marquardt works on; the others are minimised through their
-gradient.
+prediction (every ρ here is symmetric, so the sign never matters), optionally weighted per row.
+Least-squares losses (mse, sse) also expose their residual vector, which is what
+Levenberg–Marquardt works on; the others are minimised through their gradient.
 
 Numerical care: cross-entropy on logits is written as softplus(z) − y·z, which never takes the
 log of a number that rounded to 0; log-cosh as |r| + softplus(−2|r|) − ln 2, which never
