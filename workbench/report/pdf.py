@@ -52,7 +52,8 @@ class _Document:
         self.bold = face.bold is not None
         if self.bold:
             pdf.add_font("body", "B", str(face.bold))
-        pdf.add_font("mono", "", str(monospace_face().regular))
+        if any(isinstance(b, Code) for s in content.manager + content.appendix for b in s.blocks):
+            pdf.add_font("mono", "", str(monospace_face().regular))     # parsing a font costs ~0.1 s
         fallbacks = []
         if content.language != "ja" and _CJK.search(_all_text(content)):
             pdf.add_font("cjk", "", str(font_face("ja").regular))      # Japanese column names in an English report
