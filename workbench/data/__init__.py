@@ -6,12 +6,17 @@ with the spreadsheet row of every used row and the reason for every dropped one)
 ``numeric_columns(path, sheet)`` (for ``workbench init``) and ``DataConfig``.
 
 ``cfg`` is the config module's data section, any object with the same attributes, or a dict:
-path, sheet, header_row, decimal, thousands, delimiter, columns (rename old -> new), where (a row
-filter in the formula language), dates (column -> ISO origin or None), missing (drop | error).
+path, sheet, header_row, decimal and thousands (None: decided from the file's values), delimiter,
+columns (rename old -> new), where (a row filter in the formula language), dates (column -> ISO
+origin, None, or {origin, format}), missing (empty cells: drop | error), unreadable (not a number
+or date, NaN text, overflow: error | drop), max_dropped (a share of rows), limits (file_mb, unzipped_mb).
 
-Modules: ``source`` (files, sheets, header, renaming), ``cells`` (numbers and dates as people type
-them), ``dataset`` (conversion, filtering, dropping). pandas is imported only inside functions, so
-importing this package costs the CLI nothing at start-up.
+Modules: ``files`` (regular files within size limits), ``source`` (sheets, header, renaming),
+``cells`` (numbers as people type them), ``separators`` (the file's decimal mark), ``dates`` (one
+format per column), ``columns`` (converting what a dataset needs), ``drops`` and ``summary``
+(dropped rows, policies, the account), ``dataset`` (the whole load), ``arrow`` (pyarrow without
+pandas). pandas and pyarrow are imported only inside functions, so importing this package costs
+the CLI nothing at start-up.
 """
 
 from workbench.data.dataset import Dataset, load_dataset, numeric_columns, read_columns, read_table
