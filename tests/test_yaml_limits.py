@@ -194,3 +194,12 @@ def test_alias_bomb_through_the_cli_exits_2_in_one_line(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
     assert proc.stderr.startswith(f"error: {path}: output.l")
+
+
+def test_control_characters_are_a_syntax_error_not_a_crash(tmp_path):
+    with pytest.raises(InputError, match=r"--set name=0: cannot read the value as YAML: YAML syntax error: "
+                                         r"unacceptable character #x000c"):
+        parse_set_option("name=0\x0c")
+    path = _config(tmp_path, "name: a\x07b\n")
+    with pytest.raises(InputError, match="unacceptable character #x0007"):
+        load_config(path)

@@ -116,7 +116,10 @@ def load_yaml_text(text: str, source: str, limits: YamlLimits | None = None) -> 
     limits = limits or YamlLimits.from_env()
     if len(text) > limits.max_bytes:
         raise InputError(f"the text is {len(text):,} characters; {limits.hint('max_bytes')}", where=source)
-    loader = LimitedLoader(text, limits, source)
+    try:
+        loader = LimitedLoader(text, limits, source)      # the reader refuses control characters here
+    except yaml.YAMLError as err:
+        raise syntax_error(err, source) from None
     try:
         node = loader.get_single_node()
         if node is None:
