@@ -20,6 +20,8 @@ Conventions:
   spaces or symbols goes in backticks too: ```Unit Price```. A name cannot contain a backtick.
 * Columns in error messages count characters from 1 over the whole text, the target included.
 * Constants are numpy float64, so ``1/0`` gives ``inf`` as it would on arrays, never an exception.
+* A formula is bounded in length and nesting depth (``limits.py``; environment variables raise
+  the limits), so no text can exhaust the parser or a recursive walk of the tree.
 """
 
 from __future__ import annotations
