@@ -154,8 +154,8 @@ def steps(n: int) -> str:
     return f"{n} step" if n == 1 else f"{n} steps"
 
 
-def diverged_message(step: int, what: str = "loss") -> str:
-    """The sentence for a non-finite loss at ``step``."""
+def diverged_message(step: int, what: str = "loss or its gradient") -> str:
+    """The sentence for a non-finite loss (or gradient, or Jacobian: ``what``) at ``step``."""
     if step == 0:
         return f"the {what} is not finite at the starting point; check the starting values under params"
     return (f"the {what} became non-finite at step {step}; returning the parameters of step {step - 1}. "
