@@ -474,3 +474,10 @@ def test_params_the_formula_does_not_use_are_refused_naming_each(tmp_path):
     config.write_text("data: d.csv\nmodel: {formula: 'y ~ a * exp(-b * x) + c'}\nparams: {bb: {min: 0}}\n")
     proc = run_cli("validate", str(config))
     assert proc.returncode == 2 and "params.bb: 'bb' is not in the formula (did you mean 'b'?)" in proc.stderr
+
+
+def test_integers_past_float_range_are_refused_not_crashed():
+    with pytest.raises(InputError, match=r"seed: must be a finite number, got an integer of 401 digits"):
+        parse({**BASE, "seed": 10 ** 400})
+    with pytest.raises(InputError, match=r"optimizer.lr: must be a finite number"):
+        parse({**BASE, "optimizer": {"lr": -(10 ** 400)}})

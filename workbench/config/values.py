@@ -17,6 +17,7 @@ from typing import Any, Callable
 from workbench.config.schema import Key, Pattern, Range
 from workbench.errors import did_you_mean
 
+_LONGEST_NUMBER_TEXT = 400
 _NUMBER_TEXT = re.compile(r"\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*")
 
 
@@ -34,8 +35,11 @@ def show(value: Any) -> str:
         return "null"
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, int) and abs(value) >= 10 ** 30:
+        return f"an integer of {len(str(abs(value)))} digits"
     if isinstance(value, (int, float, str)):
-        return repr(value)
+        text = repr(value)
+        return text if len(text) <= 60 else text[:57] + "..."
     if isinstance(value, (dt.date, dt.datetime)):
         return value.isoformat()
     text = json.dumps(value, default=str)
@@ -49,10 +53,13 @@ def _expect(expected: str, value: Any) -> BadValue:
 def _as_number(value: Any) -> float | None:
     if isinstance(value, bool):
         return None
-    if isinstance(value, (int, float)):
-        return float(value)
-    if isinstance(value, str) and _NUMBER_TEXT.fullmatch(value):
-        return float(value)
+    try:
+        if isinstance(value, (int, float)):
+            return float(value)
+        if isinstance(value, str) and len(value) <= _LONGEST_NUMBER_TEXT and _NUMBER_TEXT.fullmatch(value):
+            return float(value)
+    except OverflowError:             # an int past float's range: not a usable number either
+        return math.inf if value > 0 else -math.inf
     return None
 
 
