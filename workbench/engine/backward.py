@@ -61,6 +61,9 @@ def owned_gradients(adjoints):
     given: set[int] = set()
     owned = []
     for adjoint in adjoints:
+        if adjoint.__class__ is np.float64:   # a summed scalar share: a fresh 0-d array is owned
+            owned.append(np.array(adjoint))
+            continue
         if not isinstance(adjoint, Tensor):
             array = np.asarray(adjoint, dtype=np.float64)
             if not (array.flags.owndata and array.flags.writeable) or id(array) in given:
@@ -71,11 +74,32 @@ def owned_gradients(adjoints):
     return owned
 
 
-def _refuse_released(output: Tensor) -> None:
-    if output._node is not None and output._node.args is None:
-        raise EngineError(f"backward: the graph of this {output._node.prim.name} result (shape {output.shape}) "
+def _sweep(output: Tensor, grad, retain_graph: bool, create_graph: bool, stops: frozenset):
+    """Flatten the graph below ``output`` and pull the seed back: (tensors, slots, adjoints)."""
+    if output.__class__ is not Tensor or not output.requires_grad:
+        shape = f" (shape {output.shape})" if isinstance(output, Tensor) else ""
+        raise EngineError(f"backward: this tensor{shape} does not require a gradient (no input with "
+                          "requires_grad=True reached it, or it was computed under no_grad)")
+    node = output._node
+    if node is not None and node.args is None:
+        raise EngineError(f"backward: the graph of this {node.prim.name} result (shape {output.shape}) "
                           f"was already released by an earlier backward pass; pass retain_graph=True to "
                           f"the first one")
+    steps, tensors, slots = flatten(output, stops, create_graph=create_graph, release=not retain_graph)
+    adjoints = [None] * len(tensors)
+    adjoints[-1] = _seed(output, grad, create_graph)
+    saved_mode = MODE.recording
+    MODE.recording = create_graph
+    try:
+        pullback(steps, adjoints)
+    finally:
+        MODE.recording = saved_mode
+    return tensors, slots, adjoints
+
+
+def _released(tensor: Tensor) -> EngineError:
+    return EngineError(f"backward: part of the graph ({tensor._node.prim.name}) was already released; "
+                       f"pass retain_graph=True to the earlier backward pass")
 
 
 def backprop(output: Tensor, grad=None, *, retain_graph: bool = False, create_graph: bool = False,
@@ -86,31 +110,33 @@ def backprop(output: Tensor, grad=None, *, retain_graph: bool = False, create_gr
     is a numpy array, or a tensor with ``create_graph``. Tensors in ``stop_at`` collect their
     adjoint and are not looked through.
     """
-    if output.__class__ is not Tensor or not output.requires_grad:
-        shape = f" (shape {output.shape})" if isinstance(output, Tensor) else ""
-        raise EngineError(f"backward: this tensor{shape} does not require a gradient (no input with "
-                          "requires_grad=True reached it, or it was computed under no_grad)")
-    _refuse_released(output)
     stops = frozenset(id(t) for t in stop_at) if stop_at else frozenset()
-    steps, tensors = flatten(output, stops, create_graph=create_graph, release=not retain_graph)
-    adjoints = [None] * len(tensors)
-    adjoints[-1] = _seed(output, grad, create_graph)
-    saved_mode = MODE.recording
-    MODE.recording = create_graph
-    try:
-        pullback(steps, adjoints)
-    finally:
-        MODE.recording = saved_mode
+    tensors, _, adjoints = _sweep(output, grad, retain_graph, create_graph, stops)
     collected: dict[int, tuple[Tensor, object]] = {}
     for slot in range(len(tensors) - 1, -1, -1):
         adjoint = adjoints[slot]
         if adjoint is not None:
             tensor = tensors[slot]
-            if tensor._node is not None and id(tensor) not in stops and tensor is not output:
-                raise EngineError(f"backward: part of the graph ({tensor._node.prim.name}) was already "
-                                  f"released; pass retain_graph=True to the earlier backward pass")
+            if tensor._node is not None and id(tensor) not in stops:
+                raise _released(tensor)
             collected[id(tensor)] = (tensor, adjoint)
     return collected
+
+
+def adjoints_of(output: Tensor, wrt: list[Tensor], grad=None, *, retain_graph: bool = False,
+                create_graph: bool = False) -> list:
+    """The adjoints ∂output/∂t for the tensors ``t`` in ``wrt`` (None where unreached); the search
+    does not look through them. What the function transforms ask for."""
+    stops = frozenset(map(id, wrt))
+    tensors, slots, adjoints = _sweep(output, grad, retain_graph, create_graph, stops)
+    for tensor, adjoint in zip(tensors, adjoints):
+        if adjoint is not None and tensor._node is not None and id(tensor) not in stops:
+            raise _released(tensor)
+    found = []
+    for tensor in wrt:
+        slot = slots.get(id(tensor))
+        found.append(None if slot is None else adjoints[slot])
+    return found
 
 
 def backward(output: Tensor, grad=None, *, retain_graph: bool = False, create_graph: bool = False) -> None:

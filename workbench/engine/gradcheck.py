@@ -369,7 +369,7 @@ def check_nodes(output: Tensor, *, eps: float | None = None, atol: float = 1e-5,
     """
     if not isinstance(output, Tensor):
         raise EngineError(f"check_nodes: expected a Tensor, got {type(output).__name__}")
-    steps, tensors = flatten(output)
+    steps, tensors, _ = flatten(output)
     for tensor in tensors:
         node = tensor._node
         if node is not None and node.args is None:

@@ -38,7 +38,7 @@ from workbench.engine.forward import propagate_tangent
 from workbench.engine.mode import MODE
 from workbench.engine.tensor import Tensor
 
-_new_tensor = object.__new__
+_new_tensor = _new_node = object.__new__
 
 
 class Node:
@@ -248,7 +248,8 @@ def apply(prim: Primitive, args: tuple, kw: dict = NO_OPTIONS):
     result.name = None
     if wants_grad and MODE.recording:
         result.requires_grad = True
-        result._node = Node(prim, args, kw, inputs)
+        result._node = node = _new_node(Node)   # Node.__init__, written out: once per operation
+        node.prim, node.args, node.kw, node.inputs = prim, args, kw, inputs
     else:
         result.requires_grad = False
         result._node = None

@@ -28,8 +28,13 @@ what comes back). Hooks observe or replace; they never copy the loop.
 
 from __future__ import annotations
 
+from numpy import add, ndarray
+
 from workbench.engine.prims_shape import unbroadcast
 from workbench.engine.tensor import Tensor
+
+
+_sum_all = add.reduce
 
 
 def accumulate(adjoints: list, slot: int, share, shape: tuple):
@@ -40,15 +45,18 @@ def accumulate(adjoints: list, slot: int, share, shape: tuple):
     except AttributeError:   # a Python number from a rule
         fits = False
     if not fits:
-        share = unbroadcast(share, shape)
+        # a scalar parameter's share of a vector: the commonest case in a model fit, summed here
+        # without unbroadcast's general bookkeeping
+        share = _sum_all(share, None) if not shape and share.__class__ is ndarray else unbroadcast(share, shape)
     previous = adjoints[slot]
     adjoints[slot] = share if previous is None else previous + share
     return share
 
 
 def flatten(root: Tensor, stops: frozenset = frozenset(), *, create_graph: bool = False,
-            release: bool = False) -> tuple[list, list]:
-    """(steps, tensors): the graph below ``root`` in forward order, ``tensors[slot]`` by slot.
+            release: bool = False) -> tuple[list, list, dict]:
+    """(steps, tensors, slots): the graph below ``root`` in forward order, ``tensors[slot]`` by
+    slot and ``slots[id(tensor)]`` the other way.
 
     The search does not look through tensors whose ids are in ``stops``, nor through a node
     already released; such tensors, and leaves, get a slot but no step. With ``create_graph``
@@ -56,8 +64,8 @@ def flatten(root: Tensor, stops: frozenset = frozenset(), *, create_graph: bool 
     """
     tensors: list[Tensor] = []
     steps: list[tuple] = []
-    slot_of: dict[int, int] = {}
-    seen: set[int] = set()
+    slot_of: dict[int, int] = {}   # id -> slot once emitted; -1 while its inputs are being visited
+    emit, add_step = tensors.append, steps.append
     # A tensor is pushed once to be expanded; a 1-tuple (tensor,) is pushed after it to say "all
     # its inputs have slots, emit it", so no pair is allocated for the far commoner first push.
     stack: list = [root]
@@ -69,34 +77,35 @@ def flatten(root: Tensor, stops: frozenset = frozenset(), *, create_graph: bool 
             node = tensor._node
             slot = len(tensors)
             slot_of[id(tensor)] = slot
-            tensors.append(tensor)
-            prim, args = node.prim, node.args
-            has_rule = prim.has_rule
+            emit(tensor)
+            has_rule = node.prim.has_rule
             wanted = []
-            for position, arg in enumerate(args):
+            position = -1
+            for arg in node.args:
+                position += 1
                 if (arg.__class__ is Tensor and arg.requires_grad
                         and (has_rule is None or position in has_rule)):
                     wanted.append((position, slot_of[id(arg)], arg.data.shape))
             if create_graph:
-                steps.append((slot, tensor, prim, node.kw, args, wanted, node if release else None))
+                add_step((slot, tensor, node.prim, node.kw, node.args, wanted, node if release else None))
             else:
-                steps.append((slot, tensor.data, prim, node.kw, node.inputs, wanted,
-                              node if release else None))
+                add_step((slot, tensor.data, node.prim, node.kw, node.inputs, wanted,
+                          node if release else None))
             continue
         key = id(tensor)
-        if key in seen:
+        if key in slot_of:
             continue
-        seen.add(key)
         node = tensor._node
         if node is None or node.args is None or key in stops:
             slot_of[key] = len(tensors)
-            tensors.append(tensor)
+            emit(tensor)
             continue
+        slot_of[key] = -1
         push((tensor,))
         for arg in reversed(node.args):
-            if arg.__class__ is Tensor and arg.requires_grad and id(arg) not in seen:
+            if arg.__class__ is Tensor and arg.requires_grad and id(arg) not in slot_of:
                 push(arg)
-    return steps, tensors
+    return steps, tensors, slot_of
 
 
 def pullback(steps: list, adjoints: list, hook=None) -> None:

@@ -142,6 +142,17 @@ class Tensor:
         return _compare("!=", operator.ne, self, other)
 
 
+_new_tensor = object.__new__
+
+
+def leaf(data: np.ndarray, requires_grad: bool = False) -> Tensor:
+    """``Tensor(data, requires_grad)`` for a float64 array that needs no checking (engine-internal)."""
+    tensor = _new_tensor(Tensor)
+    tensor.data, tensor.requires_grad = data, requires_grad
+    tensor.grad = tensor._node = tensor._tangent = tensor.name = None
+    return tensor
+
+
 def _data(value):
     return value.data if isinstance(value, Tensor) else value
 

@@ -212,7 +212,7 @@ def sweep_adjoints(view: GraphView, on_edge: EdgeHook | None = None) -> dict[int
     called for each chain-rule step, in the order the backward pass takes them; ``broadcast_shape``
     is the share's shape when it had to be summed back to the input's shape, else None.
     """
-    steps, tensors = flatten(view.output)
+    steps, tensors, _ = flatten(view.output)
     adjoints: list = [None] * len(tensors)
     adjoints[-1] = np.ones_like(view.output.data)
     watcher = _Watcher(tensors, on_edge)

@@ -18,13 +18,13 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from workbench.engine.backward import backprop, owned_gradients
+from workbench.engine.backward import adjoints_of, owned_gradients
 from workbench.engine.errors import EngineError
 from workbench.engine.forward import forward_jacobian, jvp
-from workbench.engine.mode import enable_grad
+from workbench.engine.mode import MODE
 from workbench.engine.prims_reduce import sum as _sum
 from workbench.engine.prims_shape import identity, stack, reshape
-from workbench.engine.tensor import Tensor, as_float_array
+from workbench.engine.tensor import Tensor, as_float_array, leaf
 
 
 def _stand_in(value) -> Tensor:
@@ -35,7 +35,7 @@ def _stand_in(value) -> Tensor:
         stand = Tensor(value.data, requires_grad=True)
         stand._tangent = value._tangent
         return stand
-    return Tensor(as_float_array(value, "grad"), requires_grad=True)
+    return leaf(as_float_array(value, "grad"), requires_grad=True)
 
 
 def _argnums(argnums, n_args: int) -> tuple[int, ...]:
@@ -48,14 +48,18 @@ def _argnums(argnums, n_args: int) -> tuple[int, ...]:
 
 def _differentiate(f: Callable, args: tuple, nums: tuple[int, ...]):
     """Evaluate f with stand-ins at ``nums``; return (output, stand-ins, differentiable?)."""
-    differentiable = any(isinstance(args[i], Tensor) for i in nums)
+    differentiable = False
     call_args = list(args)
     stand_ins = []
     for i in nums:
-        call_args[i] = _stand_in(args[i])
-        stand_ins.append(call_args[i])
-    with enable_grad():
+        differentiable = differentiable or isinstance(args[i], Tensor)
+        call_args[i] = stand = _stand_in(args[i])
+        stand_ins.append(stand)
+    saved, MODE.recording = MODE.recording, True   # enable_grad(), without a context object per call
+    try:
         out = f(*call_args)
+    finally:
+        MODE.recording = saved
     return out, stand_ins, differentiable
 
 
@@ -71,11 +75,10 @@ def _adjoints(out: Tensor, stand_ins: list, differentiable: bool, seed=None, ret
     if not out.requires_grad:
         zeros = [np.zeros_like(s.data) for s in stand_ins]
         return [Tensor(z) for z in zeros] if differentiable else zeros
-    collected = backprop(out, seed, retain_graph=differentiable or retain, create_graph=differentiable,
-                         stop_at=tuple(stand_ins))
+    found = adjoints_of(out, stand_ins, seed, retain_graph=differentiable or retain,
+                        create_graph=differentiable)
     grads = []
-    for s in stand_ins:
-        g = collected.get(id(s), (None, None))[1]
+    for s, g in zip(stand_ins, found):
         if g is None:
             g = np.zeros_like(s.data)
         if differentiable and not isinstance(g, Tensor):
@@ -88,8 +91,12 @@ def _adjoints(out: Tensor, stand_ins: list, differentiable: bool, seed=None, ret
 
 def value_and_grad(f: Callable, argnums: int | Sequence[int] = 0) -> Callable:
     """``(f(*args), ∂f/∂args[argnums])`` for a scalar-valued ``f``, in one forward and one backward pass."""
+    numbered: dict[int, tuple[int, ...]] = {}   # argnums for each number of arguments seen
+
     def value_and_grad_f(*args):
-        nums = _argnums(argnums, len(args))
+        nums = numbered.get(len(args))
+        if nums is None:
+            nums = numbered[len(args)] = _argnums(argnums, len(args))
         out, stand_ins, differentiable = _differentiate(f, args, nums)
         out = _scalar_output(out, "grad")
         grads = _adjoints(out, stand_ins, differentiable)
