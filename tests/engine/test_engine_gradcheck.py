@@ -203,8 +203,8 @@ def test_node_check_does_not_blame_a_right_rule_for_rounding_it_cannot_resolve()
     report = ad.check_nodes((big + small) * 0.5)
     assert report.passed, str(report)
     add_small = next(c for c in report.checks if c.primitive == "add" and c.input_index == 1)
-    # 5.8e8 + x cannot resolve a step of 6e-6·x: the strict tolerance alone would fail this rule
-    assert add_small.abs_error > 1e-5 + 1e-3 * abs(add_small.numeric)
+    # 5.8e8 + x resolves x only to ~1e-7: the numeric estimate is that much off, and still passes
+    assert 1e-9 < add_small.abs_error < 1e-6
 
 
 def test_steps_follow_the_function_not_the_size_of_the_value():
@@ -212,5 +212,5 @@ def test_steps_follow_the_function_not_the_size_of_the_value():
     x = np.array([1e9])
     report = ad.gradcheck(lambda t: ad.sum(ad.sin(t)), x)
     assert report.passed and report.rows[0].verdict == "agrees"
-    assert report.rows[0].length == pytest.approx(1.0, rel=0.5)
-    assert report.rows[0].numeric_richardson == pytest.approx(np.cos(1e9), abs=1e-5)
+    assert report.rows[0].length <= 2.0       # the scale of sin's turns, not of 1e9
+    assert report.rows[0].numeric_richardson == pytest.approx(np.cos(1e9), abs=1e-4)   # 1e9 + h rounds h

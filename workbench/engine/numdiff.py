@@ -31,10 +31,10 @@ from typing import Callable
 import numpy as np
 
 EPS = float(np.finfo(np.float64).eps)
-PROBE = 1e-2            # the second difference that measures curvature is taken at L·PROBE
 FIRST_STEP = 0.1        # Ridders' table starts at L·FIRST_STEP
 SHRINK = 2.0            # and halves the step at each level
 LEVELS = 8
+RETRIES = 2         # shorter lengths tried when the first cannot resolve the derivative
 AGREE_ERRORS = 3.0      # within tolerance + 3 error estimates: agrees
 DISAGREE_ERRORS = 10.0  # beyond tolerance + 10 error estimates: disagrees (in between: inconclusive)
 
@@ -52,26 +52,33 @@ class NumericDerivative:
 
 
 def natural_length(phi: Callable[[float], float], f0: float, slope: float, scale: float,
-                   rounds: int = 6) -> float:
+                   rounds: int = 8) -> float:
     """The distance over which t ↦ φ(t) changes by about F = max(1, |φ(0)|) (see the module docstring).
 
     ``slope`` is the exact φ'(0) if known (0 otherwise); ``scale`` bounds the result from above.
+    The length is accepted when, at Ridders' first step (FIRST_STEP·L), φ changes by no more than
+    its share of F and its second difference is no larger than F/L²; otherwise it shrinks (a
+    saturating curve can look flat up close and jump a little further out).
     """
     size = max(1.0, abs(f0)) if np.isfinite(f0) else 1.0
     length = float(scale)
     if np.isfinite(slope) and slope != 0.0:
         length = min(length, size / abs(slope))
     for _ in range(rounds):
-        h = length * PROBE
+        h = length * FIRST_STEP
         with np.errstate(all="ignore"):
             ahead, behind = phi(h), phi(-h)
         if not (np.isfinite(ahead) and np.isfinite(behind)):
             length /= 10.0        # the probe left the function's domain: look closer
             continue
+        change = max(abs(ahead - f0), abs(behind - f0))
         curvature = abs(ahead + behind - 2.0 * f0) / (h * h)
-        if curvature * length * length <= 2.0 * size:
+        if curvature * length * length > 2.0 * size:
+            length = float(np.sqrt(size / curvature))
+        elif change > 2.0 * FIRST_STEP * size:      # a jump the curvature does not show (odd in t)
+            length *= max(0.1, FIRST_STEP * size / change)
+        else:
             break
-        length = float(np.sqrt(size / curvature))
     return float(length)
 
 
@@ -101,20 +108,50 @@ def ridders(phi: Callable[[float], float], h0: float, levels: int = LEVELS) -> t
             if error <= best_error:
                 best, best_error = row[j + 1], error
         if not previous and best_error == np.inf:
-            best, best_error = value, max(abs(value), floor)   # one level only: no error estimate yet
+            best = value                # one level only: a value without an error estimate yet
         if previous and len(row) > 1 and abs(row[-1] - previous[-1]) >= 2.0 * best_error:
             break                      # higher orders got worse: rounding has taken over
         previous = row
     return float(best), float(best_error)
 
 
+def _resolved(value: float, error: float, length: float, size: float, relative: float) -> bool:
+    """The error is a small part of the value, or negligible on the function's own scale."""
+    return bool(np.isfinite(error) and (error <= relative * abs(value) or error * length <= 1e-10 * size))
+
+
 def numeric_derivative(phi: Callable[[float], float], f0: float, slope: float = 0.0, scale: float = 1.0,
                        eps: float = EPS ** (1.0 / 3.0)) -> NumericDerivative:
-    """φ'(0) with its error, from steps chosen on φ's natural length (see the module docstring)."""
+    """φ'(0) with its error, from steps chosen on φ's natural length (see the module docstring).
+
+    When the table does not resolve the derivative sharply on that length (a fast, small
+    oscillation, a pole nearby), it is built again on lengths 100 and 10⁴ times shorter, until two
+    resolved estimates agree. The estimate returned is the resolved one with the smallest error,
+    whose error is at least its distance to the nearest other resolved estimate.
+    """
+    size = max(1.0, abs(f0)) if np.isfinite(f0) else 1.0
     length = natural_length(phi, f0, slope, scale)
-    value, error = ridders(phi, FIRST_STEP * length)
-    central, _ = _central(phi, eps * length)
-    return NumericDerivative(value, error, float(central), length)
+    attempts: list[tuple[float, float, float]] = []     # (value, error, length)
+    resolved: list[tuple[float, float, float]] = []
+    for _ in range(RETRIES + 1):
+        value, error = ridders(phi, FIRST_STEP * length)
+        attempts.append((value, error, length))
+        if not attempts[1:] and _resolved(value, error, length, size, 1e-8):
+            break                    # the usual case: sharp on the first length
+        if _resolved(value, error, length, size, 0.1):
+            if any(abs(value - v) <= 3.0 * (error + e) for v, e, _ in resolved):
+                resolved.append((value, error, length))
+                break
+            resolved.append((value, error, length))
+        length /= 100.0
+    if not resolved:
+        value, error, length = min(attempts, key=lambda a: a[1] if np.isfinite(a[1]) else np.inf)
+    else:
+        value, error, length = min(resolved, key=lambda a: a[1])
+        others = [abs(v - value) for v, e, l in resolved if l != length]
+        error = max(error, min(others)) if others else error
+    central, _ = _central(phi, eps * attempts[0][2])
+    return NumericDerivative(float(value), float(error), float(central), float(length))
 
 
 def judge(analytic: float, numeric: float, error: float, atol: float, rtol: float) -> str:
