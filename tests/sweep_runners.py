@@ -5,7 +5,7 @@ A runner gets the ``RunTask`` and a folder and returns ``result.json``'s payload
 ``fit_runner``. These score a run from its overrides so the tests know the right ranking:
 ``loss = |log10(optimizer.lr) + 2|`` (best at lr = 0.01). ``optimizer.max_steps`` selects a
 failure: 13 raises ``DivergedError`` (after writing result.json), 17 raises a plain bug, 666
-kills the worker process. Every execution leaves a marker file in ``$WORKBENCH_TEST_MARKERS``
+kills the worker process; ``hungry`` adds 99 (asks for 64 GiB) and 98 (never ends). Every execution leaves a marker file in ``$WORKBENCH_TEST_MARKERS``
 so tests can count how often each run really executed.
 """
 
@@ -56,6 +56,19 @@ def scored(task, out_dir: Path) -> dict:
     if steps == 666:
         os._exit(9)
     return result
+
+
+def hungry(task, out_dir: Path) -> dict:
+    """``optimizer.max_steps`` 99 asks for 64 GiB; 98 never ends; the others score as usual."""
+    steps = task.overrides.get("optimizer.max_steps")
+    if steps == 99:
+        import numpy as np
+
+        np.ones(1 << 36, dtype=np.uint8)
+    if steps == 98:
+        while True:
+            time.sleep(0.01)
+    return scored(task, out_dir)
 
 
 def sleepy(task, out_dir: Path) -> dict:
