@@ -353,3 +353,68 @@ def test_random_trees_round_trip_through_text(tree, values):
         compiled = parsed.compile()(env)
     np.testing.assert_array_equal(again, original)
     np.testing.assert_array_equal(compiled, original)
+
+
+# -- derived columns' language (workbench.formula.table): text, in-lists, date parts
+
+def _table_env():
+    import numpy as np
+
+    return {"Status": np.array(["won", "lost", "won", "open"], dtype=object),
+            "Region": np.array(["North", "South", "East", "North"], dtype=object),
+            "date": np.array(["2024-01-31", "2024-02-29", "2023-12-31", "2024-03-04"], dtype="datetime64[D]"),
+            "Price": np.array([1000.0, 2500.0, 0.0, 10.0])}
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Status == 'won'", [1, 0, 1, 0]),
+    ("'won' != Status", [0, 1, 0, 1]),
+    ("Region in ['North', 'South']", [1, 1, 0, 1]),
+    ("Region not in ['North']", [0, 1, 1, 0]),
+    ("Status == 'won' and Price > 500", [1, 0, 0, 0]),
+    ("not (Status == 'won') or Price == 0", [0, 1, 1, 1]),
+    ("Price in [10, 1000]", [1, 0, 0, 1]),
+    ("where(Status == 'won', Price / 1000, -1)", [1.0, -1, 0.0, -1]),
+    ("year(date)", [2024, 2024, 2023, 2024]),
+    ("month(date)", [1, 2, 12, 3]),
+    ("day(date)", [31, 29, 31, 4]),
+    ("weekday(date)", [2, 3, 6, 0]),          # Wednesday, Thursday, Sunday, Monday
+    ("dayofyear(date)", [31, 60, 365, 64]),   # 2024 is a leap year
+])
+def test_table_expressions_evaluate_on_text_and_date_columns(text, expected):
+    import numpy as np
+
+    from workbench.formula.table import parse_table_expression
+
+    expression = parse_table_expression(text, where="data.derive.won")
+    env = _table_env()
+    assert np.array_equal(np.asarray(expression.evaluate(env), dtype=float), np.asarray(expected, dtype=float))
+    assert np.array_equal(expression.compile()(env), expression.evaluate(env))
+    assert parse_table_expression(expression.to_string()).expr == expression.expr
+
+
+@pytest.mark.parametrize("text, message", [
+    ("Status < 'won'", "data.derive.x: quoted text can only be compared with == or != at column 1"),
+    ("'a' == 'b'", "data.derive.x: compare a column with the text, not two texts at column 1"),
+    ("Region in Status", "data.derive.x: 'in' takes a list of values"),
+    ("Region in [x]", "data.derive.x: the values of an 'in' list are numbers or quoted texts at column 12"),
+    ("Status + 'x'", "data.derive.x: text in quotes is not allowed at column 10"),
+    ("month(date, 2)", "data.derive.x: month() takes 1 argument, a date column at column 1"),
+    ("__import__('os')", "data.derive.x: the name '__import__' is not allowed"),
+])
+def test_table_expressions_refuse_what_they_cannot_mean(text, message):
+    from workbench.formula.table import parse_table_expression
+
+    with pytest.raises(InputError) as info:
+        parse_table_expression(text, where="data.derive.x")
+    assert str(info.value).startswith(message)
+
+
+def test_model_formulas_still_refuse_text_in_lists_and_date_parts():
+    with pytest.raises(InputError, match="text in quotes is not allowed"):
+        parse_formula("y ~ a * where(Status == 'won', 1, 0)")
+    with pytest.raises(InputError, match="'in' is not allowed"):
+        parse_expression("x in [1, 2]", allow_comparisons=True)
+    assert parse_formula("y ~ a * year + b").names == ("a", "year", "b")     # a column may be called year
+    with pytest.raises(InputError, match="unknown function 'month'"):
+        parse_formula("y ~ a * month(date)")

@@ -20,6 +20,8 @@ Conventions:
   spaces or symbols goes in backticks too: ```Unit Price```. A name cannot contain a backtick.
 * Columns in error messages count characters from 1 over the whole text, the target included.
 * Constants are numpy float64, so ``1/0`` gives ``inf`` as it would on arrays, never an exception.
+* Derived columns use a wider language, ``parse_table_expression`` (``table.py``): quoted text in
+  ``==``/``!=``, ``in [...]`` lists and the date parts year, month, day, weekday, dayofyear.
 * A formula is bounded in length and nesting depth (``limits.py``; environment variables raise
   the limits), so no text can exhaust the parser or a recursive walk of the tree.
 """
@@ -93,3 +95,11 @@ def parse_expression(text: str, allow_comparisons: bool = False, *, where: str =
     source = Source.of(text, where)
     expr, names = source.parse(0, allow_comparisons=allow_comparisons)
     return Expression(text=text, expr=expr, names=names)
+
+
+def __getattr__(name: str):
+    if name == "parse_table_expression":          # imported on first use: it extends the parser
+        from workbench.formula.table import parse_table_expression
+
+        return parse_table_expression
+    raise AttributeError(f"module 'workbench.formula' has no attribute {name!r}")

@@ -19,7 +19,7 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from workbench.errors import InputError
-from workbench.formula.ir import Binary, Call, Compare, Const, Name, Node, Unary, children
+from workbench.formula.ir import Binary, Call, Compare, Const, Member, Name, Node, Text, Unary, children
 
 __all__ = ["NUMPY_OPS", "evaluate", "compile_node"]
 
@@ -36,10 +36,39 @@ def _stable_softplus(x):
     return np.logaddexp(0.0, x)
 
 
+def _days(dates) -> np.ndarray:
+    """Dates (``datetime64``, ``datetime.date`` objects or ISO texts) as ``datetime64[D]``."""
+    return np.asarray(dates).astype("datetime64[D]")
+
+
+def _year(dates):
+    return _days(dates).astype("datetime64[Y]").astype(np.int64) + 1970.0
+
+
+def _month(dates):
+    return _days(dates).astype("datetime64[M]").astype(np.int64) % 12 + 1.0
+
+
+def _day(dates):
+    days = _days(dates)
+    return (days - days.astype("datetime64[M]")).astype(np.int64) + 1.0
+
+
+def _weekday(dates):
+    """Monday 0 ... Sunday 6 (1970-01-01, day 0, was a Thursday)."""
+    return (_days(dates).astype(np.int64) + 3) % 7 + 0.0
+
+
+def _dayofyear(dates):
+    days = _days(dates)
+    return (days - days.astype("datetime64[Y]")).astype(np.int64) + 1.0
+
+
 NUMPY_OPS = SimpleNamespace(
     exp=np.exp, log=np.log, log1p=np.log1p, sqrt=np.sqrt, abs=np.abs, sin=np.sin, cos=np.cos,
     tan=np.tan, arctan=np.arctan, tanh=np.tanh, sigmoid=_stable_sigmoid, softplus=_stable_softplus,
-    minimum=np.minimum, maximum=np.maximum, where=np.where)
+    minimum=np.minimum, maximum=np.maximum, where=np.where,
+    year=_year, month=_month, day=_day, weekday=_weekday, dayofyear=_dayofyear)
 
 _LN10 = math.log(10.0)
 
@@ -61,11 +90,22 @@ _BOOL = {"and": np.logical_and, "or": np.logical_or}
 
 
 def _chain(ops: tuple[str, ...], values: list) -> Any:
-    """``a < b <= c`` means ``a < b and b <= c``."""
+    """``a < b <= c`` means ``a < b and b <= c``. Text compares with a column as text."""
+    if any(isinstance(v, str) for v in values):
+        values = [v if isinstance(v, str) else np.asarray(v, dtype=object) for v in values]
     result = _COMPARE[ops[0]](values[0], values[1])
     for i in range(1, len(ops)):
         result = np.logical_and(result, _COMPARE[ops[i]](values[i], values[i + 1]))
     return result
+
+
+def _member(value: Any, listed: tuple, negated: bool) -> Any:
+    """``value in listed`` elementwise; text is compared as text, numbers as numbers."""
+    cells = np.asarray(value, dtype=object)
+    found = np.zeros(cells.shape, dtype=bool)
+    for item in listed:
+        found |= np.asarray(cells == item, dtype=bool)
+    return ~found if negated else found
 
 
 def _missing(name: object) -> InputError:
@@ -76,6 +116,10 @@ def evaluate(node: Node, env: Mapping[str, Any], ops=NUMPY_OPS) -> Any:
     """The value of ``node`` with ``env`` giving every name and ``ops`` the functions."""
     if isinstance(node, Const):
         return np.float64(node.value)
+    if isinstance(node, Text):
+        return node.value
+    if isinstance(node, Member):
+        return _member(evaluate(node.operand, env, ops), _listed(node), node.negated)
     if isinstance(node, Name):
         try:
             return env[node.name]
@@ -94,6 +138,10 @@ def evaluate(node: Node, env: Mapping[str, Any], ops=NUMPY_OPS) -> Any:
     return functools.reduce(_BOOL[node.op], values)
 
 
+def _listed(node: Member) -> tuple:
+    return tuple(v.value for v in node.values)
+
+
 def _has_names(node: Node) -> bool:
     return isinstance(node, Name) or any(_has_names(c) for c in children(node))
 
@@ -107,6 +155,9 @@ def _closure(node: Node, ops) -> Callable[[Mapping[str, Any]], Any]:
     if isinstance(node, Name):
         name = node.name
         return lambda env: env[name]
+    if isinstance(node, Member):
+        operand, listed, negated = _closure(node.operand, ops), _listed(node), node.negated
+        return lambda env: _member(operand(env), listed, negated)
     if isinstance(node, Binary):
         fn, left, right = _BINARY[node.op], _closure(node.left, ops), _closure(node.right, ops)
         return lambda env: fn(left(env), right(env))

@@ -11,8 +11,8 @@ import keyword
 import math
 from dataclasses import dataclass
 
-__all__ = ["Const", "Name", "Unary", "Binary", "Call", "Compare", "BoolOp", "Node", "FUNCTIONS",
-           "CONSTANTS", "FUNCTION_HINTS", "children", "name_text", "render"]
+__all__ = ["Const", "Name", "Unary", "Binary", "Call", "Compare", "BoolOp", "Text", "Member", "Node",
+           "FUNCTIONS", "DATE_PARTS", "CONSTANTS", "FUNCTION_HINTS", "children", "name_text", "render"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,13 +57,27 @@ class BoolOp:
     operands: tuple[Node, ...]
 
 
-Node = Const | Name | Unary | Binary | Call | Compare | BoolOp
+@dataclass(frozen=True, slots=True)
+class Text:
+    value: str                     # quoted text, admitted only in derived columns' comparisons
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    operand: Node                  # ``operand in [v1, v2]``; ``negated`` for ``not in``
+    values: tuple[Const | Text, ...]
+    negated: bool = False
+
+
+Node = Const | Name | Unary | Binary | Call | Compare | BoolOp | Text | Member
 
 
 def children(node: Node) -> tuple[Node, ...]:
     """The direct sub-expressions of ``node``, left to right."""
-    if isinstance(node, (Const, Name)):
+    if isinstance(node, (Const, Name, Text)):
         return ()
+    if isinstance(node, Member):
+        return (node.operand, *node.values)
     if isinstance(node, Unary):
         return (node.operand,)
     if isinstance(node, Binary):
@@ -79,6 +93,7 @@ FUNCTIONS: dict[str, tuple[str, int]] = {   # written name -> (canonical name, n
     "arctan": ("arctan", 1), "atan": ("arctan", 1), "tanh": ("tanh", 1), "sigmoid": ("sigmoid", 1),
     "softplus": ("softplus", 1), "min": ("min", 2), "max": ("max", 2), "where": ("where", 3),
 }
+DATE_PARTS = ("year", "month", "day", "weekday", "dayofyear")   # of a date column; derived columns only
 CONSTANTS: dict[str, float] = {"pi": math.pi, "e": math.e}
 FUNCTION_HINTS = {"ln": "log", "pow": "**", "power": "**", "atan2": "arctan", "minimum": "min",
                   "maximum": "max", "if": "where", "logistic": "sigmoid"}   # other tools' names
@@ -112,6 +127,12 @@ def _render(node: Node) -> tuple[str, int]:
         return _number_text(node.value), _UNARY if node.value < 0 else _ATOM
     if isinstance(node, Name):
         return name_text(node.name), _ATOM
+    if isinstance(node, Text):
+        return repr(node.value), _ATOM
+    if isinstance(node, Member):
+        operand = _render(node.operand)
+        listed = ", ".join(_render(v)[0] for v in node.values)
+        return f"{_wrap(operand, operand[1] <= _CMP)} {'not in' if node.negated else 'in'} [{listed}]", _CMP
     if isinstance(node, Call):
         return f"{node.func}({', '.join(_render(a)[0] for a in node.args)})", _ATOM
     if isinstance(node, Unary):

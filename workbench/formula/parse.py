@@ -124,8 +124,9 @@ class Source:
             raise self._too_deep(f"{depth:,}")
         return tree
 
-    def parse(self, start: int, allow_comparisons: bool) -> tuple[Node, tuple[str, ...]]:
-        """The IR and the free names (first appearance first) of ``code[start:]``."""
+    def parse(self, start: int, allow_comparisons: bool, converter: type | None = None) -> tuple[Node, tuple[str, ...]]:
+        """The IR and the free names (first appearance first) of ``code[start:]``; ``converter``
+        replaces the model formulas' rules (derived columns admit more, see ``table.py``)."""
         body = self.code[start:]
         lead = len(body) - len(body.lstrip())
         body = body.strip()
@@ -133,7 +134,7 @@ class Source:
             raise self.error("nothing after '~'" if start else "nothing to parse (empty text)", start or None)
         base = start + lead
         tree = self._python_tree(body, base)
-        converter = _Converter(self, body.encode("utf-8"), base, allow_comparisons)
+        converter = (converter or _Converter)(self, body.encode("utf-8"), base, allow_comparisons)
         try:
             expr = converter.convert(tree.body, "any" if allow_comparisons else "number")
         except RecursionError:
