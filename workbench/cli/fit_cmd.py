@@ -20,17 +20,23 @@ from workbench.cli.options import config_argument, out_option, quiet_option, set
               help="Stop the fit after this long, keeping its last point (status timeout, exit 4).")
 @click.option("--max-memory", default=None, metavar="SIZE",
               help="Memory the fit may allocate, e.g. 2GB; beyond it the fit stops (exit 2).")
+@click.option("--history", type=click.Path(dir_okay=False), default=None, metavar="PATH",
+              help="Refit history (SQLite) to append the fit to and judge drift against (exit 5); "
+                   "default: output.history of the config.")
 def command(config: str, out: str | None, overrides: tuple[str, ...], quiet: bool, strict: bool,
-            no_reports: bool, timeout: float | None, max_memory: str | None) -> None:
+            no_reports: bool, timeout: float | None, max_memory: str | None, history: str | None) -> None:
     """Fit the model described by CONFIG (a YAML file) to its data.
 
     Writes result.json, params.csv, predictions.csv, history.csv, plots and reports to the
     output folder, as one set that replaces the previous fit's only when complete. Ctrl-C or
     SIGTERM stops the fit and writes its last point with the status "interrupted" (exit 130).
-    Exit status: 0 fitted, 2 bad input, 3 diverged, 4 not converged (--strict) or timed out.
+    Exit status: 0 fitted, 2 bad input, 3 diverged, 4 not converged (--strict) or timed out,
+    5 drifted against the history (--history; all outputs are written first).
     """
     from workbench.cli.summary import print_summary
     from workbench.config import load_config
+    from workbench.errors import DriftError
+    from workbench.history import summary_lines
     from workbench.pipeline.fit import resolve_out_dir, run_fit
     from workbench.pipeline.limits import RunLimits, parse_bytes, parse_seconds
 
@@ -38,7 +44,16 @@ def command(config: str, out: str | None, overrides: tuple[str, ...], quiet: boo
                        None if max_memory is None else parse_bytes(max_memory, "--max-memory"))
     cfg = load_config(config, overrides)
     out_dir = resolve_out_dir(cfg, out)
-    outcome = run_fit(cfg, out_dir, quiet=quiet, reports=not no_reports, strict=strict,
-                      progress=sys.stderr.isatty(), interruptible=True, limits=limits)
+    drifted = None
+    try:
+        outcome = run_fit(cfg, out_dir, quiet=quiet, reports=not no_reports, strict=strict,
+                          progress=sys.stderr.isatty(), interruptible=True, limits=limits,
+                          history=history if history is not None else cfg.output.history)
+    except DriftError as err:
+        outcome, drifted = err.outcome, err
     if not quiet:
         print_summary(outcome)
+        for line in summary_lines(outcome.result):
+            click.echo(f"  {line}")
+    if drifted is not None:
+        raise drifted

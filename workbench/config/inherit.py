@@ -25,7 +25,8 @@ from workbench.errors import InputError
 
 __all__ = ["read_yaml", "read_config_mapping", "interpolate", "deep_merge", "PATH_KEYS"]
 
-PATH_KEYS = (("data", "path"), ("output", "dir"))     # keys whose value is a path relative to its file
+# keys whose value is a path relative to its file
+PATH_KEYS = (("data", "path"), ("output", "dir"), ("output", "history"))
 MAX_CHAIN = 20
 _VARIABLE = re.compile(r"\$\$\{|\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>[^}]*))?\}|\$\{")
 

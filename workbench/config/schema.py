@@ -204,6 +204,12 @@ SCHEMA: tuple[Key, ...] = (
         "column's earliest date."),
     Key("data.dates.*.format", "str", "The column's date format, e.g. '%d.%m.%Y'. Default: the one "
         "format that reads every value; mixed or ambiguous formats stop with an error.", check=STRFTIME),
+    Key("data.derive", "map", "New columns computed before the fit, in order, from the file's columns and "
+        "earlier derived ones, e.g. {won: \"Status == 'won'\", price_k: \"Price / 1000\", month: "
+        "\"month(date)\"}; a condition gives 1/0.", names=NON_EMPTY),
+    Key("data.derive.*", "str", "The column's expression: the formula language plus quoted text compared "
+        "with a text column, 'in [...]' lists and the date parts year, month, day, weekday, dayofyear.",
+        check=NON_EMPTY),
     Key("data.units", "map", "Units of columns, shown in report tables, axis titles and sentences, e.g. "
         "{price: USD, units: pcs}.", names=NON_EMPTY),
     Key("data.units.*", "str", "The column's unit, as a reader would write it.", check=NON_EMPTY),
@@ -232,6 +238,9 @@ SCHEMA: tuple[Key, ...] = (
     Key("model.input", "str", "The input column of a one-input model (same as inputs: [name]).",
         check=NON_EMPTY, when=FOR_BUILTIN),
     Key("model.target", "str", "The column a built-in model predicts.", check=NON_EMPTY, when=FOR_BUILTIN),
+    Key("model.categorical", "str_list", "Text columns used as categories: one 0/1 input per level but the "
+        "first in sorted order (the reference), with parameters named like region[North].",
+        when=When("model.type", ("linear", "logistic"))),
     Key("model.degree", "int", "Degree of the polynomial.", default=2, check=AT_LEAST_ONE,
         when=When("model.type", ("polynomial",))),
     Key("model.hidden", "int_list", "Units per hidden layer of the MLP.", default=(16,), check=AT_LEAST_ONE,
@@ -273,6 +282,8 @@ SCHEMA: tuple[Key, ...] = (
     Key("output.formats", "choice_list", "Reports to write.", default=REPORT_FORMATS, choices=REPORT_FORMATS,
         noun="report format"),
     Key("output.plots", "bool", "Draw the plots (PNG).", default=True),
+    Key("output.history", "str", "Refit history (SQLite) each fit is appended to and judged against for "
+        "drift, relative to the config file (--history overrides it). Default: none.", check=NON_EMPTY),
     Key("report", "section", "What the report says and in which language."),
     Key("report.language", "choice", "Language of the report (HTML, PDF, xlsx, plots).", default="en",
         choices=REPORT_LANGUAGES, noun="report language"),
@@ -281,6 +292,15 @@ SCHEMA: tuple[Key, ...] = (
     Key("report.describe", "map", "Plain words for parameters, shown in the report's meaning column, "
         "e.g. {b: price elasticity}.", names=NON_EMPTY),
     Key("report.describe.*", "str", "What the parameter means.", check=NON_EMPTY),
+    Key("drift", "section", "When a fit recorded in a history counts as drift against the last converged "
+        "fit of the same name (exit 5)."),
+    Key("drift.threshold", "number", "Largest |change| of a parameter, in units of √(se_previous² + "
+        "se_now²), that is not drift.", default=3.0, check=POSITIVE),
+    Key("drift.relative_tolerance", "number", "For a parameter without a standard error: largest relative "
+        "change |now − previous| / max(|previous|, |now|) that is not drift.", default=0.1, check=POSITIVE),
+    Key("drift.metric_tolerance", "number", "Largest relative rise of the RMSE (the log loss for a 0/1 "
+        "target) that is not drift: drift when now > (1 + tolerance) × previous.", default=0.5,
+        check=POSITIVE),
 )
 
 ROOT = Key("", "section", "A workbench fit config.")

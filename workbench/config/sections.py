@@ -32,6 +32,7 @@ class DataConfig:
     max_dropped: float = 0.10           # share of rows that may be dropped for their values
     limits: dict[str, float] = field(default_factory=dict)  # file_mb, unzipped_mb
     units: dict[str, str] = field(default_factory=dict)         # column -> unit ("USD", "pcs")
+    derive: dict[str, str] = field(default_factory=dict)        # new column -> expression, in order
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,7 @@ class ModelConfig:
     type: str | None = None             # exactly one of formula and type is set
     inputs: tuple[str, ...] = ()        # built-in types only (``input: x`` is stored here too)
     target: str | None = None           # built-in types only; a formula names its own target
+    categorical: tuple[str, ...] = ()   # linear and logistic: text columns one-hot encoded
     degree: int | None = None           # polynomial (default 2)
     hidden: tuple[int, ...] = ()        # mlp (default (16,))
     activation: str | None = None       # mlp (default tanh)
@@ -91,6 +93,14 @@ class OutputConfig:
     dir: Path | None = None             # absolute; None: reports/<name>/ under the current folder
     formats: tuple[str, ...] = REPORT_FORMATS
     plots: bool = True
+    history: Path | None = None         # absolute; the refit history (SQLite) a fit is appended to
+
+
+@dataclass(frozen=True)
+class DriftConfig:
+    threshold: float = 3.0              # |z| beyond which a parameter drifted (defaults: config schema)
+    relative_tolerance: float = 0.1     # a parameter without standard error: relative change allowed
+    metric_tolerance: float = 0.5       # relative rise of RMSE (log loss) allowed
 
 
 @dataclass(frozen=True)
@@ -116,6 +126,7 @@ class Config:
     base_dir: Path                      # relative paths in the config start here
     resolved: dict = field(default_factory=dict, repr=False)   # normalised, defaults filled in
     report: ReportConfig = field(default_factory=ReportConfig)
+    drift: DriftConfig = field(default_factory=DriftConfig)
 
 
 def resolve_path(base_dir: Path, text: str) -> Path:
@@ -131,9 +142,10 @@ def build_config(cfg: dict, *, raw: dict, base_dir: Path, path: Path | None) -> 
     loss.update(loss.pop("regularization"))
     output = dict(cfg["output"])
     output["dir"] = resolve_path(base_dir, output["dir"]) if "dir" in output else None
+    output["history"] = resolve_path(base_dir, output["history"]) if "history" in output else None
     params = {name: ParamSpec(name, **spec) for name, spec in cfg.get("params", {}).items()}
     return Config(name=cfg["name"], data=DataConfig(**data), model=ModelConfig(**cfg["model"]),
                   params=params, loss=LossConfig(**loss), optimizer=OptimizerConfig(**cfg["optimizer"]),
                   validation=cfg.get("validation"), seed=cfg["seed"], output=OutputConfig(**output),
                   raw=raw, path=path, base_dir=Path(base_dir).resolve(), resolved=cfg,
-                  report=ReportConfig(**cfg.get("report", {})))
+                  report=ReportConfig(**cfg.get("report", {})), drift=DriftConfig(**cfg.get("drift", {})))

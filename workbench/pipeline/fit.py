@@ -14,7 +14,10 @@
 * Ctrl-C or SIGTERM (``interruptible``) stops the optimizer at the end of its step: the last
   parameters are written with the status "interrupted" and ``InterruptedRun`` is raised (exit
   130); a time limit does the same with the status "timeout" and exit 4; a memory limit that is
-  exceeded is exit 2 naming ``max_memory``, with the previous outputs unchanged.
+  exceeded is exit 2 naming ``max_memory``, with the previous outputs unchanged;
+* with a ``history`` (``workbench.history``), a corrupt history is exit 2 before the fit runs; the
+  fit is compared with the history (``drift`` in result.json), appended to it after its outputs
+  are written, and then ``DriftError`` (exit 5, ``err.outcome`` set) is raised if it drifted.
 """
 
 from __future__ import annotations
@@ -128,26 +131,28 @@ class _Monitor:
 
 def run_fit(config, out_dir: Path | str, *, quiet: bool = True, reports: bool = True,
             strict: bool = False, progress: bool = False, staged: bool = True, interruptible: bool = False,
-            limits: RunLimits | None = None) -> FitOutcome:
+            limits: RunLimits | None = None, history: Path | str | None = None) -> FitOutcome:
     """Fit ``config`` and write its outputs to ``out_dir``; see the module docstring.
 
     ``staged``: write the whole set beside ``out_dir`` and swap it in when complete (a caller
     that already writes into a private folder, like a sweep worker, passes False).
     ``interruptible``: SIGINT and SIGTERM stop the fit at the end of its step (the command line).
-    ``limits``: a time limit (the fit stops, keeping its last point) and a memory limit."""
+    ``limits``: a time limit (the fit stops, keeping its last point) and a memory limit.
+    ``history``: the refit history to judge drift against and append to."""
     from workbench.pipeline.outputs import check_fit_folder
 
     started = time.perf_counter()
     limits = limits or RunLimits()
     if staged:
         check_fit_folder(Path(out_dir))
+    recorder = _history_recorder(config, history)
     prepared = prepare(config)
     stop = StopFlag()
     try:
         with (catch_signals(stop) if interruptible else contextlib.nullcontext()), \
                 time_limit(limits.timeout, stop), memory_limit(limits.max_memory):
             outcome = _fit_and_write(prepared, Path(out_dir), stop, started, quiet=quiet, reports=reports,
-                                     progress=progress, staged=staged)
+                                     progress=progress, staged=staged, recorder=recorder)
     except MemoryError:
         if limits.max_memory is None:
             raise
@@ -158,11 +163,23 @@ def run_fit(config, out_dir: Path | str, *, quiet: bool = True, reports: bool = 
                                 f"({limits.describe_timeout()}); the previous outputs in {out_dir} are unchanged")
     outcome.elapsed_s = time.perf_counter() - started
     _raise_for_status(outcome, strict, limits)
+    if recorder is not None:
+        recorder.raise_for_drift(outcome.result, outcome)
     return outcome
 
 
+def _history_recorder(config, history: Path | str | None):
+    if history is None:
+        return None
+    from workbench.history import DriftSettings, FitRecorder
+
+    drift = config.drift
+    return FitRecorder(history, DriftSettings(threshold=drift.threshold, metric_tolerance=drift.metric_tolerance,
+                                              relative_tolerance=drift.relative_tolerance))
+
+
 def _fit_and_write(prepared: Prepared, out_dir: Path, stop: StopFlag, started: float, *, quiet: bool,
-                   reports: bool, progress: bool, staged: bool) -> FitOutcome:
+                   reports: bool, progress: bool, staged: bool, recorder=None) -> FitOutcome:
     from workbench.optim import minimize
     from workbench.pipeline.outputs import write_outputs
 
@@ -188,7 +205,11 @@ def _fit_and_write(prepared: Prepared, out_dir: Path, stop: StopFlag, started: f
             opt = _as_stopped(opt, stop)
         outcome = assemble_result(prepared, opt, out_dir, started)
         outcome.trajectory = monitor.trajectory.items()
+        if recorder is not None:
+            recorder.annotate(outcome.result)
         write_outputs(outcome, reports=reports and not stop, staged=staged)
+        if recorder is not None:
+            recorder.record(outcome.result)
     return outcome
 
 
