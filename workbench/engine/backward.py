@@ -142,10 +142,14 @@ def adjoints_of(output: Tensor, wrt: list[Tensor], grad=None, *, retain_graph: b
 def backward(output: Tensor, grad=None, *, retain_graph: bool = False, create_graph: bool = False) -> None:
     """``Tensor.backward``: add d(output)/d(leaf) to ``leaf.grad`` for every leaf reached.
 
+    A leaf holding one number (shape ()) gets a Python float, any other an array it may change.
+
     With ``create_graph`` the graph is kept (the new gradient graph refers to it).
     """
     collected = backprop(output, grad, retain_graph=retain_graph or create_graph,
                          create_graph=create_graph)
     leaves = [leaf for leaf, _ in collected.values()]
     for leaf, adjoint in zip(leaves, owned_gradients([a for _, a in collected.values()])):
+        if leaf.data.ndim == 0 and adjoint.__class__ is np.ndarray:
+            adjoint = float(adjoint)   # a number's gradient is a number: 138.83381924, not array(138.83...)
         leaf.grad = adjoint if leaf.grad is None else leaf.grad + adjoint

@@ -23,8 +23,6 @@ big to print, so the step shows the vector-Jacobian product's result instead.
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -34,84 +32,12 @@ from workbench.engine.backward import topological_order
 from workbench.engine.pullback import flatten, pullback
 from workbench.engine.errors import EngineError
 from workbench.engine.graph import data_of
+from workbench.engine.text import (adjoint_symbol, aligned, describe_options, factor, format_number,
+                                   scalar_or_array, summarize, tangent_symbol)
 from workbench.engine.tensor import Tensor
 
-ARRAY_HEAD = 2   # elements shown before the "…" in an array summary (the last one follows it)
-
-
-# ---- how numbers and names are written --------------------------------------------------------
-
-def format_number(x: float, digits: int | None = None) -> str:
-    """A float as a reader wants it: 5 rather than 5.0; all digits unless ``digits`` is given."""
-    x = float(x)
-    if x.is_integer() and abs(x) < 1e16:
-        return str(int(x))
-    if digits is None:
-        return repr(x)
-    text = f"{x:.{digits}g}"
-    return re.sub(r"e([+-])0*(\d)", lambda m: "e" + ("-" if m.group(1) == "-" else "") + m.group(2), text)
-
-
-def summarize(value, digits: int | None = None) -> str:
-    """A number in full, or an array as its shape and a few values: ``array(37,) [80.57, 84.25, … 1.4e3]``."""
-    array = np.asarray(data_of(value), dtype=np.float64)
-    if array.ndim == 0:
-        return format_number(array, digits)
-    flat = array.ravel()
-    short = 4 if digits is None else digits
-    if flat.size <= ARRAY_HEAD + 1:
-        shown = ", ".join(format_number(v, short) for v in flat)
-    else:
-        head = ", ".join(format_number(v, short) for v in flat[:ARRAY_HEAD])
-        shown = f"{head}, … {format_number(flat[-1], short)}"
-    dims = ", ".join(str(n) for n in array.shape) + ("," if array.ndim == 1 else "")
-    return f"array({dims}) [{shown}]"
-
-
-def _factor(value) -> str:
-    """A number inside a product: negative ones in parentheses, so ``1 · (-1)`` reads right."""
-    text = summarize(value)
-    return f"({text})" if text.startswith("-") else text
-
-
-def adjoint_symbol(name: str) -> str:
-    """v3 -> v̄3 (the bar of the adjoint ∂y/∂v3); names longer than a letter and digits -> adj(name)."""
-    if re.fullmatch(r"[A-Za-z][0-9_]*", name):
-        return name[0] + "\u0304" + name[1:]
-    return f"adj({name})"
-
-
-def _index_text(index) -> str:
-    """An index as it is written in Python: ``1:3``, ``..., 0``, ``[0 2 2]``."""
-    if isinstance(index, tuple):
-        return ", ".join(_index_text(part) for part in index) if index else "()"
-    if isinstance(index, slice):
-        bounds = ["" if b is None else str(b) for b in (index.start, index.stop, index.step)]
-        return ":".join(bounds[:2] if index.step is None else bounds)
-    if index is Ellipsis:
-        return "..."
-    if index is None:
-        return "newaxis"
-    if isinstance(index, (list, np.ndarray)):
-        return np.array2string(np.asarray(index), threshold=6, edgeitems=2, separator=" ")
-    return str(index)
-
-
-def describe_options(kw: dict) -> str:
-    """The keyword options of an operation, e.g. ``axis=0, keepdims=True`` (functions by name)."""
-    parts = []
-    for key, value in kw.items():
-        if key == "index":
-            parts.append(f"[{_index_text(value)}]")
-            continue
-        if value is None:
-            continue
-        if callable(value):
-            value = getattr(value, "__name__", type(value).__name__)
-        elif isinstance(value, np.ndarray):
-            value = summarize(value)
-        parts.append(f"{key}={value}")
-    return ", ".join(parts)
+__all__ = ["trace", "Trace", "ForwardStep", "BackwardStep", "TangentStep", "GraphView", "graph_view",
+           "sweep_adjoints", "local_partials", "summarize", "format_number", "describe_options"]
 
 
 # ---- the graph as a list of named tensors ------------------------------------------------------
@@ -282,7 +208,7 @@ class BackwardStep:
         left = (f"{adjoint_symbol(self.target)} += {adjoint_symbol(self.source)} · "
                 f"∂{self.source}/∂{self.target}")
         if self.partial is not None:
-            right = (f"{_factor(self.incoming)} · {_factor(self.partial)} = "
+            right = (f"{factor(self.incoming)} · {factor(self.partial)} = "
                      f"{summarize(self.contribution)}")
         else:
             right = f"{self.op}.vjp({summarize(self.incoming)}) = {summarize(self.contribution)}"
@@ -296,53 +222,83 @@ class BackwardStep:
         return " = ".join(self.parts())
 
 
+@dataclass(frozen=True, eq=False)
+class TangentStep:
+    """One node of forward mode: ``dv3/dx1 = (1)(0.5) + (1)(5) = 5.5``.
+
+    ``terms`` pairs each graph input's local partial ∂v/∂input with that input's tangent, for a
+    scalar node of scalar inputs (None otherwise: a Jacobian is too big to print, so the step
+    shows the jvp rule's result instead).
+    """
+
+    name: str
+    wrt: str
+    op: str                                        # the primitive's name, or "input" for a leaf
+    terms: tuple[tuple[float, float], ...] | None
+    tangent: float | np.ndarray                    # v̇ = ∂v/∂wrt
+
+    def parts(self) -> tuple[str, str]:
+        left = f"d{self.name}/d{self.wrt}"
+        if self.op == "input":
+            return left, "1   (the seed)" if self.name == self.wrt else "0   (another input)"
+        if self.terms is not None:
+            products = " + ".join(f"({summarize(p)})({summarize(t)})" for p, t in self.terms)
+            return left, f"{products} = {summarize(self.tangent)}"
+        return left, f"{self.op}.jvp = {summarize(self.tangent)}"
+
+    def __str__(self) -> str:
+        return " = ".join(self.parts())
+
+
 @dataclass(eq=False)
 class Trace:
-    """Both sweeps of reverse mode on one graph, as data (the step lists) and as text (``str``)."""
+    """The sweeps of one mode on one graph, as data (the step lists) and as text (``str``).
+
+    Reverse mode (the default): ``forward_steps`` then ``backward_steps``, and ``adjoints`` (∂y/∂v
+    for every node, by name). Forward mode: ``forward_steps`` then ``tangent_steps``, and
+    ``tangents`` (∂v/∂wrt for every node, by name). One-number values are Python floats.
+    """
 
     output: str
     forward_steps: list[ForwardStep]
     backward_steps: list[BackwardStep]
-    adjoints: dict[str, np.ndarray] = field(default_factory=dict)   # ∂y/∂node for every node
+    adjoints: dict[str, float | np.ndarray] = field(default_factory=dict)
     leaves: tuple[str, ...] = ()
+    mode: str = "reverse"
+    wrt: str | None = None
+    tangent_steps: list[TangentStep] = field(default_factory=list)
+    tangents: dict[str, float | np.ndarray] = field(default_factory=dict)
 
     @property
     def value(self) -> float:
         """The output's value."""
-        return float(self.forward_steps[-1].value.reshape(()))
+        return float(np.reshape(self.forward_steps[-1].value, ()))
 
     @property
     def grads(self) -> dict[str, float | np.ndarray]:
-        """∂y/∂leaf for every leaf, by name: a float for a scalar leaf, else an array."""
-        found = {}
-        for name in self.leaves:
-            g = self.adjoints[name]
-            found[name] = float(g.reshape(())) if g.ndim == 0 else g
-        return found
+        """∂y/∂leaf for every leaf, by name (reverse mode): a float for a scalar leaf, else an array."""
+        return {name: self.adjoints[name] for name in self.leaves}
 
     def __str__(self) -> str:
         out = self.output
         lines = ["forward sweep: evaluate each node once, inputs first, and keep its value"]
-        lines += _aligned([s.parts() for s in self.forward_steps])
-        lines.append(f"backward sweep: the adjoint v̄ = ∂{out}/∂v of each node, from the output back "
-                     f"to the inputs (reverse topological order)")
-        lines.append(f"  {adjoint_symbol(out)} = 1   (the seed: ∂{out}/∂{out})")
-        lines += _aligned([s.parts() for s in self.backward_steps])
+        lines += aligned([s.parts() for s in self.forward_steps])
         results = [f"{out} = {summarize(self.forward_steps[-1].value)}"]
-        results += [f"∂{out}/∂{name} = {summarize(self.adjoints[name])}" for name in self.leaves
-                    if name != out]
+        if self.mode == "forward":
+            x = self.wrt
+            lines.append(f"tangent sweep (forward mode): the tangent {tangent_symbol('v')} = dv/d{x} of each "
+                         f"node, inputs first: Σ ∂v/∂input · d(input)/d{x}")
+            lines += aligned([s.parts() for s in self.tangent_steps])
+            results.append(f"∂{out}/∂{x} = {summarize(self.tangents[out])}")
+        else:
+            lines.append(f"backward sweep: the adjoint v̄ = ∂{out}/∂v of each node, from the output back "
+                         f"to the inputs (reverse topological order)")
+            lines.append(f"  {adjoint_symbol(out)} = 1   (the seed: ∂{out}/∂{out})")
+            lines += aligned([s.parts() for s in self.backward_steps])
+            results += [f"∂{out}/∂{name} = {summarize(self.adjoints[name])}" for name in self.leaves
+                        if name != out]
         lines.append("result: " + ", ".join(results))
         return "\n".join(lines)
-
-
-def _width(text: str) -> int:
-    """Columns on screen: a combining bar (the ¯ of x̄) takes none."""
-    return sum(not unicodedata.combining(c) for c in text)
-
-
-def _aligned(rows: list[tuple[str, str]]) -> list[str]:
-    width = max((_width(left) for left, _ in rows), default=0)
-    return [f"  {left}{' ' * (width - _width(left))} = {right}" for left, right in rows]
 
 
 def _written(view: GraphView, arg) -> str:
@@ -362,14 +318,35 @@ def _forward_step(view: GraphView, tensor: Tensor) -> ForwardStep:
     return ForwardStep(view.name(tensor), node.prim.name, inputs, describe_options(node.kw), tensor.data)
 
 
-def trace(y: Tensor, print_: bool = False) -> Trace:
-    """The forward and backward sweeps of reverse mode on the recorded graph of the scalar ``y``.
+def trace(y: Tensor, print_: bool = False, *, mode: str = "reverse", wrt: Tensor | str | None = None) -> Trace:
+    """The sweeps of the recorded graph of the scalar ``y``, step by step.
+
+    ``mode="reverse"`` (the default): the forward sweep and the backward sweep of reverse mode,
+    every chain-rule step ``x̄1 += v̄2 · ∂v2/∂x1``. ``mode="forward"``: the forward sweep and,
+    beside it, forward mode's tangents with respect to the leaf ``wrt`` (a tensor or its name),
+    ``dv3/dx1 = (1)(0.5) + (1)(5) = 5.5`` as the paper's verbose mode prints them.
 
     Nothing is modified: the graph stays usable for ``y.backward()`` and no ``.grad`` is written.
     With ``print_=True`` the trace is also printed.
     """
+    if mode not in ("reverse", "forward"):
+        raise EngineError(f"trace: mode must be 'reverse' or 'forward', got {mode!r}")
     view = graph_view(y, "trace")
     forward_steps = [_forward_step(view, t) for t in view.order]
+    leaves = tuple(view.name(t) for t in view.order if t._node is None)
+    if mode == "forward":
+        x = _leaf_named(view, wrt)
+        tangent_steps, tangents = _tangent_sweep(view, x)
+        result = Trace(view.name(y), forward_steps, [], {}, leaves, "forward", view.name(x),
+                       tangent_steps, tangents)
+    else:
+        result = _reverse(view, forward_steps, leaves)
+    if print_:
+        print(result)
+    return result
+
+
+def _reverse(view: GraphView, forward_steps: list[ForwardStep], leaves: tuple[str, ...]) -> Trace:
     backward_steps: list[BackwardStep] = []
     running: dict[int, np.ndarray] = {}
     partials: dict[int, dict[int, float]] = {}
@@ -380,14 +357,50 @@ def trace(y: Tensor, print_: bool = False) -> Trace:
         previous = running.get(id(arg))
         running[id(arg)] = share if previous is None else previous + share
         backward_steps.append(BackwardStep(
-            view.name(tensor), view.name(arg), tensor._node.prim.name, position, incoming,
-            partials[id(tensor)].get(position), share, running[id(arg)], previous is not None,
-            broadcast_from))
+            view.name(tensor), view.name(arg), tensor._node.prim.name, position,
+            scalar_or_array(incoming), partials[id(tensor)].get(position), scalar_or_array(share),
+            scalar_or_array(running[id(arg)]), previous is not None, broadcast_from))
 
     adjoints = sweep_adjoints(view, record)
-    by_name = {view.name(t): adjoints.get(id(t), np.zeros_like(t.data)) for t in view.order}
-    leaves = tuple(view.name(t) for t in view.order if t._node is None)
-    result = Trace(view.name(y), forward_steps, backward_steps, by_name, leaves)
-    if print_:
-        print(result)
-    return result
+    by_name = {view.name(t): scalar_or_array(adjoints.get(id(t), np.zeros_like(t.data))) for t in view.order}
+    return Trace(view.name(view.output), forward_steps, backward_steps, by_name, leaves)
+
+
+def _leaf_named(view: GraphView, wrt) -> Tensor:
+    leaves = [t for t in view.order if t._node is None]
+    for leaf in leaves:
+        if leaf is wrt or (isinstance(wrt, str) and view.name(leaf) == wrt):
+            return leaf
+    names = ", ".join(view.name(t) for t in leaves)
+    raise EngineError(f"trace: mode='forward' needs wrt=, one of the graph's inputs ({names}) or its "
+                      f"name; got {wrt!r}")
+
+
+def _tangent_sweep(view: GraphView, x: Tensor) -> tuple[list[TangentStep], dict]:
+    """Forward mode by the primitives' jvp rules: every node's tangent ∂v/∂x, inputs first."""
+    from workbench.engine.forward import tangent_of
+
+    wrt = view.name(x)
+    tangents: dict[int, np.ndarray] = {}
+    steps = []
+    for tensor in view.order:
+        node = tensor._node
+        if node is None:
+            tangents[id(tensor)] = np.ones_like(tensor.data) if tensor is x else np.zeros_like(tensor.data)
+            steps.append(TangentStep(view.name(tensor), wrt, "input", None, scalar_or_array(tangents[id(tensor)])))
+            continue
+        incoming = [tangents[id(a)][None] if view.is_node(a) else None for a in node.args]
+        tangent = np.asarray(tangent_of(node.prim, incoming, tensor.data, node.inputs, node.kw)[0])
+        tangents[id(tensor)] = tangent
+        steps.append(TangentStep(view.name(tensor), wrt, node.prim.name, _terms(view, tensor, tangents),
+                                 scalar_or_array(tangent)))
+    return steps, {view.name(t): scalar_or_array(tangents[id(t)]) for t in view.order}
+
+
+def _terms(view: GraphView, tensor: Tensor, tangents: dict) -> tuple | None:
+    """(∂v/∂input, input's tangent) for each graph input of a scalar node, or None."""
+    partials = local_partials(tensor)
+    positions = [i for i, a in enumerate(tensor._node.args) if view.is_node(a)]
+    if not positions or any(i not in partials for i in positions):
+        return None
+    return tuple((partials[i], float(tangents[id(tensor._node.args[i])].reshape(()))) for i in positions)
