@@ -35,6 +35,10 @@ def command(config: str, overrides: tuple[str, ...], show: bool) -> None:
         click.echo(f"          row {row}: {reason}")
     for name, origin in getattr(ds, "date_columns", {}).items():
         click.echo(f"dates     {name} = days since {origin}")
+    for name, text in (getattr(cfg.data, "derive", None) or {}).items():
+        click.echo(f"derived   {name} = {text}")
+    for name, levels in prepared.levels.items():
+        click.echo(f"category  {name}: {levels[0]} (reference), {', '.join(levels[1:])}")
     click.echo(f"columns   target {model.target!r}; inputs {', '.join(repr(c) for c in model.inputs)}")
     click.echo(f"model     {model.describe()}")
     click.echo(f"loss      {prepared.loss.name}" + (f" (weights: {cfg.loss.weights})" if cfg.loss.weights else ""))

@@ -53,6 +53,8 @@ class DataConfig:
     unreadable: str = "error"           # not a number/date, NaN text, overflow: error | drop
     max_dropped: float = 0.10           # largest share of rows dropped for their values
     limits: dict = field(default_factory=dict)              # file_mb, unzipped_mb (files.py)
+    derive: dict[str, str] = field(default_factory=dict)    # new column -> expression (derive.py)
+    categorical: dict[str, list] = field(default_factory=dict)  # column -> levels, reference first
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,7 @@ def as_data_config(cfg: Any, where: str = "data") -> DataConfig:
         if value is not None:
             setattr(options, name, value)
     options.columns, options.limits = dict(options.columns or {}), dict(options.limits or {})
+    options.derive, options.categorical = dict(options.derive or {}), dict(options.categorical or {})
     options.dates = {name: _date_spec(spec, f"{where}.dates.{name}") for name, spec in (options.dates or {}).items()}
     _check(options, where)
     return options
@@ -150,7 +153,12 @@ def read_raw(options: DataConfig, where: str = "data") -> RawTable:
         _CACHE[key] = entry
     sheet, delimiter, header_row, names, columns, row_numbers = entry
     names, columns = _renamed(names, columns, options.columns, path, where)
-    return RawTable(path, sheet, digest, header_row, names, columns, row_numbers, delimiter)
+    raw = RawTable(path, sheet, digest, header_row, names, columns, row_numbers, delimiter)
+    if options.derive or options.categorical:
+        from workbench.data.derive import with_derived
+
+        raw = with_derived(raw, options, where)
+    return raw
 
 
 def _read_bytes(path: Path, options: DataConfig, where: str) -> bytes:

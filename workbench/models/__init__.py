@@ -66,10 +66,12 @@ def build_model(model_cfg, columns: Mapping[str, np.ndarray], *, formula=None,
     inputs = tuple(model_cfg.inputs)
     target = model_cfg.target
     y = np.asarray(columns[target], dtype=float)
+    categorical = tuple(getattr(model_cfg, "categorical", None) or ())
+    indicators = tuple(c for c in inputs if any(c.startswith(f"{name}[") and c.endswith("]") for name in categorical))
     if kind == "linear":
-        model = LinearModel(inputs, target, columns, y)
+        model = LinearModel(inputs, target, columns, y, indicators)
     elif kind == "logistic":
-        model = LogisticModel(inputs, target, columns, y)
+        model = LogisticModel(inputs, target, columns, y, indicators)
     elif kind == "polynomial":
         model = PolynomialModel(inputs[0], target, int(model_cfg.degree or 2), columns, y)
     elif kind == "exponential":

@@ -30,11 +30,13 @@ def spread(values: np.ndarray) -> float:
 class LinearModel(Model):
     """y = intercept + Σ coef_<input> · input."""
 
-    def __init__(self, inputs, target, columns, y):
+    def __init__(self, inputs, target, columns, y, indicators=()):
         X = np.column_stack([np.ones(len(y))] + [columns[c] for c in inputs])
         coef = _lstsq(X, y)
+        # A categorical level's indicator column is named like its parameter: region[North].
+        self.coef_names = {c: c if c in indicators else f"coef_{c}" for c in inputs}
         params = [ParamInfo("intercept", (), coef[0], "value when every input is 0", offset=True)]
-        params += [ParamInfo(f"coef_{c}", (), coef[i + 1], f"change in {target} per unit of {c}",
+        params += [ParamInfo(self.coef_names[c], (), coef[i + 1], f"change in {target} per unit of {c}",
                              input_scale=spread(columns[c]))
                    for i, c in enumerate(inputs)]
         super().__init__("linear", target, tuple(inputs), tuple(params))
@@ -42,29 +44,29 @@ class LinearModel(Model):
     def forward(self, params, columns):
         out = params["intercept"]
         for c in self.inputs:
-            out = out + params[f"coef_{c}"] * columns[c]
+            out = out + params[self.coef_names[c]] * columns[c]
         return out
 
     def describe(self) -> str:
-        terms = " + ".join(f"coef_{c}·{c}" for c in self.inputs)
+        terms = " + ".join(f"{self.coef_names[c]}·{c}" for c in self.inputs)
         return f"{self.target} = intercept + {terms}"
 
 
 class LogisticModel(LinearModel):
     """P(y = 1) = σ(intercept + Σ coef_<input> · input); the output is the logit."""
 
-    def __init__(self, inputs, target, columns, y):
+    def __init__(self, inputs, target, columns, y, indicators=()):
         values = set(np.unique(y).tolist())
         if not values <= {0.0, 1.0}:
             raise InputError(f"logistic regression needs a 0/1 target; column {target!r} has values "
                              f"{sorted(values)[:5]}", where="model.target")
-        super().__init__(inputs, target, columns, y)
+        super().__init__(inputs, target, columns, y, indicators)
         self.kind, self.binary = "logistic", True
         self.params = tuple(replace(p, init=0.0, doc=p.doc.replace("change in", "change in the log-odds of"))
                             for p in self.params)
 
     def describe(self) -> str:
-        terms = " + ".join(f"coef_{c}·{c}" for c in self.inputs)
+        terms = " + ".join(f"{self.coef_names[c]}·{c}" for c in self.inputs)
         return f"P({self.target} = 1) = sigmoid(intercept + {terms})"
 
 

@@ -8,6 +8,7 @@ half-made behind. ``workbench validate`` runs exactly this and prints what it un
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,6 +40,7 @@ class Prepared:
     objective: FitObjective
     optimizer_name: str
     notes: list[str] = field(default_factory=list)
+    levels: dict[str, list[str]] = field(default_factory=dict)   # categorical column -> levels, reference first
 
     def columns(self, rows: np.ndarray) -> dict[str, np.ndarray]:
         return {name: values[rows] for name, values in self.dataset.columns.items()}
@@ -90,10 +92,27 @@ def _optimizer_name(config, loss: Loss, n_free: int) -> str:
     return name
 
 
-def _table_columns(config) -> list[str]:
+def _table_columns(data_options) -> list[str]:
     from workbench.data import read_columns
 
-    return list(read_columns(config.data))
+    return list(read_columns(data_options))
+
+
+def model_data(config, levels: dict[str, list[str]] | None = None):
+    """The data options and model config with each categorical column replaced by its indicator
+    inputs (``region[North]``), and the levels: found in the data, or ``levels`` (a fit's own)."""
+    from workbench.data.derive import categorical_levels, indicator_names
+    from workbench.data.source import as_data_config, read_raw
+
+    options = as_data_config(config.data)
+    categorical = tuple(getattr(config.model, "categorical", None) or ())
+    if not categorical:
+        return options, config.model, {}
+    levels = dict(levels) if levels is not None else categorical_levels(read_raw(options), categorical)
+    options.categorical = levels
+    inputs = [name for c in config.model.inputs for name in (indicator_names(c, levels[c]) if c in levels else [c])]
+    inputs += [name for c in categorical if c not in config.model.inputs for name in indicator_names(c, levels[c])]
+    return options, dataclasses.replace(config.model, inputs=tuple(inputs)), levels
 
 
 def prepare(config) -> Prepared:
@@ -114,17 +133,18 @@ def _prepare(config) -> Prepared:
     from workbench.data import load_dataset
 
     formula = parse_model_formula(config.model)
-    table_columns = _table_columns(config)
-    needed = required_columns(config.model, table_columns, formula)
+    data_options, model_cfg, levels = model_data(config)
+    table_columns = _table_columns(data_options)
+    needed = required_columns(model_cfg, table_columns, formula)
     if config.loss.weights:
         needed.append(config.loss.weights)
-    dataset = load_dataset(config.data, needed)
+    dataset = load_dataset(data_options, needed)
     loss = build_loss(config.loss)
     binary = loss.name == "cross_entropy"
     train_rows, val_rows = _split(dataset.n, config.validation, config.seed)
     columns = {k: v[train_rows] for k, v in dataset.columns.items()}
     inits = {name: spec.init for name, spec in config.params.items()}
-    model = build_model(config.model, columns, formula=formula, table_columns=table_columns,
+    model = build_model(model_cfg, columns, formula=formula, table_columns=table_columns,
                         inits=inits, seed=config.seed, binary=binary)
     if binary and not set(np.unique(columns[model.target]).tolist()) <= {0.0, 1.0}:
         raise InputError(f"cross_entropy needs a 0/1 target; column {model.target!r} has other values",
@@ -144,4 +164,4 @@ def _prepare(config) -> Prepared:
     objective = FitObjective(model, loss, {c: columns[c] for c in model.inputs}, columns[model.target],
                              weights, free, fixed)
     return Prepared(config, dataset, formula, model, loss, free, fixed, lower, upper, x0, train_rows,
-                    val_rows, weights, objective, _optimizer_name(config, loss, n_free), list(model.notes))
+                    val_rows, weights, objective, _optimizer_name(config, loss, n_free), list(model.notes), levels)
