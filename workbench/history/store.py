@@ -95,7 +95,7 @@ class FitRow:
 
 
 def _refuse(path: Path, problem: str) -> InputError:
-    return InputError(f"{problem}; it was not changed: give --history a new file name or move this one aside",
+    return InputError(f"{problem}; it was left unchanged: name another file, or move this one aside",
                       where=str(path))
 
 
