@@ -2,9 +2,10 @@
 
 A run's metrics are ``result.json`` flattened: the top-level numbers (``loss``, ``val_loss``,
 ``iterations``, ...), the fit statistics (``r2``, ``rmse``, ...) and the same statistics on the
-validation rows prefixed ``val_``. Ranking puts finished runs with a finite metric first (best
-first, ties broken by the order the runs were made), then finished runs without the metric, then
-failed, running and pending runs.
+validation rows prefixed ``val_``. Ranking puts finished runs with a finite metric first (those
+that converged before those that did not, each best first, ties broken by time and then by the
+order the runs were made), then finished runs without the metric, then failed, running and
+pending runs. So a run that did not converge is never best while a converged run exists.
 """
 
 from __future__ import annotations
@@ -64,11 +65,12 @@ def rank(records: Iterable, metric: str, goal: str) -> list:
     def order(record):
         value = metric_value(record.metrics, metric) if record.status == "done" else None
         if value is not None:
-            # Ties on the metric (several optimizers reaching the same minimum) go to the run
-            # that converged, then to the faster one.
-            converged = bool((record.metrics or {}).get("converged"))
+            # A run that did not converge ranks below every run that did, whatever its metric
+            # (its number is where the optimizer gave up, not an answer); ties on the metric go
+            # to the faster run.
+            unconverged = (record.metrics or {}).get("converged") is False
             elapsed = metric_value(record.metrics, "elapsed_s")
-            return (0, sign * value, not converged, math.inf if elapsed is None else elapsed, record.seq)
+            return (0, unconverged, sign * value, math.inf if elapsed is None else elapsed, record.seq)
         return (1 + STATUS_ORDER.get(record.status, 9), 0.0, False, 0.0, record.seq)
 
     return sorted(records, key=order)

@@ -2,8 +2,8 @@
 
 Each member's config is the config file with the point's overrides applied, minus the keys that
 do not apply given the other values (``loss.delta`` where ``loss.name`` is mse: dropped, with a
-note). Before anything runs, every value of every dimension is checked alone on each config, and
-the first ``FULL_CHECKS`` members of each config are validated whole by
+note). Before anything runs, the first ``FULL_CHECKS`` members of each config are validated whole, and
+in a larger sweep every value of every dimension is checked in the first point by
 ``workbench.config.parse_config``, so a bad value is reported (exit 2) before the first fit starts
 while a 100,000-point grid is still listed in seconds; a later member whose combination of
 values is invalid fails as that run.
@@ -255,14 +255,18 @@ def _base(path: Path, raw: dict) -> Base:
 
 
 def _check_values(spec: SweepSpec, base: Base) -> None:
-    """Each value of each dimension, alone on the config: what a member beyond ``FULL_CHECKS``
-    could get wrong is then only a combination of values, which fails that run alone."""
+    """In a sweep too large to validate whole, each value of each dimension, put into the first
+    point (itself validated): what a later member could then get wrong is only a combination of
+    values, which fails that run alone."""
     from workbench.sweep.space import Choice
 
+    if spec.count() <= FULL_CHECKS:
+        return
+    first = next(spec.iter_points())
     for key, dim in spec.space.items():
         if isinstance(dim, Choice):
             for value in dim.values:
-                point, _ = applicable(base.raw, {key: value})
+                point, _ = applicable(base.raw, {**first, key: value})
                 resolve_member(base, point)
 
 
