@@ -104,7 +104,7 @@ def report_inputs(outcome) -> ReportInputs:
                         binary=predicts_probability(prepared), effects=effects,
                         correlation=(list(unc.names), np.asarray(corr, dtype=float)) if corr is not None else None,
                         notes=list(dict.fromkeys(outcome.warnings)), n_validation=len(prepared.val_rows),
-                        out_dir=outcome.out_dir, command=getattr(outcome, "command", None))
+                        out_dir=outcome.destination, command=getattr(outcome, "command", None))
 
 
 # ---- the manager part ---------------------------------------------------------------------------
