@@ -120,3 +120,10 @@ def test_reports_are_rendered_inside_the_staging_folder(folder, monkeypatch):
     assert fit(folder).returncode == 0
     assert seen["destination"] == Path("out")
     assert seen["out_dir"].name.startswith(".out.wb-new-") and seen["out_dir"].parent == seen["destination"].parent
+
+
+def test_a_fit_never_takes_the_current_folder_or_one_holding_it_as_its_output(folder):
+    for out in (".", ".."):
+        proc = fit(folder, out)
+        assert proc.returncode == 2 and "a folder of its own" in proc.stderr
+    assert sorted(p.name for p in folder.iterdir()) == ["config.yaml", "decay.csv"]

@@ -217,3 +217,16 @@ def test_the_systemd_unit_does_not_treat_74_as_success():
     success = [line for line in docs.splitlines() if line.startswith("SuccessExitStatus=")]
     assert success and all("74" not in line.split("=", 1)[1].split() for line in success)
     assert "74" in docs and "disk full" in docs
+
+
+def test_a_sweep_folder_whose_store_was_moved_away_points_to_repair(tmp_path, capsys, markers):
+    path = make_sweep(tmp_path, "optimizer.lr: [0.01, 0.1]")
+    out = tmp_path / "out"
+    assert sweep(capsys, path)[0] == 0
+    for name in ("runs.sqlite", "runs.sqlite-wal", "runs.sqlite-shm"):
+        (out / name).unlink(missing_ok=True)
+    status, _, err = sweep(capsys, path, "--restart")
+    assert status == 2 and f"workbench runs --repair {out}" in err
+    assert len(list((out / "runs").iterdir())) == 2
+    assert cli(capsys, "runs", "--repair", str(out))[0] == 0
+    assert sweep(capsys, path)[0] == 0 and sum(1 for _ in markers.iterdir()) == 2

@@ -76,6 +76,10 @@ def _manifest_files(folder: Path) -> set[str]:
 def check_fit_folder(target: Path) -> None:
     """``InputError`` unless a fit may replace what ``target`` holds (see the module docstring)."""
     target = Path(target)
+    here = Path.cwd().resolve()
+    if target.resolve() == here or target.resolve() in here.parents:
+        raise InputError("is the current folder or holds it; a fit replaces its whole output folder, so give it "
+                         "a folder of its own (--out)", where=str(target))
     if not target.exists():
         return
     if not target.is_dir():

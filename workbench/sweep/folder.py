@@ -34,6 +34,10 @@ def check_output_folder(out_dir: Path) -> None:
         check_store(store)
         return
     others = sorted(p.name for p in out_dir.iterdir() if p.name != LOCK_NAME)
+    runs = out_dir / RUNS_DIR
+    if runs.is_dir() and any(is_run_folder(p) for p in runs.iterdir()):
+        raise InputError(f"the run store {STORE_NAME} is missing but the run folders are here: run "
+                         f"`workbench runs --repair {out_dir}` to rebuild it", where=str(out_dir))
     if others:
         shown = ", ".join(others[:3]) + (", ..." if len(others) > 3 else "")
         raise InputError(f"not a sweep output folder (it has no {STORE_NAME}) and not empty (it holds {shown}); "
