@@ -174,5 +174,5 @@ def test_undetermined_parameters_are_named_in_plain_words(tmp_path):
     """, zip(x, 3.2 * np.exp(-0.45 * x) + 0.8), header="x,y")
     content = report_content(outcome)
     summary = _text(content.manager[0])
-    undetermined = outcome.result["undetermined"]
+    undetermined = [u["param"] for u in outcome.result["undetermined"]]
     assert undetermined and f"The data cannot determine {' and '.join(undetermined)}" in summary

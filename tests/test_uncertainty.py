@@ -40,8 +40,10 @@ def test_perfectly_correlated_parameters_are_named(tmp_path):
     assert proc.returncode == 0, proc.stderr
     result = json.loads((tmp_path / "out" / "result.json").read_text())
     assert result["stderr"]["a"] is None and result["stderr"]["b"] is None
-    assert set(result["undetermined"]) >= {"a", "b"} and "c" not in result["undetermined"]
-    assert "a, b cannot be determined" in proc.stdout
+    reasons = {u["param"]: u for u in result["undetermined"]}
+    assert set(reasons) >= {"a", "b"} and "c" not in reasons
+    assert reasons["a"]["reason"] == "collinear" and reasons["a"]["with"] == ["b"]
+    assert "perfectly correlated parameters (a with b, b with a)" in proc.stdout
 
 
 def test_parameter_at_a_bound_is_named_not_estimated():
@@ -49,4 +51,5 @@ def test_parameter_at_a_bound_is_named_not_estimated():
     u = uncertainty.estimate(["a", "b"], np.array([0.0, 1.0]), 10, jacobian=jac, residuals=np.ones(10) * 0.1,
                              at_bound=["a"])
     assert np.isnan(u.stderr[0]) and u.stderr[1] > 0
-    assert "a" in u.undetermined and any("bound" in w for w in u.warnings)
+    assert u.undetermined == [{"param": "a", "reason": "at_bound", "with": []}]
+    assert any("bound" in w for w in u.warnings)

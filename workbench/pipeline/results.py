@@ -67,24 +67,36 @@ def _at_bound(prepared: Prepared, x: np.ndarray, names: list[str]) -> list[str]:
 
 
 def _uncertainty(prepared: Prepared, x: np.ndarray, names: list[str], residual: np.ndarray):
+    """Exact uncertainties, refused before any large allocation (``uncertainty.too_large``); a
+    failure of the linear algebra (an SVD that does not converge) is a warning, never a crash."""
     obj, n = prepared.objective, prepared.objective.n_rows
     at_bound = _at_bound(prepared, x, names)
-    if prepared.loss.is_least_squares:
-        return uncertainty.estimate(names, x, n, jacobian=obj.model_jacobian(x), weights=prepared.weights,
-                                    residuals=residual, at_bound=at_bound)
-    if len(x) > uncertainty.MAX_PARAMS_FOR_HESSIAN:
+    least_squares = prepared.loss.is_least_squares
+    refusal = (uncertainty.too_large("Jacobian (rows × parameters)", n * len(x)) if least_squares else
+               uncertainty.too_large("Hessian (parameters²)", len(x) ** 2))
+    if refusal is None and not least_squares and len(x) > uncertainty.MAX_PARAMS_FOR_HESSIAN:
+        refusal = (f"uncertainties were not computed (method: none): models with more than "
+                   f"{uncertainty.MAX_PARAMS_FOR_HESSIAN} parameters need an exact Hessian ({len(x)} here)")
+    if refusal is not None:
         u = uncertainty.estimate(names, x, 0)
-        u.warnings = [f"uncertainties are not estimated for models with more than "
-                      f"{uncertainty.MAX_PARAMS_FOR_HESSIAN} parameters ({len(x)} here)"]
+        u.warnings = [refusal]
         return u
     from workbench import engine as ad
 
-    rows_factor = 1.0 if prepared.loss.name == "sse" else float(n)
-    hessian = ad.hessian(lambda v: obj.loss_of_flat(v) * rows_factor)(x)
-    penalty_free = prepared.loss.l1 == 0 and prepared.loss.l2 == 0
-    return uncertainty.estimate(names, x, n, hessian=hessian, loss_sum=obj.loss_value(x) * rows_factor,
-                                likelihood=prepared.loss.name == "cross_entropy" and penalty_free,
-                                at_bound=at_bound)
+    try:
+        if least_squares:
+            return uncertainty.estimate(names, x, n, jacobian=obj.model_jacobian(x), weights=prepared.weights,
+                                        residuals=residual, at_bound=at_bound)
+        rows_factor = 1.0 if prepared.loss.name == "sse" else float(n)
+        hessian = ad.hessian(lambda v: obj.loss_of_flat(v) * rows_factor)(x)
+        penalty_free = prepared.loss.l1 == 0 and prepared.loss.l2 == 0
+        return uncertainty.estimate(names, x, n, hessian=hessian, loss_sum=obj.loss_value(x) * rows_factor,
+                                    likelihood=prepared.loss.name == "cross_entropy" and penalty_free,
+                                    at_bound=at_bound)
+    except (ad.EngineError, np.linalg.LinAlgError, FloatingPointError, ValueError) as err:
+        u = uncertainty.estimate(names, x, 0)
+        u.warnings = [f"uncertainties could not be computed: {err}"]
+        return u
 
 
 def _least_squares_stats(prepared: Prepared, residual: np.ndarray, p: int) -> dict:

@@ -141,7 +141,7 @@ def _parameters(inputs: ReportInputs, tr) -> Section:
     meanings = parameter_meanings([r["name"] for r in table[:MAX_PARAM_ROWS]], tr=tr, target=inputs.target,
                                   kind=inputs.model_kind, inputs=inputs.inputs, formula=formula,
                                   describe=inputs.describe, units=inputs.units)
-    undetermined = set(inputs.result.get("undetermined") or [])
+    undetermined = {u["param"] if isinstance(u, dict) else u for u in inputs.result.get("undetermined") or []}
     rows = []
     for r in table[:MAX_PARAM_ROWS]:
         interval = "—" if r.get("ci_low") is None else tr("interval.range", low=number(r["ci_low"]),

@@ -106,7 +106,7 @@ def alerts(result: dict, tr) -> list[str]:
         out.append(tr("alert.diverged"))
     elif not result.get("converged"):
         out.append(tr("alert.not_converged"))
-    undetermined = list(result.get("undetermined") or [])
+    undetermined = [u["param"] if isinstance(u, dict) else u for u in result.get("undetermined") or []]
     if undetermined:
         out.append(tr("alert.undetermined", names=names_list(undetermined, tr)))
     if gradient_verdict(result) == "failed":
