@@ -25,6 +25,7 @@ fit to new rows passes the fit's own levels, and a level the fit never saw is re
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import datetime as dt
 import math
@@ -91,18 +92,26 @@ def with_derived(raw, options, where: str = "data"):
     categorical: Mapping[str, Sequence[str]] = getattr(options, "categorical", None) or {}
     if not derive and not categorical:
         return raw
-    names, cells = list(raw.names), dict(raw.cells)
+    # Added columns exist as cells only, so the table is read through its cells from here on.
+    names, added = list(raw.names), {}
+    cells = collections.ChainMap(added, raw.cells)
     for key, text in derive.items():
-        table = dataclasses.replace(raw, names=tuple(names), cells=cells)
-        cells[key] = _derived_cells(table, key, text, options, f"{where}.derive.{key}", list(derive))
+        table = _cells_only(raw, names, cells)
+        added[key] = _derived_cells(table, key, text, options, f"{where}.derive.{key}", list(derive))
         names.append(key)
     for column, levels in categorical.items():
-        table = dataclasses.replace(raw, names=tuple(names), cells=cells)
+        table = _cells_only(raw, names, cells)
         for name, values in _indicators(table, column, list(levels), options).items():
             if name not in cells:
                 names.append(name)
-            cells[name] = values
-    return dataclasses.replace(raw, names=tuple(names), cells=cells)
+            added[name] = values
+    return _cells_only(raw, names, cells)
+
+
+def _cells_only(raw, names: list[str], cells: Mapping):
+    """``raw`` with these names and cells, read through its cells (it holds no pyarrow arrays)."""
+    fields = {f.name for f in dataclasses.fields(raw)}
+    return dataclasses.replace(raw, names=tuple(names), cells=cells, **({"arrays": None} if "arrays" in fields else {}))
 
 
 def _check_names(raw, key: str, expression, later: list[str], where: str) -> None:

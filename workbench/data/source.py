@@ -17,6 +17,7 @@ The last table read is cached by file content and options; its cell arrays are s
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import hashlib
 import io
@@ -130,6 +131,10 @@ def _check(options: DataConfig, where: str) -> None:
 
 def read_raw(options: DataConfig, where: str = "data") -> RawTable:
     """The file's raw table; an unchanged file (same bytes, same options) is parsed only once."""
+    if options.derive or options.categorical:        # derived and indicator columns (derive.py)
+        from workbench.data.derive import with_derived
+
+        return with_derived(read_raw(dataclasses.replace(options, derive={}, categorical={}), where), options, where)
     path = options.path
     data = _read_bytes(path, options, where)
     suffix = path.suffix.lower()
@@ -153,12 +158,7 @@ def read_raw(options: DataConfig, where: str = "data") -> RawTable:
         _CACHE[key] = entry
     sheet, delimiter, header_row, names, columns, row_numbers = entry
     names, columns = _renamed(names, columns, options.columns, path, where)
-    raw = RawTable(path, sheet, digest, header_row, names, columns, row_numbers, delimiter)
-    if options.derive or options.categorical:
-        from workbench.data.derive import with_derived
-
-        raw = with_derived(raw, options, where)
-    return raw
+    return RawTable(path, sheet, digest, header_row, names, columns, row_numbers, delimiter)
 
 
 def _read_bytes(path: Path, options: DataConfig, where: str) -> bytes:

@@ -11,6 +11,7 @@ import numpy as np
 
 from workbench import __version__
 from workbench.pipeline import uncertainty
+from workbench.pipeline.predict import prediction_spec
 from workbench.pipeline.prepare import Prepared
 
 
@@ -166,6 +167,7 @@ def assemble_result(prepared: Prepared, opt, out_dir: Path, started: float):
                  "rows_used": int(prepared.dataset.n), "rows_dropped": int(prepared.dataset.n_dropped),
                  "dropped": prepared.dataset.summary["dropped"], "dropped_summary": prepared.dataset.summary_sentence},
     }
+    result["prediction"] = prediction_spec(prepared, unc, residual)   # what `workbench predict` needs
     predictions = {"row": prepared.dataset.row_numbers}
     predictions.update(prepared.dataset.columns)
     predictions["prediction"] = all_pred

@@ -1,0 +1,408 @@
+"""Applying a fitted model to new rows: predictions with 95% confidence and prediction intervals.
+
+At fit time ``prediction_spec`` puts into result.json (key ``prediction``) what applying the
+model later needs and the parameters alone do not say: the resolved config (derived columns,
+date formats, renames, the model), the origin each date column counted its days from, the
+levels of categorical columns, the range of every input over the fitted rows, the free
+parameters' covariance, the residual variance and the degrees of freedom, and what the model
+learnt from the data besides its parameters (an MLP's input and output scaling).
+
+``Predictor.from_result(result)`` rebuilds the model from that; ``predict_file`` reads new rows
+exactly as the fit read its data (same ``derive``, same date origins, same column renames,
+same categorical levels; the fit's ``where`` filter is not applied: every row given is
+predicted) and returns a ``Prediction``: the file's rows with
+
+* least squares: ``prediction``, ``ci_lower``/``ci_upper`` (the mean, ŷ ± t·se with
+  se² = gᵀ·Cov·g, g = ∂ŷ/∂θ by the engine, t = t₀.₉₇₅ with the fit's degrees of freedom) and
+  ``pi_lower``/``pi_upper`` (a new observation: ŷ ± t·√(se² + s²), s² the residual variance;
+  for a weighted fit, a new row of weight 1);
+* a 0/1 model: ``probability`` with ``ci_lower``/``ci_upper`` taken through the sigmoid from the
+  logit's interval (normal quantile, as for a likelihood fit), so they stay within 0 and 1;
+* other losses: ``prediction`` and its confidence interval;
+* ``outside_fitted_range``: an input below its fitted minimum or above its maximum.
+
+A row whose inputs are empty or unreadable keeps empty prediction cells and is counted in a
+warning. ``forecast_dates`` predicts a range of dates for a model whose one input is a date.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+
+from workbench.errors import InputError
+from workbench.stats import t_quantile
+
+__all__ = ["prediction_spec", "Predictor", "Prediction", "parse_every", "write_prediction", "MAX_COVARIANCE_PARAMS"]
+
+MAX_COVARIANCE_PARAMS = 300          # larger covariances are not stored: no intervals for such models
+NORMAL_975 = 1.959963984540054       # the 97.5% quantile of the standard normal
+_MODEL_STATE = ("x_mean", "x_scale", "y_mean", "y_scale")   # learnt from the data besides parameters
+SPEC_VERSION = 1
+
+
+def _floats(values) -> list:
+    return [None if not math.isfinite(float(v)) else float(v) for v in np.ravel(values)]
+
+
+def prediction_spec(prepared, unc, residual: np.ndarray) -> dict:
+    """What ``Predictor`` needs besides the parameters (see the module docstring); ``residual``:
+    actual − predicted on the fitted rows."""
+    from workbench.pipeline.results import scalar_names
+
+    config, model, dataset = prepared.config, prepared.model, prepared.dataset
+    train = prepared.train_rows
+    ranges = {name: [float(np.min(dataset.columns[name][train])), float(np.max(dataset.columns[name][train]))]
+              for name in model.inputs if name in dataset.columns and len(train)}
+    covariance = None
+    if unc.covariance is not None and len(unc.names) <= MAX_COVARIANCE_PARAMS:
+        covariance = [_floats(row) for row in unc.covariance]
+    residual_variance = None
+    if prepared.loss.is_least_squares and unc.dof > 0:
+        w = prepared.weights if prepared.weights is not None else 1.0
+        chi2 = float(np.sum(w * residual * residual))
+        residual_variance = chi2 / unc.dof if math.isfinite(chi2) else None
+    state = {k: _floats(getattr(model, k)) for k in _MODEL_STATE if hasattr(model, k)}
+    return {"version": SPEC_VERSION, "config": config.resolved, "config_dir": str(config.base_dir),
+            "inputs": list(model.inputs), "target": model.target, "binary": bool(model.binary),
+            "least_squares": bool(prepared.loss.is_least_squares), "date_origins": dict(dataset.date_columns),
+            "levels": dict(getattr(prepared, "levels", {}) or {}), "input_ranges": ranges,
+            "free": scalar_names(prepared), "covariance": covariance, "residual_variance": residual_variance,
+            "dof": int(unc.dof), "model_state": state}
+
+
+def _prediction_values(objective, params, columns) -> np.ndarray:
+    from workbench import engine as ad
+
+    with ad.no_grad():
+        out = objective.predict(params, columns)
+    return np.asarray(getattr(out, "data", out), dtype=float)
+
+
+def parse_every(text: str) -> np.timedelta64:
+    """``1d``, ``7d``, ``2w`` or ``12h`` as a step between forecast dates."""
+    match = re.fullmatch(r"\s*(\d+)\s*([hdw])\s*", str(text))
+    if not match or int(match.group(1)) == 0:
+        raise InputError(f"must be a positive whole number of hours, days or weeks such as 1d, 7d, 2w or 12h, "
+                         f"got {text!r}", where="--every")
+    count, unit = int(match.group(1)), match.group(2)
+    hours = count * {"h": 1, "d": 24, "w": 24 * 7}[unit]
+    return np.timedelta64(hours, "h")
+
+
+@dataclasses.dataclass
+class Prediction:
+    """New rows with their predictions: ``frame`` (a pandas DataFrame indexed like the input),
+    ``values`` (prediction or probability, NaN where a row could not be predicted), warnings."""
+
+    frame: Any
+    values: np.ndarray
+    warnings: list[str]
+    main: str = "prediction"             # the frame's column of ``values``: prediction or probability
+
+
+class Predictor:
+    """A fitted model rebuilt from result.json, ready for new rows."""
+
+    def __init__(self, result: Mapping, source: str = "result.json"):
+        spec = result.get("prediction")
+        if not isinstance(spec, Mapping) or spec.get("version") != SPEC_VERSION:
+            raise InputError("holds no prediction data (written by an older workbench, or not by a fit): fit "
+                             "again to predict from it", where=source)
+        from workbench.config import parse_config
+
+        self.result, self.spec, self.source = result, spec, source
+        self.config = parse_config(spec["config"], base_dir=Path(spec["config_dir"]), source=source)
+        self.inputs: list[str] = list(spec["inputs"])
+        self.binary, self.least_squares = bool(spec["binary"]), bool(spec["least_squares"])
+        self._build()
+
+    @classmethod
+    def from_run_dir(cls, run_dir: Path | str) -> "Predictor":
+        import json
+
+        folder = Path(run_dir)
+        path = folder / "result.json"
+        if not folder.is_dir():
+            raise InputError("is not a fit's output folder (no such folder)", where=str(folder))
+        try:
+            result = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise InputError("is not a fit's output folder (no result.json)", where=str(folder)) from None
+        except (OSError, ValueError) as err:
+            raise InputError(f"cannot be read: {err}", where=str(path)) from None
+        return cls(result, str(path))
+
+    # ---- the model --------------------------------------------------------------------------
+    def _build(self) -> None:
+        from workbench.losses import build_loss
+        from workbench.models import build_model, parse_model_formula
+        from workbench.pipeline.objective import FitObjective
+
+        config = self.config
+        _, model_cfg, _ = self._model_data()
+        target = self.spec["target"]
+        zeros = np.zeros(2)
+        columns = {name: np.array([0.5, 1.5]) for name in self.inputs}   # placeholders: starts are unused
+        columns[target] = zeros
+        loss = build_loss(config.loss)
+        model = build_model(model_cfg, columns, formula=parse_model_formula(config.model),
+                            table_columns=[target, *self.inputs], seed=config.seed,
+                            binary=loss.name == "cross_entropy")
+        for key, value in self.spec.get("model_state", {}).items():
+            setattr(model, key, np.asarray(value, dtype=float) if len(value) > 1 or key.startswith("x_")
+                    else float(value[0]))
+        params = self.result["params"]
+        fixed = {p.name: np.asarray(params[p.name], dtype=float) for p in model.params
+                 if (spec := config.params.get(p.name)) is not None and spec.fixed and p.name in params}
+        free = [p for p in model.params if p.name not in fixed]
+        x = []
+        for p in free:
+            names = [p.name] if p.shape == () else [f"{p.name}[{','.join(map(str, i))}]" for i in np.ndindex(*p.shape)]
+            x += [params[name] for name in names]
+        self.model, self.loss = model, loss
+        self.x = np.array(x, dtype=float)
+        self.objective = FitObjective(model, loss, {c: columns[c] for c in model.inputs}, zeros, None, free, fixed)
+        cov = self.spec.get("covariance")
+        self.covariance = None if cov is None else np.array(cov, dtype=float)
+
+    def _model_data(self, data_path: Path | None = None, sheet=None):
+        from workbench.pipeline.prepare import model_data
+
+        config = self.config
+        if data_path is not None:
+            data = dataclasses.replace(config.data, path=Path(data_path), sheet=sheet, where=None, missing="drop",
+                                       max_dropped=1.0, derive=self._needed_derive(),
+                                       dates=self._dates_with_origins())
+            config = dataclasses.replace(config, data=data)
+        return model_data(config, self.spec.get("levels") or None)
+
+    def _dates_with_origins(self) -> dict:
+        dates = {name: dict(spec) for name, spec in self.config.data.dates.items()}
+        for name, origin in self.spec.get("date_origins", {}).items():
+            dates.setdefault(name, {"format": None})["origin"] = origin
+        return dates
+
+    def _needed_derive(self) -> dict[str, str]:
+        """The derived columns the inputs depend on (a target derived from a column the new rows
+        lack, such as Status, is not computed)."""
+        from workbench.formula.table import parse_table_expression
+
+        derive = dict(self.config.data.derive or {})
+        wanted = set(self.file_inputs(derived=True))
+        for name in reversed(list(derive)):
+            if name in wanted:
+                wanted |= set(parse_table_expression(derive[name], where=f"data.derive.{name}").names)
+        return {name: text for name, text in derive.items() if name in wanted}
+
+    def file_inputs(self, derived: bool = False) -> list[str]:
+        """Columns the model reads: its inputs, with categorical indicators as their column; with
+        ``derived``, derived names are kept as they are (else they are left out)."""
+        levels = self.spec.get("levels") or {}
+        names = []
+        for name in self.inputs:
+            source = next((c for c in levels if name.startswith(f"{c}[") and name.endswith("]")), name)
+            names.append(source)
+        names = list(dict.fromkeys(names))
+        return names if derived else [n for n in names if n not in (self.config.data.derive or {})]
+
+    # ---- new rows ---------------------------------------------------------------------------
+    def predict_file(self, path: Path | str, sheet=None) -> Prediction:
+        """Predictions for every row of the file at ``path`` (CSV or Excel, read like the fit's data)."""
+        from workbench.data import load_dataset
+        from workbench.data.source import as_data_config, read_raw
+
+        options, _, _ = self._model_data(Path(path), sheet)
+        plain = dataclasses.replace(options, derive={}, categorical={})
+        raw = read_raw(plain, "data")
+        self._require_columns(raw, options)
+        table = read_raw(options, "data")
+        dataset = load_dataset(options, self.inputs)
+        frame = _frame(table, [*raw.names, *(options.derive or {})])
+        n_rows = len(table.row_numbers)
+        at = np.searchsorted(table.row_numbers, dataset.row_numbers)
+        columns = {name: np.full(n_rows, np.nan) for name in self.inputs}
+        for name in self.inputs:
+            columns[name][at] = dataset.columns[name]
+        usable = np.zeros(n_rows, dtype=bool)
+        usable[at] = True
+        warnings = [] if usable.all() else [f"{int((~usable).sum())} of {n_rows} rows could not be predicted "
+                                            f"({dataset.summary_sentence}); their prediction cells are empty"]
+        return self._finish(frame, columns, usable, warnings)
+
+    def _require_columns(self, raw, options) -> None:
+        from workbench.formula.table import parse_table_expression
+
+        needed = [n for n in self.file_inputs()]
+        for key, text in (options.derive or {}).items():
+            needed += [n for n in parse_table_expression(text, where=f"data.derive.{key}").names
+                       if n not in options.derive]
+        missing = [n for n in dict.fromkeys(needed) if n not in raw.names]
+        if missing:
+            raise InputError(f"{raw.path.name} lacks the column{'s' if len(missing) > 1 else ''} the model needs: "
+                             f"{', '.join(missing)}; columns are: {', '.join(raw.names)}", where=str(raw.path))
+
+    def forecast_dates(self, until: str, every: str, start: str | None = None) -> Prediction:
+        """Predictions from ``start`` (default: one step after the last fitted date) to ``until``,
+        every ``every``, for a model whose one input is a date column."""
+        import pandas as pd
+
+        origins = self.spec.get("date_origins", {})
+        if len(self.inputs) != 1 or self.inputs[0] not in origins:
+            raise InputError(f"--until needs a model whose one input is a date column; this one reads "
+                             f"{', '.join(self.inputs)}: give a DATA file instead", where="--until")
+        name, step = self.inputs[0], parse_every(every)
+        origin = np.datetime64(origins[name]).astype("datetime64[ns]")
+        last = origin + np.timedelta64(int(round(self.spec["input_ranges"][name][1] * 86_400e9)), "ns")
+        first = _date(start, "--from") if start else last + step
+        end = _date(until, "--until")
+        if end < first:
+            raise InputError(f"{until} is before the first forecast date {pd.Timestamp(first).isoformat()}",
+                             where="--until")
+        count = int((end - first) // step) + 1
+        if count > 1_000_000:
+            raise InputError(f"{count:,} dates: choose a larger --every or an earlier --until", where="--until")
+        stamps = first + step * np.arange(count)
+        days = (stamps - origin) / np.timedelta64(1, "D")
+        texts = [_date_text(s) for s in stamps]
+        frame = pd.DataFrame({name: texts})
+        return self._finish(frame, {name: days.astype(float)}, np.ones(count, dtype=bool), [])
+
+    def predict_columns(self, columns: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """The prediction columns for numeric input columns (days for dates, 0/1 indicators)."""
+        n = len(next(iter(columns.values())))
+        usable = np.all([np.isfinite(np.asarray(columns[c], dtype=float)) for c in self.inputs], axis=0) \
+            if self.inputs else np.ones(n, dtype=bool)
+        return self._intervals({c: np.asarray(columns[c], dtype=float) for c in self.inputs}, usable)
+
+    def _finish(self, frame, columns, usable, warnings) -> Prediction:
+        out = self._intervals(columns, usable)
+        for key, values in out.items():
+            frame[key] = values
+        outside = int(out["outside_fitted_range"].sum())
+        if outside:
+            ranges = ", ".join(f"{n} {lo:g} to {hi:g}" for n, (lo, hi) in self.spec["input_ranges"].items()
+                               if n in self._ranged())
+            warnings.append(f"{outside} of {len(usable)} rows have inputs outside the fitted range ({ranges}): "
+                            f"their predictions are extrapolations (column outside_fitted_range)")
+        main = "probability" if self.binary else "prediction"
+        return Prediction(frame, np.asarray(out[main], dtype=float), warnings, main)
+
+    def _ranged(self) -> list[str]:
+        levels = self.spec.get("levels") or {}
+        return [n for n in self.spec["input_ranges"] if not any(n.startswith(f"{c}[") for c in levels)]
+
+    def _intervals(self, columns: Mapping[str, np.ndarray], usable: np.ndarray) -> dict[str, np.ndarray]:
+        n = len(usable)
+        rows = np.flatnonzero(usable)
+        eta, se = np.full(n, np.nan), np.full(n, np.nan)
+        if len(rows):
+            subset = {c: np.asarray(columns[c], dtype=float)[rows] for c in self.inputs}
+            with np.errstate(all="ignore"):
+                eta[rows] = _prediction_values(self.objective, self.objective.unpack(self.x), subset)
+                if self.covariance is not None:
+                    grad = self._gradient(subset)
+                    se[rows] = np.sqrt(np.clip(np.sum((grad @ self.covariance) * grad, axis=1), 0.0, None))
+        out: dict[str, np.ndarray] = {}
+        dof = self.spec["dof"]
+        with np.errstate(all="ignore"):
+            if self.binary:
+                z = NORMAL_975
+                link = _sigmoid if self.loss.from_logits else (lambda v: np.clip(v, 0.0, 1.0))
+                out["probability"] = link(eta)
+                out["ci_lower"], out["ci_upper"] = link(eta - z * se), link(eta + z * se)
+            else:
+                t = t_quantile(0.975, dof) if dof > 0 else math.inf
+                out["prediction"] = eta
+                out["ci_lower"], out["ci_upper"] = eta - t * se, eta + t * se
+                s2 = self.spec.get("residual_variance")
+                if self.least_squares and s2 is not None:
+                    half = t * np.sqrt(se * se + s2)
+                    out["pi_lower"], out["pi_upper"] = eta - half, eta + half
+        out["outside_fitted_range"] = self._outside(columns, usable)
+        return out
+
+    def _gradient(self, columns: Mapping[str, np.ndarray]) -> np.ndarray:
+        """∂(model output)/∂θ for each row, by the engine's forward mode."""
+        from workbench.pipeline.objective import FitObjective
+
+        obj = self.objective
+        local = FitObjective(self.model, self.loss, columns, np.zeros(len(next(iter(columns.values())))), None,
+                             obj.free, obj.fixed)
+        return local.model_jacobian(self.x)
+
+    def _outside(self, columns: Mapping[str, np.ndarray], usable: np.ndarray) -> np.ndarray:
+        outside = np.zeros(len(usable), dtype=bool)
+        ranges = self.spec["input_ranges"]
+        for name in self._ranged():
+            lo, hi = ranges[name]
+            values = np.asarray(columns[name], dtype=float)
+            slack = 1e-12 * max(abs(lo), abs(hi), 1.0)
+            with np.errstate(invalid="ignore"):
+                outside |= usable & ((values < lo - slack) | (values > hi + slack))
+        return outside
+
+
+def _sigmoid(v: np.ndarray) -> np.ndarray:
+    small = np.exp(-np.abs(v))
+    return np.where(v >= 0, 1.0 / (1.0 + small), small / (1.0 + small))
+
+
+def _date(text: str, option: str) -> np.datetime64:
+    import pandas as pd
+
+    try:
+        stamp = pd.Timestamp(str(text))
+    except (ValueError, TypeError):
+        raise InputError(f"must be a date like 2024-12-31, got {text!r}", where=option) from None
+    return np.datetime64(stamp.tz_localize(None) if stamp.tzinfo else stamp).astype("datetime64[ns]")
+
+
+def _date_text(stamp: np.datetime64) -> str:
+    import pandas as pd
+
+    value = pd.Timestamp(stamp)
+    return value.date().isoformat() if value == value.normalize() else value.isoformat()
+
+
+def _frame(table, names: list[str]):
+    """The raw rows of ``table`` (text as written, Excel cell values) as a DataFrame."""
+    import pandas as pd
+
+    return pd.DataFrame({name: table.cells[name] for name in names}, columns=names,
+                        index=pd.Index(table.row_numbers, name="row"))
+
+
+def write_prediction(frame, target: Path) -> Path:
+    """``frame`` as a .csv or .xlsx file (by ``target``'s extension), written atomically. In the
+    workbook, text columns that hold only plain numbers become numbers, and no text is a formula."""
+    import io
+
+    import pandas as pd
+
+    from workbench.atomic import write_bytes, write_text
+
+    target = Path(target)
+    suffix = target.suffix.lower()
+    if suffix not in (".csv", ".xlsx"):
+        raise InputError(f"must end in .csv or .xlsx, got {target.name!r}", where="--out")
+    if not target.parent.is_dir():
+        raise InputError(f"the folder {target.parent} does not exist", where="--out")
+    if suffix == ".csv":
+        return write_text(target, frame.to_csv(index=False, lineterminator="\n"))
+    sheet = frame.copy()
+    for name in sheet.columns:
+        if sheet[name].dtype == object:
+            numbers = pd.to_numeric(sheet[name], errors="coerce")
+            if numbers.notna().sum() == sheet[name].notna().sum():
+                sheet[name] = numbers
+    buffer = io.BytesIO()
+    options = {"options": {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}}
+    with pd.ExcelWriter(buffer, engine="xlsxwriter", engine_kwargs=options) as writer:
+        sheet.to_excel(writer, sheet_name="predictions", index=False, freeze_panes=(1, 0))
+    return write_bytes(target, buffer.getvalue())
