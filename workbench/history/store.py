@@ -9,11 +9,13 @@ The file is also checked before anything is written to it (``check_history``): i
 must be SQLite's, its ``meta`` table must say it is a workbench history of this schema version
 and its ``fits`` table must have the expected columns. Anything else (a corrupt file, another
 program's database, a sweep's run store) is refused with ``InputError`` (exit 2) naming the
-file, and the file is left byte for byte as it was. An empty file counts as a new history.
+file, and the file is left byte for byte as it was. An empty file, or an SQLite database without
+any table (what a concurrent fit creating the history has committed so far), counts as a new one.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import sqlite3
@@ -135,9 +137,13 @@ def check_history(path: Path) -> bool:
         return False                          # empty: a history whose creation was cut short
     if header != SQLITE_HEADER:
         raise _refuse(path, "not a workbench refit history (not an SQLite database)")
+    companions = [path.with_name(path.name + suffix) for suffix in ("-wal", "-shm")]
+    absent = [c for c in companions if not c.exists()]
     try:
         conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
         try:
+            if conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0:
+                return False                  # no tables yet: another fit is creating this history now
             problem = _schema_problem(conn)
             if problem is None and conn.execute("PRAGMA quick_check").fetchone()[0] != "ok":
                 problem = "a damaged refit history (SQLite's quick_check fails)"
@@ -146,8 +152,17 @@ def check_history(path: Path) -> bool:
     except sqlite3.DatabaseError as err:
         problem = f"not a readable SQLite database ({err})"
     if problem is not None:
+        _remove_new_companions(absent)
         raise _refuse(path, problem)
     return True
+
+
+def _remove_new_companions(created: list[Path]) -> None:
+    """Remove the empty -wal and the -shm that opening a refused file made beside it."""
+    for companion in created:
+        with contextlib.suppress(OSError):
+            if companion.name.endswith("-shm") or companion.stat().st_size == 0:
+                companion.unlink()
 
 
 def _finite(value):
@@ -221,8 +236,11 @@ def read_rows(path: Path, name: str | None = None, *, converged_only: bool = Fal
     limit = f" LIMIT {int(last)}" if last is not None else ""
     query = f"SELECT {', '.join(COLUMNS)} FROM fits{where} ORDER BY id DESC{limit}"
     try:
-        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
+        # Not mode=ro: the file is known to be a history now, and the last connection to close
+        # folds the WAL back into it and removes the -wal and -shm files beside it.
+        conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000)
         try:
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             rows = [FitRow.from_row(r) for r in conn.execute(query, values)]
         finally:
             conn.close()
