@@ -104,6 +104,7 @@ class Prediction:
     values: np.ndarray
     warnings: list[str]
     main: str = "prediction"             # the frame's column of ``values``: prediction or probability
+    added: tuple[str, ...] = ()          # the columns added to the rows (prediction, intervals, flag)
 
 
 class Predictor:
@@ -171,14 +172,14 @@ class Predictor:
         cov = self.spec.get("covariance")
         self.covariance = None if cov is None else np.array(cov, dtype=float)
 
-    def _model_data(self, data_path: Path | None = None, sheet=None):
+    def _model_data(self, data_path: Path | None = None, sheet=None, reading: Mapping | None = None):
         from workbench.pipeline.prepare import model_data
 
         config = self.config
         if data_path is not None:
             data = dataclasses.replace(config.data, path=Path(data_path), sheet=sheet, where=None, missing="drop",
                                        max_dropped=1.0, derive=self._needed_derive(),
-                                       dates=self._dates_with_origins())
+                                       dates=self._dates_with_origins(), **dict(reading or {}))
             config = dataclasses.replace(config, data=data)
         return model_data(config, self.spec.get("levels") or None)
 
@@ -212,12 +213,13 @@ class Predictor:
         return names if derived else [n for n in names if n not in (self.config.data.derive or {})]
 
     # ---- new rows ---------------------------------------------------------------------------
-    def predict_file(self, path: Path | str, sheet=None) -> Prediction:
-        """Predictions for every row of the file at ``path`` (CSV or Excel, read like the fit's data)."""
+    def predict_file(self, path: Path | str, sheet=None, **reading) -> Prediction:
+        """Predictions for every row of the file at ``path`` (CSV or Excel, read like the fit's data;
+        ``reading`` replaces data options such as ``decimal``)."""
         from workbench.data import load_dataset
-        from workbench.data.source import as_data_config, read_raw
+        from workbench.data.source import read_raw
 
-        options, _, _ = self._model_data(Path(path), sheet)
+        options, _, _ = self._model_data(Path(path), sheet, reading)
         plain = dataclasses.replace(options, derive={}, categorical={})
         raw = read_raw(plain, "data")
         self._require_columns(raw, options)
@@ -291,7 +293,7 @@ class Predictor:
             warnings.append(f"{outside} of {len(usable)} rows have inputs outside the fitted range ({ranges}): "
                             f"their predictions are extrapolations (column outside_fitted_range)")
         main = "probability" if self.binary else "prediction"
-        return Prediction(frame, np.asarray(out[main], dtype=float), warnings, main)
+        return Prediction(frame, np.asarray(out[main], dtype=float), warnings, main, tuple(out))
 
     def _ranged(self) -> list[str]:
         levels = self.spec.get("levels") or {}
