@@ -206,3 +206,47 @@ def test_output_history_is_relative_to_the_config_file(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert [r.name for r in read_rows(tmp_path / "hist.sqlite")] == ["config"]
     assert f"history {(tmp_path / 'hist.sqlite').resolve()}: the first converged fit named 'config'" in proc.stdout
+
+
+def _sweep(folder):
+    (folder / "d.csv").write_text("x,y\n" + "".join(f"{x},{3 * 0.7 ** x + 1 + (x % 2) * 0.01}\n" for x in range(15)))
+    write_config(folder, """
+        name: decay
+        data: d.csv
+        model: {formula: "y ~ a * exp(-b * x) + c"}
+        params: {a: 1.0, b: 0.2, c: 0.0}
+        output: {plots: false, formats: []}
+    """)
+    return write_config(folder, """
+        name: nightly-tuning
+        base: config.yaml
+        strategy: grid
+        space:
+          params.b.init: [0.1, 0.5]
+        metric: loss
+        output: out
+    """, name="sweep.yaml")
+
+
+def test_sweep_records_its_best_run(tmp_path):
+    sweep = _sweep(tmp_path)
+    proc = run_cli("sweep", str(sweep), "--workers", "1", "--history", "h.sqlite", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    [row] = read_rows(tmp_path / "h.sqlite")
+    assert (row.name, row.source, row.converged) == ("decay", "sweep", True)
+    assert row.label.startswith("sweep nightly-tuning, run ") and "params.b.init=" in row.label
+    key = row.label.split(", run ")[1].split(":")[0]
+    best = json.loads((tmp_path / "out" / "runs" / key / "result.json").read_text())
+    assert (row.params, row.stderr, row.data_sha256) == (best["params"], best["stderr"], best["data"]["sha256"])
+    assert f"recorded the best run {key} in h.sqlite" in proc.stdout
+    again = run_cli("sweep", str(sweep), "--workers", "1", "--history", "h.sqlite", cwd=tmp_path)
+    assert again.returncode == 0 and len(read_rows(tmp_path / "h.sqlite")) == 1     # nothing ran: no new row
+
+
+def test_sweep_with_a_corrupt_history_runs_nothing(tmp_path):
+    sweep = _sweep(tmp_path)
+    history = tmp_path / "h.sqlite"
+    history.write_text("id,time\n1,yesterday\n")
+    proc = run_cli("sweep", str(sweep), "--workers", "1", "--history", str(history), cwd=tmp_path)
+    assert proc.returncode == 2 and proc.stderr.startswith(f"error: {history}: ")
+    assert history.read_text() == "id,time\n1,yesterday\n" and not (tmp_path / "out").exists()

@@ -55,3 +55,22 @@ def command(path: str, fmt: str | None, name: str | None, html_file: str | None)
     else:
         for line in table.table_lines(rows):
             click.echo(line)
+
+
+def record_sweep_best(history: str, sweep_name: str, report) -> str | None:
+    """Append a finished sweep's best run (``report``: its ``SweepReport``) to the history ``history``
+    as source "sweep", labelled with the sweep's name and the run's overrides; a line saying so,
+    or None when this invocation ran nothing (its best is already recorded) or nothing succeeded."""
+    import json
+    from pathlib import Path
+
+    from workbench.history import record_fit
+    from workbench.sweep.members import describe_overrides
+
+    best = report.best
+    if best is None or not report.ran or not best.result_dir:
+        return None
+    result = json.loads((Path(report.out_dir) / best.result_dir / "result.json").read_text(encoding="utf-8"))
+    label = f"sweep {sweep_name}, run {best.key}: {describe_overrides(best.overrides)}"
+    record_fit(history, result, source="sweep", label=label)
+    return f"recorded the best run {best.key} in {history}"

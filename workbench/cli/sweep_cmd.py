@@ -19,10 +19,12 @@ from workbench.cli.options import quiet_option
 @click.option("--out", type=click.Path(file_okay=False), default=None,
               help="Output folder (default: output: of the sweep file, else reports/sweeps/<name>/).")
 @quiet_option
+@click.option("--history", type=click.Path(dir_okay=False), default=None, metavar="PATH",
+              help="Refit history (SQLite) to append the best run to, as `workbench fit --history` does.")
 @click.option("--runner", default=None, hidden=True,
               help="module:function run for each member instead of the fit (tests and benchmarks).")
 def command(sweep_file: str, workers: int | None, scheduler: str | None, resume: bool, dry_run: bool,
-            out: str | None, quiet: bool, runner: str | None) -> int:
+            out: str | None, quiet: bool, history: str | None, runner: str | None) -> int:
     """Run every fit described by SWEEP.yaml: a grid or random search over config keys, or a
     folder of configs.
 
@@ -32,10 +34,16 @@ def command(sweep_file: str, workers: int | None, scheduler: str | None, resume:
     option or output folder, 74 the machine failed the sweep (disk full, store unwritable), 75 the
     sweep is already running, 130 interrupted.
     """
+    from pathlib import Path
+
     from workbench.sweep.orchestrator import run_sweep
     from workbench.sweep.plan import dry_run_lines, plan_sweep
 
     plan = plan_sweep(sweep_file, out)
+    if history is not None and not dry_run:
+        from workbench.history import check_history
+
+        check_history(Path(history))        # a corrupt or foreign history: exit 2 before any run
     if dry_run:
         for line in dry_run_lines(plan):
             click.echo(line)
@@ -45,6 +53,12 @@ def command(sweep_file: str, workers: int | None, scheduler: str | None, resume:
                        runner=runner, warn=warn)
     if not quiet:
         _print_report(plan, report)
+    if history is not None:
+        from workbench.cli.history_cmd import record_sweep_best
+
+        recorded = record_sweep_best(history, plan.spec.name, report)
+        if recorded and not quiet:
+            click.echo(f"  {recorded}")
     return report.exit_status
 
 
