@@ -163,5 +163,10 @@ def _prepare(config) -> Prepared:
             raise InputError(f"weights column {config.loss.weights!r} has negative values", where="loss.weights")
     objective = FitObjective(model, loss, {c: columns[c] for c in model.inputs}, columns[model.target],
                              weights, free, fixed)
-    return Prepared(config, dataset, formula, model, loss, free, fixed, lower, upper, x0, train_rows,
-                    val_rows, weights, objective, _optimizer_name(config, loss, n_free), list(model.notes), levels)
+    prepared = Prepared(config, dataset, formula, model, loss, free, fixed, lower, upper, x0, train_rows,
+                        val_rows, weights, objective, _optimizer_name(config, loss, n_free), list(model.notes),
+                        levels)
+    from workbench.pipeline.start_point import check_start_point
+
+    check_start_point(prepared)     # a loss or gradient that is not finite before the first step: exit 2
+    return prepared

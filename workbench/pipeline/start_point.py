@@ -1,0 +1,101 @@
+"""The starting point must be finite: a loss that is NaN or infinite before the first step, or a
+sub-expression that overflows there, is bad input (exit 2), told as the first sub-expression that
+breaks, on which row and column.
+
+``check_start_point(prepared)`` evaluates the loss and its gradient at the starting values. When
+either is not finite and the model is a formula, it evaluates the formula's sub-expressions
+(the IR of ``workbench.formula``) innermost first on the fitted rows, and names the first one
+that is not finite while its parts are: "log of a negative value at row 7, column x (x = -3):
+log(-x)". Divergence *during* the fit is a different matter (exit 3, ``workbench.pipeline.fit``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from workbench.errors import InputError
+
+WHY = {"log": "log of a negative value", "log10": "log10 of a negative value", "log1p": "log1p of a value below -1",
+       "sqrt": "square root of a negative value", "exp": "exp overflows", "/": "division by zero",
+       "**": "a power that overflows or is undefined", "tan": "tan at a pole"}
+
+
+def _why(node, parts: list[np.ndarray], row: int) -> str:
+    from workbench.formula.ir import Binary, Call
+
+    key = node.func if isinstance(node, Call) else node.op if isinstance(node, Binary) else ""
+    if key in ("log", "log10") and parts and _at(parts[0], row) == 0:
+        return f"{key} of zero"
+    if key == "/" and len(parts) == 2 and _at(parts[1], row) != 0:
+        return "a division that overflows"
+    return WHY.get(key, "a value that is not finite")
+
+
+def _at(value, row: int) -> float:
+    value = np.asarray(value, dtype=float)
+    return float(value if value.ndim == 0 else value[row])
+
+
+def first_non_finite(formula, env: dict, data_columns: set[str]):
+    """(sub-expression, row index, reason, {column: value}) of the innermost non-finite part, or None."""
+    from workbench.formula import NUMPY_OPS, evaluate
+    from workbench.formula.ir import Name, children, render
+
+    def visit(node):
+        parts = [visit(child) for child in children(node)]
+        if any(p is not None and isinstance(p, tuple) for p in parts):
+            return next(p for p in parts if isinstance(p, tuple))
+        with np.errstate(all="ignore"):
+            value = np.asarray(evaluate(node, env, NUMPY_OPS), dtype=float)
+        bad = ~np.isfinite(value)
+        if not np.any(bad):
+            return value
+        row = int(np.argmax(np.ravel(bad))) if value.ndim else 0
+        values = [np.asarray(evaluate(c, env, NUMPY_OPS), dtype=float) for c in children(node)]
+        used = [n.name for n in _names(node, Name) if n.name in data_columns]
+        shown = {c: _at(env[c], row) for c in dict.fromkeys(used)}
+        return render(node), row, _why(node, values, row), shown
+
+    found = visit(formula.expr)
+    return found if isinstance(found, tuple) else None
+
+
+def _names(node, name_type):
+    from workbench.formula.ir import children
+
+    stack, out = [node], []
+    while stack:
+        current = stack.pop()
+        if isinstance(current, name_type):
+            out.append(current)
+        stack.extend(children(current))
+    return out
+
+
+def check_start_point(prepared) -> None:
+    """InputError when the loss or its gradient is not finite at the starting values."""
+    objective = prepared.objective
+    with np.errstate(all="ignore"):
+        try:
+            loss, grad = objective.value_and_grad(prepared.x0)
+        except (FloatingPointError, OverflowError, ZeroDivisionError):
+            loss, grad = float("nan"), np.zeros(0)
+    if np.isfinite(loss) and np.all(np.isfinite(grad)):
+        return
+    what = "loss" if not np.isfinite(loss) else "gradient of the loss"
+    hint = "change the starting values under params, or the formula"
+    formula = prepared.formula
+    if formula is not None:
+        env = dict(objective.columns)
+        env.update({k: np.asarray(v, dtype=float) for k, v in objective.unpack(prepared.x0).items()})
+        found = first_non_finite(formula, env, set(objective.columns))
+        if found is not None:
+            text, index, why, shown = found
+            row = int(np.asarray(prepared.dataset.row_numbers)[prepared.train_rows][index])
+            columns = ", ".join(f"column {c} = {v:g}" for c, v in shown.items())
+            raise InputError(f"the {what} is not finite at the starting values: {why} at row {row}"
+                             f"{', ' + columns if columns else ''}, in {text}; {hint}", where="model.formula")
+    if not np.isfinite(loss):
+        raise InputError(f"the {what} is NaN or infinite at the starting values; {hint}", where="params")
+    # Every value is finite and only a derivative is not (sqrt at 0): the optimizer meets it at
+    # its first step and stops there as a divergence (exit 3), keeping the starting values.
