@@ -4,10 +4,12 @@ Read it in this order (``docs/engine.md`` walks through the same path):
 
 * ``tensor.py``      the ``Tensor``: a float64 array, ``requires_grad``, ``grad``, its graph node
 * ``graph.py``       ``Primitive`` and ``apply``: evaluate, keep the value, record the node
+* ``registry.py``    one registration per operation: names, methods, formula functions, the sheet
 * ``prims_math.py``  elementwise primitives, each forward beside its vjp and jvp rule
 * ``prims_reduce.py`` reductions (sum, max, logsumexp...) and what is built from them
 * ``prims_shape.py`` reshaping, indexing, concatenation, matrix products; ``unbroadcast``
-* ``backward.py``    the backward pass: iterative topological order, accumulation, release
+* ``pullback.py``    the one backward loop: the graph flattened into steps, adjoints pulled back
+* ``backward.py``    ``Tensor.backward`` and ``backprop`` around that loop
 * ``forward.py``     forward mode (dual numbers): ``jvp`` and forward Jacobians
 * ``transforms.py``  ``grad``, ``value_and_grad``, ``jacobian``, ``hessian``, ``hvp``
 * ``checkpoint.py``  recompute instead of store
@@ -26,6 +28,7 @@ Usage::
 """
 
 from workbench.engine import methods as _methods
+from workbench.engine import prims_math as _prims_math, prims_reduce as _prims_reduce, prims_shape as _prims_shape
 from workbench.engine.backward import backprop, topological_order
 from workbench.engine.checkpoint import checkpoint
 from workbench.engine.dot import to_dot
@@ -34,14 +37,7 @@ from workbench.engine.forward import forward_jacobian, forward_jacobians, jvp
 from workbench.engine.gradcheck import GradcheckReport, check_nodes, gradcheck
 from workbench.engine.graph import Node, Primitive, apply
 from workbench.engine.mode import enable_grad, is_recording, no_grad
-from workbench.engine.prims_math import (abs, add, arccos, arcsin, arctan, arctan2, clip, cos, cosh, div,
-                                         exp, expm1, log, log1p, maximum, minimum, mul, neg, pow, relu,
-                                         sigmoid, sin, sinh, softplus, sqrt, square, sub, tan, tanh,
-                                         where)
-from workbench.engine.prims_reduce import (log_softmax, logsumexp, max, mean, min, prod, softmax, std,
-                                           sum, var)
-from workbench.engine.prims_shape import (broadcast_to, concatenate, dot, expand_dims, getitem, matmul,
-                                          reshape, squeeze, stack, transpose, unbroadcast)
+from workbench.engine.registry import REGISTRY, Check, formula_functions, formula_sheet, primitive, register
 from workbench.engine.tape import Tape, record
 from workbench.engine.tensor import Tensor
 from workbench.engine.trace import Trace, trace
@@ -49,17 +45,17 @@ from workbench.engine.transforms import grad, hessian, hvp, jacobian, value_and_
 
 _methods.install()
 
+# The operations (exp, sum, matmul, ...) are not listed here: each is registered where it is
+# defined (registry.py), and the registry gives this namespace its names.
+globals().update({entry.name: entry.function for entry in REGISTRY.values()})
+
 __all__ = [
     "record", "Tape",
     "Tensor", "EngineError", "Primitive", "Node", "apply", "no_grad", "enable_grad", "is_recording",
     "backprop", "topological_order", "checkpoint", "jvp", "forward_jacobian", "forward_jacobians",
-    "grad", "value_and_grad", "jacobian", "hessian", "hvp", "unbroadcast",
+    "grad", "value_and_grad", "jacobian", "hessian", "hvp",
     "gradcheck", "check_nodes", "GradcheckReport",
     "trace", "Trace", "to_dot",
-    "abs", "add", "arccos", "arcsin", "arctan", "arctan2", "clip", "cos", "cosh", "div", "exp", "expm1",
-    "log", "log1p", "maximum", "minimum", "mul", "neg", "pow", "relu", "sigmoid", "sin", "sinh",
-    "softplus", "sqrt", "square", "sub", "tan", "tanh", "where",
-    "log_softmax", "logsumexp", "max", "mean", "min", "prod", "softmax", "std", "sum", "var",
-    "broadcast_to", "concatenate", "dot", "expand_dims", "getitem", "matmul", "reshape", "squeeze",
-    "stack", "transpose",
+    "primitive", "register", "Check", "REGISTRY", "formula_functions", "formula_sheet",
+    *REGISTRY,
 ]

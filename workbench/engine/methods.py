@@ -2,15 +2,17 @@
 
 ``tensor.py`` cannot import the primitives (they import it), so the arithmetic operators and the
 method forms (``x.exp()``, ``x.sum(axis=0)``) are installed by this module when the engine package
-is imported. Each is a one-line call of a primitive; the math lives with the primitive.
+is imported. The methods come from the registry (``registry.py``: every registration with
+``method``), so a new primitive is a method without a line here; only the operators and the
+methods whose arguments need reshaping (``reshape``, ``transpose``, ``x[i]``) are written out.
 """
 
 from __future__ import annotations
 
 from workbench.engine import prims_math as m
-from workbench.engine import prims_reduce as r
 from workbench.engine import prims_shape as s
-from workbench.engine.graph import NO_OPTIONS, apply
+from workbench.engine.graph import NO_OPTIONS, Primitive, apply
+from workbench.engine.registry import REGISTRY
 from workbench.engine.tensor import Tensor
 
 def _binary(prim, swap: bool = False):
@@ -37,10 +39,17 @@ def _getitem(self, index):
     return s.getitem(self, index=s.normalize_index(index))
 
 
-def _reduction(fn):
-    def method(self, axis=None, keepdims=False):
-        return fn(self, axis=axis, keepdims=keepdims)
-    method.__name__ = fn.__name__ if hasattr(fn, "__name__") else fn.name
+def _method(function):
+    """``x.name(...)`` for ``name(x, ...)``; a primitive of one tensor skips the keyword dict."""
+    if isinstance(function, Primitive):
+        def method(self, *args, **kw):
+            return apply(function, (self, *args), kw) if args or kw else apply(function, (self,), NO_OPTIONS)
+        method.__name__ = function.name
+        return method
+
+    def method(self, *args, **kw):
+        return function(self, *args, **kw)
+    method.__name__ = function.__name__
     return method
 
 
@@ -55,20 +64,11 @@ def install() -> None:
     Tensor.__abs__ = lambda self: apply(m.abs, (self,), NO_OPTIONS)
     Tensor.__getitem__ = _getitem
     Tensor.T = property(lambda self: s.transpose(self))
-    for name in ("exp", "log", "log1p", "expm1", "sqrt", "square", "abs", "sin", "cos", "tan",
-                 "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh", "sigmoid", "relu", "softplus"):
-        prim = getattr(m, name)
-        setattr(Tensor, name, (lambda p: lambda self: apply(p, (self,), NO_OPTIONS))(prim))
-    for fn in (r.sum, r.max, r.min, r.prod, r.mean, r.logsumexp):
-        setattr(Tensor, fn.__name__ if hasattr(fn, "__name__") else fn.name, _reduction(fn))
-    Tensor.var = lambda self, axis=None, keepdims=False, ddof=0: r.var(self, axis, keepdims, ddof)
-    Tensor.std = lambda self, axis=None, keepdims=False, ddof=0: r.std(self, axis, keepdims, ddof)
-    Tensor.softmax = lambda self, axis=-1: r.softmax(self, axis)
-    Tensor.log_softmax = lambda self, axis=-1: r.log_softmax(self, axis)
-    Tensor.clip = lambda self, lo=None, hi=None: m.clip(self, lo, hi)
+    for entry in REGISTRY.values():   # x.exp(), x.sum(0), x.var(ddof=1): one per registration
+        if entry.method is True:
+            setattr(Tensor, entry.name, _method(entry.function))
+        elif callable(entry.method):
+            setattr(Tensor, entry.name, entry.method(entry.function))
     Tensor.reshape = _reshape
     Tensor.transpose = _transpose
-    Tensor.dot = lambda self, other: s.dot(self, other)
     Tensor.broadcast_to = lambda self, shape: s.broadcast_to(self, shape=tuple(shape))
-    Tensor.squeeze = lambda self, axis=None: s.squeeze(self, axis)
-    Tensor.expand_dims = lambda self, axis: s.expand_dims(self, axis)

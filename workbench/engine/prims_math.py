@@ -23,9 +23,15 @@ finite with finite gradients for any input, ±1e3 included, without numpy warnin
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from workbench.engine.graph import Primitive, data_of
+from workbench.engine.registry import Check, primitive, register
+
+_TWO_OVER_ROOT_PI = 2.0 / math.sqrt(math.pi)
+_LN10 = math.log(10.0)
 
 
 def _stable_sigmoid(x):
@@ -44,81 +50,128 @@ def _relu_forward(x):
 
 
 # ---- unary: name, forward, x̄ = ḡ·f'(x) written as vjp(g, y, x), ẏ = f'(x)·ẋ as jvp(t, y, x)
-neg = Primitive("neg", np.negative,                       # y = −x
+neg = primitive("neg", np.negative,
                 lambda g, y, x: -g,
-                lambda t, y, x: -t, elementwise=True, linear=True)
-exp = Primitive("exp", np.exp,                            # y = eˣ,        f' = y
+                lambda t, y, x: -t, elementwise=True, linear=True,
+                math="y = −x  |  x̄ = −ḡ")
+exp = primitive("exp", np.exp,
                 lambda g, y, x: g * y,
-                lambda t, y, x: t * y, elementwise=True)
-log = Primitive("log", np.log,                            # y = ln x,      f' = 1/x
+                lambda t, y, x: t * y, elementwise=True, reads="output",
+                math="y = eˣ  |  x̄ = ḡ·y", formula=("exp",))
+log = primitive("log", np.log,
                 lambda g, y, x: g / x,
-                lambda t, y, x: t / x, elementwise=True)
-log1p = Primitive("log1p", np.log1p,                      # y = ln(1+x),   f' = 1/(1+x)
+                lambda t, y, x: t / x, elementwise=True, reads="inputs",
+                math="y = ln x  |  x̄ = ḡ/x", formula=("log",), check=Check(("positive",)))
+log1p = primitive("log1p", np.log1p,
                   lambda g, y, x: g / (1.0 + x),
-                  lambda t, y, x: t / (1.0 + x), elementwise=True)
-expm1 = Primitive("expm1", np.expm1,                      # y = eˣ − 1,    f' = y + 1
+                  lambda t, y, x: t / (1.0 + x), elementwise=True, reads="inputs",
+                  math="y = ln(1+x)  |  x̄ = ḡ/(1+x)", formula=("log1p",), check=Check(((-0.5, 3),)))
+expm1 = primitive("expm1", np.expm1,
                   lambda g, y, x: g * (y + 1.0),
-                  lambda t, y, x: t * (y + 1.0), elementwise=True)
-sqrt = Primitive("sqrt", np.sqrt,                         # y = √x,        f' = 1/(2y)
+                  lambda t, y, x: t * (y + 1.0), elementwise=True, reads="output",
+                  math="y = eˣ − 1  |  x̄ = ḡ·(y + 1)")
+sqrt = primitive("sqrt", np.sqrt,
                  _quiet_sqrt_vjp,
-                 _quiet_sqrt_vjp, elementwise=True)
-square = Primitive("square", np.square,                   # y = x²,        f' = 2x
+                 _quiet_sqrt_vjp, elementwise=True, reads="output",
+                 math="y = √x  |  x̄ = ḡ/(2y)", formula=("sqrt",), check=Check(("positive",)))
+square = primitive("square", np.square,
                    lambda g, y, x: g * (2.0 * x),
-                   lambda t, y, x: t * (2.0 * x), elementwise=True)
-abs = Primitive("abs", np.abs,                            # y = |x|,       f' = sign(x), 0 at 0
+                   lambda t, y, x: t * (2.0 * x), elementwise=True, reads="inputs",
+                   math="y = x²  |  x̄ = ḡ·2x")
+abs = primitive("abs", np.abs,
                 lambda g, y, x: g * np.sign(data_of(x)),
-                lambda t, y, x: t * np.sign(data_of(x)), elementwise=True)
-sin = Primitive("sin", np.sin,                            # y = sin x,     f' = cos x
+                lambda t, y, x: t * np.sign(data_of(x)), elementwise=True, reads="inputs",
+                math="y = |x|  |  x̄ = ḡ·sign x (0 at 0)", formula=("abs",), check=Check(("grid_a",)))
+sin = primitive("sin", np.sin,
                 lambda g, y, x: g * cos(x),
-                lambda t, y, x: t * cos(x), elementwise=True)
-cos = Primitive("cos", np.cos,                            # y = cos x,     f' = −sin x
+                lambda t, y, x: t * cos(x), elementwise=True, reads="inputs",
+                math="y = sin x  |  x̄ = ḡ·cos x", formula=("sin",))
+cos = primitive("cos", np.cos,
                 lambda g, y, x: -g * sin(x),
-                lambda t, y, x: -t * sin(x), elementwise=True)
-tan = Primitive("tan", np.tan,                            # y = tan x,     f' = 1 + y²
+                lambda t, y, x: -t * sin(x), elementwise=True, reads="inputs",
+                math="y = cos x  |  x̄ = −ḡ·sin x", formula=("cos",))
+tan = primitive("tan", np.tan,
                 lambda g, y, x: g * (1.0 + y * y),
-                lambda t, y, x: t * (1.0 + y * y), elementwise=True)
-arcsin = Primitive("arcsin", np.arcsin,                   # y = asin x,    f' = 1/√(1−x²)
+                lambda t, y, x: t * (1.0 + y * y), elementwise=True, reads="output",
+                math="y = tan x  |  x̄ = ḡ·(1 + y²)", formula=("tan",), check=Check(((-1.2, 1.2),)))
+arcsin = primitive("arcsin", np.arcsin,
                    lambda g, y, x: g / sqrt(1.0 - x * x),
-                   lambda t, y, x: t / sqrt(1.0 - x * x), elementwise=True)
-arccos = Primitive("arccos", np.arccos,                   # y = acos x,    f' = −1/√(1−x²)
+                   lambda t, y, x: t / sqrt(1.0 - x * x), elementwise=True, reads="inputs",
+                   math="y = asin x  |  x̄ = ḡ/√(1−x²)", check=Check(("unit",)))
+arccos = primitive("arccos", np.arccos,
                    lambda g, y, x: -g / sqrt(1.0 - x * x),
-                   lambda t, y, x: -t / sqrt(1.0 - x * x), elementwise=True)
-arctan = Primitive("arctan", np.arctan,                   # y = atan x,    f' = 1/(1+x²)
+                   lambda t, y, x: -t / sqrt(1.0 - x * x), elementwise=True, reads="inputs",
+                   math="y = acos x  |  x̄ = −ḡ/√(1−x²)", check=Check(("unit",)))
+arctan = primitive("arctan", np.arctan,
                    lambda g, y, x: g / (1.0 + x * x),
-                   lambda t, y, x: t / (1.0 + x * x), elementwise=True)
-sinh = Primitive("sinh", np.sinh,                         # y = sinh x,    f' = cosh x
+                   lambda t, y, x: t / (1.0 + x * x), elementwise=True, reads="inputs",
+                   math="y = atan x  |  x̄ = ḡ/(1+x²)", formula=("arctan", "atan"))
+sinh = primitive("sinh", np.sinh,
                  lambda g, y, x: g * cosh(x),
-                 lambda t, y, x: t * cosh(x), elementwise=True)
-cosh = Primitive("cosh", np.cosh,                         # y = cosh x,    f' = sinh x
+                 lambda t, y, x: t * cosh(x), elementwise=True, reads="inputs",
+                 math="y = sinh x  |  x̄ = ḡ·cosh x")
+cosh = primitive("cosh", np.cosh,
                  lambda g, y, x: g * sinh(x),
-                 lambda t, y, x: t * sinh(x), elementwise=True)
-tanh = Primitive("tanh", np.tanh,                         # y = tanh x,    f' = 1 − y²
+                 lambda t, y, x: t * sinh(x), elementwise=True, reads="inputs",
+                 math="y = cosh x  |  x̄ = ḡ·sinh x")
+tanh = primitive("tanh", np.tanh,
                  lambda g, y, x: g * (1.0 - y * y),
-                 lambda t, y, x: t * (1.0 - y * y), elementwise=True)
-sigmoid = Primitive("sigmoid", _stable_sigmoid,           # y = σ(x),      f' = y(1−y)
+                 lambda t, y, x: t * (1.0 - y * y), elementwise=True, reads="output",
+                 math="y = tanh x  |  x̄ = ḡ·(1 − y²)", formula=("tanh",))
+sigmoid = primitive("sigmoid", _stable_sigmoid,
                     lambda g, y, x: g * (y * (1.0 - y)),
-                    lambda t, y, x: t * (y * (1.0 - y)), elementwise=True)
-relu = Primitive("relu", _relu_forward,                   # y = max(x,0),  f' = [x > 0]
+                    lambda t, y, x: t * (y * (1.0 - y)), elementwise=True, reads="output",
+                    math="y = σ(x) = 1/(1+e⁻ˣ)  |  x̄ = ḡ·y(1−y)", formula=("sigmoid",),
+                    check=Check(((-6, 6),), reference=lambda x: 1 / (1 + np.exp(-x))))
+relu = primitive("relu", _relu_forward,
                  lambda g, y, x: g * (data_of(x) > 0),
-                 lambda t, y, x: t * (data_of(x) > 0), elementwise=True)
-softplus = Primitive("softplus", lambda x: np.logaddexp(0.0, x),   # y = ln(1+eˣ), f' = σ(x)
+                 lambda t, y, x: t * (data_of(x) > 0), elementwise=True, reads="inputs",
+                 math="y = max(x, 0)  |  x̄ = ḡ·[x > 0] (0 at 0)",
+                 check=Check(("grid_a",), reference=lambda x: np.maximum(x, 0)))
+softplus = primitive("softplus", lambda x: np.logaddexp(0.0, x),
                      lambda g, y, x: g * sigmoid(x),
-                     lambda t, y, x: t * sigmoid(x), elementwise=True)
+                     lambda t, y, x: t * sigmoid(x), elementwise=True, reads="inputs",
+                     math="y = ln(1+eˣ)  |  x̄ = ḡ·σ(x)", formula=("softplus",),
+                     check=Check(((-6, 6),), reference=lambda x: np.log1p(np.exp(x))))
+
+
+def log10(x):
+    """log₁₀ x = ln x / ln 10."""
+    return log(x) / _LN10
+
+
+register(log10, math="y = log₁₀ x = ln x / ln 10  (composed)", formula=("log10",))
+
+
+def _erf_values(x):
+    return _ERF(x)
+
+
+_ERF = np.vectorize(math.erf, otypes=[np.float64])   # exact to the last digit; numpy has no erf
+erf = primitive("erf", _erf_values,
+                lambda g, y, x: g * (_TWO_OVER_ROOT_PI * exp(-(x * x))),
+                lambda t, y, x: t * (_TWO_OVER_ROOT_PI * exp(-(x * x))), elementwise=True, reads="inputs",
+                math="y = erf x = (2/√π)∫₀ˣ e^(−s²) ds  |  x̄ = ḡ·(2/√π)·e^(−x²)", formula=("erf",))
 
 
 # ---- binary: vjp = (x̄₁ rule, x̄₂ rule); broadcasting is undone by the backward pass
-add = Primitive("add", np.add,                            # y = a + b
+add = primitive("add", np.add,
                 (lambda g, y, a, b: g, lambda g, y, a, b: g),
-                (lambda t, y, a, b: t, lambda t, y, a, b: t), elementwise=True, linear=True)
-sub = Primitive("sub", np.subtract,                       # y = a − b
+                (lambda t, y, a, b: t, lambda t, y, a, b: t), elementwise=True, linear=True,
+                math="y = a + b  |  ā = ḡ,  b̄ = ḡ", method=False, arity=2, check=Check(("real", "real")))
+sub = primitive("sub", np.subtract,
                 (lambda g, y, a, b: g, lambda g, y, a, b: -g),
-                (lambda t, y, a, b: t, lambda t, y, a, b: -t), elementwise=True, linear=True)
-mul = Primitive("mul", np.multiply,                       # y = a·b,  ā = ḡb,  b̄ = ḡa
+                (lambda t, y, a, b: t, lambda t, y, a, b: -t), elementwise=True, linear=True,
+                math="y = a − b  |  ā = ḡ,  b̄ = −ḡ", method=False, arity=2, check=Check(("real", "real")))
+mul = primitive("mul", np.multiply,
                 (lambda g, y, a, b: g * b, lambda g, y, a, b: g * a),
-                (lambda t, y, a, b: t * b, lambda t, y, a, b: a * t), elementwise=True)
-div = Primitive("div", np.divide,                         # y = a/b,  ā = ḡ/b,  b̄ = −ḡ·y/b
+                (lambda t, y, a, b: t * b, lambda t, y, a, b: a * t), elementwise=True, reads="inputs",
+                math="y = a·b  |  ā = ḡ·b,  b̄ = ḡ·a", method=False, arity=2, check=Check(("real", "real")))
+div = primitive("div", np.divide,
                 (lambda g, y, a, b: g / b, lambda g, y, a, b: -g * y / b),
-                (lambda t, y, a, b: t / b, lambda t, y, a, b: -t * y / b), elementwise=True)
+                (lambda t, y, a, b: t / b, lambda t, y, a, b: -t * y / b), elementwise=True,
+                math="y = a/b  |  ā = ḡ/b,  b̄ = −ḡ·y/b", method=False, arity=2,
+                check=Check(("real", "away_from_zero")))
 
 
 def _pow_forward(a, b):
@@ -131,16 +184,20 @@ def _log_where_positive(a):
     return where(positive, log(where(positive, a, 1.0)), 0.0)
 
 
-pow = Primitive("pow", _pow_forward,                      # y = aᵇ,  ā = ḡ·b·aᵇ⁻¹,  b̄ = ḡ·y·ln a
+pow = primitive("pow", _pow_forward,
                 (lambda g, y, a, b: g * b * a ** (b - 1.0),
                  lambda g, y, a, b: g * y * _log_where_positive(a)),
                 (lambda t, y, a, b: t * b * a ** (b - 1.0),
-                 lambda t, y, a, b: t * y * _log_where_positive(a)), elementwise=True)
-arctan2 = Primitive("arctan2", np.arctan2,                # y = atan2(a, b): ā = ḡb/(a²+b²), b̄ = −ḡa/(a²+b²)
+                 lambda t, y, a, b: t * y * _log_where_positive(a)), elementwise=True,
+                math="y = aᵇ  |  ā = ḡ·b·aᵇ⁻¹,  b̄ = ḡ·y·ln a (0 where a ≤ 0)", method=False, arity=2,
+                check=Check(((0.2, 3), (-2, 2))))
+arctan2 = primitive("arctan2", np.arctan2,
                     (lambda g, y, a, b: g * b / (a * a + b * b),
                      lambda g, y, a, b: -g * a / (a * a + b * b)),
                     (lambda t, y, a, b: t * b / (a * a + b * b),
-                     lambda t, y, a, b: -t * a / (a * a + b * b)), elementwise=True)
+                     lambda t, y, a, b: -t * a / (a * a + b * b)), elementwise=True, reads="inputs",
+                    math="y = atan2(a, b)  |  ā = ḡ·b/(a²+b²),  b̄ = −ḡ·a/(a²+b²)", method=False, arity=2,
+                    check=Check(("grid_a", "grid_b")))
 
 
 def _share_of_first(a, b, first_wins):
@@ -157,29 +214,35 @@ def _less(a, b):
     return a < b
 
 
-maximum = Primitive("maximum", np.maximum,                # y = max(a, b), ties split ½ / ½
+maximum = primitive("maximum", np.maximum,
                     (lambda g, y, a, b: g * _share_of_first(a, b, _greater),
                      lambda g, y, a, b: g * (1.0 - _share_of_first(a, b, _greater))),
                     (lambda t, y, a, b: t * _share_of_first(a, b, _greater),
-                     lambda t, y, a, b: t * (1.0 - _share_of_first(a, b, _greater))), elementwise=True)
-minimum = Primitive("minimum", np.minimum,                # y = min(a, b), ties split ½ / ½
+                     lambda t, y, a, b: t * (1.0 - _share_of_first(a, b, _greater))), elementwise=True,
+                    reads="inputs", math="y = max(a, b)  |  the larger takes ḡ; ties split ½, ½",
+                    method=False, formula=("max",), arity=2, check=Check(("grid_a", "grid_b")))
+minimum = primitive("minimum", np.minimum,
                     (lambda g, y, a, b: g * _share_of_first(a, b, _less),
                      lambda g, y, a, b: g * (1.0 - _share_of_first(a, b, _less))),
                     (lambda t, y, a, b: t * _share_of_first(a, b, _less),
-                     lambda t, y, a, b: t * (1.0 - _share_of_first(a, b, _less))), elementwise=True)
+                     lambda t, y, a, b: t * (1.0 - _share_of_first(a, b, _less))), elementwise=True,
+                    reads="inputs", math="y = min(a, b)  |  the smaller takes ḡ; ties split ½, ½",
+                    method=False, formula=("min",), arity=2, check=Check(("grid_a", "grid_b")))
 
 
 def _where_forward(cond, a, b):
     return np.where(cond, a, b)
 
 
-where = Primitive("where", _where_forward,                # y = a where cond else b; cond has no derivative
+where = primitive("where", _where_forward,
                   (None,
                    lambda g, y, c, a, b: where(data_of(c), g, 0.0),
                    lambda g, y, c, a, b: where(data_of(c), 0.0, g)),
                   (None,
                    lambda t, y, c, a, b: where(data_of(c), t, 0.0),
-                   lambda t, y, c, a, b: where(data_of(c), 0.0, t)), elementwise=True)
+                   lambda t, y, c, a, b: where(data_of(c), 0.0, t)), elementwise=True, reads="inputs",
+                  math="y = a where cond else b  |  ā = ḡ where cond, b̄ = ḡ elsewhere (cond: none)",
+                  method=False, formula=("where",), arity=3, check=None)
 
 
 def _clip_forward(x, lo=None, hi=None):
@@ -196,9 +259,9 @@ def _inside(x, lo, hi):
     return mask
 
 
-_clip = Primitive("clip", _clip_forward,                   # y = min(max(x, lo), hi), x̄ = ḡ·[lo ≤ x ≤ hi]
-                 lambda g, y, x, lo=None, hi=None: g * _inside(x, lo, hi),
-                 lambda t, y, x, lo=None, hi=None: t * _inside(x, lo, hi), elementwise=True)
+_clip = Primitive("clip", _clip_forward,
+                  lambda g, y, x, lo=None, hi=None: g * _inside(x, lo, hi),
+                  lambda t, y, x, lo=None, hi=None: t * _inside(x, lo, hi), elementwise=True, reads="inputs")
 
 
 def clip(x, lo=None, hi=None):
@@ -206,11 +269,5 @@ def clip(x, lo=None, hi=None):
     return _clip(x, lo=data_of(lo), hi=data_of(hi))
 
 
-# What each rule reads besides ḡ (Primitive.reads): eˣ's rule needs only eˣ, sin's only x. The
-# default, "all", is always safe; these let a recorded tape free the rest early.
-for _prim in (exp, expm1, sqrt, tan, tanh, sigmoid):
-    _prim.reads = "output"
-for _prim in (log, log1p, square, abs, sin, cos, arcsin, arccos, arctan, sinh, cosh, relu, softplus,
-              mul, arctan2, maximum, minimum, where, _clip):
-    _prim.reads = "inputs"
-del _prim
+register(clip, math="y = min(max(x, lo), hi)  |  x̄ = ḡ·[lo ≤ x ≤ hi] (passes at the bounds)",
+         check=Check(("grid_a",), reference=lambda x: np.clip(x, -1, 1), call=lambda x: clip(x, -1.0, 1.0)))

@@ -21,9 +21,18 @@ import math
 
 import numpy as np
 
-from workbench.engine.graph import Primitive, data_of
+from workbench.engine.graph import data_of
 from workbench.engine.prims_math import exp, log, sqrt, square
+from workbench.engine.registry import Check, primitive, register
 from workbench.engine.tensor import Tensor
+
+
+def reduction_method(fn):
+    """``x.sum(0)``, ``x.max(axis=1, keepdims=True)``: a reduction as a Tensor method."""
+    def method(self, axis=None, keepdims=False):
+        return fn(self, axis=axis, keepdims=keepdims)
+    method.__name__ = getattr(fn, "__name__", None) or fn.name
+    return method
 
 
 def _axes(axis, ndim: int) -> tuple[int, ...]:
@@ -70,10 +79,11 @@ def _np_sum(x, axis=None, keepdims=False):
     return np.add.reduce(x, axis=axis, keepdims=keepdims)   # np.sum's own call, minus ~1.5 µs of wrapper
 
 
-sum = Primitive("sum", _np_sum,                             # y = Σ x,   x̄ = broadcast(ḡ)
+sum = primitive("sum", _np_sum,
                 lambda g, y, x, axis=None, keepdims=False: _spread(g, x, axis, keepdims),
                 lambda t, y, x, axis=None, keepdims=False: sum(t, axis=axis, keepdims=keepdims),
-                linear=True)
+                linear=True, math="y = Σ x  |  x̄ = ḡ spread back over the summed axes",
+                method=reduction_method, check=Check(reduction=True, reference=np.sum))
 
 
 def _extremum_vjp(g, y, x, axis=None, keepdims=False):
@@ -90,10 +100,12 @@ def _extremum_jvp(t, y, x, axis=None, keepdims=False):
     return sum(t * share, axis=axis, keepdims=keepdims)
 
 
-max = Primitive("max", lambda x, axis=None, keepdims=False: np.max(x, axis=axis, keepdims=keepdims),
-                _extremum_vjp, _extremum_jvp)     # y = max x, x̄ = ḡ·[x = y]/#ties
-min = Primitive("min", lambda x, axis=None, keepdims=False: np.min(x, axis=axis, keepdims=keepdims),
-                _extremum_vjp, _extremum_jvp)     # y = min x, x̄ = ḡ·[x = y]/#ties
+max = primitive("max", lambda x, axis=None, keepdims=False: np.max(x, axis=axis, keepdims=keepdims),
+                _extremum_vjp, _extremum_jvp, math="y = max x  |  x̄ = ḡ·[x = y] / number of ties",
+                method=reduction_method, check=Check(reduction=True, reference=np.max))
+min = primitive("min", lambda x, axis=None, keepdims=False: np.min(x, axis=axis, keepdims=keepdims),
+                _extremum_vjp, _extremum_jvp, math="y = min x  |  x̄ = ḡ·[x = y] / number of ties",
+                method=reduction_method, check=Check(reduction=True, reference=np.min))
 
 
 def _products_of_others(x, axis):
@@ -143,9 +155,11 @@ def _prod_vjp(g, y, x, axis=None, keepdims=False):
     return _spread(g, x, axis, keepdims) * others
 
 
-prod = Primitive("prod", lambda x, axis=None, keepdims=False: np.prod(x, axis=axis, keepdims=keepdims),
+prod = primitive("prod", lambda x, axis=None, keepdims=False: np.prod(x, axis=axis, keepdims=keepdims),
                  _prod_vjp,
-                 lambda t, y, x, axis=None, keepdims=False: sum(t * _products_of_others(x, axis), axis=axis, keepdims=keepdims))
+                 lambda t, y, x, axis=None, keepdims=False: sum(t * _products_of_others(x, axis), axis=axis, keepdims=keepdims),
+                 math="y = ∏ x  |  x̄ᵢ = ḡ·∏_{j≠i} xⱼ (no division: exact with zeros)",
+                 method=reduction_method, check=Check(reduction=True, reference=np.prod))
 # prod: y = ∏ x, x̄_i = ḡ·∏_{j≠i} x_j, exact with zeros; recorded as engine operations when the
 # backward pass is itself recorded, so second derivatives are exact too.
 
@@ -161,11 +175,15 @@ def _softmax_from(y, x, axis, keepdims):
     return exp(x - _keepdims(y, np.shape(data_of(x)), axis, keepdims))
 
 
-logsumexp = Primitive("logsumexp", _logsumexp_forward,     # y = ln Σ eˣ,  x̄ = ḡ·softmax(x)
+logsumexp = primitive("logsumexp", _logsumexp_forward,
                       lambda g, y, x, axis=None, keepdims=False:
                           _spread(g, x, axis, keepdims) * _softmax_from(y, x, axis, keepdims),
                       lambda t, y, x, axis=None, keepdims=False:
-                          sum(t * _softmax_from(y, x, axis, keepdims), axis=axis, keepdims=keepdims))
+                          sum(t * _softmax_from(y, x, axis, keepdims), axis=axis, keepdims=keepdims),
+                      math="y = ln Σ eˣ (max subtracted first)  |  x̄ = ḡ·softmax(x)",
+                      method=reduction_method,
+                      check=Check(reduction=True, reference=lambda x, axis=None, keepdims=False:
+                                  np.log(np.sum(np.exp(x), axis=axis, keepdims=keepdims))))
 
 
 def _count(x, axis) -> int:
@@ -189,6 +207,12 @@ def std(x, axis=None, keepdims=False, ddof: int = 0):
     return sqrt(var(x, axis=axis, keepdims=keepdims, ddof=ddof))
 
 
+register(mean, math="Σ x / n  (composed: the chain rule differentiates it)", method=reduction_method,
+         check=Check(reduction=True, reference=np.mean))
+register(var, math="Σ(x − mean)² / (n − ddof)  (composed, two-pass)", check=Check(reduction=True, reference=np.var))
+register(std, math="√var  (composed; 0/0 where all values are equal)", check=Check(reduction=True, reference=np.std))
+
+
 def log_softmax(x, axis=-1):
     """x − logsumexp(x): stable for any finite input."""
     return x - logsumexp(x, axis=axis, keepdims=True)
@@ -197,6 +221,10 @@ def log_softmax(x, axis=-1):
 def softmax(x, axis=-1):
     """exp(log_softmax(x)): entries in [0, 1] that sum to 1 along ``axis``."""
     return exp(log_softmax(x, axis=axis))
+
+
+register(log_softmax, math="x − logsumexp(x)  (composed; stable for any finite x)")
+register(softmax, math="exp(log_softmax(x))  (composed; entries in [0, 1] summing to 1)")
 
 
 del log

@@ -21,6 +21,7 @@ import numpy as np
 from workbench.engine.errors import EngineError
 from workbench.engine.graph import Primitive, data_of
 from workbench.engine.prims_reduce import sum
+from workbench.engine.registry import primitive, register
 
 
 def unbroadcast(g, shape: tuple):
@@ -50,9 +51,10 @@ def _np_reshape(x, shape):
     return np.reshape(x, shape)
 
 
-reshape = Primitive("reshape", _np_reshape,               # y = reshape(x), x̄ = reshape(ḡ, x.shape)
+reshape = primitive("reshape", _np_reshape,
                     lambda g, y, x, shape: reshape(g, np.shape(data_of(x))),
-                    lambda t, y, x, shape: reshape(t, np.shape(data_of(y))), linear=True)
+                    lambda t, y, x, shape: reshape(t, np.shape(data_of(y))), linear=True,
+                    math="y = reshape(x)  |  x̄ = reshape(ḡ, x.shape)", method=False, check=None)
 
 
 def _np_transpose(x, axes=None):
@@ -65,18 +67,24 @@ def _inverse(axes, ndim):
     return tuple(np.argsort([a % ndim for a in axes]))
 
 
-transpose = Primitive("transpose", _np_transpose,         # y = xᵀ (or any permutation)
+transpose = primitive("transpose", _np_transpose,
                       lambda g, y, x, axes=None: transpose(g, axes=_inverse(axes, np.ndim(data_of(x)))),
-                      lambda t, y, x, axes=None: transpose(t, axes=axes), linear=True)
+                      lambda t, y, x, axes=None: transpose(t, axes=axes), linear=True,
+                      math="y = xᵀ (any permutation)  |  x̄ = transpose(ḡ, inverse permutation)", method=False, check=None)
 
 
 def _np_broadcast_to(x, shape):
     return np.broadcast_to(x, shape)
 
 
-broadcast_to = Primitive("broadcast_to", _np_broadcast_to,  # y = x copied to shape, x̄ = Σ copies
+broadcast_to = primitive("broadcast_to", _np_broadcast_to,
                          lambda g, y, x, shape: unbroadcast(g, np.shape(data_of(x))),
-                         lambda t, y, x, shape: broadcast_to(t, shape), linear=True)
+                         lambda t, y, x, shape: broadcast_to(t, shape), linear=True,
+                         math="y = x copied to a shape  |  x̄ = ḡ summed over the copies", method=False, check=None)
+
+
+register(unbroadcast, math="ḡ summed over the axes broadcasting added (the helper every binary rule relies on)",
+         method=False)
 
 
 def expand_dims(x, axis):
@@ -87,6 +95,10 @@ def expand_dims(x, axis):
 def squeeze(x, axis=None):
     """Remove size-1 axes (a reshape)."""
     return reshape(x, np.squeeze(np.empty(np.shape(data_of(x)), dtype=bool), axis).shape)
+
+
+register(expand_dims, math="a reshape adding a size-1 axis  (composed)")
+register(squeeze, math="a reshape removing size-1 axes  (composed)")
 
 
 def _has_array_index(index) -> bool:
@@ -113,9 +125,10 @@ def _getitem_forward(x, index):
     return x[index]
 
 
-getitem = Primitive("getitem", _getitem_forward,          # y = x[index], x̄ = scatter ḡ into zeros
+getitem = primitive("getitem", _getitem_forward,
                     lambda g, y, x, index: scatter_add(g, index=index, shape=np.shape(data_of(x))),
-                    lambda t, y, x, index: getitem(t, index=index), linear=True)
+                    lambda t, y, x, index: getitem(t, index=index), linear=True,
+                    math="y = x[i]  |  x̄ = zeros with ḡ added at i (repeats add up)", method=False, check=None)
 
 
 def normalize_index(index):
@@ -156,6 +169,9 @@ def concatenate(tensors, axis: int = 0):
     return concatenate_(*tensors, axis=axis)
 
 
+register(concatenate, math="y = [a, b, ...] along an axis  |  x̄ₖ = ḡ's k-th block", method=False)
+
+
 def stack(tensors, axis: int = 0):
     """Join a sequence of same-shaped tensors along a new axis."""
     tensors = list(tensors)
@@ -165,6 +181,9 @@ def stack(tensors, axis: int = 0):
     if len(shapes) > 1:
         raise EngineError(f"stack: all tensors need the same shape, got {sorted(shapes)}")
     return concatenate_(*[expand_dims(t, axis) for t in tensors], axis=axis)
+
+
+register(stack, math="concatenate along a new axis  (composed)", method=False)
 
 
 def _swap_last(x):
@@ -197,9 +216,11 @@ def _np_matmul(a, b):
     return np.matmul(a, b)
 
 
-matmul = Primitive("matmul", _np_matmul,                  # y = a @ b,  ā = ḡ bᵀ,  b̄ = aᵀ ḡ
+matmul = primitive("matmul", _np_matmul,
                    (_matmul_vjp_a, _matmul_vjp_b),
-                   (lambda t, y, a, b: matmul(t, b), lambda t, y, a, b: matmul(a, t)), reads="inputs")
+                   (lambda t, y, a, b: matmul(t, b), lambda t, y, a, b: matmul(a, t)), reads="inputs",
+                   math="y = a @ b  |  ā = ḡ·bᵀ,  b̄ = aᵀ·ḡ (vectors promoted as numpy does)", method=False,
+                   arity=2, check=None)
 
 
 def dot(a, b):
@@ -208,3 +229,6 @@ def dot(a, b):
         raise EngineError(f"dot: only 1-D and 2-D operands, got shapes {np.shape(data_of(a))} and "
                           f"{np.shape(data_of(b))}; use matmul for batches")
     return matmul(a, b)
+
+
+register(dot, math="matmul for 1-D and 2-D operands, as numpy.dot", arity=2)
