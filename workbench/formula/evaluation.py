@@ -78,7 +78,13 @@ def _function(func: str, ops) -> Callable:
     if func == "log10":
         log = ops.log
         return lambda x: log(x) / _LN10
-    return getattr(ops, {"min": "minimum", "max": "maximum"}.get(func, func))
+    name = {"min": "minimum", "max": "maximum"}.get(func, func)
+    found = getattr(ops, name, None)
+    if found is None:   # a function only the engine registers: it computes on plain arrays too
+        from workbench import engine
+
+        found = getattr(engine, name)
+    return found
 
 
 _BINARY: dict[str, Callable] = {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b,

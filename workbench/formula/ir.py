@@ -11,6 +11,8 @@ import keyword
 import math
 from dataclasses import dataclass
 
+from workbench.engine.registry import formula_functions
+
 __all__ = ["Const", "Name", "Unary", "Binary", "Call", "Compare", "BoolOp", "Text", "Member", "Node",
            "FUNCTIONS", "DATE_PARTS", "CONSTANTS", "FUNCTION_HINTS", "children", "name_text", "render"]
 
@@ -87,12 +89,9 @@ def children(node: Node) -> tuple[Node, ...]:
     return node.operands
 
 
-FUNCTIONS: dict[str, tuple[str, int]] = {   # written name -> (canonical name, number of arguments)
-    "exp": ("exp", 1), "log": ("log", 1), "log10": ("log10", 1), "log1p": ("log1p", 1),
-    "sqrt": ("sqrt", 1), "abs": ("abs", 1), "sin": ("sin", 1), "cos": ("cos", 1), "tan": ("tan", 1),
-    "arctan": ("arctan", 1), "atan": ("arctan", 1), "tanh": ("tanh", 1), "sigmoid": ("sigmoid", 1),
-    "softplus": ("softplus", 1), "min": ("min", 2), "max": ("max", 2), "where": ("where", 3),
-}
+# written name -> (canonical name, number of arguments): the engine's registry says which of its
+# operations a formula may call (registered with ``formula=``), so a new primitive needs no line here
+FUNCTIONS: dict[str, tuple[str, int]] = formula_functions()
 DATE_PARTS = ("year", "month", "day", "weekday", "dayofyear")   # of a date column; derived columns only
 CONSTANTS: dict[str, float] = {"pi": math.pi, "e": math.e}
 FUNCTION_HINTS = {"ln": "log", "pow": "**", "power": "**", "atan2": "arctan", "minimum": "min",
