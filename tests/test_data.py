@@ -300,7 +300,7 @@ def test_unusable_files_name_the_path(tmp_path):
         write(tmp_path, "empty.csv", "  \n"): f"data.path: {tmp_path / 'empty.csv'} is empty",
         write(tmp_path, "head.csv", "x,y\n\n"): "data.path: head.csv has a header (row 1) but no data rows below it",
         write(tmp_path, "data.json", "{}"): "data.path: data.json: unsupported file type '.json' (use .csv .tsv .txt "
-                                            ".xlsx .xlsm)",
+                                            ".xlsx .xlsm .parquet)",
         write(tmp_path, "old.xls", "x"): "data.path: old.xls: the old .xls format is not supported; save it as .xlsx "
                                          "or CSV",
         write(tmp_path, "book.csv", "PK\x03\x04rest"): "data.path: book.csv looks like an Excel workbook: rename it "

@@ -1,4 +1,4 @@
-"""Python strings to a pyarrow string array without importing pandas.
+"""pyarrow arrays without pandas: strings in, floats and masks out, cells on demand.
 
 ``pyarrow.array`` imports pandas on first use (to check for pandas objects), a third of a second
 that a plain CSV should not pay; building the array from its two buffers (the UTF-8 bytes and
@@ -7,9 +7,12 @@ the offsets) does not.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 
-__all__ = ["string_array"]
+__all__ = ["string_array", "bool_array", "null_where_empty", "float_values", "bool_values", "valid_mask",
+           "TextView", "LazyCells"]
 
 
 def string_array(texts: list[str]):
@@ -27,6 +30,27 @@ def string_array(texts: list[str]):
     if offsets[-1] < 2**31:
         return pa.StringArray.from_buffers(len(texts), pa.py_buffer(offsets.astype(np.int32)), pa.py_buffer(data))
     return pa.LargeStringArray.from_buffers(len(texts), pa.py_buffer(offsets), pa.py_buffer(data))
+
+
+def bool_array(mask: np.ndarray):
+    """A numpy boolean mask as a ``pyarrow.BooleanArray`` (for ``filter``), built from its bits."""
+    import pyarrow as pa
+
+    bits = np.packbits(np.asarray(mask, dtype=bool), bitorder="little")
+    return pa.BooleanArray.from_buffers(pa.bool_(), len(mask), [None, pa.py_buffer(bits)])
+
+
+def null_where_empty(text):
+    """A string array with its empty strings made null (an empty cell), by rewriting its
+    validity bits (comparing with a Python "" would make pyarrow import pandas)."""
+    import pyarrow as pa
+
+    n = len(text)
+    offsets = np.frombuffer(text.buffers()[1], dtype=np.int32)[text.offset:text.offset + n + 1]
+    filled = (np.diff(offsets) > 0) & valid_mask(text)
+    validity = pa.py_buffer(np.packbits(filled, bitorder="little"))
+    return pa.StringArray.from_buffers(n, pa.py_buffer(offsets - offsets[0]), text.buffers()[2].slice(int(offsets[0])),
+                                       validity)
 
 
 def _bits(buffer, offset: int, length: int) -> np.ndarray:
@@ -55,3 +79,56 @@ def bool_values(array) -> np.ndarray:
     if len(array) == 0:
         return np.zeros(0, dtype=bool)
     return _bits(array.buffers()[1], array.offset, len(array)) & _valid(array)
+
+
+def valid_mask(array) -> np.ndarray:
+    """True where a pyarrow array holds a value (not null)."""
+    if len(array) == 0:
+        return np.zeros(0, dtype=bool)
+    return _valid(array)
+
+
+class TextView:
+    """A pyarrow string array read like a list of Python strings (``None`` where null), one
+    cell at a time: error messages quote a few cells without converting the column."""
+
+    def __init__(self, array):
+        self.array = array
+
+    def __len__(self) -> int:
+        return len(self.array)
+
+    def __getitem__(self, i):
+        return self.array[int(i)].as_py()
+
+    def __iter__(self):
+        return iter(self.array.to_pylist())
+
+
+class LazyCells(Mapping):
+    """name -> object array of cells, built from a pyarrow column only when asked for.
+
+    A text file's columns live as pyarrow string arrays (trimmed, null where empty), which is
+    what conversion uses; the object arrays (``str`` or ``None`` per cell) that ``read_table`` and
+    text-column features want are made on first use and kept.
+    """
+
+    def __init__(self, texts: Mapping):
+        self._texts = texts
+        self._made: dict[str, np.ndarray] = {}
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        if name not in self._made:
+            cells = np.array(self._texts[name].to_pylist(), dtype=object)
+            cells.flags.writeable = False
+            self._made[name] = cells
+        return self._made[name]
+
+    def __contains__(self, name) -> bool:
+        return name in self._texts
+
+    def __iter__(self):
+        return iter(self._texts)
+
+    def __len__(self) -> int:
+        return len(self._texts)

@@ -23,7 +23,7 @@ from functools import lru_cache
 import numpy as np
 
 __all__ = ["OK", "MISSING", "BAD", "NOT_FINITE", "MISSING_TEXT", "Converted", "parse_number", "convert_numbers",
-           "is_missing"]
+           "convert_texts", "convert_stored", "is_missing"]
 
 OK, MISSING, BAD, NOT_FINITE = 0, 1, 2, 3
 MISSING_TEXT = frozenset({"", "na", "n/a", "#n/a", "null", "none", "-", "--", "—", "–"})
@@ -95,19 +95,25 @@ def _plain(decimal: str) -> str:
     return rf"^[+-]?(\d+{d}?\d*|{d}\d+)([eE][+-]?\d+)?$"
 
 
-def _vector_numbers(texts: list[str], decimal: str | None, thousands: str | None) -> np.ndarray:
+def _vector_numbers(texts, decimal: str | None, thousands: str | None) -> np.ndarray:
     """Numbers written plainly (``-12.5``, ``1e3``, ``1.234,5`` under its convention), parsed by
-    pyarrow in C; NaN where the careful parser must look. Overflow stays infinite, to be reported."""
+    pyarrow in C; NaN where the careful parser must look. Overflow stays infinite, to be reported.
+    ``texts``: Python strings, or a pyarrow string array already trimmed (null cells give NaN)."""
     from workbench.data.arrow import float_values, string_array
     from workbench.data.separators import GROUP_SPACES
 
-    if not texts:
+    if not len(texts):
         return np.empty(0)
     import pyarrow as pa
     import pyarrow.compute as pc
 
     decimal = decimal or "."
-    trimmed = pc.utf8_trim_whitespace(string_array(texts))
+    trimmed = pc.utf8_trim_whitespace(string_array(texts)) if isinstance(texts, list) else texts
+    if decimal == ".":
+        try:                    # every value a plain number: pyarrow reads them all (inf and nan are checked)
+            return float_values(pc.cast(trimmed, pa.float64()))
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            pass
     groups = (thousands,) if thousands else tuple(("," if decimal == "." else ".") + GROUP_SPACES)
     grouped = "|".join(re.escape(g) for g in groups)
     d = re.escape(decimal)
@@ -118,6 +124,47 @@ def _vector_numbers(texts: list[str], decimal: str | None, thousands: str | None
     if decimal != ".":
         core = pc.replace_substring(core, decimal, ".")
     return float_values(pc.cast(core, pa.float64()))
+
+
+def convert_texts(texts, decimal: str | None = None, thousands: str | None = None) -> Converted:
+    """A column of text cells (a trimmed pyarrow string array, null where empty) as numbers, with
+    their status: vectorised, with the careful parser only for the cells plain parsing leaves."""
+    from workbench.data.arrow import bool_array, valid_mask
+
+    values = _vector_numbers(texts, decimal, thousands)
+    present = valid_mask(texts)
+    finite = np.isfinite(values)
+    status = np.where(finite, OK, BAD).astype(np.int8)      # "inf", "nan" and 1e400 are looked at below
+    status[~present] = MISSING
+    values[~finite] = np.nan
+    careful = np.flatnonzero(present & (status == BAD))
+    if len(careful):
+        picked = np.zeros(len(values), dtype=bool)
+        picked[careful] = True
+        for i, text in zip(careful, texts.filter(bool_array(picked)).to_pylist()):
+            if is_missing(text):
+                status[i] = MISSING
+                continue
+            number = parse_number(text, decimal, thousands)
+            if number is not None and math.isfinite(number):
+                values[i], status[i] = number, OK
+            elif number is not None:
+                status[i] = NOT_FINITE
+    return Converted(values, status)
+
+
+def convert_stored(array) -> Converted:
+    """A column stored as numbers or booleans (Parquet) as float64: null and NaN are missing,
+    infinity is not a finite number."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from workbench.data.arrow import float_values
+
+    values = float_values(pc.cast(array, pa.float64()))
+    status = np.where(np.isnan(values), MISSING, np.where(np.isinf(values), NOT_FINITE, OK)).astype(np.int8)
+    values[status != OK] = np.nan
+    return Converted(values, status)
 
 
 def convert_numbers(cells: np.ndarray, decimal: str | None = None, thousands: str | None = None) -> Converted:

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from workbench.data.cells import Converted, convert_numbers, is_missing
+from workbench.data.arrow import TextView, bool_array, bool_values, string_array, valid_mask
+from workbench.data.cells import MISSING_TEXT, Converted, convert_numbers, convert_stored, convert_texts, is_missing
 from workbench.data.dates import ISO, convert_dates, infer_format, looks_like_dates
-from workbench.data.separators import column_votes, decide_convention, text_cores
+from workbench.data.separators import column_votes, decide_convention, plain_number_votes, text_cores
 from workbench.data.source import DataConfig, RawTable
 from workbench.errors import InputError
 
@@ -23,7 +24,7 @@ __all__ = ["convert_columns"]
 def convert_columns(raw: RawTable, names: list[str], options: DataConfig,
                     where: str) -> tuple[dict[str, Converted], dict[str, str], set[str]]:
     """Each named column converted; the ISO origin of each date column; the date columns."""
-    date_names = [n for n in names if n in options.dates or looks_like_dates(raw.cells[n])]
+    date_names = [n for n in names if n in options.dates or _is_date_column(raw, n)]
     converted, origins = {}, {}
     for name in date_names:
         converted[name], origin = _date_column(raw, name, options.dates.get(name) or {}, where)
@@ -32,22 +33,71 @@ def convert_columns(raw: RawTable, names: list[str], options: DataConfig,
     number_names = [n for n in names if n not in date_names]
     convention = _convention(raw, number_names, options, where)
     for name in number_names:
-        converted[name] = convert_numbers(raw.cells[name], convention.decimal, convention.thousands)
+        converted[name] = _number_column(raw, name, convention)
     return converted, origins, set(date_names)
 
 
-def _texts(raw: RawTable, name: str) -> tuple[np.ndarray, list[str]]:
-    cells = raw.cells[name]
-    at = [i for i, cell in enumerate(cells) if isinstance(cell, str) and not is_missing(cell)]
-    return raw.row_numbers[at], [cells[i] for i in at]
+def _arrow(raw: RawTable, name: str):
+    """The column as read by pyarrow, or None where Python read it."""
+    return raw.arrays[name] if raw.arrays is not None and name in raw.arrays else None
+
+
+def _is_text(array) -> bool:
+    import pyarrow as pa
+
+    return pa.types.is_string(array.type)
+
+
+def _is_date_column(raw: RawTable, name: str) -> bool:
+    array = _arrow(raw, name)
+    if array is not None and not _is_text(array):
+        import pyarrow as pa
+
+        return pa.types.is_temporal(array.type)
+    return looks_like_dates(raw.leading(name, 500))
+
+
+def _number_column(raw: RawTable, name: str, convention) -> Converted:
+    import pyarrow as pa
+
+    array = _arrow(raw, name)
+    if array is None:
+        return convert_numbers(raw.cells[name], convention.decimal, convention.thousands)
+    if _is_text(array):
+        return convert_texts(array, convention.decimal, convention.thousands)
+    if pa.types.is_integer(array.type) or pa.types.is_floating(array.type) or pa.types.is_boolean(array.type) \
+            or pa.types.is_decimal(array.type):
+        return convert_stored(array)
+    return convert_numbers(raw.cells[name], convention.decimal, convention.thousands)
 
 
 def _votes(raw: RawTable, names: list[str]) -> list:
     evidence = []
     for name in names:
+        array = _arrow(raw, name)
+        plain = plain_number_votes(array) if array is not None and _is_text(array) else None
+        if plain is not None:
+            evidence.append((plain, name, raw.row_numbers, TextView(array)))
+            continue
         rows, texts = _texts(raw, name)
         evidence.append((column_votes(text_cores(texts)), name, rows, texts))
     return evidence
+
+
+def _texts(raw: RawTable, name: str) -> tuple[np.ndarray, list[str] | TextView]:
+    """The spreadsheet rows and texts of the column's non-missing text cells."""
+    array = _arrow(raw, name)
+    if array is not None:
+        if not _is_text(array):
+            return raw.row_numbers[:0], []
+        import pyarrow.compute as pc
+
+        marker = pc.is_in(pc.utf8_lower(array), value_set=string_array(sorted(MISSING_TEXT)))
+        keep = valid_mask(array) & ~bool_values(marker)
+        return raw.row_numbers[keep], TextView(array.filter(bool_array(keep)))
+    cells = raw.cells[name]
+    at = [i for i, cell in enumerate(cells) if isinstance(cell, str) and not is_missing(cell)]
+    return raw.row_numbers[at], [cells[i] for i in at]
 
 
 def _convention(raw: RawTable, names: list[str], options: DataConfig, where: str):
@@ -57,7 +107,7 @@ def _convention(raw: RawTable, names: list[str], options: DataConfig, where: str
                                  thousands=options.thousands, filename=raw.path.name, where=where)
 
     def others() -> list:
-        rest = [n for n in raw.names if n not in names and not looks_like_dates(raw.cells[n])]
+        rest = [n for n in raw.names if n not in names and not _is_date_column(raw, n)]
         return _votes(raw, rest)
 
     return decide_convention(_votes(raw, names), delimiter=raw.delimiter, decimal=None,

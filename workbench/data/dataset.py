@@ -77,7 +77,7 @@ def _check_usable(raw: RawTable, name: str, column: Converted, is_date: bool, wh
     first = bad[0]
     kind = "a date column" if is_date else "numeric"
     raise InputError(f"column {name!r} is not {kind} (e.g. row {raw.row_numbers[first]}: "
-                     f"{shown(raw.cells[name][first])})", where=where)
+                     f"{shown(raw.cell(name, first))})", where=where)
 
 
 def _require(wanted: Sequence[str], raw: RawTable, where: str) -> None:

@@ -45,7 +45,7 @@ def row_reason(raw: RawTable, wanted: list[str], status: np.ndarray, i: int, dat
     """Why row ``i`` cannot be used: its first missing or bad value, in the order columns were asked for."""
     j = int(np.flatnonzero(status[:, i] != OK)[0])
     name = wanted[j]
-    return reason(name, int(status[j, i]), raw.cells[name][i], name in date_names)
+    return reason(name, int(status[j, i]), raw.cell(name, i), name in date_names)
 
 
 def refuse_by_policy(raw: RawTable, wanted: list[str], status: np.ndarray, passes: np.ndarray,
@@ -63,7 +63,7 @@ def refuse_by_policy(raw: RawTable, wanted: list[str], status: np.ndarray, passe
     i = int(rows[0])
     j = int(np.flatnonzero(refused[:, i])[0])
     name = wanted[j]
-    text = reason(name, int(status[j, i]), raw.cells[name][i], name in date_names)
+    text = reason(name, int(status[j, i]), raw.cell(name, i), name in date_names)
     key = "missing" if status[j, i] == MISSING else "unreadable"
     raise InputError(f"{raw.path.name} row {raw.row_numbers[i]}: {text} (set {where}.{key}: drop to skip "
                      f"such rows)", where=where)

@@ -10,6 +10,7 @@ are in megabytes and set in the config under ``data.limits``.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import stat
@@ -19,7 +20,7 @@ from typing import Mapping
 
 from workbench.errors import InputError
 
-__all__ = ["DEFAULT_LIMITS", "read_bytes", "check_workbook", "limit"]
+__all__ = ["DEFAULT_LIMITS", "read_bytes", "check_regular_file", "file_digest", "check_workbook", "limit"]
 
 DEFAULT_LIMITS = {"file_mb": 4096, "unzipped_mb": 256}
 _MB = 1024 * 1024
@@ -37,6 +38,32 @@ def _kind(mode: int) -> str:
 
 def read_bytes(path: Path, limits: Mapping, where: str) -> bytes:
     """The file's bytes, after checking it is a regular file within ``limits.file_mb``."""
+    check_regular_file(path, limits, where)
+    try:
+        # O_NONBLOCK: should the path be swapped for a FIFO after the check, opening must not hang.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(fd, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                raise InputError(f"{path} is not a regular file: only files can be read", where=f"{where}.path")
+            return handle.read()
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror or exc}", where=f"{where}.path") from None
+
+
+def file_digest(path: Path, where: str) -> str:
+    """SHA-256 of a (checked) file's bytes, read in blocks: big columnar files are never held whole."""
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 24), b""):
+                digest.update(block)
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror or exc}", where=f"{where}.path") from None
+    return digest.hexdigest()
+
+
+def check_regular_file(path: Path, limits: Mapping, where: str) -> None:
+    """``InputError`` unless ``path`` is a regular file (a symlink to one will do) within ``limits.file_mb``."""
     try:
         info = path.stat()
     except FileNotFoundError:
@@ -52,15 +79,6 @@ def read_bytes(path: Path, limits: Mapping, where: str) -> bytes:
         raise InputError(f"{path} is {_kind(info.st_mode)}{link}, not a regular file: only files can be read",
                          where=f"{where}.path")
     _check_size(path, info.st_size, limits, where)
-    try:
-        # O_NONBLOCK: should the path be swapped for a FIFO after the check, opening must not hang.
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-        with os.fdopen(fd, "rb") as handle:
-            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-                raise InputError(f"{path} is not a regular file: only files can be read", where=f"{where}.path")
-            return handle.read()
-    except OSError as exc:
-        raise InputError(f"cannot read {path}: {exc.strerror or exc}", where=f"{where}.path") from None
 
 
 def _check_size(path: Path, size: int, limits: Mapping, where: str) -> None:

@@ -25,10 +25,10 @@ from typing import Callable
 
 import numpy as np
 
-from workbench.data.arrow import bool_values, string_array
+from workbench.data.arrow import bool_array, bool_values, string_array
 from workbench.errors import InputError
 
-__all__ = ["Convention", "decide_convention", "column_votes", "text_cores", "GROUP_SPACES"]
+__all__ = ["Convention", "decide_convention", "column_votes", "plain_number_votes", "text_cores", "GROUP_SPACES"]
 
 GROUP_SPACES = " '\u00a0\u202f"
 _EDGES = "^[\\s(+\\-\u2212$€£¥]+|[\\s)%+\\-\u2212$€£¥]+$"
@@ -68,11 +68,13 @@ class Votes:
     ambiguous_has_comma: bool = False
 
 
-def text_cores(texts: list[str]):
-    """The texts without surrounding spaces, currency, signs, % and parentheses (a pyarrow array)."""
+def text_cores(texts):
+    """The texts (Python strings, or a ``TextView`` of a pyarrow array) without surrounding spaces,
+    currency, signs, % and parentheses (a pyarrow array)."""
     import pyarrow.compute as pc
 
-    return pc.replace_substring_regex(string_array(texts), _EDGES, "")
+    array = texts.array if hasattr(texts, "array") else string_array(list(texts))
+    return pc.replace_substring_regex(array, _EDGES, "")
 
 
 def _first(mask) -> int | None:
@@ -95,6 +97,31 @@ def column_votes(cores) -> Votes:
     return Votes(dot_only=_first(pc.and_(as_dot, pc.invert(as_comma))),
                  comma_only=_first(pc.and_(as_comma, pc.invert(as_dot))),
                  ambiguous=ambiguous, ambiguous_has_comma=has_comma)
+
+
+def plain_number_votes(texts) -> Votes | None:
+    """The votes of a trimmed pyarrow text column whose every value pyarrow reads as a plain
+    number (``12.5``, ``-3``, ``1e5``), found without a regex pass over the column; None when some
+    value is not plain (then ``column_votes`` decides). Such values never hold a comma, so they
+    vote for the dot (``12.5``) or are ambiguous (``1.234``, a dotted thousands group)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        pc.cast(texts, pa.float64())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    has_dot = bool_values(pc.match_substring(texts, "."))
+    offsets = np.frombuffer(texts.buffers()[1], dtype=np.int32)[texts.offset:texts.offset + len(texts) + 1]
+    candidates = np.flatnonzero(has_dot & (np.diff(offsets) <= 8))     # "+123.456" at most
+    ambiguous = np.zeros(len(texts), dtype=bool)
+    if len(candidates):
+        picked = np.zeros(len(texts), dtype=bool)
+        picked[candidates] = True
+        shape = pc.match_substring_regex(texts.filter(bool_array(picked)), r"^[+-]?[1-9]\d{0,2}\.\d{3}$")
+        ambiguous[candidates] = bool_values(shape)
+    first = lambda mask: int(np.argmax(mask)) if mask.any() else None  # noqa: E731
+    return Votes(dot_only=first(has_dot & ~ambiguous), ambiguous=first(ambiguous))
 
 
 @dataclass(frozen=True)

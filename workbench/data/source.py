@@ -2,9 +2,12 @@
 
 ``DataConfig`` holds the data options (``as_data_config`` accepts the config module's object, any
 object with those attributes, or a dict). ``read_raw(options, where)`` reads CSV/TSV/TXT (delimiter
-given or detected) or Excel (.xlsx/.xlsm through pandas with the openpyxl engine) into a
-``RawTable``: column names after renaming, each column's cells (text as written for text files,
-cell values for Excel; ``None`` when empty) and the spreadsheet row number of every data row.
+given or detected; pyarrow's CSV reader, ``arrow_csv``, with Python's ``csv`` module for the
+files it cannot promise to read the same way), Excel (.xlsx/.xlsm through pandas with the
+openpyxl engine) or Parquet (``parquet``) into a ``RawTable``: column names after renaming, each
+column's cells (text as written for text files, cell values for Excel and Parquet; ``None`` when
+empty), as pyarrow arrays too where pyarrow read them, and the spreadsheet row number of every
+data row (Parquet: the row a CSV export would put it on, the header being row 1).
 Row numbers are what Excel or a text editor shows (a quoted cell spanning lines counts them all).
 
 Without ``header_row`` the header is the first non-empty row holding more than half as many cells
@@ -27,13 +30,18 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from workbench.data.arrow import LazyCells
+from workbench.data.cells import is_missing
 from workbench.data.files import check_workbook, read_bytes
 from workbench.errors import InputError, did_you_mean
 
-__all__ = ["DataConfig", "RawTable", "as_data_config", "read_raw", "TEXT_SUFFIXES", "EXCEL_SUFFIXES"]
+__all__ = ["DataConfig", "RawTable", "as_data_config", "read_raw", "TEXT_SUFFIXES", "EXCEL_SUFFIXES",
+           "PARQUET_SUFFIXES", "SUFFIXES"]
 
 TEXT_SUFFIXES = (".csv", ".tsv", ".txt")
 EXCEL_SUFFIXES = (".xlsx", ".xlsm")
+PARQUET_SUFFIXES = (".parquet",)
+SUFFIXES = TEXT_SUFFIXES + EXCEL_SUFFIXES + PARQUET_SUFFIXES
 _DELIMITER_NAMES = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|", "space": " "}
 _HEADER_SCAN_ROWS = 20
 _CACHE: dict[tuple, tuple] = {}
@@ -65,9 +73,28 @@ class RawTable:
     sha256: str
     header_row: int
     names: tuple[str, ...]
-    cells: dict[str, np.ndarray]          # name -> object array, None for an empty cell
+    cells: Mapping[str, np.ndarray]       # name -> object array, None for an empty cell
     row_numbers: np.ndarray               # spreadsheet row (1-based) of each data row
     delimiter: str | None = None          # text files: the field separator used
+    arrays: Mapping[str, Any] | None = None   # name -> pyarrow array (text files: trimmed text, null
+    #                                            when empty; Parquet: as stored) where read by pyarrow
+
+    def cell(self, name: str, i: int) -> object:
+        """One cell as a Python value (quoting a cell never converts its whole column)."""
+        if self.arrays is not None and name in self.arrays:
+            return self.arrays[name][int(i)].as_py()
+        return self.cells[name][i]
+
+    def leading(self, name: str, count: int) -> np.ndarray:
+        """The column's first cells, at least ``count`` non-missing ones where it has them."""
+        if self.arrays is None or name not in self.arrays:
+            return self.cells[name]
+        column, size = self.arrays[name], count
+        while True:
+            cells = np.array(column.slice(0, size).to_pylist(), dtype=object)
+            if size >= len(column) or sum(1 for c in cells if not is_missing(c)) >= count:
+                return cells
+            size *= 4
 
 
 def as_data_config(cfg: Any, where: str = "data") -> DataConfig:
@@ -136,36 +163,67 @@ def read_raw(options: DataConfig, where: str = "data") -> RawTable:
 
         return with_derived(read_raw(dataclasses.replace(options, derive={}, categorical={}), where), options, where)
     path = options.path
+    if path.suffix.lower() in PARQUET_SUFFIXES:
+        from workbench.data.parquet import read_parquet
+
+        if options.sheet is not None:
+            raise InputError(f"{path.name} is a Parquet file: only Excel workbooks have sheets", where=f"{where}.sheet")
+        raw = read_parquet(path, options.limits, where)
+        names, _ = _renamed(raw.names, {n: n for n in raw.names}, options.columns, path, where)
+        arrays = raw.arrays.renamed(list(names), list(raw.names))
+        return _with_derived(dataclasses.replace(raw, names=names, arrays=arrays, cells=LazyCells(arrays)),
+                             options, where)
     data = _read_bytes(path, options, where)
     suffix = path.suffix.lower()
     digest = hashlib.sha256(data).hexdigest()
     key = (str(path), digest, options.sheet, options.header_row, options.delimiter, options.decimal)
     entry = _CACHE.get(key)
     if entry is None:
-        delimiter = None
-        if suffix in EXCEL_SUFFIXES:
-            check_workbook(data, path, options.limits, where)
-            rows, numbers, sheet = _excel_rows(data, path, options.sheet, where)
-        elif suffix in TEXT_SUFFIXES:
-            if options.sheet is not None:
-                raise InputError(f"{path.name} is a text file: only Excel workbooks have sheets", where=f"{where}.sheet")
-            rows, numbers, delimiter = _text_rows(data, path, options, where)
-            sheet = None
-        else:
-            raise _unsupported(path, where)
-        entry = (sheet, delimiter, *_table(rows, numbers, options.header_row, path, where))
+        entry = _parse(data, path, options, where)
         _CACHE.clear()                     # one table is enough: read_columns, then load_dataset
         _CACHE[key] = entry
-    sheet, delimiter, header_row, names, columns, row_numbers = entry
+    sheet, delimiter, header_row, names, columns, row_numbers, by_arrow = entry
     names, columns = _renamed(names, columns, options.columns, path, where)
-    return RawTable(path, sheet, digest, header_row, names, columns, row_numbers, delimiter)
+    if by_arrow:
+        raw = RawTable(path, sheet, digest, header_row, names, LazyCells(columns), row_numbers, delimiter, columns)
+    else:
+        raw = RawTable(path, sheet, digest, header_row, names, columns, row_numbers, delimiter)
+    return _with_derived(raw, options, where)
+
+
+def _with_derived(raw: RawTable, options: DataConfig, where: str) -> RawTable:
+    if options.derive or options.categorical:
+        from workbench.data.derive import with_derived
+
+        raw = with_derived(raw, options, where)
+    return raw
+
+
+def _parse(data: bytes, path: Path, options: DataConfig, where: str) -> tuple:
+    suffix = path.suffix.lower()
+    if suffix in EXCEL_SUFFIXES:
+        check_workbook(data, path, options.limits, where)
+        rows, numbers, sheet = _excel_rows(data, path, options.sheet, where)
+        return (sheet, None, *_table(rows, numbers, options.header_row, path, where), False)
+    if suffix not in TEXT_SUFFIXES:
+        raise _unsupported(path, where)
+    if options.sheet is not None:
+        raise InputError(f"{path.name} is a text file: only Excel workbooks have sheets", where=f"{where}.sheet")
+    from workbench.data.arrow_csv import read_text_table
+
+    fast = read_text_table(data, path, lambda head: _delimiter(head, options, suffix), options.header_row, where)
+    if fast is not None:
+        header_row, names, columns, row_numbers, delimiter = fast
+        return (None, delimiter, header_row, names, columns, row_numbers, True)
+    rows, numbers, delimiter = _text_rows(data, path, options, where)
+    return (None, delimiter, *_table(rows, numbers, options.header_row, path, where), False)
 
 
 def _read_bytes(path: Path, options: DataConfig, where: str) -> bytes:
-    if path.suffix.lower() not in TEXT_SUFFIXES + EXCEL_SUFFIXES and path.exists() and not path.is_dir():
+    if path.suffix.lower() not in SUFFIXES and path.exists() and not path.is_dir():
         raise _unsupported(path, where)
     data = read_bytes(path, options.limits, where)
-    if path.suffix.lower() not in TEXT_SUFFIXES + EXCEL_SUFFIXES:
+    if path.suffix.lower() not in SUFFIXES:
         raise _unsupported(path, where)
     if not data.strip():
         raise InputError(f"{path} is empty", where=f"{where}.path")
@@ -176,7 +234,7 @@ def _unsupported(path: Path, where: str) -> InputError:
     if path.suffix.lower() == ".xls":
         return InputError(f"{path.name}: the old .xls format is not supported; save it as .xlsx or CSV",
                           where=f"{where}.path")
-    kinds = " ".join(TEXT_SUFFIXES + EXCEL_SUFFIXES)
+    kinds = " ".join(SUFFIXES)
     return InputError(f"{path.name}: unsupported file type {path.suffix or '(none)'!r} (use {kinds})",
                       where=f"{where}.path")
 
@@ -291,7 +349,7 @@ def _choose_sheet(names: list[str], sheet, path: Path, where: str) -> str:
     raise InputError(f"no sheet {sheet!r} in {path.name}{did_you_mean(sheet, names)}; {listing}", where=f"{where}.sheet")
 
 
-def _find_header(rows: list[list], numbers: list[int], header_row: int | None, path: Path, where: str) -> int:
+def find_header(rows: list[list], numbers: list[int], header_row: int | None, path: Path, where: str) -> int:
     """Index into ``rows`` (the non-empty rows, numbered by ``numbers``) of the header row."""
     if not rows:
         raise InputError(f"{path.name} has no data: every row is empty", where=f"{where}.path")
@@ -323,7 +381,7 @@ def _header_name(cell: object) -> str | None:
 
 def _table(rows, numbers, header_row, path: Path, where: str):
     """(header row number, names, columns of cells, row numbers) of the data below the header."""
-    at = _find_header(rows, numbers, header_row, path, where)
+    at = find_header(rows, numbers, header_row, path, where)
     body = list(zip(numbers[at + 1:], rows[at + 1:]))
     if not body:
         raise InputError(f"{path.name} has a header (row {numbers[at]}) but no data rows below it",
@@ -333,19 +391,25 @@ def _table(rows, numbers, header_row, path: Path, where: str):
     grid = np.empty((len(body), width), dtype=object)
     for k, (_, row) in enumerate(body):
         grid[k, :len(row)] = row
-    names, columns, seen = [], {}, {}
-    for j in range(width):
-        cells = grid[:, j]
-        name = _header_name(header[j])
+    named = column_names(header, lambda j: all(c is None for c in grid[:, j]))
+    return (numbers[at], tuple(name for _, name in named), {name: grid[:, j] for j, name in named},
+            np.array([n for n, _ in body], dtype=int))
+
+
+def column_names(header: list, is_empty) -> list[tuple[int, str]]:
+    """(position, unique name) of each column kept: header names cleaned, duplicates suffixed,
+    unnamed columns called ``column N`` unless ``is_empty(position)`` (then left out)."""
+    named, seen = [], {}
+    for j, cell in enumerate(header):
+        name = _header_name(cell)
         if name is None:
-            if all(c is None for c in cells):
+            if is_empty(j):
                 continue                   # an empty column, as exports often have on the right
             name = f"column {j + 1}"
         unique = name if name not in seen else f"{name}.{seen[name]}"
         seen[name] = seen.get(name, 0) + 1
-        names.append(unique)
-        columns[unique] = cells
-    return numbers[at], tuple(names), columns, np.array([n for n, _ in body], dtype=int)
+        named.append((j, unique))
+    return named
 
 
 def _renamed(names, columns, renames: Mapping[str, str], path: Path, where: str):

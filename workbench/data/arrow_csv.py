@@ -1,0 +1,142 @@
+"""Reading a CSV/TSV/TXT file at library speed: pyarrow's CSV reader, every cell kept as text.
+
+Every column is read as strings (never typed by pyarrow: the file's decimal mark is decided
+later from all values, ``separators.py``), trimmed, with empty cells as nulls, so the cells are
+exactly those Python's ``csv`` module gives (``source._text_rows``), and conversion to numbers
+runs vectorised on the columns a dataset needs.
+
+``read_text_table`` returns None whenever it cannot promise that: a file that is not UTF-8, has
+NUL bytes, rows of different widths (a title line above the table), quoted cells spanning
+lines (spreadsheet row numbers would need the line count of each record), a quote after a
+delimiter and spaces (``csv`` skips the spaces, pyarrow does not) or a row count that does not
+match its lines. The caller then reads the file the careful, slower way; both give one result.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from workbench.data.arrow import bool_array, null_where_empty, valid_mask
+from workbench.errors import InputError
+
+__all__ = ["read_text_table"]
+
+_SNIFF_LINES = 256          # lines decoded up front to choose the delimiter (the sniffer reads 200)
+_HEADER_SCAN_ROWS = 20      # as source._find_header
+_WIDEST = 4096              # columns a file may have on this path
+
+
+def _head_text(data: bytes) -> str | None:
+    end = 0
+    for _ in range(_SNIFF_LINES):
+        found = data.find(b"\n", end)
+        if found < 0:
+            end = len(data)
+            break
+        end = found + 1
+    try:
+        return data[:end].decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def _arrow_table(data: bytes, delimiter: str, quoted: bool):
+    import pyarrow as pa
+    from pyarrow import csv
+
+    read = csv.ReadOptions(autogenerate_column_names=True, block_size=1 << 24)
+    parse = csv.ParseOptions(delimiter=delimiter, quote_char='"', double_quote=True, escape_char=False,
+                             newlines_in_values=quoted, ignore_empty_lines=True)
+    convert = csv.ConvertOptions(column_types={f"f{i}": pa.string() for i in range(_WIDEST)},
+                                 strings_can_be_null=False, quoted_strings_can_be_null=False)
+    try:
+        return csv.read_csv(pa.BufferReader(data), read_options=read, parse_options=parse, convert_options=convert)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, UnicodeDecodeError):
+        return None
+
+
+def _line_numbers(data: bytes, n_records: int) -> np.ndarray | None:
+    """The 1-based line of each record, when every non-empty line is one record; else None."""
+    blank = data.startswith((b"\n", b"\r\n")) or b"\n\n" in data or b"\n\r\n" in data
+    if not blank:
+        n_lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+        return np.arange(1, n_lines + 1) if n_lines == n_records else None
+    ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
+    starts = np.concatenate(([0], ends + 1))
+    stops = np.concatenate((ends, [len(data)]))
+    length = stops - starts
+    carriage = np.zeros(len(length), dtype=bool)
+    inside = stops > starts
+    carriage[inside] = np.frombuffer(data, dtype=np.uint8)[stops[inside] - 1] == 13
+    filled = np.flatnonzero(length - carriage > 0)
+    return filled + 1 if len(filled) == n_records else None
+
+
+def _trimmed(column):
+    """Trimmed text, null where the cell is empty (``cell.strip() or None``)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    text = pc.utf8_trim_whitespace(column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column)
+    return null_where_empty(text)
+
+
+def read_text_table(data: bytes, path: Path, delimiter_of, header_row: int | None, where: str):
+    """``(header row, names, text columns, row numbers, delimiter)`` of a text file, or None when
+    the careful reader must decide (see the module docstring). ``delimiter_of(head_text)`` chooses
+    the delimiter from the first lines, as the careful reader does."""
+    import pyarrow.compute as pc
+
+    if data.startswith((b"PK\x03\x04", b"\xff\xfe", b"\xfe\xff")) or b"\x00" in data:
+        return None
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    head = _head_text(data)
+    if head is None:
+        return None
+    delimiter = delimiter_of(head)
+    quoted = b'"' in data
+    table = _arrow_table(data, delimiter, quoted)
+    if table is None or table.num_columns == 0 or table.num_columns >= _WIDEST:
+        return None
+    numbers = _line_numbers(data, table.num_rows)
+    if numbers is None:
+        return None
+    columns = [_trimmed(table.column(j)) for j in range(table.num_columns)]
+    if quoted and any(pc.any(pc.match_substring(c, '"')).as_py() for c in columns):
+        return None
+    filled = np.zeros(table.num_rows, dtype=bool)
+    for column in columns:
+        filled |= valid_mask(column)
+    if not filled.all():                   # rows of empty cells (",,,") are skipped, uncounted
+        columns = [c.filter(bool_array(filled)) for c in columns]
+        numbers = numbers[filled]
+    return (*_split_header(columns, numbers, header_row, path, where), delimiter)
+
+
+def _split_header(columns: list, numbers: np.ndarray, header_row: int | None, path: Path, where: str):
+    from workbench.data.source import column_names, find_header
+
+    if not len(numbers):
+        raise InputError(f"{path.name} has no data: every row is empty", where=f"{where}.path")
+    if header_row is not None:
+        at = int(np.searchsorted(numbers, header_row))
+        if at == len(numbers) or numbers[at] != header_row:
+            if header_row < numbers[-1]:
+                raise InputError(f"row {header_row} of {path.name} is empty", where=f"{where}.header_row")
+            raise InputError(f"{path.name} has no row {header_row} (its last row is {numbers[-1]})",
+                             where=f"{where}.header_row")
+    else:
+        scan = min(_HEADER_SCAN_ROWS, len(numbers))
+        head_rows = [list(row) for row in zip(*(c.slice(0, scan).to_pylist() for c in columns))]
+        at = find_header(head_rows, list(numbers[:scan]), None, path, where)
+    if at + 1 >= len(numbers):
+        raise InputError(f"{path.name} has a header (row {numbers[at]}) but no data rows below it",
+                         where=f"{where}.path")
+    header = [c[at].as_py() for c in columns]
+    body = [c.slice(at + 1) for c in columns]
+    named = column_names(header, lambda j: body[j].null_count == len(body[j]))
+    return int(numbers[at]), tuple(name for _, name in named), {name: body[j] for j, name in named}, \
+        numbers[at + 1:].copy()
