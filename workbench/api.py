@@ -131,6 +131,8 @@ class Fit:
             prediction = self.predictor.predict_file(path, **_CSV_READING)
         lines = range(2, len(rows) + 2)        # the CSV's header is line 1, row i is line i + 2
         added = prediction.frame.reindex(lines)[list(prediction.added)]
+        flag = added["outside_fitted_range"]                 # a row of empty cells is no line of the file
+        added["outside_fitted_range"] = flag.where(flag.notna(), False).astype(bool)
         added.index = rows.index
         if intervals:
             return pd.concat([rows, added], axis=1)
