@@ -119,3 +119,16 @@ def test_labels_name_the_parameter(tmp_path, markers):
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert summary["best"]["label"] == 'params.a.init=1, params.b.init=0.5, optimizer.lr=0.01'
     assert summary["state"] == "finished" and summary["best"]["converged"] is True
+
+
+def test_a_running_or_cleanly_ended_sweep_is_not_taken_for_a_dead_one(tmp_path):
+    from workbench.sweep.lock import SweepLock
+    from workbench.sweep.status import mark_interrupted
+
+    with SweepLock(tmp_path):
+        assert SweepLock(tmp_path).dead_holder() is None      # held: alive, whoever holds it
+    assert SweepLock(tmp_path).dead_holder() is None          # released cleanly: the file names nobody
+    (tmp_path / "sweep.lock").write_text('{"pid": 999999999, "host": "h", "started_at": "t"}\n')
+    assert SweepLock(tmp_path).dead_holder()["pid"] == 999999999
+    assert mark_interrupted(tmp_path) is None                 # no store: not a sweep's folder, nothing written
+    assert not (tmp_path / "summary.json").exists()
