@@ -1,4 +1,5 @@
-"""`workbench graph`: a picture of every built-in model's graph, DOT reading, the fallback layout, --trace."""
+"""`workbench graph`: the model at one row for every built-in model (the loss with --loss), fixed
+parameters labelled, DOT reading, the fallback layout (argument order, repeated edges), --trace."""
 
 from __future__ import annotations
 
@@ -53,25 +54,71 @@ def model_config(folder, kind: str):
     """, name=f"{kind}.yaml")
 
 
-@pytest.mark.parametrize("kind", list(MODEL_TYPES))
-def test_graph_command_writes_a_picture_for_every_builtin_model(table, kind):
-    from workbench.config import load_config
-    from workbench.pipeline.prepare import prepare
-
-    config = model_config(table, kind)
-    assert run_main("graph", str(config), "--format", "dot", "-q") == 0
-    dot = (table / "out" / "graph-init.dot").read_text()
+def _sink_and_leaves(dot: str, prepared):
     graph = parse_dot(dot)
-    prepared = prepare(load_config(config))
     labels = [label.splitlines()[0] for label in graph.nodes.values()]
     leaves = [n for n in labels if n in {p.name for p in prepared.free}]
     assert sorted(leaves) == sorted(p.name for p in prepared.free), "one named leaf per parameter"
     sinks = [n for n in graph.nodes if n not in {a for a, _ in graph.edges}]
-    assert len(sinks) == 1, "the loss is the only output"
-    loss = prepared.objective.loss_value(prepared.x0)
-    assert f"value {summarize(loss, 6)}" in graph.nodes[sinks[0]]
+    assert len(sinks) == 1, "one output"
+    return graph.nodes[sinks[0]]
+
+
+@pytest.mark.parametrize("kind", list(MODEL_TYPES))
+def test_graph_command_draws_the_model_at_one_row_for_every_builtin_model(table, kind):
+    from workbench.config import load_config
+    from workbench.pipeline.prepare import prepare
+    from workbench.report.model_graph import default_row
+
+    config = model_config(table, kind)
+    assert run_main("graph", str(config), "--format", "dot", "-q") == 0
+    prepared = prepare(load_config(config))
+    output = _sink_and_leaves((table / "out" / "graph-init.dot").read_text(), prepared)
+    prediction = prepared.objective.predict(prepared.objective.unpack(prepared.x0))
+    assert f"value {summarize(prediction[default_row(prepared)], 6)}" in output
+    assert "grad 1" in output, "the picture's adjoints are ∂prediction/∂node"
     assert run_main("graph", str(config), "--format", "png", "-q") == 0
     assert (table / "out" / "graph-init.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize("kind", ["exponential", "mlp"])
+def test_loss_flag_draws_the_loss_over_all_rows(table, kind):
+    from workbench.config import load_config
+    from workbench.pipeline.prepare import prepare
+
+    config = model_config(table, kind)
+    assert run_main("graph", str(config), "--loss", "--format", "dot", "-q") == 0
+    prepared = prepare(load_config(config))
+    output = _sink_and_leaves((table / "out" / "graph-loss-init.dot").read_text(), prepared)
+    assert f"value {summarize(prepared.objective.loss_value(prepared.x0), 6)}" in output
+
+
+def test_a_fixed_parameter_is_labelled_not_an_anonymous_number(table):
+    config = write_config(table, """
+        name: fixed
+        data: {path: table.csv}
+        model: {formula: "y ~ a * exp(-b * x) + c"}
+        params: {a: 1.0, b: 0.5, c: {init: 0.3, fixed: true}}
+        output: {dir: out, formats: []}
+    """, name="fixed.yaml")
+    assert run_main("graph", str(config), "--format", "dot", "-q") == 0
+    dot = (table / "out" / "graph-init.dot").read_text()
+    assert 'label="c (fixed) = 0.3"' in dot
+
+
+def test_the_fallback_drawing_keeps_argument_order_and_repeated_edges():
+    from workbench import engine as ad
+    from workbench.report.graph import _layers
+
+    a = ad.Tensor(2.0, requires_grad=True, name="a")
+    b = ad.Tensor(3.0, requires_grad=True, name="b")
+    graph = parse_dot(ad.to_dot(ad.sub(b, a) + a * a))
+    ids = {label.splitlines()[0]: node for node, label in graph.nodes.items()}
+    square = ids["v2 = mul"]
+    assert [graph.edge_labels[k] for k, edge in enumerate(graph.edges) if edge == (ids["a"], square)] == ["1", "2"]
+    layer = next(layer for layer in _layers(graph) if ids["a"] in layer)
+    assert layer.index(ids["b"]) < layer.index(ids["a"]), "b − a: b is the first argument"
+    assert draw_layered(graph, "svg").count(b"<path") >= len(graph.edges)
 
 
 def test_fallback_layout_draws_without_graphviz(table, monkeypatch):
@@ -123,21 +170,36 @@ def test_layered_layout_is_deterministic_and_puts_leaves_next_to_their_user():
     assert with_rankdir("digraph {a -> b;}", "TB").startswith("digraph {\n  rankdir=TB;")
 
 
-def test_trace_prints_the_chain_rule_at_one_row(table):
+def test_trace_prints_the_chain_rule_at_one_row(table, capsys):
     from workbench.config import load_config
     from workbench.pipeline.prepare import prepare
 
     config = model_config(table, "exponential")
-    proc = run_cli("graph", str(config), "--trace", "--row", "4", cwd=table)
-    assert proc.returncode == 0, proc.stderr
-    assert "The model at data row 4, parameters at their starting values:" in proc.stdout
-    assert "forward sweep" in proc.stdout and "backward sweep" in proc.stdout
+    assert run_main("graph", str(config), "--trace", "--row", "4") == 0
+    stdout = capsys.readouterr().out
+    assert "The model at data row 4, parameters at their starting values:" in stdout
+    assert "forward sweep" in stdout and "backward sweep" in stdout
     prepared = prepare(load_config(config))
     jacobian_row = prepared.objective.model_jacobian(prepared.x0)[2]      # data row 4 is the third row
-    (result,) = [line for line in proc.stdout.splitlines() if line.startswith("result:")]
+    (result,) = [line for line in stdout.splitlines() if line.startswith("result:")]
     printed = {name: float(value) for name, value in re.findall(r"∂v\d+/∂(\w+) = ([-0-9.e]+)", result)}
     assert list(printed) == ["a", "b", "c"]
     np.testing.assert_allclose([printed[n] for n in "abc"], jacobian_row, rtol=1e-12)
+
+
+def test_the_default_trace_row_is_not_one_where_an_input_is_zero(tmp_path, capsys):
+    write_csv(tmp_path, "zero.csv", "x,y", [(0.0, 1.0), (0.0, 1.2), (2.0, 3.1), (3.0, 3.9)])
+    config = write_config(tmp_path, """
+        name: zero
+        data: {path: zero.csv}
+        model: {formula: "y ~ a * x + b"}
+        params: {a: 1.0, b: 0.5}
+        output: {dir: out, formats: []}
+    """)
+    assert run_main("graph", str(config), "--trace", "--format", "dot") == 0
+    stdout = capsys.readouterr().out
+    assert "The model at data row 4," in stdout                # spreadsheet row 4 holds x = 2
+    assert "∂v2/∂a = 2" in stdout and "the model at data row 4" in stdout
 
 
 def test_bad_graph_requests_exit_2_with_one_line(table):

@@ -7,8 +7,10 @@ subset of DOT that graph exporters write: node and edge statements with attribut
 or plain identifiers, default ``node``/``edge``/``graph`` attributes and ``rankdir``.
 
 The layout is the classic layered one (Sugiyama): each node sits one layer beyond its deepest
-input, then a few barycentre sweeps order each layer so that edges cross less. Every step is
-deterministic, so the same graph always gives the same picture.
+input, then a few barycentre sweeps order each layer so that edges cross less, and an operation's
+inputs that share a layer are put back in argument order. Repeated edges (``x * x`` uses x twice)
+are drawn as separate arcs, each with its argument position. Every step is deterministic, so the
+same graph always gives the same picture.
 """
 
 from __future__ import annotations
@@ -37,8 +39,9 @@ class DotGraph:
     """What the fallback layout needs from a DOT text: labelled nodes, directed edges, direction."""
 
     nodes: dict[str, str] = field(default_factory=dict)    # id -> label, in order of appearance
-    edges: list[tuple[str, str]] = field(default_factory=list)
+    edges: list[tuple[str, str]] = field(default_factory=list)   # in order, repeats kept (x*x: two)
     rankdir: str = "TB"
+    edge_labels: list[str | None] = field(default_factory=list)  # each edge's label (argument position)
 
 
 def _tokens(text: str) -> list[tuple[str, str]]:
@@ -144,6 +147,7 @@ def parse_dot(text: str) -> DotGraph:
         if len(chain) == 1 and "label" in attrs:
             graph.nodes[chain[0]] = _record_text(attrs["label"])
         graph.edges += list(zip(chain[:-1], chain[1:]))
+        graph.edge_labels += [attrs.get("label")] * (len(chain) - 1)
     return graph
 
 
@@ -181,7 +185,32 @@ def _layers(graph: DotGraph) -> list[list[str]]:
                 place = {n: k for k, n in enumerate(layer)}
                 layer.sort(key=lambda n: (sum(index[m] for m in neighbours[n]) / len(neighbours[n])
                                           if neighbours[n] else place[n]))
+    _inputs_in_argument_order(graph, layers)
     return [layer for layer in layers if layer]
+
+
+def _argument_position(graph: DotGraph, k: int) -> int:
+    labels = graph.edge_labels
+    label = labels[k] if k < len(labels) else None
+    return int(label) if label is not None and label.isdigit() else k
+
+
+def _inputs_in_argument_order(graph: DotGraph, layers: list[list[str]]) -> None:
+    """Within a layer, the inputs of one operation sit left to right in argument order (a − b is
+    not b − a), keeping the places the crossing-reduction sweeps gave the group."""
+    layer_of = {n: i for i, layer in enumerate(layers) for n in layer}
+    by_target: dict[str, list[tuple[int, str]]] = {}
+    for k, (a, b) in enumerate(graph.edges):
+        by_target.setdefault(b, []).append((_argument_position(graph, k), a))
+    for inputs in by_target.values():
+        ordered = list(dict.fromkeys(a for _, a in sorted(inputs)))
+        for layer in layers:
+            members = [a for a in ordered if layer_of.get(a) is not None and layers[layer_of[a]] is layer]
+            if len(members) < 2:
+                continue
+            places = sorted(layer.index(a) for a in members)
+            for place, a in zip(places, members):
+                layer[place] = a
 
 
 def _short(label: str) -> str:
@@ -244,10 +273,21 @@ def draw_layered(graph: DotGraph, fmt: str) -> bytes:
                               family="DejaVu Sans Mono", zorder=3,
                               bbox=dict(boxstyle="round,pad=0.4", facecolor="#eef3fb", edgecolor="#1f5fa8",
                                         linewidth=0.9))
-    for a, b in graph.edges:     # drawn after the boxes, so each arrow is clipped to their outlines
+    seen: dict[tuple[str, str], int] = {}
+    copies = {edge: graph.edges.count(edge) for edge in set(graph.edges)}
+    for k, (a, b) in enumerate(graph.edges):   # after the boxes, so each arrow is clipped to them
+        repeat = seen[(a, b)] = seen.get((a, b), -1) + 1   # x*x: the second edge bends the other way
+        bend = 0.0 if copies[(a, b)] == 1 else (0.25 if repeat % 2 == 0 else -0.25) * (1 + repeat // 2)
         ax.annotate("", xy=pos[b], xytext=pos[a], zorder=4,
                     arrowprops=dict(arrowstyle="-|>", color="#4a5568", lw=0.8, shrinkA=1, shrinkB=1,
+                                    connectionstyle=f"arc3,rad={bend}",
                                     patchA=texts[a].get_bbox_patch(), patchB=texts[b].get_bbox_patch()))
+        label = graph.edge_labels[k] if k < len(graph.edge_labels) else None
+        if label:
+            (xa, ya), (xb, yb) = pos[a], pos[b]
+            ax.text((xa + xb) / 2 - bend * (yb - ya) / 2, (ya + yb) / 2 + bend * (xb - xa) / 2, label,
+                    fontsize=size - 1, color="#4a5568", ha="center", va="center", zorder=5,
+                    bbox=dict(boxstyle="circle,pad=0.1", facecolor="white", edgecolor="none"))
     buffer = io.BytesIO()
     fig.savefig(buffer, format=fmt, dpi=110)
     return buffer.getvalue()
