@@ -15,12 +15,12 @@ its best run with ``record_fit`` (no drift judgement: a sweep's best is no refit
 
 from __future__ import annotations
 
+import os
 import socket
 from pathlib import Path
 
-from workbench.errors import DriftError
-from workbench.history.drift import DriftSettings, compare, describe, trajectories
-from workbench.history.drift import MAX_TRAJECTORY
+from workbench.errors import DriftError, InputError
+from workbench.history.drift import MAX_TRAJECTORY, DriftSettings, compare, describe, trajectories
 from workbench.history.store import FitRow, append, check_history, read_rows, utc_now
 
 FIT = "fit"
@@ -47,6 +47,17 @@ def record_fit(history_path: Path | str, result: dict, *, source: str = SWEEP, l
     return append(Path(history_path), row_for(result, time=utc_now(), source=source, label=label))
 
 
+def _check_writable(path: Path) -> None:
+    """``InputError`` now, before the fit, if the history cannot be written after it."""
+    folder = path.parent.resolve()
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent                # created with its parents on the first append
+    target = path if path.exists() else folder
+    if not os.access(target, os.W_OK) or (path.exists() and not os.access(path.parent, os.W_OK)):
+        raise InputError("the history cannot be written here (no write permission on it or its folder, "
+                         "which SQLite needs for its -wal file)", where=str(path))
+
+
 class FitRecorder:
     """The history of one ``workbench fit`` (see the module docstring)."""
 
@@ -55,6 +66,7 @@ class FitRecorder:
         self.settings = settings
         self.time: str | None = None
         check_history(self.path)
+        _check_writable(self.path)
 
     def annotate(self, result: dict) -> None:
         """Compare ``result`` with the last converged fit of its name; add the drift fields."""
