@@ -21,8 +21,8 @@ from workbench.history.table import param_names, table_lines
 MAX_CHARTS = 60
 BAND_SE = 2.0
 
-_STYLE = """body{font-family:"Segoe UI","Helvetica Neue",Arial,"Hiragino Sans","Yu Gothic","Meiryo","IPAexGothic",sans-serif;
-margin:2em;color:#1f2933}h1{font-size:1.4em}h2{font-size:1.15em;margin-top:1.6em}img{max-width:100%}
+_STYLE = """body{font-family:"Segoe UI","Helvetica Neue",Arial,"Hiragino Sans","Yu Gothic","Meiryo",
+"IPAexGothic",sans-serif;margin:2em;color:#1f2933}h1{font-size:1.4em}h2{font-size:1.15em;margin-top:1.6em}img{max-width:100%}
 pre{font-size:.8em;background:#f5f7fa;padding:.8em;overflow-x:auto}.note{color:#52606d}"""
 
 
