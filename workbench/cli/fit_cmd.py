@@ -30,12 +30,13 @@ def command(config: str, out: str | None, overrides: tuple[str, ...], quiet: boo
     Writes result.json, params.csv, predictions.csv, history.csv, plots and reports to the
     output folder, as one set that replaces the previous fit's only when complete. Ctrl-C or
     SIGTERM stops the fit and writes its last point with the status "interrupted" (exit 130).
-    Exit status: 0 fitted, 2 bad input, 3 diverged, 4 not converged (--strict) or timed out,
-    5 drifted against the history (--history; all outputs are written first).
+    Exit status: 0 fitted, 1 the fit's own gradient check failed, 2 bad input, 3 diverged,
+    4 not converged (--strict) or timed out, 5 drifted against the history (--history); with
+    1 and 5 every output is written first.
     """
-    from workbench.cli.summary import print_summary
+    from workbench.cli.summary import gradient_check_failure, print_summary
     from workbench.config import load_config
-    from workbench.errors import DriftError
+    from workbench.errors import DriftError, WorkbenchError
     from workbench.history import summary_lines
     from workbench.pipeline.fit import resolve_out_dir, run_fit
     from workbench.pipeline.limits import RunLimits, parse_bytes, parse_seconds
@@ -55,5 +56,8 @@ def command(config: str, out: str | None, overrides: tuple[str, ...], quiet: boo
         print_summary(outcome)
         for line in summary_lines(outcome.result):
             click.echo(f"  {line}")
+    failure = gradient_check_failure(outcome, config)
+    if failure is not None:       # exit 1 before drift's 5: drift judged on wrong derivatives means little
+        raise WorkbenchError(failure + (f"; also {drifted}" if drifted is not None else ""))
     if drifted is not None:
         raise drifted

@@ -56,3 +56,12 @@ def _print_quality(outcome) -> None:
     for warning in outcome.warnings:
         click.echo(f"  warning: {warning}")
     click.echo(f"  outputs in {outcome.out_dir}")
+
+
+def gradient_check_failure(outcome, config_path: str) -> str | None:
+    """The one line ``workbench fit`` ends with (exit 1) when its own gradient check failed."""
+    check = outcome.result.get("gradient_check") or {}
+    if check.get("verdict") != "failed":
+        return None
+    return (f"the gradient check failed: {check['detail']}; every output is written to {outcome.destination}, "
+            f"but the fit may be wrong (`workbench check {config_path}` shows each derivative)")

@@ -1,0 +1,106 @@
+"""One verdict everywhere, the exit status included (issue 8): a fit whose own gradient check
+fails writes every output and then exits 1 with one line saying so; gradcheck.html shows the
+verdict word (verified, inconclusive, failed) that result.json and the console show."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from cli_helpers import write_config, write_csv
+from workbench import engine as ad
+from workbench.engine.graph import Primitive
+
+
+def run_main(*args: str) -> int:
+    """The CLI in this process (so a test can swap an engine primitive); returns the exit status."""
+    from workbench.cli import main
+
+    with pytest.raises(SystemExit) as stopped:
+        main(list(args))
+    return stopped.value.code
+
+
+@pytest.fixture
+def decay(tmp_path):
+    rng = np.random.default_rng(3)
+    x = np.linspace(0, 8, 40)
+    y = 3.2 * np.exp(-0.45 * x) + 0.8 + rng.normal(0, 0.02, x.size)
+    write_csv(tmp_path, "decay.csv", "x,y", zip(x.round(4), y.round(5)))
+    return write_config(tmp_path, """
+        name: decay
+        data: {path: decay.csv}
+        model: {formula: "y ~ a * exp(-b * x) + c"}
+        params: {a: 3.0, b: {init: 0.4, min: 0}, c: 1.0}
+        optimizer: {name: lm, max_steps: 200}
+        output: {dir: out, formats: [html]}
+    """)
+
+
+@pytest.fixture
+def bad_exp(monkeypatch):
+    """The test-only wrong rule: exp whose derivative is 1% too large."""
+    wrong = Primitive("bad_exp", np.exp, vjp=lambda g, ans, x: g * ans * 1.01,
+                      jvp=lambda t, ans, x: t * ans, elementwise=True)
+    monkeypatch.setattr(ad, "exp", wrong)
+    return wrong
+
+
+def test_a_fit_whose_gradient_check_fails_writes_everything_then_exits_1(decay, tmp_path, bad_exp, capsys):
+    assert run_main("fit", str(decay), "--no-reports") == 1
+    captured = capsys.readouterr()
+    out = tmp_path / "out"
+    result = json.loads((out / "result.json").read_text())
+    assert result["gradient_check"]["verdict"] == "failed"
+    assert result["gradient_check"]["failed_primitives"] == ["bad_exp"]
+    assert (out / "params.csv").is_file() and (out / "predictions.csv").is_file()
+    errors = captured.err.strip().splitlines()
+    assert len(errors) == 1, captured.err
+    assert errors[0].startswith("error: the gradient check failed: the derivative rule of bad_exp disagrees")
+    assert "Traceback" not in captured.err
+    assert f"gradient check FAILED: {result['gradient_check']['detail']}" in captured.out
+
+
+def test_quiet_fit_still_says_it_in_one_line_and_exits_1(decay, tmp_path, bad_exp, capsys):
+    assert run_main("fit", str(decay), "--no-reports", "-q") == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert len(captured.err.strip().splitlines()) == 1 and "bad_exp" in captured.err
+
+
+def test_a_fit_with_correct_derivatives_exits_0_with_the_verdict_in_result_json(decay, tmp_path, capsys):
+    assert run_main("fit", str(decay), "--no-reports") == 0
+    result = json.loads((tmp_path / "out" / "result.json").read_text())
+    assert result["gradient_check"]["verdict"] in ("verified", "inconclusive")
+    assert capsys.readouterr().err == ""
+
+
+def _verdict_section(html: str) -> str:
+    start = html.index('<section id="verdict">')
+    return html[start:html.index("</section>", start)]
+
+
+def test_gradcheck_html_shows_the_failed_verdict_and_names_the_primitive(decay, tmp_path, bad_exp):
+    assert run_main("check", str(decay), "--at", "init") == 1
+    html = (tmp_path / "out" / "gradcheck.html").read_text()
+    report = json.loads((tmp_path / "out" / "gradcheck.json").read_text())
+    section = _verdict_section(html)
+    assert report["verdict"] == "failed"
+    assert '<span class="fail">failed</span>' in section
+    assert report["detail"] in section
+    assert "PASSED" not in html and "FAILED" not in html
+
+
+def test_gradcheck_html_shows_verified_or_inconclusive_as_in_gradcheck_json(decay, tmp_path):
+    assert run_main("check", str(decay), "--rows", "2") == 0
+    html = (tmp_path / "out" / "gradcheck.html").read_text()
+    report = json.loads((tmp_path / "out" / "gradcheck.json").read_text())
+    section = _verdict_section(html)
+    assert report["verdict"] in ("verified", "inconclusive")
+    assert f'<span class="pass">{report["verdict"]}</span>' in section
+    assert report["detail"] in section
+    for point in report["points"]:
+        assert f'Verdict: <span class="pass">{point["verdict"]}</span>' in html
+    assert "PASSED" not in html
