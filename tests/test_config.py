@@ -195,7 +195,7 @@ INVALID = [
     ("output.formats", ["html", "docx"], "output.formats[1]: unknown report format 'docx'"),
     ("output.formats", "html", "output.formats: must be a list of html, pdf, xlsx, got 'html'"),
     ("output.plots", 1, "output.plots: must be true or false, got 1"),
-    ("output", "out/", "output: must be a mapping with keys dir, formats, plots, history; got 'out/'"),
+    ("output", "out/", "output: must be a mapping with keys dir, formats, plots, history, predictions; got 'out/'"),
 ]
 
 

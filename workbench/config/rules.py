@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import PurePath
 from typing import Callable
 
-from workbench.config.schema import (EXCEL_SUFFIXES, LEAST_SQUARES_LOSSES, SINGLE_INPUT_TYPES,
+from workbench.config.schema import (EXCEL_SUFFIXES, LEAST_SQUARES_LOSSES, PARQUET_SUFFIXES, SINGLE_INPUT_TYPES,
                                      TEXT_SUFFIXES)
 from workbench.errors import InputError
 
@@ -22,7 +22,7 @@ Fail = Callable[[str, str], InputError]
 def _data_file(cfg: dict, fail: Fail) -> None:
     data = cfg["data"]
     suffix = PurePath(data["path"]).suffix.lower()
-    readable = TEXT_SUFFIXES + EXCEL_SUFFIXES
+    readable = TEXT_SUFFIXES + EXCEL_SUFFIXES + PARQUET_SUFFIXES
     if suffix not in readable:
         found = f"'{suffix}'" if suffix else "no extension"
         raise fail("data.path", f"cannot read files with {found}: use {', '.join(readable)} "

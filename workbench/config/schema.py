@@ -39,6 +39,8 @@ REPORT_FORMATS = ("html", "pdf", "xlsx")
 REPORT_LANGUAGES = ("en", "ja")
 TEXT_SUFFIXES = (".csv", ".tsv", ".txt")
 EXCEL_SUFFIXES = (".xlsx", ".xlsm")
+PARQUET_SUFFIXES = (".parquet",)
+PREDICTION_FORMATS = ("auto", "csv", "parquet")
 
 
 @dataclass(frozen=True)
@@ -181,7 +183,8 @@ SCHEMA: tuple[Key, ...] = (
         "file's name without its extension.", check=RUN_NAME),
     Key("data", "section", "The data file and how to read it (a bare path is short for {path: ...}).",
         required=True, shorthand="path"),
-    Key("data.path", "str", "CSV, TSV, TXT or Excel (.xlsx, .xlsm) file, relative to the config file.",
+    Key("data.path", "str", "CSV, TSV, TXT, Excel (.xlsx, .xlsm) or Parquet file, relative to the config "
+        "file; a pattern such as parts/*.parquet reads every matching file, in name order.",
         required=True, check=NON_EMPTY),
     Key("data.sheet", "sheet", "Excel only: a sheet name, or a position (1 = first). Default: the first sheet."),
     Key("data.header_row", "int", "Row holding the column names (1 = first). Default: the first row "
@@ -284,6 +287,15 @@ SCHEMA: tuple[Key, ...] = (
     Key("output.plots", "bool", "Draw the plots (PNG).", default=True),
     Key("output.history", "str", "Refit history (SQLite) each fit is appended to and judged against for "
         "drift, relative to the config file (--history overrides it). Default: none.", check=NON_EMPTY),
+    Key("output.predictions", "choice", "File format of the predictions: csv, parquet, or auto (Parquet "
+        "from 1,000,000 rows, CSV below).", default="auto", choices=PREDICTION_FORMATS,
+        noun="predictions format"),
+    Key("execution", "section", "Where the sums over the data's rows are computed (large data)."),
+    Key("execution.scheduler", "str", "Address of a Dask scheduler (tcp://host:8786): each data file is a "
+        "partition whose sums are computed where it lives (--scheduler overrides it). Default: this "
+        "machine.", check=NON_EMPTY),
+    Key("execution.chunk_rows", "int", "Rows per chunk for sums over the data (memory beyond the data "
+        "grows with chunk_rows x parameters). Default: 65536.", check=AT_LEAST_ONE),
     Key("report", "section", "What the report says and in which language."),
     Key("report.language", "choice", "Language of the report (HTML, PDF, xlsx, plots).", default="en",
         choices=REPORT_LANGUAGES, noun="report language"),

@@ -94,6 +94,13 @@ class OutputConfig:
     formats: tuple[str, ...] = REPORT_FORMATS
     plots: bool = True
     history: Path | None = None         # absolute; the refit history (SQLite) a fit is appended to
+    predictions: str = "auto"          # auto | csv | parquet (outputs.py)
+
+
+@dataclass(frozen=True)
+class ExecutionConfig:
+    scheduler: str | None = None        # a Dask scheduler's address; None: this machine
+    chunk_rows: int | None = None       # rows per chunk of the sums over the data; None: the default
 
 
 @dataclass(frozen=True)
@@ -127,6 +134,7 @@ class Config:
     resolved: dict = field(default_factory=dict, repr=False)   # normalised, defaults filled in
     report: ReportConfig = field(default_factory=ReportConfig)
     drift: DriftConfig = field(default_factory=DriftConfig)
+    execution: ExecutionConfig = field(default_factory=ExecutionConfig)
 
 
 def resolve_path(base_dir: Path, text: str) -> Path:
@@ -148,4 +156,5 @@ def build_config(cfg: dict, *, raw: dict, base_dir: Path, path: Path | None) -> 
                   params=params, loss=LossConfig(**loss), optimizer=OptimizerConfig(**cfg["optimizer"]),
                   validation=cfg.get("validation"), seed=cfg["seed"], output=OutputConfig(**output),
                   raw=raw, path=path, base_dir=Path(base_dir).resolve(), resolved=cfg,
-                  report=ReportConfig(**cfg.get("report", {})), drift=DriftConfig(**cfg.get("drift", {})))
+                  report=ReportConfig(**cfg.get("report", {})), drift=DriftConfig(**cfg.get("drift", {})),
+                  execution=ExecutionConfig(**cfg.get("execution", {})))

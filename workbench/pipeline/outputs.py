@@ -1,5 +1,9 @@
 """Writing a fit's files: result.json, params.csv, predictions.csv, history.csv, plots, reports.
 
+Predictions are written by pyarrow, column by column: as CSV, or as Parquet
+(``predictions.parquet``) when ``output.predictions`` says so or, under ``auto``, from
+``PARQUET_FROM_ROWS`` rows, where a CSV would be slow to write and to open.
+
 The files are one set. They are written into a fresh staging folder beside the output folder
 (plots and reports are rendered there too: ``outcome.out_dir`` points at it meanwhile) and the
 complete set replaces the old one in one step (``workbench.atomic.replace_folder``). A failure
@@ -24,12 +28,13 @@ from pathlib import Path
 
 import numpy as np
 
-from workbench.atomic import (ensure_dir, remove_leftovers, replace_folder, staging_folder, write_json,
-                              write_text)
+from workbench.atomic import (atomic_path, ensure_dir, remove_leftovers, replace_folder, staging_folder,
+                              write_json, write_text)
 from workbench.errors import InputError
 
 PARAMS_COLUMNS = ("name", "value", "stderr", "ci_low", "ci_high", "min", "max", "fixed")
 HISTORY_COLUMNS = ("step", "loss", "grad_norm", "lr", "val_loss", "elapsed_s")
+PARQUET_FROM_ROWS = 1_000_000   # output.predictions: auto writes Parquet from this many rows
 MANIFEST = "manifest.json"
 MANIFEST_KIND = "workbench fit outputs"
 MANIFEST_VERSION = 1
@@ -54,13 +59,53 @@ def write_tables(outcome) -> list[Path]:
     files = [write_json(out / "result.json", outcome.result)]
     files.append(write_text(out / "params.csv", _csv_text(
         PARAMS_COLUMNS, ([r[c] for c in PARAMS_COLUMNS] for r in outcome.params_table))))
-    columns = list(outcome.predictions)
-    n = len(outcome.predictions["prediction"])
-    rows = ([outcome.predictions[c][i] for c in columns] for i in range(n))
-    files.append(write_text(out / "predictions.csv", _csv_text(columns, rows)))
+    choice = getattr(outcome.prepared.config.output, "predictions", "auto")
+    files.append(write_predictions(out, outcome.predictions, choice))
     files.append(write_text(out / "history.csv", _csv_text(
         HISTORY_COLUMNS, ([h.get(c) for c in HISTORY_COLUMNS] for h in outcome.history))))
     return files
+
+
+def predictions_format(n_rows: int, choice: str = "auto") -> str:
+    """``csv`` or ``parquet``: as chosen, or by size (``PARQUET_FROM_ROWS``) for ``auto``."""
+    if choice in ("csv", "parquet"):
+        return choice
+    return "parquet" if n_rows >= PARQUET_FROM_ROWS else "csv"
+
+
+def write_predictions(out: Path, predictions: dict, choice: str = "auto") -> Path:
+    """predictions.csv or predictions.parquet, written column by column by pyarrow (no per-row
+    Python): numbers in their shortest exact form, read back to the same float64."""
+    import pyarrow as pa
+
+    n = len(predictions["prediction"])
+    table = pa.table({name: _arrow_column(values) for name, values in predictions.items()})
+    if predictions_format(n, choice) == "parquet":
+        import pyarrow.parquet as pq
+
+        target = out / "predictions.parquet"
+        with atomic_path(target) as tmp:
+            pq.write_table(table, tmp, compression="zstd")
+        return target
+    from pyarrow import csv as arrow_csv
+
+    target = out / "predictions.csv"
+    with atomic_path(target) as tmp:
+        with open(tmp, "wb") as handle:
+            handle.write(_csv_text(list(predictions), []).encode("utf-8"))
+            arrow_csv.write_csv(table, handle, arrow_csv.WriteOptions(include_header=False, quoting_style="none"))
+    return target
+
+
+def _arrow_column(values):
+    import pyarrow as pa
+
+    values = np.asarray(values)
+    if values.dtype.kind in "US":
+        return pa.array(values.astype(str))
+    if values.dtype == object:
+        return pa.array(values.tolist())
+    return pa.array(values)
 
 
 def _manifest_files(folder: Path) -> set[str]:
