@@ -91,8 +91,8 @@ def test_meanings_are_read_off_the_formula():
 
     meanings = parameter_meanings(["a", "b", "c", "k"], tr=translator("en"), target="units", kind=None,
                                   inputs=("price", "ads"), formula="units ~ a * price ** b + c + k * ads + sin(a)")
-    assert meanings == {"a": "scale: size of the price term", "b": "elasticity: % change in units per 1% more price",
-                        "c": "baseline level of units", "k": "change in units per additional 1 of ads"}
+    assert meanings == {"b": "exponent of price in the a·price^b term", "c": "constant term added to units",
+                        "k": "change in units per additional 1 of ads"}      # a appears twice: no meaning
     unknown = parameter_meanings(["r"], tr=translator("en"), target="y", kind=None, inputs=("x",),
                                  formula="y ~ exp(-r * x)")
     assert unknown == {}
@@ -113,9 +113,9 @@ def _result(**changes) -> dict:
     ({"gradient_check": {"verdict": "failed"}}, "The fit converged after 12 steps.", "The check of its gradients failed."),
     ({"gradient_check": None}, "The fit converged after 12 steps.", "Its gradients were not checked."),
     ({"status": "diverged", "converged": True, "diverged_at": 3},
-     "The fit diverged at step 3: the values shown are the last finite ones.", "Its gradients were verified."),
-    ({"status": "max_steps", "converged": False}, "The fit stopped after 12 steps without converging.",
-     "Its gradients were verified."),
+     "The fit diverged at step 3; the values shown are not a fit.", "Its gradients were verified."),
+    ({"status": "max_steps", "converged": False},
+     "The fit stopped without converging when it reached its limit of 12 steps.", "Its gradients were verified."),
     ({"converged": True, "loss": None, "status": "converged"}, "The fit stopped after 12 steps without converging.",
      "Its gradients were verified."),
 ])
@@ -135,8 +135,10 @@ def test_drift_says_which_parameters_moved_from_what_to_what(sales):
 
     tr = translator("en")
     moved = _result(drift=[{"param": "b", "previous": -1.31, "now": -1.52, "z": -4.3}])
-    assert drift_sentences(moved, tr) == ["b moved from −1.310 to −1.520 since the previous fit (4.3 standard errors)."]
-    assert drift_sentences(_result(drift=[]), tr) == ["No parameter moved more than usual since the previous fit."]
+    assert drift_sentences(moved, tr) == ["b moved from −1.310 to −1.520 since the previous fit (4.3 times the "
+                                          "standard error of the change)."]
+    assert drift_sentences(_result(drift=[]), tr) == ["Since the previous fit, no parameter moved beyond its drift "
+                                                      "threshold and the fit did not get worse beyond its tolerance."]
     assert drift_sentences(_result(), tr) == []
     inputs = report_inputs(sales)
     inputs.result = dict(inputs.result, drift=moved["drift"])

@@ -1,7 +1,7 @@
 """The technical appendix of a report: how the numbers of the manager part were computed and checked.
 
-Data read and dropped, the model, loss and optimizer (with the optimizer's own words for why it
-stopped), the gradient check's verdict (result.json's ``gradient_check``), the correlations of
+Data read and dropped, the model, loss and optimizer (why it stopped in the report's words; an
+English report adds the optimizer's own message), the gradient check's verdict (result.json's ``gradient_check``), the correlations of
 the parameters, the convergence pictures and the computational graph, the console's messages and
 what it takes to reproduce the run. ``content.py`` puts it after the manager part.
 """
@@ -19,6 +19,7 @@ from workbench import __version__
 from workbench.report.blocks import Code, Paragraph, Section, Table
 from workbench.report.pieces import figure_block, measure_rows
 from workbench.report.sentences import gradient_verdict
+from workbench.report.stops import stop_sentence
 from workbench.report.text import names_list, number, percent
 
 MAX_CORRELATIONS = 12
@@ -78,7 +79,10 @@ def _model(inputs, tr) -> Section:
         extras.append(tr("model.weights", column=config.loss.weights))
     rows += [(tr("model.loss"), loss + (f" ({'; '.join(extras)})" if extras else "")),
              (tr("model.optimizer"), result.get("optimizer")),
-             (tr("model.message"), result.get("message")),
+             (tr("model.stop"), stop_sentence(result, tr))]
+    if inputs.language == "en" and result.get("message"):       # the optimizer speaks English only
+        rows.append((tr("model.message"), result["message"]))
+    rows += [
              (tr("model.steps"), result.get("iterations")),
              (tr("model.evaluations"), result.get("function_evaluations"))]
     blocks = [_key_values(rows, tr)]
@@ -131,8 +135,13 @@ def _pictures(inputs, figures, tr) -> list[Section]:
 
 
 def _notes(inputs, tr) -> Section | None:
+    """The console's messages, as printed (in English); a report in another language says how many
+    there were and where to read them instead of quoting English."""
     if not inputs.notes:
         return None
+    if inputs.language != "en":
+        return Section("notes", tr("section.notes"), [Paragraph(tr("notes.elsewhere", n=len(inputs.notes)),
+                                                                kind="note")])
     return Section("notes", tr("section.notes"), [Paragraph(tr("notes.intro"), kind="note"),
                                                   Code("\n".join(inputs.notes))])
 

@@ -42,6 +42,7 @@ class ReportInputs:
     inputs: tuple[str, ...]
     model_kind: str | None                # built-in type, or None for a formula
     binary: bool = False
+    logit: bool = False                   # the model's output is the log-odds of a 0/1 target
     effects: list[Effect] = field(default_factory=list)
     correlation: tuple[list[str], np.ndarray] | None = None
     notes: list[str] = field(default_factory=list)        # console messages of the fit
@@ -71,11 +72,15 @@ def predicts_probability(prepared) -> bool:
     return bool(prepared.model.binary or getattr(prepared.loss, "name", "") == "cross_entropy")
 
 
+def predicts_logit(prepared) -> bool:
+    """The model's output is a logit: a 0/1 target fitted on logits (built-in logistic, or cross-entropy)."""
+    return bool(predicts_probability(prepared) and getattr(prepared.loss, "from_logits", True))
+
+
 def _effects_of(outcome) -> list[Effect]:
     prepared = outcome.prepared
     objective, model = prepared.objective, prepared.model
-    binary = predicts_probability(prepared)
-    logit = bool(binary and getattr(prepared.loss, "from_logits", True))
+    binary, logit = predicts_probability(prepared), predicts_logit(prepared)
 
     def predict(x, columns):
         from workbench import engine as ad
@@ -87,6 +92,12 @@ def _effects_of(outcome) -> list[Effect]:
     unc = outcome.uncertainty
     return input_effects(predict, outcome.x, objective.columns, model.inputs, getattr(unc, "covariance", None),
                          getattr(unc, "t_value", float("nan")), binary=binary, logit=logit)
+
+
+def _final_folder(outcome) -> Path:
+    """Where the fit's files end up: ``destination`` while they are written into a staging folder
+    beside it (``out_dir``), as an absolute path, so that the report names a folder that exists."""
+    return Path(getattr(outcome, "destination", None) or outcome.out_dir).resolve()
 
 
 def report_inputs(outcome) -> ReportInputs:
@@ -101,10 +112,10 @@ def report_inputs(outcome) -> ReportInputs:
     return ReportInputs(result=outcome.result, config=prepared.config, params_table=list(outcome.params_table),
                         target=model.target, inputs=tuple(model.inputs),
                         model_kind=None if prepared.config.model.formula else prepared.config.model.type,
-                        binary=predicts_probability(prepared), effects=effects,
+                        binary=predicts_probability(prepared), logit=predicts_logit(prepared), effects=effects,
                         correlation=(list(unc.names), np.asarray(corr, dtype=float)) if corr is not None else None,
                         notes=list(dict.fromkeys(outcome.warnings)), n_validation=len(prepared.val_rows),
-                        out_dir=outcome.destination, command=getattr(outcome, "command", None))
+                        out_dir=_final_folder(outcome), command=getattr(outcome, "command", None))
 
 
 # ---- the manager part ---------------------------------------------------------------------------
@@ -140,7 +151,7 @@ def _parameters(inputs: ReportInputs, tr) -> Section:
     formula = getattr(getattr(inputs.config, "model", None), "formula", None)
     meanings = parameter_meanings([r["name"] for r in table[:MAX_PARAM_ROWS]], tr=tr, target=inputs.target,
                                   kind=inputs.model_kind, inputs=inputs.inputs, formula=formula,
-                                  describe=inputs.describe, units=inputs.units)
+                                  describe=inputs.describe, units=inputs.units, logit=inputs.logit)
     undetermined = {u["param"] if isinstance(u, dict) else u for u in inputs.result.get("undetermined") or []}
     rows = []
     for r in table[:MAX_PARAM_ROWS]:
@@ -176,7 +187,8 @@ def _drift(inputs: ReportInputs, tr) -> Section | None:
         return None
     blocks = [Paragraph(text) for text in sentences.drift_sentences(inputs.result, tr)]
     if drift:
-        rows = tuple((d["param"], number(d["previous"], 4), number(d["now"], 4), number(d["z"], 2)) for d in drift)
+        rows = tuple((d["param"] if "param" in d else tr(f"measure.{d['metric']}"), number(d["previous"], 4),
+                      number(d["now"], 4), number(d.get("z"), 2)) for d in drift)
         blocks.append(Table((tr("col.parameter"), tr("col.previous"), tr("col.now"), tr("col.z")), rows,
                             numeric=(False, True, True, True)))
     return Section("drift", tr("section.drift"), blocks)

@@ -7,8 +7,9 @@ report's ``Translator``, and returns sentences in the report's language:
   correctly) and the typical error, in the target's units;
 * ``effect_sentence``: what one more unit of an input does, with its interval; "no clear effect"
   where the 95% interval includes no effect; nothing claimed where the interval is unknown;
-* ``trust_sentences``: whether the fit converged (from ``status`` and ``converged``: a fit that
-  diverged never "converged") and the gradient check's verdict (``gradient_check.verdict``);
+* ``trust_sentences``: how the run ended and why (``stops.py``: a fit that diverged never
+  "converged", and each cause of a divergence says truly which values are shown) and the
+  gradient check's verdict (``gradient_check.verdict``);
 * ``drift_sentences``: which parameters moved since the previous fit (``drift``);
 * ``alerts``: what a manager must not miss, without engineer words (the details are in the appendix).
 
@@ -18,7 +19,8 @@ Console notes (starting values, options an optimizer ignores) are not sentences 
 from __future__ import annotations
 
 from workbench.report.effects import Effect
-from workbench.report.text import names_list, number, share_text, steps, unit_suffix
+from workbench.report.stops import stop_sentence
+from workbench.report.text import names_list, number, percent, share_text, unit_suffix
 
 MAX_EFFECT_SENTENCES = 4
 VERDICTS = ("verified", "failed", "inconclusive", "not_run")
@@ -75,28 +77,35 @@ def effect_sentences(effects: list[Effect], target: str, tr, units: dict | None 
 
 
 def trust_sentences(result: dict, tr) -> list[str]:
-    """Whether the fit converged, then the gradient check's verdict."""
-    status, count = result.get("status"), int(result.get("iterations") or 0)
-    if status == "diverged":
-        first = tr("trust.diverged", step=result.get("diverged_at") if result.get("diverged_at") is not None else count)
-    elif status == "interrupted":
-        first = tr("trust.interrupted", steps=steps(count, tr))
-    elif result.get("converged") is True and result.get("loss") is not None:
-        first = tr("trust.converged", steps=steps(count, tr))
-    else:
-        first = tr("trust.stopped", steps=steps(count, tr))
-    return [first, tr(f"gradients.{gradient_verdict(result)}")]
+    """How and why the run ended (``stops.py``: from ``status`` and the kind of message), then the
+    gradient check's verdict."""
+    return [stop_sentence(result, tr), tr(f"gradients.{gradient_verdict(result)}")]
+
+
+def _drift_entry(entry: dict, tr) -> str:
+    """One drift entry of result.json (a parameter by z or by relative change, or a metric) in words."""
+    if "metric" in entry:
+        return tr("drift.metric", metric=tr(f"measure.{entry['metric']}"), previous=number(entry["previous"], 4),
+                  now=number(entry["now"], 4), change=percent(entry["relative_change"], 0),
+                  tolerance=percent(entry["tolerance"], 0))
+    fields = {"param": entry["param"], "previous": number(entry["previous"], 4), "now": number(entry["now"], 4)}
+    if entry.get("z") is None:
+        return tr("drift.moved_relative", change=percent(entry.get("relative_change") or 0.0, 0),
+                  tolerance=percent(entry.get("tolerance") or 0.0, 0), **fields)
+    return tr("drift.moved", z=number(abs(entry["z"]), 2), **fields)
 
 
 def drift_sentences(result: dict, tr) -> list[str]:
-    """Which parameters moved since the previous fit; nothing when no history was compared."""
+    """What moved since the previous fit; why nothing was compared; nothing without a history."""
     drift = result.get("drift")
     if drift is None:
         return []
-    if not drift:
-        return [tr("drift.none")]
-    return [tr("drift.moved", param=d["param"], previous=number(d["previous"], 4), now=number(d["now"], 4),
-               z=number(abs(d["z"]), 2)) for d in drift]
+    if drift:
+        return [_drift_entry(entry, tr) for entry in drift]
+    check = result.get("drift_check") or {}
+    if "drift_check" in result and check.get("compared_with") is None:
+        return [tr("drift.first" if result.get("converged") else "drift.not_compared")]
+    return [tr("drift.none")]
 
 
 def alerts(result: dict, tr) -> list[str]:

@@ -28,6 +28,8 @@ import numpy as np
 
 from workbench.report.i18n import Translator, translator
 from workbench.report.plots import SAMPLE_ABOVE
+from workbench.report.sentences import gradient_verdict
+from workbench.report.stops import stop_sentence
 
 EXCEL_MAX_ROWS = 1_048_576
 PARAMS_COLUMNS = ("name", "value", "stderr", "ci_low", "ci_high", "min", "max", "fixed")
@@ -119,9 +121,33 @@ def _widths(sheet, widths: list[int]) -> None:
         sheet.set_column(col, col, min(max(width + 1, 8), MAX_WIDTH))
 
 
+def _run_rows(result: dict, tr: Translator) -> list[tuple[str, object, str | None]]:
+    """The run's rows: names as written, the status and why it stopped in the report's language
+    (the optimizer's own English message only in an English workbook)."""
+    rows = []
+    for key in RUN_KEYS:
+        value = result.get(key)
+        if value is None or (key == "message" and tr.language != "en"):
+            continue
+        if key == "status":
+            rows.append((tr("xlsx.row.status"), tr(f"xlsx.status.{value}") if f"xlsx.status.{value}" in tr.messages
+                         else str(value), None))
+            rows.append((tr("xlsx.row.stop"), stop_sentence(result, tr), None))
+        else:
+            rows.append((tr(f"xlsx.row.{key}"), value, None))
+    return rows
+
+
+def _warning_rows(result: dict, tr: Translator) -> list[tuple[str, object, str | None]]:
+    warnings = list(result.get("warnings") or [])
+    if warnings and tr.language != "en":            # console text is English: counted, not quoted
+        return [(tr("xlsx.row.warning"), tr("notes.elsewhere", n=len(warnings)), None)]
+    return [(tr("xlsx.row.warning"), w, None) for w in warnings]
+
+
 def summary_rows(result: dict, tr: Translator) -> list[tuple[str, object, str | None]]:
     """(label, value, number format or None) of the Summary sheet, in reading order."""
-    rows = [(tr(f"xlsx.row.{k}"), result.get(k), None) for k in RUN_KEYS if result.get(k) is not None]
+    rows = _run_rows(result, tr)
     for key in METRIC_KEYS:
         value = (result.get("metrics") or {}).get(key)
         if value is not None:
@@ -135,11 +161,10 @@ def summary_rows(result: dict, tr: Translator) -> list[tuple[str, object, str | 
              for k in DATA_KEYS if data.get(k) is not None]
     check = result.get("gradient_check")
     if isinstance(check, dict) and check.get("verdict"):
-        rows.append((tr("xlsx.row.gradient_check"), check["verdict"], None))
+        rows.append((tr("xlsx.row.gradient_check"), tr(f"xlsx.verdict.{gradient_verdict(result)}"), None))
     rows += [(tr(f"xlsx.row.{k}"), result.get(k), "0.000" if k == "elapsed_s" else "0" if k == "seed" else None)
              for k in TAIL_KEYS if result.get(k) is not None]
-    rows += [(tr("xlsx.row.warning"), w, None) for w in result.get("warnings") or []]
-    return rows
+    return rows + _warning_rows(result, tr)
 
 
 def _summary_sheet(book: _Book, result: dict, notes: list[str]) -> None:

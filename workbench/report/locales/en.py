@@ -59,8 +59,33 @@ MESSAGES = {
                          "effect could not be estimated.",
     "trust.converged": "The fit converged after {steps}.",
     "trust.stopped": "The fit stopped after {steps} without converging.",
-    "trust.diverged": "The fit diverged at step {step}: the values shown are the last finite ones.",
+    "trust.max_steps": "The fit stopped without converging when it reached its limit of {steps}.",
+    "trust.time_limit": "The fit stopped without converging at its time limit, after {steps}.",
+    "trust.timeout": "The fit stopped without converging at its time limit, after {steps}.",
+    "trust.stalled": "The fit stopped after {steps} without converging: no further step lowered the loss.",
+    "trust.stalled.above_start": "The fit stopped after {steps} at a loss above its starting loss, so it did "
+                                 "not converge.",
+    "trust.early_stopped": "The fit stopped early after {steps}, when its error on the rows held out for "
+                           "validation stopped improving; the values shown are those with the lowest such error.",
     "trust.interrupted": "The fit was interrupted after {steps}; the values shown are the last ones reached.",
+    "trust.diverged.at_start": "The fit diverged at the start: the loss or its slope could not be computed at "
+                               "the starting values, which are the values shown.",
+    "trust.diverged.nonfinite": "The fit diverged at step {step}: the loss or its slope became infinite or "
+                                "undefined; the values shown are those of step {previous}.",
+    "trust.diverged.no_finite_step": "The fit diverged at step {step}: every step it tried, even much smaller "
+                                     "ones, made the loss infinite or undefined; the values shown are those of "
+                                     "step {previous}.",
+    "trust.diverged.runaway": "The fit diverged at step {step}: parameter {param} grew without bound while the "
+                              "loss kept falling, so the model may have no best fit for this data; the values "
+                              "shown are those of step {previous}.",
+    "trust.diverged.runaway_unnamed": "The fit diverged at step {step}: a parameter grew without bound while "
+                                      "the loss kept falling, so the model may have no best fit for this data; "
+                                      "the values shown are those of step {previous}.",
+    "trust.diverged.end_nonfinite": "The fit diverged: after {steps} its loss or parameters were no longer "
+                                    "finite; the values shown are the starting values.",
+    "trust.diverged.far_above": "The fit diverged: after {steps} its loss was far above the starting loss; "
+                                "the values shown are the starting values.",
+    "trust.diverged.other": "The fit diverged at step {step}; the values shown are not a fit.",
     "gradients.verified": "Its gradients were verified.",
     "gradients.failed": "The check of its gradients failed.",
     "gradients.inconclusive": "The check of its gradients was inconclusive.",
@@ -70,8 +95,16 @@ MESSAGES = {
     "alert.undetermined": "The data cannot determine {names}; their values are not reliable.",
     "alert.gradients_failed": "A check of the model's derivatives failed, so the fit may be wrong; the "
                               "technical appendix names the cause.",
-    "drift.moved": "{param} moved from {previous} to {now} since the previous fit ({z} standard errors).",
-    "drift.none": "No parameter moved more than usual since the previous fit.",
+    "drift.moved": "{param} moved from {previous} to {now} since the previous fit ({z} times the standard "
+                   "error of the change).",
+    "drift.moved_relative": "{param} moved from {previous} to {now} since the previous fit (a change of {change}; "
+                            "without standard errors it is compared with a tolerance of {tolerance}).",
+    "drift.metric": "{metric} rose from {previous} to {now} since the previous fit (+{change}; the tolerance is "
+                    "{tolerance}).",
+    "drift.none": "Since the previous fit, no parameter moved beyond its drift threshold and the fit did not get "
+                  "worse beyond its tolerance.",
+    "drift.first": "This is the first recorded fit of this name, so there is nothing to compare it with yet.",
+    "drift.not_compared": "This fit did not converge, so it was not compared with the earlier fits.",
     "col.parameter": "Parameter",
     "col.meaning": "Meaning",
     "col.value": "Value",
@@ -93,16 +126,24 @@ MESSAGES = {
     "param.at_upper": "at its upper bound",
     "param.undetermined": "cannot be determined",
     "params.more": "… and {n} more parameters in params.csv",
+    "meaning.constant_subtracted": "constant term subtracted from {target}",
+    "meaning.slope_negated": "decrease in {target} per additional 1{unit} of {column}",
+    "meaning.coefficient": "coefficient of {column} in the {term} term",
+    "meaning.exponent": "exponent of {column} in the {term} term",
+    "meaning.at_one": "{target} when {column} is 1{unit}",
+    "meaning.multiplier": "multiplier of {power}",
+    "meaning.log_odds_constant": "constant term of the log-odds that {target} is 1",
+    "meaning.term_at_zero": "value of the {term} term when {column} is 0",
+    "meaning.far_level": "level of {target} far from the peak",
     "meaning.baseline": "baseline: {target} when every input is 0",
-    "meaning.constant": "baseline level of {target}",
+    "meaning.constant": "constant term added to {target}",
     "meaning.slope": "change in {target} per additional 1{unit} of {column}",
     "meaning.elasticity": "elasticity: % change in {target} per 1% more {column}",
     "meaning.log_odds_baseline": "log-odds that {target} is 1 when every input is 0",
     "meaning.log_odds_slope": "change in the log-odds that {target} is 1 per additional 1{unit} of {column}",
     "meaning.power_term": "weight of {column} to the power {k}",
-    "meaning.scale": "scale: size of the {column} term",
-    "meaning.rate": "growth rate per 1{unit} of {column} (negative: decline)",
-    "meaning.peak_height": "height of the peak above the baseline",
+    "meaning.rate": "growth rate of the {term} term per additional 1{unit} of {column} (negative: decay)",
+    "meaning.peak_height": "height of the peak above the level far from it",
     "meaning.peak_center": "{column} at the peak",
     "meaning.peak_width": "width of the peak, in {column}",
     "meaning.vmax": "highest level {target} approaches",
@@ -143,7 +184,8 @@ MESSAGES = {
     "model.regularization": "regularization l1 {l1}, l2 {l2}",
     "model.weights": "weights from column {column}",
     "model.optimizer": "Optimizer",
-    "model.message": "Why it stopped",
+    "model.stop": "Why it stopped",
+    "model.message": "The optimizer's own message",
     "model.steps": "Steps",
     "model.evaluations": "Function evaluations",
     "gc.verified": "Verified: the exact derivatives agree with each other and with numerical estimates.",
@@ -181,6 +223,8 @@ MESSAGES = {
     "figure.missing": "{title}: not drawn.",
     "figure.missing_reason": "{title}: not drawn ({reason}).",
     "notes.intro": "As printed on the console when the fit ran.",
+    "notes.elsewhere": "The fit printed {n} messages on the console, in English; the English report quotes "
+                       "them here.",
     "repro.command": "Command",
     "repro.sha": "Data file SHA-256",
     "repro.versions": "Versions",
@@ -240,7 +284,20 @@ MESSAGES = {
     "xlsx.row.optimizer": "Optimizer",
     "xlsx.row.converged": "Converged",
     "xlsx.row.status": "Status",
-    "xlsx.row.message": "Why the optimizer stopped",
+    "xlsx.row.message": "The optimizer's own message",
+    "xlsx.row.stop": "Why it stopped",
+    "xlsx.status.converged": "converged",
+    "xlsx.status.max_steps": "step limit reached",
+    "xlsx.status.time_limit": "time limit reached",
+    "xlsx.status.timeout": "time limit reached",
+    "xlsx.status.early_stopped": "stopped early",
+    "xlsx.status.stalled": "stalled",
+    "xlsx.status.interrupted": "interrupted",
+    "xlsx.status.diverged": "diverged",
+    "xlsx.verdict.verified": "verified",
+    "xlsx.verdict.failed": "FAILED",
+    "xlsx.verdict.inconclusive": "inconclusive",
+    "xlsx.verdict.not_run": "not run",
     "xlsx.row.iterations": "Steps",
     "xlsx.row.function_evaluations": "Function evaluations",
     "xlsx.row.loss": "Final loss",

@@ -1,0 +1,194 @@
+"""Every word of a report true, in the report's language: the final folder, meanings that do not
+overclaim, why a fit stopped (from result.json's status and the kind of message, never its English
+text in a Japanese report), drift in words for every kind of entry, and Japanese throughout."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pytest
+
+from cli_helpers import write_config, write_csv
+from workbench.report.i18n import catalog, translator
+
+JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
+
+
+# ---- the folder a report names --------------------------------------------------------------
+
+def test_report_names_the_final_output_folder_not_the_staging_folder(tmp_path):
+    from workbench.config import load_config
+    from workbench.pipeline.fit import run_fit
+
+    x = np.linspace(0, 5, 20)
+    write_csv(tmp_path, "line.csv", "x,y", zip(x, 2 * x + 1))
+    config = load_config(write_config(tmp_path, """
+        data: {path: line.csv}
+        model: {formula: "y ~ a * x + c"}
+        params: {a: 1, c: 0}
+        output: {dir: out, formats: [html], plots: false}
+    """))
+    outcome = run_fit(config, tmp_path / "out")
+    html = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    assert ".wb-new-" not in html
+    assert f"<td>{(tmp_path / 'out').resolve()}</td>" in html
+    assert outcome.out_dir == tmp_path / "out"
+
+
+# ---- meanings ---------------------------------------------------------------------------------
+
+def _meanings(formula, names, inputs=("price",), logit=False, units=None):
+    from workbench.report.meanings import parameter_meanings
+
+    return parameter_meanings(names, tr=translator("en"), target="units", kind=None, inputs=inputs,
+                              formula=formula, units=units, logit=logit)
+
+
+@pytest.mark.parametrize("formula, expected", [
+    ("units ~ a * price ** b", {"a": "units when price is 1 USD", "b": "elasticity: % change in units per 1% more price"}),
+    ("units ~ a * price ** b + c", {"a": "multiplier of price^b", "b": "exponent of price in the a·price^b term",
+                                    "c": "constant term added to units"}),
+    ("units ~ c - a * price ** b", {"a": "multiplier of price^b", "b": "exponent of price in the a·price^b term",
+                                    "c": "constant term added to units"}),
+    ("units ~ c - b * price", {"b": "decrease in units per additional 1 USD of price", "c": "constant term added to units"}),
+    ("units ~ -b * price + c", {"b": "decrease in units per additional 1 USD of price", "c": "constant term added to units"}),
+    ("units ~ b * price - c", {"b": "change in units per additional 1 USD of price",
+                               "c": "constant term subtracted from units"}),
+    ("units ~ a * price + b * price ** 2", {"a": "coefficient of price in the a·price term"}),
+    ("units ~ b * price + b * 2", {}),                       # b appears twice: its role is not one term's
+    ("units ~ 2 * b * price", {}),                           # b is half the slope: no meaning rather than a wrong one
+])
+def test_a_meaning_is_claimed_only_where_the_formula_makes_it_true(formula, expected):
+    assert _meanings(formula, ["a", "b", "c"], units={"price": "USD"}) == expected
+
+
+def test_a_logit_formula_speaks_of_log_odds_and_never_of_elasticity():
+    said = _meanings("units ~ a + b * price", ["a", "b"], logit=True)
+    assert said == {"a": "constant term of the log-odds that units is 1",
+                    "b": "change in the log-odds that units is 1 per additional 1 of price"}
+    assert "elasticity" not in " ".join(_meanings("units ~ a * price ** b", ["a", "b"], logit=True).values())
+
+
+def test_builtin_models_say_what_their_parameters_are():
+    from workbench.report.meanings import parameter_meanings
+
+    def said(kind, names):
+        return parameter_meanings(names, tr=translator("en"), target="y", kind=kind, inputs=("x",))
+
+    assert said("power", ["a", "b"]) == {"a": "y when x is 1", "b": "elasticity: % change in y per 1% more x"}
+    assert said("exponential", ["a", "b", "c"]) == {
+        "a": "value of the a·exp(b·x) term when x is 0",
+        "b": "growth rate of the a·exp(b·x) term per additional 1 of x (negative: decay)",
+        "c": "constant term added to y"}
+    assert said("gaussian", ["offset"]) == {"offset": "level of y far from the peak"}
+
+
+def test_the_example_report_calls_b_an_exponent_not_the_elasticity(tmp_path):
+    from workbench.config import load_config
+    from workbench.pipeline.fit import run_fit
+    from workbench.report.content import report_content
+
+    price = np.linspace(2, 12, 30)
+    write_csv(tmp_path, "sales.csv", "price,units", zip(price, 5000 * price ** -1.3 + 150))
+    config = load_config(write_config(tmp_path, """
+        data: {path: sales.csv}
+        model: {formula: "units ~ a * price**b + c"}
+        params: {a: 5000, b: -1, c: 100}
+        output: {dir: out, formats: [], plots: false}
+    """))
+    content = report_content(run_fit(config, tmp_path / "out", reports=False))
+    parameters = next(s for s in content.manager if s.key == "parameters")
+    rows = {r[0]: r[1] for r in parameters.blocks[0].rows}
+    assert rows["b"] == "exponent of price in the a·price^b term" and "elasticity" not in " ".join(rows.values())
+
+
+# ---- why a fit stopped ------------------------------------------------------------------------
+
+def _optimizer_messages() -> dict[str, tuple[str, str]]:
+    """status and message for each way a run ends, made by the optimizers' own message functions."""
+    from workbench.optim.base import (EXPLODED, OptimizeResult, diverged_message, exploded_message,
+                                      no_finite_step_message)
+    from workbench.optim.driver import honest
+
+    def ended(x, fun, status="converged", message="tolerance met"):
+        run = OptimizeResult(x=np.array(x, dtype=float), fun=fun, success=status == "converged", status=status,
+                             message=message, nit=7, nfev=8, njev=8, history=[{"step": 0, "loss": 10.0}])
+        run = honest(run, np.array([1.0]))
+        return run.status, run.message
+
+    return {"diverged.at_start": ("diverged", diverged_message(0)),
+            "diverged.nonfinite": ("diverged", diverged_message(5)),
+            "diverged.no_finite_step": ("diverged", no_finite_step_message(5, 30)),
+            "diverged.runaway": ("diverged", exploded_message(5, np.array([1e11, 1.0]), EXPLODED, ["slope", "c"])),
+            "diverged.end_nonfinite": ended([np.inf], 1.0),
+            "diverged.far_above": ended([3.0], 40.0),
+            "stalled.above_start": ended([3.0], 12.0),
+            "stalled": ("stalled", "no step lowered the loss at step 9"),
+            "max_steps": ("max_steps", "reached max_steps = 12 without meeting the tolerances"),
+            "converged": ("converged", "relative reduction of the loss below ftol")}
+
+
+@pytest.mark.parametrize("reason", list(_optimizer_messages()))
+def test_the_optimizers_own_messages_map_to_their_reason(reason):
+    from workbench.report.stops import stop_of
+
+    status, message = _optimizer_messages()[reason]
+    stop = stop_of({"status": status, "message": message, "converged": status == "converged", "loss": 1.0,
+                    "iterations": 7, "diverged_at": 5 if status == "diverged" else None})
+    assert stop.reason == reason
+    assert stop.fields["param"] == ("slope" if reason == "diverged.runaway" else "")
+
+
+def test_early_stopping_by_patience_is_told_from_other_stops():
+    from workbench.optim.base import Monitor
+    from workbench.optim.options import Options
+    from workbench.report.stops import stop_of
+
+    monitor = Monitor(Options(patience=1), callback=lambda step, x, loss: 1.0)
+    for step in range(3):
+        monitor.record(step, np.zeros(1), 1.0, 1.0)
+    assert monitor.stop_status == "early_stopped"
+    patience = {"status": "early_stopped", "message": monitor.stop_message, "iterations": 2}
+    assert stop_of(patience).reason == "early_stopped"
+    assert stop_of(dict(patience, message="the callback asked to stop at step 2")).reason == "stopped"
+
+
+@pytest.mark.parametrize("reason, words", [
+    ("diverged.runaway", "The fit diverged at step 5: parameter slope grew without bound while the loss kept "
+                         "falling, so the model may have no best fit for this data; the values shown are those of step 4."),
+    ("diverged.far_above", "The fit diverged: after 7 steps its loss was far above the starting loss; the values "
+                           "shown are the starting values."),
+    ("diverged.nonfinite", "The fit diverged at step 5: the loss or its slope became infinite or undefined; the "
+                           "values shown are those of step 4."),
+])
+def test_divergence_sentences_say_what_happened_and_which_values_are_shown(reason, words):
+    from workbench.report.sentences import trust_sentences
+
+    status, message = _optimizer_messages()[reason]
+    result = {"status": status, "message": message, "converged": False, "iterations": 7, "diverged_at": 5,
+              "gradient_check": {"verdict": "not_run"}}
+    assert trust_sentences(result, translator("en"))[0] == words
+    japanese = trust_sentences(result, translator("ja"))[0]
+    assert JAPANESE.search(japanese) and not re.search(r"[A-Za-z]{3,}", japanese.replace("slope", ""))
+
+
+# ---- drift --------------------------------------------------------------------------------------
+
+def test_every_kind_of_drift_entry_is_said_and_tabled():
+    from workbench.report.sentences import drift_sentences
+
+    tr = translator("en")
+    drift = [{"param": "b", "previous": 2.0, "now": 2.6, "z": None, "relative_change": 0.2307, "test": "relative",
+              "tolerance": 0.1},
+             {"metric": "rmse", "previous": 1.0, "now": 2.0, "relative_change": 1.0, "test": "metric",
+              "tolerance": 0.5}]
+    said = drift_sentences({"drift": drift, "converged": True}, tr)
+    assert said == ["b moved from 2.000 to 2.600 since the previous fit (a change of 23%; without standard errors "
+                    "it is compared with a tolerance of 10%).",
+                    "Typical error (RMSE) rose from 1.000 to 2.000 since the previous fit (+100%; the tolerance is 50%)."]
+    first = {"drift": [], "converged": True, "drift_check": {"compared_with": None}}
+    assert drift_sentences(first, tr) == [catalog("en")["drift.first"]]
+    assert drift_sentences(dict(first, converged=False), tr) == [catalog("en")["drift.not_compared"]]
+    assert all(JAPANESE.search(s) for s in drift_sentences({"drift": drift, "converged": True}, translator("ja")))
