@@ -193,7 +193,7 @@ def _fit_and_write(prepared: Prepared, out_dir: Path, stop: StopFlag, started: f
         warnings.simplefilter("ignore", RuntimeWarning)
         try:
             names = [p.name if p.size == 1 else f"{p.name}[{i}]" for p in prepared.free for i in range(p.size)]
-            opt = minimize(prepared.objective, prepared.x0, options, lower=prepared.lower,
+            opt = minimize(fit_objective(prepared), prepared.x0, options, lower=prepared.lower,
                            upper=prepared.upper, callback=monitor, names=names)
         except (KeyboardInterrupt, TimeLimitReached):
             # A second signal, or a step that outlived the time limit: keep the last step seen.
@@ -211,6 +211,16 @@ def _fit_and_write(prepared: Prepared, out_dir: Path, stop: StopFlag, started: f
         if recorder is not None:
             recorder.record(outcome.result)
     return outcome
+
+
+def fit_objective(prepared: Prepared):
+    """The objective the optimizer works on: summed over row chunks when the data is large
+    (``execution.chunk_rows``; ``workbench.pipeline.chunks``), on a Dask cluster when one is set."""
+    from workbench.pipeline.chunks import optimizer_objective
+
+    execution = getattr(prepared.config, "execution", None)
+    return optimizer_objective(prepared.objective, getattr(execution, "chunk_rows", None),
+                               getattr(execution, "scheduler", None))
 
 
 def _stopped_result(prepared: Prepared, last: tuple[int, np.ndarray, float] | None):

@@ -73,6 +73,14 @@ def _uncertainty(prepared: Prepared, x: np.ndarray, names: list[str], residual: 
     obj, n = prepared.objective, prepared.objective.n_rows
     at_bound = _at_bound(prepared, x, names)
     least_squares = prepared.loss.is_least_squares
+    from workbench.pipeline.fit import fit_objective
+
+    chunked = fit_objective(prepared)
+    if least_squares and chunked is not obj:
+        # The triangle of √w·J from the row chunks: the same singular values as J, p × p in memory.
+        weighted = residual if prepared.weights is None else residual * np.sqrt(prepared.weights)
+        return uncertainty.estimate(names, x, n, jacobian=chunked.model_jacobian_factor(x), residuals=weighted,
+                                    at_bound=at_bound)
     refusal = (uncertainty.too_large("Jacobian (rows × parameters)", n * len(x)) if least_squares else
                uncertainty.too_large("Hessian (parameters²)", len(x) ** 2))
     if refusal is None and not least_squares and len(x) > uncertainty.MAX_PARAMS_FOR_HESSIAN:

@@ -1,0 +1,137 @@
+"""A fit's objective summed over row chunks, so memory beyond the data is O(chunk × parameters).
+
+``ChunkedObjective(objective, chunk_rows)`` answers what optimizers ask (``optim``'s protocol)
+without ever holding an n × p matrix:
+
+* least squares: for each chunk the engine gives the residuals r_c and their Jacobian J_c
+  (forward mode), and a QR of the chunk's [J_c | r_c] keeps only its (p+1) × (p+1) triangle;
+  stacking the triangles and factoring again (TSQR) gives R with Q·R = [J | r] for all rows.
+  ``residuals_and_jacobian`` then returns R's last column and the rest, a problem with exactly
+  the same JᵀJ, Jᵀr and ‖r‖ as the full one: Levenberg–Marquardt, which reads only those
+  through an SVD, takes the same steps (to rounding), and never forms JᵀJ;
+* ``residuals``: the chunks' residual norms (their norm is ‖r‖, all a trial step needs);
+* ``value_and_grad``: the loss as a weighted sum of chunk means (sums for sse) and the
+  penalty once, for L-BFGS and the first-order optimizers (minibatches use the rows given);
+* ``model_jacobian_factor``: the triangle of √w·∂prediction/∂x, for uncertainties.
+
+``map_chunks`` is where the chunks are visited; the Dask executor (``workbench.pipeline.dask_sums``)
+replaces it to compute the same triangles where the data's partitions live.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from workbench import engine as ad
+from workbench.pipeline.objective import FitObjective
+
+DEFAULT_CHUNK_ROWS = 65536
+
+
+def stack_triangles(triangles: list[np.ndarray]) -> np.ndarray:
+    """The R factor of the rows of all ``triangles`` stacked (each the R of some rows)."""
+    if len(triangles) == 1:
+        return triangles[0]
+    return np.linalg.qr(np.vstack(triangles), mode="r")
+
+
+def triangle(matrix: np.ndarray) -> np.ndarray:
+    """R of a QR factorization of ``matrix`` (rows beyond the columns are not kept)."""
+    return np.linalg.qr(matrix, mode="r")
+
+
+class ChunkedObjective:
+    """``objective`` evaluated over row chunks of at most ``chunk_rows`` (see the module docstring)."""
+
+    def __init__(self, objective: FitObjective, chunk_rows: int = DEFAULT_CHUNK_ROWS):
+        self.base = objective
+        self.n_params, self.n_rows = objective.n_params, objective.n_rows
+        self.chunk_rows = max(int(chunk_rows), 1)
+        self.bounds = [(i, min(i + self.chunk_rows, self.n_rows)) for i in range(0, self.n_rows, self.chunk_rows)]
+        self._unpenalized = dataclasses.replace(objective.loss, l1=0.0, l2=0.0)
+
+    def chunk(self, start: int, stop: int) -> FitObjective:
+        """The objective on rows [start, stop): views of the data, the whole fit's residual scale."""
+        base, rows = self.base, slice(start, stop)
+        weights = None if base.weights is None else base.weights[rows]
+        part = FitObjective(base.model, self._unpenalized, {k: v[rows] for k, v in base.columns.items()},
+                            base.target[rows], weights, base.free, base.fixed)
+        part._ls_scale = base._ls_scale
+        part._tapes = {"loss": None, "residuals": None}     # a tape per chunk would hold every chunk's data
+        return part
+
+    def map_chunks(self, function) -> list:
+        return [function(self.chunk(start, stop)) for start, stop in self.bounds]
+
+    # ---- least squares -------------------------------------------------------------------
+    def residuals_and_jacobian(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        def augmented(part: FitObjective) -> np.ndarray:
+            r, jac = part.residuals_and_jacobian(x)
+            return triangle(np.column_stack([jac, r]))
+
+        reduced = stack_triangles(self.map_chunks(augmented))
+        return reduced[:, -1].copy(), reduced[:, :-1].copy()
+
+    def residuals(self, x: np.ndarray) -> np.ndarray:
+        return np.array(self.map_chunks(lambda part: float(np.linalg.norm(part.residuals(x)))))
+
+    def model_jacobian_factor(self, x: np.ndarray) -> np.ndarray:
+        """R with RᵀR = Jᵀ W J, J = ∂prediction/∂x (the matrix uncertainties are computed from)."""
+        def factor(part: FitObjective) -> np.ndarray:
+            jac = part.model_jacobian(x)
+            if part.weights is not None:
+                jac = jac * np.sqrt(part.weights)[:, None]
+            return triangle(jac)
+
+        return stack_triangles(self.map_chunks(factor))
+
+    # ---- any loss -------------------------------------------------------------------------
+    def value_and_grad(self, x: np.ndarray, batch: np.ndarray | None = None) -> tuple[float, np.ndarray]:
+        if batch is not None:
+            return self.base.value_and_grad(x, batch)
+        mean = self.base.loss.name != "sse"
+        parts = self.map_chunks(lambda part: (part.n_rows, *part.value_and_grad(x)))
+        value, grad = 0.0, np.zeros(self.n_params)
+        for rows, part_value, part_grad in parts:
+            share = rows / self.n_rows if mean else 1.0
+            value += share * part_value
+            grad += share * part_grad
+        penalty, penalty_grad = self._penalty(x)
+        return value + penalty, grad + penalty_grad
+
+    def _penalty(self, x: np.ndarray) -> tuple[float, np.ndarray]:
+        loss, base = self.base.loss, self.base
+        if not (loss.l1 or loss.l2):
+            return 0.0, np.zeros(self.n_params)
+        leaves = {p.name: ad.Tensor(np.asarray(x[s]).reshape(p.shape), requires_grad=True)
+                  for p, s in zip(base.free, base.slices)}
+        total = ad.Tensor(np.asarray(0.0))
+        for value in base._penalized(leaves):
+            if loss.l1:
+                total = total + loss.l1 * ad.sum(ad.abs(value))
+            if loss.l2:
+                total = total + loss.l2 * ad.sum(value * value)
+        if not total.requires_grad:
+            return float(total.data), np.zeros(self.n_params)
+        collected = ad.backprop(total)
+        grad = np.zeros(self.n_params)
+        for p, s in zip(base.free, base.slices):
+            adjoint = collected.get(id(leaves[p.name]))
+            if adjoint is not None:
+                grad[s] = np.ravel(adjoint[1])
+        return float(total.data), grad
+
+
+def optimizer_objective(objective: FitObjective, chunk_rows: int | None, scheduler: str | None = None):
+    """What the optimizer sees: the objective itself when its rows fit in one chunk, else chunked
+    (the chunks' sums computed by Dask tasks when a ``scheduler`` address is given)."""
+    chunk_rows = chunk_rows or DEFAULT_CHUNK_ROWS
+    if scheduler:
+        from workbench.pipeline.dask_sums import DaskChunkedObjective
+
+        return DaskChunkedObjective(objective, chunk_rows, scheduler)
+    if objective.n_rows <= chunk_rows:
+        return objective
+    return ChunkedObjective(objective, chunk_rows)
