@@ -192,3 +192,89 @@ def test_every_kind_of_drift_entry_is_said_and_tabled():
     assert drift_sentences(first, tr) == [catalog("en")["drift.first"]]
     assert drift_sentences(dict(first, converged=False), tr) == [catalog("en")["drift.not_compared"]]
     assert all(JAPANESE.search(s) for s in drift_sentences({"drift": drift, "converged": True}, translator("ja")))
+
+
+# ---- Japanese throughout ------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def japanese_divergence(tmp_path_factory):
+    """A Japanese report of a fit that diverges at its start, with console notes and a check's detail:
+    every English text the fit produces (optimizer message, notes, check detail) is on hand."""
+    from workbench.config import load_config
+    from workbench.errors import DivergedError
+    from workbench.pipeline.fit import run_fit
+
+    folder = tmp_path_factory.mktemp("ja-diverged")
+    x = np.linspace(1, 5, 20)
+    write_csv(folder, "grow.csv", "x,y", zip(x, np.exp(x)))
+    config = load_config(write_config(folder, """
+        data: {path: grow.csv}
+        model: {formula: "y ~ sqrt(a) * x + m"}
+        params: {a: 0}
+        optimizer: {name: gd, max_steps: 50}
+        report: {language: ja}
+        output: {dir: out, formats: [html, xlsx], plots: false}
+    """))
+    with pytest.raises(DivergedError):
+        run_fit(config, folder / "out")
+    out = folder / "out"
+    result = json.loads((out / "result.json").read_text(encoding="utf-8"))
+    english = [result["message"], *result["warnings"], (result.get("gradient_check") or {}).get("detail") or ""]
+    return out, result, [e for e in english if e]
+
+
+def _english_runs(text: str, words: int = 4) -> list[str]:
+    """Runs of ``words`` English words or more (how an untranslated sentence shows)."""
+    return re.findall(r"[A-Za-z][a-z']*(?:[ ,;:]+[A-Za-z][a-z']*){%d,}" % (words - 1), text)
+
+
+def test_a_japanese_report_quotes_no_english_from_the_optimizer_console_or_check(japanese_divergence):
+    from test_i18n import _Visible, english_fragments
+
+    out, result, english = japanese_divergence
+    assert result["status"] == "diverged" and len(english) >= 3
+    page = _Visible()
+    page.feed((out / "report.html").read_text(encoding="utf-8"))
+    visible = " ".join(page.text)
+    assert page.lang == "ja"
+    for text in english:
+        assert text not in visible and not any(run in visible for run in _english_runs(text)), text
+    normalized = " ".join(re.findall(r"[A-Za-z][A-Za-z'’-]*", visible))
+    assert [f for f in english_fragments() if f in normalized] == []
+    stop = translator("ja")("trust.diverged.at_start")
+    assert stop in visible                                  # said in Japanese, in the summary and the appendix
+    assert visible.count(stop) == 2
+    assert translator("ja")("notes.elsewhere", n=len(result["warnings"])) in visible
+
+
+def test_a_japanese_workbook_labels_and_words_are_japanese(japanese_divergence):
+    import openpyxl
+
+    from test_i18n import english_fragments
+
+    out, result, english = japanese_divergence
+    book = openpyxl.load_workbook(out / "results.xlsx")
+    fragments = english_fragments()
+    strings = [c.value for sheet in book for row in sheet.iter_rows(max_row=60) for c in row
+               if isinstance(c.value, str)]
+    for text in strings:
+        normalized = " ".join(re.findall(r"[A-Za-z][A-Za-z'’-]*", text))
+        assert not [f for f in fragments if f in normalized], text
+        assert text not in english, text
+    summary = {r[0].value: r[1].value for r in book["概要"].iter_rows(min_row=2)}
+    ja = translator("ja")
+    assert summary[ja("xlsx.row.status")] == "発散"
+    assert summary[ja("xlsx.row.gradient_check")] == ja(f"xlsx.verdict.{result['gradient_check']['verdict']}")
+    assert summary[ja("xlsx.row.stop")] == ja("trust.diverged.at_start")
+    assert ja("xlsx.row.message") not in summary
+
+
+def test_an_english_workbook_keeps_the_optimizers_own_message_under_its_label():
+    from workbench.report.xlsx import summary_rows
+
+    result = {"status": "max_steps", "message": "reached max_steps = 12 without meeting the tolerances",
+              "iterations": 12, "converged": False, "gradient_check": {"verdict": "inconclusive"}}
+    rows = {label: value for label, value, _ in summary_rows(result, translator("en"))}
+    assert rows["The optimizer's own message"] == result["message"]
+    assert rows["Status"] == "step limit reached" and rows["Gradient check"] == "inconclusive"
+    assert rows["Why it stopped"] == "The fit stopped without converging when it reached its limit of 12 steps."

@@ -193,7 +193,8 @@ MESSAGES = {
     "gc.inconclusive": "Inconclusive: the exact derivatives agree with each other, but the numerical estimates "
                        "were too noisy to confirm them.",
     "gc.not_run": "The gradient check was not run for this fit.",
-    "gc.failed_primitives": "Derivative rules that disagree with numerical differentiation: {names}.",
+    "gc.failed_primitives": "Derivative rules that disagree with an independent computation of their "
+                            "derivative: {names}.",
     "gc.inconclusive_parameters": "Parameters whose numerical estimate was too noisy: {names}.",
     "gc.full_table": "workbench check writes the full table for every parameter to gradcheck.html.",
     "corr.intro": "Strongly correlated parameters trade off against each other: the data pin down a "

@@ -184,7 +184,7 @@ MESSAGES = {
     "gc.failed": "不合格: 独立な推定値と一致しない導関数があります。",
     "gc.inconclusive": "判定不能: 厳密な導関数どうしは一致していますが、数値的な推定値の誤差が大きく確認できませんでした。",
     "gc.not_run": "このフィットでは勾配の検証を行っていません。",
-    "gc.failed_primitives": "数値微分と一致しない微分規則: {names}。",
+    "gc.failed_primitives": "独立に計算した導関数と一致しない微分規則: {names}。",
     "gc.inconclusive_parameters": "数値的な推定値の誤差が大きかったパラメータ: {names}。",
     "gc.full_table": "workbench check を実行すると、全パラメータの詳細な表が gradcheck.html に出力されます。",
     "corr.intro": "強く相関するパラメータは互いに補い合います: データはそれぞれ単独よりも、その組み合わせをよく決めます。",
