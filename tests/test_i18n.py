@@ -140,3 +140,23 @@ def test_japanese_sentences_carry_units_and_numbers_formatted_for_the_locale(jap
     assert "円増えるごとに" in html.replace(" ", "") and "個" in html
     assert tr("steps.many", n=12) == "12ステップ"
     assert tr("list.and", first="a、b", last="c") == "a、bとc"
+
+
+def test_numbers_have_one_formatter_shared_by_both_languages():
+    """text.py formats every number; the Translator carries words only (no second, unused formatter)."""
+    import ast
+    from pathlib import Path
+
+    from workbench.report import text
+    from workbench.report.i18n import Translator
+
+    assert not hasattr(Translator, "number") and not hasattr(Translator, "percent")
+    report = Path(text.__file__).parent
+    for path in report.glob("*.py"):
+        if path.name in ("text.py", "xlsx.py"):          # xlsx formats numbers only to size its columns
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.FormattedValue) and node.format_spec is not None:
+                spec = "".join(v.value for v in node.format_spec.values if isinstance(v, ast.Constant))
+                assert not any(c in spec for c in ",efg%"), (path.name, spec)
+    assert (text.number(-1234.5678), text.count(1_048_575), text.percent(0.1234)) == ("−1,235", "1,048,575", "12.3%")

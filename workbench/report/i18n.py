@@ -6,15 +6,17 @@ message by key, and the catalogs in ``locales/`` hold the words (``locales/en.py
 Messages are ``str.format`` templates with named fields, so word order is the language's own.
 
     tr = translator("ja")
-    tr("quality.explains", share="99.8%", target="units")
+    tr("quality.r2", share="99.8%", target="units")   # "このモデルはunitsの変動の99.8%を説明しています。"
 
-Numbers are formatted for the language by ``tr.number`` and ``tr.percent``.
+Numbers have one formatter, ``text.number`` (with ``text.percent`` and ``text.share_text``): English
+and Japanese business writing share their conventions (1,234.5 · 12.3% · −0.5), so what differs
+between the languages, the words around a number (units, "percentage points", ポイント), is in
+the catalogs.
 """
 
 from __future__ import annotations
 
 import importlib
-import math
 from dataclasses import dataclass
 
 LANGUAGES = ("en", "ja")
@@ -35,24 +37,6 @@ class Translator:
 
     def __call__(self, key: str, **fields) -> str:
         return self.messages[key].format(**fields)
-
-    def number(self, value, digits: int = 4) -> str:
-        """``value`` to ``digits`` significant digits, thousands grouped; '–' for None or NaN."""
-        if value is None or (isinstance(value, float) and not math.isfinite(value)):
-            return "–"
-        value = float(value)
-        if value == 0:
-            return "0"
-        magnitude = math.floor(math.log10(abs(value)))
-        if -4 <= magnitude < 15:
-            decimals = max(digits - 1 - magnitude, 0)
-            return f"{value:,.{decimals}f}"
-        return f"{value:.{digits - 1}e}"
-
-    def percent(self, share, decimals: int = 1) -> str:
-        if share is None or not math.isfinite(float(share)):
-            return "–"
-        return f"{100 * float(share):.{decimals}f}%"
 
 
 def translator(language: str = DEFAULT_LANGUAGE) -> Translator:

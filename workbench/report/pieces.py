@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from workbench.report.blocks import Figure, Paragraph
-from workbench.report.text import number, share_text, unit_suffix
+from workbench.report.text import count, number, share_text, unit_suffix
 
 UNIT_MEASURES = ("rmse", "mae")             # measured in the target's units
 
@@ -27,9 +27,9 @@ def figure_block(figures, key: str, title: str, caption: str, tr, language: str)
         return Paragraph(tr("figure.missing", title=title), kind="note")
     method = getattr(drawn, "method", "all")
     if method == "sample":
-        caption += " " + tr("figure.sample", shown=f"{drawn.shown:,}", total=f"{drawn.total:,}")
+        caption += " " + tr("figure.sample", shown=count(drawn.shown), total=count(drawn.total))
     elif method == "density":
-        caption += " " + tr("figure.density", total=f"{drawn.total:,}")
+        caption += " " + tr("figure.density", total=count(drawn.total))
     return Figure(path, caption, alt=title)
 
 

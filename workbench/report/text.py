@@ -1,8 +1,9 @@
 """Numbers and name lists as a report reader wants to see them, in the report's language.
 
-``number`` gives a few significant digits with thousands grouped (the same in English and
-Japanese business writing: 1,234.5); the words around numbers come from the catalogs, so
-``names_list`` and ``steps`` take the report's ``Translator``.
+This is the one place a report formats a number: ``number`` gives a few significant digits with
+thousands grouped, ``count`` a whole count, ``percent``/``share_text`` a share. English and
+Japanese business writing share these conventions (1,234.5 · 12.3% · −0.5); the words around
+numbers come from the catalogs, so ``names_list`` and ``steps`` take the report's ``Translator``.
 """
 
 from __future__ import annotations
@@ -31,6 +32,11 @@ def number(value, digits: int = 4) -> str:
         return f"{mantissa}e{int(exponent)}".replace("-", "−")
     decimals = max(0, digits - 1 - int(math.floor(math.log10(magnitude))))
     return f"{value:,.{decimals}f}".replace("-", "−")
+
+
+def count(n: int) -> str:
+    """A whole number of things, every digit kept and grouped: 1,048,575."""
+    return f"{int(n):,}"
 
 
 def percent(share: float, decimals: int = 1) -> str:

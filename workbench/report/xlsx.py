@@ -30,6 +30,7 @@ from workbench.report.i18n import Translator, translator
 from workbench.report.plots import SAMPLE_ABOVE
 from workbench.report.sentences import gradient_verdict
 from workbench.report.stops import stop_sentence
+from workbench.report.text import count
 
 EXCEL_MAX_ROWS = 1_048_576
 PARAMS_COLUMNS = ("name", "value", "stderr", "ci_low", "ci_high", "min", "max", "fixed")
@@ -268,7 +269,7 @@ def _cap_note(book: _Book, sheet, shown: int, total: int, file_name: str, width:
     """When rows were cut: a first-row note naming the file with all rows; returns the header row."""
     if shown >= total:
         return 0
-    note = book.tr("xlsx.capped", shown=f"{shown:,}", total=f"{total:,}", file=file_name)
+    note = book.tr("xlsx.capped", shown=count(shown), total=count(total), file=file_name)
     sheet.merge_range(0, 0, 0, max(width - 1, 0), note, book.fmt(None, bold=True, font_color="#B3261E"))
     return 1
 
@@ -350,7 +351,7 @@ def write_xlsx(outcome, target: Path) -> Path:
         n_pred = len(outcome.predictions["prediction"])
         notes = []
         if rows_that_fit(n_pred) < n_pred:
-            notes.append(tr("xlsx.capped", shown=f"{rows_that_fit(n_pred):,}", total=f"{n_pred:,}",
+            notes.append(tr("xlsx.capped", shown=count(rows_that_fit(n_pred)), total=count(n_pred),
                             file="predictions.csv"))
         _summary_sheet(book, outcome.result, notes)
         _parameters_sheet(book, outcome.params_table)
