@@ -23,8 +23,12 @@ from workbench.cli.options import config_argument, out_option, quiet_option, set
 @click.option("--history", type=click.Path(dir_okay=False), default=None, metavar="PATH",
               help="Refit history (SQLite) to append the fit to and judge drift against (exit 5); "
                    "default: output.history of the config.")
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="Dask scheduler (tcp://host:8786) that computes the sums over the data's rows; "
+                   "default: execution.scheduler of the config, else this machine.")
 def command(config: str, out: str | None, overrides: tuple[str, ...], quiet: bool, strict: bool,
-            no_reports: bool, timeout: float | None, max_memory: str | None, history: str | None) -> None:
+            no_reports: bool, timeout: float | None, max_memory: str | None, history: str | None,
+            scheduler: str | None) -> None:
     """Fit the model described by CONFIG (a YAML file) to its data.
 
     Writes result.json, params.csv, predictions.csv, history.csv, plots and reports to the
@@ -43,6 +47,8 @@ def command(config: str, out: str | None, overrides: tuple[str, ...], quiet: boo
 
     limits = RunLimits(None if timeout is None else parse_seconds(timeout, "--timeout"),
                        None if max_memory is None else parse_bytes(max_memory, "--max-memory"))
+    if scheduler:
+        overrides = (*overrides, f"execution.scheduler={scheduler}")
     cfg = load_config(config, overrides)
     out_dir = resolve_out_dir(cfg, out)
     drifted = None
