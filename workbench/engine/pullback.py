@@ -78,14 +78,23 @@ def flatten(root: Tensor, stops: frozenset = frozenset(), *, create_graph: bool 
             slot = len(tensors)
             slot_of[id(tensor)] = slot
             emit(tensor)
-            has_rule = node.prim.has_rule
-            wanted = []
-            position = -1
-            for arg in node.args:
-                position += 1
-                if (arg.__class__ is Tensor and arg.requires_grad
-                        and (has_rule is None or position in has_rule)):
-                    wanted.append((position, slot_of[id(arg)], arg.data.shape))
+            args, has_rule = node.args, node.prim.has_rule
+            if len(args) == 1:   # the commonest nodes first: one or two arguments, written out
+                arg = args[0]
+                wanted = ((0, slot_of[id(arg)], arg.data.shape),) if has_rule is None or 0 in has_rule else ()
+            elif len(args) == 2 and (has_rule is None or len(has_rule) == 2):
+                a, b = args
+                if a.__class__ is Tensor and a.requires_grad:
+                    first = (0, slot_of[id(a)], a.data.shape)
+                    wanted = ((first, (1, slot_of[id(b)], b.data.shape))
+                              if b.__class__ is Tensor and b.requires_grad else (first,))
+                else:
+                    wanted = ((1, slot_of[id(b)], b.data.shape),)
+            else:
+                wanted = tuple((position, slot_of[id(arg)], arg.data.shape)
+                               for position, arg in enumerate(args)
+                               if arg.__class__ is Tensor and arg.requires_grad
+                               and (has_rule is None or position in has_rule))
             if create_graph:
                 add_step((slot, tensor, node.prim, node.kw, node.args, wanted, node if release else None))
             else:
