@@ -19,6 +19,12 @@ matches the hand-written one and that the tape's is bit-identical to the graph's
 
 Run: python benchmarks/engine_bench.py [--only NAME ...] [--quick] [--median] [--threads N]
 
+Side by side with torch eager (never a dependency of the project): make a separate venv for the
+yardstick, ``python -m venv /tmp/torchvenv && /tmp/torchvenv/bin/pip install torch==2.13.0 numpy
+threadpoolctl``, and run this file with that venv's python from the repository root; it imports
+the workbench from the checkout. The ÷torch column is then filled in. Other engineers' jobs share
+this machine: compare the columns of one run, never figures from two runs.
+
 The first line names numpy, the BLAS kernel (through threadpoolctl, when installed) and torch.
 Where OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE are set (older OpenBLAS builds need them on some
 processors), they slow a current numpy: unset both for this command alone to measure it,
