@@ -278,3 +278,64 @@ def test_an_english_workbook_keeps_the_optimizers_own_message_under_its_label():
     assert rows["The optimizer's own message"] == result["message"]
     assert rows["Status"] == "step limit reached" and rows["Gradient check"] == "inconclusive"
     assert rows["Why it stopped"] == "The fit stopped without converging when it reached its limit of 12 steps."
+
+
+# ---- the drift chart ----------------------------------------------------------------------------
+
+def _nights(values: list[float], se: float = 0.05) -> list[list]:
+    return [[f"2024-05-0{k + 1}T02:30:00+00:00", v, se] for k, v in enumerate(values)]
+
+
+def test_drift_chart_draws_each_parameter_over_time_with_its_band_next_to_the_sentence(tmp_path):
+    import dataclasses
+
+    import matplotlib.dates as mdates
+
+    from workbench.config import load_config
+    from workbench.pipeline.fit import run_fit
+    from workbench.report import plots
+    from workbench.report.content import report_content
+    from workbench.report.figures import draw_figures, drift_series
+    from workbench.report.blocks import Figure
+
+    x = np.linspace(1, 10, 30)
+    write_csv(tmp_path, "line.csv", "x,y", zip(x, 3 + 2 * x + np.random.default_rng(0).normal(0, 0.1, 30)))
+    config = load_config(write_config(tmp_path, """
+        data: {path: line.csv}
+        model: {formula: "y ~ a * x + c"}
+        params: {a: 1, c: 0}
+        report: {language: ja}
+        output: {dir: out, formats: [], plots: false}
+    """))
+    outcome = run_fit(config, tmp_path / "out", reports=False)
+    history = {"a": _nights([2.0, 2.01, 2.6]), "c": _nights([3.0, 2.98, 3.01], se=None)}
+    drift = [{"param": "a", "previous": 2.01, "now": 2.6, "z": 8.3, "test": "z"}]
+    outcome = dataclasses.replace(outcome, result=dict(outcome.result, drift=drift, drift_history=history))
+
+    series = drift_series(outcome.result)
+    assert [(s.name, s.drifted) for s in series] == [("a", True), ("c", False)]
+    assert str(series[0].times[0]) == "2024-05-01T02:30:00.000" and np.isnan(series[1].stderr).all()
+    fig = plots.drift_figure(series, plots.Words(x="日時", legend=("値", "±2標準誤差")))
+    try:
+        panel = fig.axes[0]
+        band = panel.collections[0].get_paths()[0].vertices[:, 1]
+        assert band.min() == pytest.approx(2.0 - 2 * 0.05) and band.max() == pytest.approx(2.6 + 2 * 0.05)
+        assert panel.get_title() == "a" and panel.lines[-1].get_color() == plots.ALERT
+        assert mdates.num2date(panel.lines[0].get_xdata(orig=False)[-1]).day == 3
+    finally:
+        plots.pyplot().close(fig)
+
+    drawn = draw_figures(outcome, tmp_path, ("drift",))
+    content = report_content(outcome, drawn)
+    section = next(s for s in content.manager if s.key == "drift")
+    figure = next(b for b in section.blocks if isinstance(b, Figure))
+    assert figure.caption == translator("ja")("figure.drift") and figure.path.name == "drift.png"
+    assert section.blocks.index(figure) > 0              # after the sentence that it illustrates
+
+
+def test_a_history_of_one_fit_draws_no_drift_chart():
+    from workbench.report.figures import has_drift_history
+
+    assert not has_drift_history({"drift": [], "drift_history": {"a": _nights([2.0])}})
+    assert not has_drift_history({})
+    assert has_drift_history({"drift": [], "drift_history": {"a": _nights([2.0, 2.1])}})

@@ -54,12 +54,13 @@ def write_reports(outcome, formats=FORMATS, out_dir: Path | str | None = None, f
     written: list[Path] = []
     if "html" in formats or "pdf" in formats:
         from workbench.report.content import report_content
-        from workbench.report.figures import APPENDIX_KEYS, PLOT_KEYS, draw_figures
+        from workbench.report.figures import APPENDIX_KEYS, DRIFT_KEYS, PLOT_KEYS, draw_figures, has_drift_history
 
         with_appendix = getattr(getattr(outcome.prepared.config, "report", None), "appendix", True)
+        keys = PLOT_KEYS + (DRIFT_KEYS if has_drift_history(outcome.result) else ()) + \
+            (APPENDIX_KEYS if with_appendix else ())
         with tempfile.TemporaryDirectory(prefix="workbench-figures-") as scratch:
-            drawn = draw_figures(outcome, Path(scratch), PLOT_KEYS + (APPENDIX_KEYS if with_appendix else ()),
-                                 already=figures)
+            drawn = draw_figures(outcome, Path(scratch), keys, already=figures)
             content = report_content(outcome, drawn)
             if "html" in formats:
                 from workbench.report.html import render_report_html

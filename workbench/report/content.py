@@ -199,9 +199,12 @@ def manager_sections(inputs: ReportInputs, figures, tr) -> list[Section]:
                     [figure_block(figures, "fit", tr("figure.fit.title"), _fit_caption(inputs, figures, tr), tr,
                                   inputs.language)])
     drift = _drift(inputs, tr)
-    if drift is not None and figure_path(figures, "drift")[0] is not None:
-        drift.blocks.append(figure_block(figures, "drift", tr("figure.drift.title"), tr("figure.drift"), tr,
-                                         inputs.language))
+    path, drawn = figure_path(figures, "drift")
+    if drift is not None and path is not None:
+        caption = tr("figure.drift")
+        if (drawn.total or 0) > (drawn.shown or 0):
+            caption += " " + tr("figure.drift_more", shown=drawn.shown, total=drawn.total)
+        drift.blocks.append(figure_block(figures, "drift", tr("figure.drift.title"), caption, tr, inputs.language))
     sections = [_summary(inputs, tr), chart, _parameters(inputs, tr), _quality(inputs, tr), drift]
     return [s for s in sections if s is not None]
 

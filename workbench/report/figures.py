@@ -11,7 +11,9 @@ what is still missing (trajectories, the graph) and never draws a picture twice.
   against actual;
 * residuals: against fitted values, and their histogram;
 * trajectories: each parameter's value per step (recorded for models with few parameters);
-* graph: the computational graph of the loss at the solution.
+* graph: the computational graph of the loss at the solution;
+* drift: each parameter over the recorded fits of the same name (result.json's ``drift_history``)
+  with a band of ±2 standard errors, for the report's "changes since the previous fit".
 
 The confidence band is that of the fitted mean: var(ŷ) = J Σ Jᵀ with J the model's exact
 Jacobian (forward mode) and Σ the parameters' covariance, and the band is ŷ ± t·sqrt(var), with t
@@ -37,7 +39,9 @@ from workbench.report.plots import Drawn, FitSeries, Words
 
 PLOT_KEYS = ("convergence", "fit", "residuals")              # the PNG files of ``output.plots``
 APPENDIX_KEYS = ("trajectories", "graph")                     # drawn for the report's appendix only
+DRIFT_KEYS = ("drift",)                                       # drawn for the report when a history was compared
 GRID_POINTS = 300
+MAX_DRIFT_PANELS = 9
 
 
 @dataclass(frozen=True)
@@ -235,8 +239,44 @@ def _draw_graph(outcome, path: Path, tr: Translator, language: str) -> Drawn:
     return Drawn("graph", path, detail=renderer)
 
 
+def _utc(text: str) -> np.datetime64:
+    import datetime as dt
+
+    when = dt.datetime.fromisoformat(str(text))
+    if when.tzinfo is not None:
+        when = when.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return np.datetime64(when, "ms")
+
+
+def drift_series(result: dict) -> list[plots.DriftSeries]:
+    """The parameters of ``drift_history`` with at least two fits, those that drifted first."""
+    moved = {d["param"] for d in result.get("drift") or [] if "param" in d}
+    series = []
+    for name, points in (result.get("drift_history") or {}).items():
+        if len(points) < 2:
+            continue
+        column = lambda k: np.array([np.nan if p[k] is None else p[k] for p in points], dtype=float)  # noqa: E731
+        series.append(plots.DriftSeries(name, np.array([_utc(p[0]) for p in points]), column(1), column(2),
+                                        name in moved))
+    return sorted(series, key=lambda one: not one.drifted)
+
+
+def has_drift_history(result: dict) -> bool:
+    return bool(drift_series(result))
+
+
+def _draw_drift(outcome, path: Path, tr: Translator, language: str) -> Drawn:
+    series = drift_series(outcome.result)
+    if not series:
+        raise ValueError(tr("plot.no_history"))
+    shown = series[:MAX_DRIFT_PANELS]
+    words = Words(x=tr("plot.fit_time"), legend=(tr("plot.value"), tr("plot.band_2se")))
+    plots.save_png(lambda: plots.drift_figure(shown, words), path, language)
+    return Drawn("drift", path, shown=len(shown), total=len(series))
+
+
 DRAWERS = {"convergence": _draw_convergence, "fit": _draw_fit, "residuals": _draw_residuals,
-           "trajectories": _draw_trajectories, "graph": _draw_graph}
+           "trajectories": _draw_trajectories, "graph": _draw_graph, "drift": _draw_drift}
 
 
 def draw_figures(outcome, folder: Path, keys=PLOT_KEYS, already: Figures | None = None) -> Figures:

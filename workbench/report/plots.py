@@ -32,6 +32,7 @@ WIDE, TALL = (WIDTH, 2.7), (WIDTH, 3.5)
 SAMPLE_ABOVE = 20_000           # rows; above it a scatter shows a sample or a 2-D histogram
 SAMPLE_SIZE = 5_000
 INK, LINE, BAND, POINTS, SECOND = "#1d2430", "#1f5fa8", "#1f5fa8", "#5d6878", "#d2691e"
+ALERT = "#b3261e"
 
 
 def plot_text(text) -> str:
@@ -63,6 +64,17 @@ class FitSeries:
     curve: tuple[np.ndarray, np.ndarray] | None = None         # (x grid, fitted values) for a smooth line
     band: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None   # (x, low, high), x ascending
     date_origin: str | None = None      # x counts days since this ISO date: draw real dates
+
+
+@dataclass(frozen=True)
+class DriftSeries:
+    """One parameter over the recorded fits of a name (oldest first), the last one being this fit."""
+
+    name: str
+    times: np.ndarray                   # datetime64, UTC
+    values: np.ndarray
+    stderr: np.ndarray                  # NaN where a fit had no standard error
+    drifted: bool = False               # this fit moved it beyond the drift threshold
 
 
 @dataclass(frozen=True)
@@ -267,4 +279,36 @@ def trajectory_figure(steps: np.ndarray, values: np.ndarray, names: list[str], w
         ax.plot(steps, values[:, k], color=LINE, marker="." if len(steps) < 40 else None)
         ax.set_title(plot_text(names[k]))
         ax.set_xlabel(plot_text(words.x))
+    return fig
+
+
+def drift_figure(series: list[DriftSeries], words: Words, band_se: float = 2.0):
+    """Each parameter at every recorded fit, with a band of ±``band_se`` standard errors; one small
+    panel each, three to a row; the latest fit is the last point, drawn in the alert colour when
+    it drifted. ``words``: x is the time axis's title, legend the (value, band) entries."""
+    plt = pyplot()
+    cols = min(3, len(series))
+    rows = -(-len(series) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(WIDTH, 1.85 * rows + 0.45), squeeze=False, layout="constrained")
+    value_label, band_label = (words.legend + ("", ""))[:2]
+    for k, ax in enumerate(axes.flat):
+        if k >= len(series):
+            ax.axis("off")
+            continue
+        one = series[k]
+        times = one.times.astype("datetime64[ms]").astype(object)
+        ax.fill_between(times, one.values - band_se * one.stderr, one.values + band_se * one.stderr, color=BAND,
+                        alpha=0.18, linewidth=0, label=plot_text(band_label) if k == 0 else None)
+        ax.plot(times, one.values, color=LINE, marker="o", markersize=3, linewidth=1.2,
+                label=plot_text(value_label) if k == 0 else None)
+        if one.drifted:
+            ax.plot(times[-1:], one.values[-1:], linestyle="none", marker="o", markersize=6, color=ALERT, zorder=4)
+        ax.set_title(plot_text(one.name), color=ALERT if one.drifted else INK)
+        _date_axis(ax)
+        ax.tick_params(axis="x", labelsize=6.5)
+    if words.x:
+        fig.supxlabel(plot_text(words.x), fontsize=8)
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    if handles:
+        fig.legend(handles, labels, loc="outside upper left", ncol=2, frameon=False)
     return fig

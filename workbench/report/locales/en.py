@@ -220,7 +220,9 @@ MESSAGES = {
     "figure.graph": "Every operation the engine recorded to compute the loss at the solution; each box shows "
                     "its value and its gradient.",
     "figure.drift.title": "Parameters over time",
-    "figure.drift": "Each parameter at every recorded fit, with its 95% interval.",
+    "figure.drift": "Each parameter at every recorded fit of this name, oldest first, with a band of ±2 standard "
+                     "errors; the last point is this fit, marked in red where it drifted.",
+    "figure.drift_more": "Shown: {shown} of {total} parameters, those that drifted first.",
     "figure.missing": "{title}: not drawn.",
     "figure.missing_reason": "{title}: not drawn ({reason}).",
     "notes.intro": "As printed on the console when the fit ran.",
@@ -261,6 +263,11 @@ MESSAGES = {
     "plot.name.residuals": "Residuals",
     "plot.name.trajectories": "Parameter trajectories",
     "plot.name.graph": "Computational graph",
+    "plot.fit_time": "time of the fit (UTC)",
+    "plot.value": "value",
+    "plot.band_2se": "±2 standard errors",
+    "plot.name.drift": "Parameters over time",
+    "plot.no_history": "the history holds no earlier fit of this name to draw",
     "plot.not_drawn": "{title} could not be drawn: {reason}",
     "plot.no_trajectory": "values per step are kept only for models with few parameters (this one has {n})",
     "plot.no_steps": "the optimizer recorded no steps",
