@@ -8,7 +8,7 @@ import re
 import numpy as np
 import pytest
 
-from cli_helpers import run_cli, write_config, write_csv
+from cli_helpers import write_config, write_csv
 from workbench.engine.trace import summarize
 from workbench.report.graph import DotGraph, draw_layered, parse_dot, render_dot, with_rankdir
 
@@ -202,11 +202,11 @@ def test_the_default_trace_row_is_not_one_where_an_input_is_zero(tmp_path, capsy
     assert "∂v2/∂a = 2" in stdout and "the model at data row 4" in stdout
 
 
-def test_bad_graph_requests_exit_2_with_one_line(table):
+def test_bad_graph_requests_exit_2_with_one_line(table, capsys):
     config = model_config(table, "exponential")
     for args, expected in ((("--at", "fit"), "result.json"), (("--trace", "--row", "99"), "--row"),
                            (("--format", "pdf"), "pdf")):
-        proc = run_cli("graph", str(config), *args, cwd=table)
-        assert proc.returncode == 2, args
-        errors = [line for line in proc.stderr.splitlines() if line.lower().startswith("error")]
-        assert len(errors) == 1 and expected in errors[0], proc.stderr
+        assert run_main("graph", str(config), *args) == 2, args
+        stderr = capsys.readouterr().err
+        errors = [line for line in stderr.splitlines() if line.lower().startswith("error")]
+        assert len(errors) == 1 and expected in errors[0], stderr

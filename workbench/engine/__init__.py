@@ -14,7 +14,7 @@ Read it in this order (``docs/engine.md`` walks through the same path):
 * ``transforms.py``  ``grad``, ``value_and_grad``, ``jacobian``, ``hessian``, ``hvp``
 * ``checkpoint.py``  recompute instead of store
 * ``tape.py``        record once, replay without rebuilding the graph (store instead of rebuild)
-* ``gradcheck.py``, ``trace.py``, ``dot.py``: checking derivatives and seeing the graph
+* ``gradcheck.py``, ``trace.py``, ``dot.py``, ``text.py``: checking derivatives and seeing the graph
 
 This package is a leaf: it imports numpy and nothing else of the workbench.
 
