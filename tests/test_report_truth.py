@@ -339,3 +339,25 @@ def test_a_history_of_one_fit_draws_no_drift_chart():
     assert not has_drift_history({"drift": [], "drift_history": {"a": _nights([2.0])}})
     assert not has_drift_history({})
     assert has_drift_history({"drift": [], "drift_history": {"a": _nights([2.0, 2.1])}})
+
+
+def test_a_japanese_page_carries_a_font_with_every_character_it_shows(japanese_divergence):
+    import base64
+    import io
+
+    from fontTools.ttLib import TTFont
+
+    from workbench.report.blocks import ReportContent, Section, Paragraph
+    from workbench.report.html import render_report_html
+
+    out, _, _ = japanese_divergence
+    html = (out / "report.html").read_text(encoding="utf-8")
+    found = re.search(r'@font-face \{ font-family: "IPAexGothic"; src: url\(data:font/woff;base64,([A-Za-z0-9+/=]+)\)',
+                      html)
+    assert found and len(found.group(1)) < 300_000             # a subset, not the 6 MB font
+    cmap = TTFont(io.BytesIO(base64.b64decode(found.group(1)))).getBestCmap()
+    shown = {c for c in re.sub(r"<style>.*?</style>|data:[^\"']+", "", html, flags=re.S) if ord(c) > 127}
+    assert shown and [c for c in shown if ord(c) not in cmap and c.strip()] == []
+    english = ReportContent("en", "Fit report: t", "today", [Section("summary", "Summary", [Paragraph("All fine.")])],
+                            [], "footer")
+    assert "@font-face" not in render_report_html(english)

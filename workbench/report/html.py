@@ -5,7 +5,9 @@ One file each, openable offline and printable on A4: the stylesheet is inlined f
 already drawn, so nothing is ever fetched from anywhere (no script, no font, no image link).
 Autoescaping is on: every value from the user (column names, formulas, file paths) is text,
 never markup. The page's language is the content's (``<html lang="ja">``); the few words the
-layout adds (the appendix heading, "Warning") come from the same catalog.
+layout adds (the appendix heading, "Warning") come from the same catalog. A page with Japanese
+text carries the Japanese font, cut down to its characters (``fonts.web_font``), as a fallback
+behind the reader's own fonts, so no machine shows empty boxes for it.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pathlib import Path
 
 from workbench import __version__
 from workbench.report.blocks import Code, Figure, Paragraph, ReportContent, Table
+from workbench.report.fonts import needs_cjk, web_font
 from workbench.report.i18n import translator
 from workbench.report.text import number
 
@@ -56,12 +59,17 @@ def _sections(sections) -> list[dict]:
 
 
 def render_report_html(content: ReportContent) -> str:
-    """The fit report as one HTML document."""
+    """The fit report as one HTML document; with Japanese text, the font for it inside."""
     tr = translator(content.language)
-    return _environment().get_template("report.html").render(
-        c=content, manager=_sections(content.manager), appendix=_sections(content.appendix),
-        words={"appendix": tr("appendix.title"), "appendix_intro": tr("appendix.intro"),
-               "warning": tr("alert.label")})
+    template = _environment().get_template("report.html")
+    fields = {"c": content, "manager": _sections(content.manager), "appendix": _sections(content.appendix),
+              "words": {"appendix": tr("appendix.title"), "appendix_intro": tr("appendix.intro"),
+                        "warning": tr("alert.label")}}
+    page = template.render(font=None, **fields)
+    if not needs_cjk(page):
+        return page
+    font = "data:font/woff;base64," + base64.b64encode(web_font(page)).decode("ascii")
+    return template.render(font=font, **fields)
 
 
 def render_gradcheck_html(report, config=None, *, tolerance: str | None = None) -> str:

@@ -11,11 +11,10 @@ starts on a fresh page under its own heading. Every page carries the title and "
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from workbench.report.blocks import Code, Figure, Paragraph, ReportContent, Section, Table
-from workbench.report.fonts import font_face, monospace_face
+from workbench.report.fonts import font_face, monospace_face, needs_cjk
 from workbench.report.i18n import Translator, translator
 
 MARGIN, TOP, BOTTOM = 20.0, 16.0, 18.0          # mm
@@ -27,7 +26,6 @@ LINE = 1.42                                      # line height as a multiple of 
 KEEP_WITH_HEADING = 35.0                         # mm of room a heading needs below it, else a new page
 MIN_FIGURE_SCALE = 0.7                           # a figure shrinks this far to stay on the page
 MIN_COLUMN = 14.0                                # mm
-_CJK = re.compile(r"[\u2E80-\u9FFF\uAC00-\uD7AF\uF900-\uFAFF\uFF00-\uFFEF]")
 
 
 def _mm(points: float) -> float:
@@ -55,7 +53,7 @@ class _Document:
         if any(isinstance(b, Code) for s in content.manager + content.appendix for b in s.blocks):
             pdf.add_font("mono", "", str(monospace_face().regular))     # parsing a font costs ~0.1 s
         fallbacks = []
-        if content.language != "ja" and _CJK.search(_all_text(content)):
+        if content.language != "ja" and needs_cjk(_all_text(content)):
             pdf.add_font("cjk", "", str(font_face("ja").regular))      # Japanese column names in an English report
             fallbacks = ["cjk"]
         elif content.language == "ja":

@@ -168,7 +168,7 @@ def _titles(ax, words: Words, title: str | None = None) -> None:
     ax.set_xlabel(plot_text(words.x))
     ax.set_ylabel(plot_text(words.y))
     if title:
-        ax.set_title(plot_text(title), pad=18 if ax.get_legend_handles_labels()[0] else 6)
+        ax.set_title(plot_text(title), pad=18 if ax.get_legend() is not None else 6)
 
 
 def _density(ax, x: np.ndarray, y: np.ndarray) -> None:
