@@ -90,10 +90,10 @@ MESSAGES = {
     "alert.undetermined": "データからは{names}を決定できません。これらの値は信頼できません。",
     "alert.gradients_failed": "モデルの導関数の検証に不合格があり、当てはめが誤っている可能性があります。"
                               "原因は技術付録に記載しています。",
-    "drift.moved": "{param}は前回のフィットから{previous}から{now}へ変化しました(変化の標準誤差の{z}倍)。",
-    "drift.moved_relative": "{param}は前回のフィットから{previous}から{now}へ変化しました(変化率{change}。標準誤差が"
+    "drift.moved": "前回のフィット以降、{param}は{previous}から{now}へ変化しました(変化の標準誤差の{z}倍)。",
+    "drift.moved_relative": "前回のフィット以降、{param}は{previous}から{now}へ変化しました(変化率{change}。標準誤差が"
                             "ないため許容幅{tolerance}と比較しています)。",
-    "drift.metric": "{metric}は前回のフィットから{previous}から{now}へ悪化しました(+{change}。許容幅は{tolerance})。",
+    "drift.metric": "前回のフィット以降、{metric}は{previous}から{now}へ悪化しました(+{change}。許容幅は{tolerance})。",
     "drift.none": "前回のフィットから、しきい値を超えて変化したパラメータはなく、当てはまりも許容幅を超えて悪化していません。",
     "drift.first": "この名前のフィットは今回が最初の記録のため、まだ比較する対象がありません。",
     "drift.not_compared": "このフィットは収束しなかったため、過去のフィットとは比較していません。",
