@@ -104,9 +104,10 @@ def describe_overrides(overrides: dict) -> str:
 
 
 def _read_raw(path: Path) -> dict:
-    from workbench.config import read_yaml
+    """A member config as ``workbench fit`` would read it: limits, ``base:`` chains, ``${VAR}``."""
+    from workbench.config import read_config_mapping
 
-    return read_yaml(path, str(path))
+    return read_config_mapping(path, str(path))
 
 
 def _portable(raw: dict, config) -> dict:

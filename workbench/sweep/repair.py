@@ -40,12 +40,12 @@ def _set_aside(out_dir: Path) -> list[Path]:
 
 
 def _config_of(folder: Path) -> dict:
-    import yaml
+    from workbench.config import load_yaml_file
 
     try:
-        config = yaml.safe_load((folder / "config.yaml").read_text(encoding="utf-8"))
-    except yaml.YAMLError as err:
-        raise ValueError(f"not valid YAML: {str(err).splitlines()[0]}") from None
+        config = load_yaml_file(folder / "config.yaml", noun="run config")
+    except InputError as err:
+        raise ValueError(str(err)) from None
     if not isinstance(config, dict):
         raise ValueError("config.yaml is not a mapping")
     return config
