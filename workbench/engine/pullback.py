@@ -64,7 +64,9 @@ def flatten(root: Tensor, stops: frozenset = frozenset(), *, create_graph: bool 
     """
     tensors: list[Tensor] = []
     steps: list[tuple] = []
-    slot_of: dict[int, int] = {}   # id -> slot once emitted; -1 while its inputs are being visited
+    # id -> slot, set when a tensor is emitted. It is also the "seen" mark: a tensor pushed twice
+    # is expanded at its later (upper) push and emitted before its earlier push is popped
+    slot_of: dict[int, int] = {}
     emit, add_step = tensors.append, steps.append
     # A tensor is pushed once to be expanded; a 1-tuple (tensor,) is pushed after it to say "all
     # its inputs have slots, emit it", so no pair is allocated for the far commoner first push.
@@ -109,7 +111,6 @@ def flatten(root: Tensor, stops: frozenset = frozenset(), *, create_graph: bool 
             slot_of[key] = len(tensors)
             emit(tensor)
             continue
-        slot_of[key] = -1
         push((tensor,))
         for arg in reversed(node.args):
             if arg.__class__ is Tensor and arg.requires_grad and id(arg) not in slot_of:
