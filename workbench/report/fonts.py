@@ -45,10 +45,6 @@ def font_face(language: str) -> FontFace:
     return FontFace("DejaVu Sans", _matplotlib_font("DejaVuSans.ttf"), _matplotlib_font("DejaVuSans-Bold.ttf"))
 
 
-def monospace_face() -> FontFace:
-    return FontFace("DejaVu Sans Mono", _matplotlib_font("DejaVuSansMono.ttf"), None)
-
-
 def needs_cjk(text: str) -> bool:
     return CJK.search(text) is not None
 

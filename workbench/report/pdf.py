@@ -2,8 +2,9 @@
 
 The same content as report.html, typeset by a PDF library rather than drawn as pictures: text is
 real text (searchable, copyable), in a TrueType font embedded in the file (DejaVu Sans for
-English, IPAexGothic for Japanese, from ``fonts.py``). Tables wrap their cells and repeat their
-header on a new page; figures are the PNG files already drawn (``figures.py``), never drawn again,
+English, IPAexGothic for Japanese, from ``fonts.py``; the resolved config is set in the same
+font with its indentation kept: each font parsed costs a tenth of a second). Tables wrap their
+cells and repeat their header on a new page; figures are the PNG files already drawn (``figures.py``), never drawn again,
 shrunk a little to stay beside their caption or moved to the next page; a heading is never left
 alone at the foot of a page. The manager part flows from the first page; the technical appendix
 starts on a fresh page under its own heading. Every page carries the title and "page n of N".
@@ -14,7 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from workbench.report.blocks import Code, Figure, Paragraph, ReportContent, Section, Table
-from workbench.report.fonts import font_face, monospace_face, needs_cjk
+from workbench.report.fonts import font_face, needs_cjk
 from workbench.report.i18n import Translator, translator
 
 MARGIN, TOP, BOTTOM = 20.0, 16.0, 18.0          # mm
@@ -50,8 +51,6 @@ class _Document:
         self.bold = face.bold is not None
         if self.bold:
             pdf.add_font("body", "B", str(face.bold))
-        if any(isinstance(b, Code) for s in content.manager + content.appendix for b in s.blocks):
-            pdf.add_font("mono", "", str(monospace_face().regular))     # parsing a font costs ~0.1 s
         fallbacks = []
         if content.language != "ja" and needs_cjk(_all_text(content)):
             pdf.add_font("cjk", "", str(font_face("ja").regular))      # Japanese column names in an English report
@@ -73,8 +72,8 @@ class _Document:
         """Millimetres left on the page above the bottom margin."""
         return self.pdf.page_break_trigger - self.pdf.get_y()
 
-    def font(self, size: float, color=INK, bold: bool = False, mono: bool = False) -> None:
-        self.pdf.set_font("mono" if mono else "body", "B" if bold and self.bold and not mono else "", size)
+    def font(self, size: float, color=INK, bold: bool = False) -> None:
+        self.pdf.set_font("body", "B" if bold and self.bold else "", size)
         self.pdf.set_text_color(*color)
 
     def _footer(self) -> None:
@@ -85,11 +84,11 @@ class _Document:
         pdf.cell(self.width * 0.75, 4, _fit(pdf, self.running_title, self.width * 0.72), align="L")
         pdf.cell(self.width * 0.25, 4, page, align="R")
 
-    def text(self, text: str, size: float, color=INK, bold: bool = False, mono: bool = False, indent: float = 0.0,
+    def text(self, text: str, size: float, color=INK, bold: bool = False, code: bool = False, indent: float = 0.0,
              after: float = 1.5) -> None:
-        self.font(size, color, bold, mono)
+        self.font(size, color, bold)
         self.pdf.set_x(MARGIN + indent)
-        self.pdf.multi_cell(self.width - indent, _mm(size), text, align="L", wrapmode="CHAR" if mono else self.wrap,
+        self.pdf.multi_cell(self.width - indent, _mm(size), text, align="L", wrapmode="CHAR" if code else self.wrap,
                             new_x="LMARGIN", new_y="NEXT")
         self.pdf.ln(after)
 
@@ -244,7 +243,7 @@ def _section(doc: _Document, section: Section) -> None:
         elif isinstance(block, Code):
             if block.caption:
                 doc.text(block.caption, SIZES["caption"], MUTED, after=0.5)
-            doc.text(block.text, SIZES["code"], INK, mono=True, indent=2.0)
+            doc.text(block.text, SIZES["code"], INK, code=True, indent=2.0)
 
 
 def render_pdf(content: ReportContent) -> bytes:
