@@ -121,6 +121,17 @@ def test_pngs_are_sized_for_a4_at_one_resolution(tmp_path):
     assert height == round(plots.TALL[1] * plots.DPI)
 
 
+def test_pngs_have_no_alpha_channel_and_a_white_page(tmp_path):
+    """An alpha channel costs the PDF library a slow split into an image and a mask, for nothing."""
+    from PIL import Image
+
+    path = plots.save_png(lambda: plots.fit_figure(_series(30), WORDS)[0], tmp_path / "fit.png")
+    assert path.read_bytes()[25] == 2                 # PNG colour type 2: RGB, no alpha
+    with Image.open(path) as image:
+        assert image.mode == "RGB" and image.getpixel((0, 0)) == (255, 255, 255)
+        assert round(image.info["dpi"][0]) == plots.DPI
+
+
 @pytest.fixture(scope="module")
 def outcome(tmp_path_factory):
     from workbench.config import load_config
