@@ -39,7 +39,7 @@ class LinearModel(Model):
         params += [ParamInfo(self.coef_names[c], (), coef[i + 1], f"change in {target} per unit of {c}",
                              input_scale=spread(columns[c]))
                    for i, c in enumerate(inputs)]
-        super().__init__("linear", target, tuple(inputs), tuple(params))
+        super().__init__("linear", target, tuple(inputs), tuple(params), linear_in_params=True)
 
     def forward(self, params, columns):
         out = params["intercept"]
@@ -61,7 +61,7 @@ class LogisticModel(LinearModel):
             raise InputError(f"logistic regression needs a 0/1 target; column {target!r} has values "
                              f"{sorted(values)[:5]}", where="model.target")
         super().__init__(inputs, target, columns, y, indicators)
-        self.kind, self.binary = "logistic", True
+        self.kind, self.binary, self.linear_in_params = "logistic", True, False
         self.params = tuple(replace(p, init=0.0, doc=p.doc.replace("change in", "change in the log-odds of"))
                             for p in self.params)
 
@@ -79,7 +79,7 @@ class PolynomialModel(Model):
         scale = spread(x)
         params = tuple(ParamInfo(f"c{k}", (), coef[k], f"coefficient of {x_name}^{k}", offset=k == 0,
                                  input_scale=scale ** k) for k in range(degree + 1))
-        super().__init__("polynomial", target, (x_name,), params)
+        super().__init__("polynomial", target, (x_name,), params, linear_in_params=True)
         self.degree = degree
 
     def forward(self, params, columns):

@@ -49,7 +49,8 @@ class FormulaModel(Model):
                 notes.append(f"parameter {name!r} is not listed under params; it starts at 1.0")
             params.append(ParamInfo(name, (), init, offset=name in offsets))
         super().__init__(kind="formula", target=formula.target, inputs=inputs,
-                         params=tuple(params), notes=notes)
+                         params=tuple(params), notes=notes,
+                         linear_in_params=parameter_degree(formula.expr, param_names) <= 1)
         self.formula = formula
         self._compiled = formula.compile(engine)
 
@@ -96,3 +97,34 @@ def additive_offsets(expr, param_names: Sequence[str]) -> set[str]:
             counts[node.name] = counts.get(node.name, 0) + 1
         stack += list(children(node))
     return {t.name for t in terms if isinstance(t, Name) and t.name in param_names and counts[t.name] == 1}
+
+
+NONLINEAR = 2
+
+
+def parameter_degree(node, param_names: Sequence[str]) -> int:
+    """The degree of ``node`` as a polynomial in the parameters, capped at 2 (``NONLINEAR``):
+    0 for data and constants, 1 for ``a*x + b*log(x) + c`` (linear in its parameters: the
+    closed-form least-squares solve applies), 2 for anything else (``b`` in ``exp(-b*x)``, ``a*b``,
+    ``x / a``, ``a**2``)."""
+    from workbench.formula.ir import Binary, Const, Name, Unary, children
+
+    if isinstance(node, Const):
+        return 0
+    if isinstance(node, Name):
+        return int(node.name in param_names)
+    if isinstance(node, Unary) and node.op == "-":
+        return parameter_degree(node.operand, param_names)
+    if isinstance(node, Binary):
+        left, right = parameter_degree(node.left, param_names), parameter_degree(node.right, param_names)
+        if node.op in ("+", "-"):
+            return max(left, right)
+        if node.op == "*":
+            return min(left + right, NONLINEAR)
+        if node.op == "/":
+            return left if right == 0 else NONLINEAR
+        if node.op == "**":
+            plain_power = right == 0 and isinstance(node.right, Const) and node.right.value == 1.0
+            return 0 if left == right == 0 else (left if plain_power else NONLINEAR)
+    # a function call, comparison or anything else: linear only when it holds no parameter
+    return 0 if all(parameter_degree(c, param_names) == 0 for c in children(node)) else NONLINEAR

@@ -48,6 +48,7 @@ NODE_ATOL, NODE_RTOL = 1e-5, 1e-3     # per-node rules: torch.autograd.gradcheck
 DEFAULT_ROWS = 5
 COMPACT_MAX_PARAMS = 20
 COMPACT_ROWS = 3
+COMPACT_MAX_LOSS_ROWS = 10_000   # a fit's own check of more rows evaluates the loss on this fixed sample
 AT_CHOICES = ("init", "fit", "both")
 POINT_LABELS = {"init": "the starting point", "fit": "the fitted point"}
 VERIFIED, FAILED, INCONCLUSIVE, NOT_RUN = "verified", "failed", "inconclusive", "not_run"
@@ -126,6 +127,8 @@ class CheckReport:
     points: list[PointCheck]
     rows_sampled: int
     compact: bool = False
+    loss_rows: int | None = None      # the loss was checked on this many evenly spaced rows ...
+    of_rows: int | None = None        # ... of this many (None: on every row)
 
     @property
     def passed(self) -> bool:
@@ -163,10 +166,20 @@ class CheckReport:
                     f"the derivatives of {_names(self.inconclusive_parameters)}")
         return f"every derivative checked agrees: {exact}, and numeric differences confirm the derivative of every parameter"
 
+    def sample_note(self) -> str:
+        if self.loss_rows is None:
+            return ""
+        return f" (the loss on a fixed sample of {self.loss_rows:,} evenly spaced rows of the {self.of_rows:,})"
+
     def summary(self) -> dict:
         """The ``gradient_check`` entry of result.json: the one verdict every output shows."""
-        return {"verdict": self.verdict, "failed_primitives": self.failing_primitives,
-                "inconclusive_parameters": self.inconclusive_parameters, "detail": self.detail()}
+        summary = {"verdict": self.verdict, "failed_primitives": self.failing_primitives,
+                   "inconclusive_parameters": self.inconclusive_parameters,
+                   "detail": self.detail() + self.sample_note()}
+        if self.loss_rows is not None:
+            summary.update(loss_rows=self.loss_rows, of_rows=self.of_rows)
+        return summary
+
 
     def to_json(self) -> dict:
         def clean(value):
@@ -426,7 +439,7 @@ def fit_gradient_checks(outcome) -> CheckReport | None:
     (computed once: ``assemble_result`` keeps it in ``outcome.gradcheck``)."""
     if outcome.gradcheck is not None:
         return outcome.gradcheck
-    prepared = outcome.prepared
+    prepared, of_rows = on_row_sample(outcome.prepared, COMPACT_MAX_LOSS_ROWS)
     points = []
     for at, x in (("init", prepared.x0), ("fit", outcome.x)):
         if not np.all(np.isfinite(x)):
@@ -435,7 +448,29 @@ def fit_gradient_checks(outcome) -> CheckReport | None:
             points.append(check_point(prepared, x, at, rows=COMPACT_ROWS, max_params=COMPACT_MAX_PARAMS))
         except Exception as err:  # noqa: BLE001 - a check that cannot run must not lose the report
             outcome.warnings.append(f"the gradient check at {POINT_LABELS[at]} could not run: {err}")
-    return CheckReport(prepared.config.name, points, COMPACT_ROWS, compact=True) if points else None
+    if not points:
+        return None
+    return CheckReport(prepared.config.name, points, COMPACT_ROWS, compact=True,
+                       loss_rows=None if of_rows is None else prepared.objective.n_rows, of_rows=of_rows)
+
+
+def on_row_sample(prepared, most: int):
+    """``prepared`` with its objective on at most ``most`` evenly spaced fitted rows (the same
+    rows every run), and the number of rows it had when that is fewer; else ``prepared`` and None.
+    The derivative rules checked are the same at any number of rows; the cost is not."""
+    import dataclasses
+
+    from workbench.pipeline.objective import FitObjective
+
+    objective = prepared.objective
+    if objective.n_rows <= most:
+        return prepared, None
+    rows = evenly_spaced(objective.n_rows, most)
+    weights = None if objective.weights is None else objective.weights[rows]
+    sample = FitObjective(objective.model, objective.loss, {k: v[rows] for k, v in objective.columns.items()},
+                          objective.target[rows], weights, objective.free, objective.fixed)
+    return dataclasses.replace(prepared, objective=sample, train_rows=prepared.train_rows[rows],
+                               optimizer_view=None), objective.n_rows
 
 
 def gradient_check_summary(check: CheckReport | None, reason: str = "") -> dict:

@@ -42,6 +42,27 @@ def triangle(matrix: np.ndarray) -> np.ndarray:
     return np.linalg.qr(matrix, mode="r")
 
 
+def design_triangle(part: FitObjective, x: np.ndarray) -> np.ndarray:
+    """R of [√w·J | √w·(y − prediction)] over ``part``'s rows at ``x``, J = ∂prediction/∂x: for a
+    model linear in x this is the whole least-squares problem (``linear_solve``), and R's first
+    p columns are the factor its uncertainties need."""
+    values = part.unpack(x)
+
+    def prediction_of(*free_tensors):
+        params = dict(part.fixed)
+        params.update({p.name: t for p, t in zip(part.free, free_tensors)})
+        return part.predict(params)
+
+    with ad.no_grad():       # the prediction and its Jacobian in one forward sweep
+        prediction, jacobians = ad.forward_jacobians(prediction_of, [values[p.name] for p in part.free])
+    jacobian = np.concatenate([j.reshape(part.n_rows, -1) for j in jacobians], axis=1)
+    rhs = part.target - np.asarray(getattr(prediction, "data", prediction), dtype=float)
+    if part.weights is not None:
+        root = np.sqrt(part.weights)
+        jacobian, rhs = jacobian * root[:, None], rhs * root
+    return triangle(np.column_stack([jacobian, rhs]))
+
+
 class ChunkedObjective:
     """``objective`` evaluated over row chunks of at most ``chunk_rows`` (see the module docstring)."""
 

@@ -151,8 +151,11 @@ def run_fit(config, out_dir: Path | str, *, quiet: bool = True, reports: bool = 
     try:
         with (catch_signals(stop) if interruptible else contextlib.nullcontext()), \
                 time_limit(limits.timeout, stop), memory_limit(limits.max_memory):
-            outcome = _fit_and_write(prepared, Path(out_dir), stop, started, quiet=quiet, reports=reports,
-                                     progress=progress, staged=staged, recorder=recorder)
+            try:
+                outcome = _fit_and_write(prepared, Path(out_dir), stop, started, quiet=quiet, reports=reports,
+                                         progress=progress, staged=staged, recorder=recorder)
+            finally:
+                close_fit_objective(prepared)
     except MemoryError:
         if limits.max_memory is None:
             raise
@@ -193,8 +196,9 @@ def _fit_and_write(prepared: Prepared, out_dir: Path, stop: StopFlag, started: f
         warnings.simplefilter("ignore", RuntimeWarning)
         try:
             names = [p.name if p.size == 1 else f"{p.name}[{i}]" for p in prepared.free for i in range(p.size)]
-            opt = minimize(fit_objective(prepared), prepared.x0, options, lower=prepared.lower,
-                           upper=prepared.upper, callback=monitor, names=names)
+            opt = _closed_form(prepared) or minimize(fit_objective(prepared), prepared.x0, options,
+                                                     lower=prepared.lower, upper=prepared.upper,
+                                                     callback=monitor, names=names)
         except (KeyboardInterrupt, TimeLimitReached):
             # A second signal, or a step that outlived the time limit: keep the last step seen.
             stop.reason = stop.reason or "interrupted"
@@ -215,12 +219,36 @@ def _fit_and_write(prepared: Prepared, out_dir: Path, stop: StopFlag, started: f
 
 def fit_objective(prepared: Prepared):
     """The objective the optimizer works on: summed over row chunks when the data is large
-    (``execution.chunk_rows``; ``workbench.pipeline.chunks``), on a Dask cluster when one is set."""
+    (``execution.chunk_rows``; ``workbench.pipeline.chunks``), on a Dask cluster when one is set.
+    Built once per fit (the fit and its uncertainties share it; ``close_fit_objective`` ends it)."""
     from workbench.pipeline.chunks import optimizer_objective
 
-    execution = getattr(prepared.config, "execution", None)
-    return optimizer_objective(prepared.objective, getattr(execution, "chunk_rows", None),
-                               getattr(execution, "scheduler", None))
+    if prepared.optimizer_view is None:
+        execution = getattr(prepared.config, "execution", None)
+        prepared.optimizer_view = optimizer_objective(prepared.objective, getattr(execution, "chunk_rows", None),
+                                                      getattr(execution, "scheduler", None))
+    return prepared.optimizer_view
+
+
+def close_fit_objective(prepared: Prepared) -> None:
+    """Release what the fit's objective holds (a Dask client and the chunks on its workers)."""
+    view, prepared.optimizer_view = prepared.optimizer_view, None
+    close = getattr(view, "close", None)
+    if close is not None:
+        close()
+
+
+def _closed_form(prepared: Prepared):
+    """The closed-form solution of a model linear in its parameters (``linear_solve``), or None:
+    then the optimizer runs, and the notes say why when the closed form was tried."""
+    from workbench.pipeline.linear_solve import closed_form_applies, solve_linear
+
+    if not closed_form_applies(prepared):
+        return None
+    solution, note = solve_linear(prepared, fit_objective(prepared))
+    if note:
+        prepared.notes.append(note)
+    return solution
 
 
 def _stopped_result(prepared: Prepared, last: tuple[int, np.ndarray, float] | None):

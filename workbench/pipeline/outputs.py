@@ -100,6 +100,8 @@ def write_predictions(out: Path, predictions: dict, choice: str = "auto") -> Pat
 def _arrow_column(values):
     import pyarrow as pa
 
+    if hasattr(values, "codes") and hasattr(values, "categories"):     # a categorical (the set column)
+        return pa.DictionaryArray.from_arrays(np.asarray(values.codes), list(values.categories)).cast(pa.string())
     values = np.asarray(values)
     if values.dtype.kind in "US":
         return pa.array(values.astype(str))

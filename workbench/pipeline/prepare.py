@@ -41,6 +41,7 @@ class Prepared:
     optimizer_name: str
     notes: list[str] = field(default_factory=list)
     levels: dict[str, list[str]] = field(default_factory=dict)   # categorical column -> levels, reference first
+    optimizer_view: object | None = field(default=None, repr=False)   # ``fit.fit_objective``, built once
 
     def columns(self, rows: np.ndarray) -> dict[str, np.ndarray]:
         return {name: values[rows] for name, values in self.dataset.columns.items()}

@@ -67,18 +67,26 @@ def _at_bound(prepared: Prepared, x: np.ndarray, names: list[str]) -> list[str]:
     return [n for n, h in zip(names, hit) if h]
 
 
-def _uncertainty(prepared: Prepared, x: np.ndarray, names: list[str], residual: np.ndarray):
+def _uncertainty(prepared: Prepared, x: np.ndarray, names: list[str], residual: np.ndarray, opt=None):
     """Exact uncertainties, refused before any large allocation (``uncertainty.too_large``); a
-    failure of the linear algebra (an SVD that does not converge) is a warning, never a crash."""
+    failure of the linear algebra (an SVD that does not converge) is a warning, never a crash.
+    A closed-form linear solve (``linear_solve``) brings its own triangle (or penalized Hessian)."""
     obj, n = prepared.objective, prepared.objective.n_rows
     at_bound = _at_bound(prepared, x, names)
     least_squares = prepared.loss.is_least_squares
     from workbench.pipeline.fit import fit_objective
 
+    weighted = residual if prepared.weights is None else residual * np.sqrt(prepared.weights)
+    factor, hessian = getattr(opt, "design_factor", None), getattr(opt, "penalized_hessian", None)
+    if least_squares and factor is not None:
+        return uncertainty.estimate(names, x, n, jacobian=factor, residuals=weighted, at_bound=at_bound)
+    if hessian is not None:
+        rows_factor = 1.0 if prepared.loss.name == "sse" else float(n)
+        return uncertainty.estimate(names, x, n, hessian=hessian, loss_sum=obj.loss_value(x) * rows_factor,
+                                    at_bound=at_bound)
     chunked = fit_objective(prepared)
     if least_squares and chunked is not obj:
         # The triangle of √w·J from the row chunks: the same singular values as J, p × p in memory.
-        weighted = residual if prepared.weights is None else residual * np.sqrt(prepared.weights)
         return uncertainty.estimate(names, x, n, jacobian=chunked.model_jacobian_factor(x), residuals=weighted,
                                     at_bound=at_bound)
     refusal = (uncertainty.too_large("Jacobian (rows × parameters)", n * len(x)) if least_squares else
@@ -145,7 +153,7 @@ def assemble_result(prepared: Prepared, opt, out_dir: Path, started: float):
     y_all = prepared.dataset.columns[prepared.model.target]
     train, val = prepared.train_rows, prepared.val_rows
     residual = y_all[train] - all_pred[train]      # actual − predicted, as statsmodels and Excel do
-    unc = _uncertainty(prepared, x, names, residual) if np.all(np.isfinite(x)) else uncertainty.estimate(names, x, 0)
+    unc = _uncertainty(prepared, x, names, residual, opt) if np.all(np.isfinite(x)) else uncertainty.estimate(names, x, 0)
     metrics = quality(y_all[train], all_pred[train], prepared.model.binary)
     if prepared.loss.is_least_squares:
         metrics.update(_least_squares_stats(prepared, residual, len(x)))
@@ -180,11 +188,20 @@ def assemble_result(prepared: Prepared, opt, out_dir: Path, started: float):
     predictions.update(prepared.dataset.columns)
     predictions["prediction"] = all_pred
     predictions["residual"] = y_all - all_pred
-    predictions["set"] = np.where(np.isin(np.arange(len(y_all)), val), "validation", "train")
+    predictions["set"] = _set_labels(len(y_all), val)
     outcome = FitOutcome(prepared, opt, x, result, table, predictions, list(opt.history), unc, Path(out_dir),
                          elapsed, warnings=result["warnings"])
     _attach_gradient_check(outcome)
     return outcome
+
+
+def _set_labels(n: int, val_rows: np.ndarray):
+    """"train" or "validation" per row as a categorical: one byte a row (text would take forty)."""
+    import pandas as pd
+
+    codes = np.zeros(n, dtype=np.int8)
+    codes[val_rows] = 1
+    return pd.Categorical.from_codes(codes, ["train", "validation"])
 
 
 def _attach_gradient_check(outcome) -> None:
