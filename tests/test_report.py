@@ -235,7 +235,8 @@ def test_alerts_name_non_convergence_undetermined_parameters_and_failed_checks(t
     assert "The data cannot determine c and d; their values are not reliable." in warnings, warnings
     stopped = dict(outcome.result, converged=False, status="max_steps", message="reached max_steps 200")
     assert alerts(stopped, tr)[0] == "The fit did not reach a stable answer; treat the numbers with caution."
-    assert trust_sentences(stopped, tr)[0] == f"The fit stopped after {outcome.result['iterations']} steps without converging."
+    assert trust_sentences(stopped, tr)[0] == ("The fit stopped without converging when it reached its limit of "
+                                               f"{outcome.result['iterations']} steps.")
 
 
 def test_report_formats_are_checked(tmp_path):
@@ -284,4 +285,5 @@ def test_a_failed_gradient_check_is_a_warning_that_names_the_primitive(tmp_path,
                                               "the technical appendix names the cause.")
     assert trust_sentences(outcome.result, tr)[1] == "The check of its gradients failed."
     appendix = next(s for s in report_content(outcome).appendix if s.key == "gradient-check")
-    assert "Derivative rules that disagree with numerical differentiation: bad_exp." in [b.text for b in appendix.blocks]
+    assert ("Derivative rules that disagree with an independent computation of their derivative: bad_exp."
+            in [b.text for b in appendix.blocks])

@@ -361,3 +361,42 @@ def test_a_japanese_page_carries_a_font_with_every_character_it_shows(japanese_d
     english = ReportContent("en", "Fit report: t", "today", [Section("summary", "Summary", [Paragraph("All fine.")])],
                             [], "footer")
     assert "@font-face" not in render_report_html(english)
+
+
+def test_a_parameter_at_a_bound_or_without_uncertainty_is_not_called_undetermined():
+    from workbench.report.sentences import alerts
+
+    result = {"status": "converged", "converged": True, "loss": 1.0,
+              "undetermined": [{"param": "k", "reason": "at_bound", "with": []},
+                               {"param": "c3", "reason": "scaling", "with": [], "span": 1e14},
+                               {"param": "a", "reason": "collinear", "with": ["b"]},
+                               {"param": "b", "reason": "collinear", "with": ["a"]}]}
+    said = alerts(result, translator("en"))
+    assert said == ["The data cannot determine a and b; their values are not reliable.",
+                    "The uncertainty of c3 could not be estimated because an input spans many orders of magnitude; "
+                    "rescaling that input would fix this.",
+                    "k ended at a limit set in the configuration: the value shown is that limit, not an estimate "
+                    "from the data."]
+    assert all(JAPANESE.search(s) for s in alerts(result, translator("ja")))
+
+
+def test_the_parameters_table_notes_a_bound_as_a_bound(tmp_path):
+    from workbench.config import load_config
+    from workbench.pipeline.fit import run_fit
+    from workbench.report.content import report_content
+
+    x = np.linspace(0, 8, 30)
+    write_csv(tmp_path, "decay.csv", "x,y", zip(x, 3.2 * np.exp(-0.45 * x) + 0.8))
+    config = load_config(write_config(tmp_path, """
+        data: {path: decay.csv}
+        model: {formula: "y ~ a * exp(-b * x) + c"}
+        params: {a: 1, b: {init: 0.1, max: 0.2}, c: 0}
+        output: {dir: out, formats: [], plots: false}
+    """))
+    outcome = run_fit(config, tmp_path / "out", reports=False)
+    assert {"param": "b", "reason": "at_bound", "with": []} in outcome.result["undetermined"]
+    content = report_content(outcome)
+    rows = {r[0]: r for r in next(s for s in content.manager if s.key == "parameters").blocks[0].rows}
+    assert rows["b"][-1] == "at its upper bound"
+    summary = " ".join(b.text for b in content.manager[0].blocks)
+    assert "b ended at a limit set in the configuration" in summary and "cannot determine b" not in summary

@@ -152,12 +152,16 @@ def _parameters(inputs: ReportInputs, tr) -> Section:
     meanings = parameter_meanings([r["name"] for r in table[:MAX_PARAM_ROWS]], tr=tr, target=inputs.target,
                                   kind=inputs.model_kind, inputs=inputs.inputs, formula=formula,
                                   describe=inputs.describe, units=inputs.units, logit=inputs.logit)
-    undetermined = {u["param"] if isinstance(u, dict) else u for u in inputs.result.get("undetermined") or []}
+    undetermined = {name for kind, names in sentences.undetermined_by_kind(inputs.result) for name in names
+                    if kind == "undetermined"}
+    scaling = {name for kind, names in sentences.undetermined_by_kind(inputs.result) for name in names
+               if kind == "scaling"}
     rows = []
     for r in table[:MAX_PARAM_ROWS]:
         interval = "—" if r.get("ci_low") is None else tr("interval.range", low=number(r["ci_low"]),
                                                            high=number(r["ci_high"]))
-        note = tr("param.undetermined") if r["name"] in undetermined else _bound_note(r, tr)
+        note = (tr("param.undetermined") if r["name"] in undetermined else
+                tr("param.no_uncertainty") if r["name"] in scaling else _bound_note(r, tr))
         rows.append((r["name"], meanings.get(r["name"], ""), number(r["value"], 6), number(r.get("stderr"), 3),
                      interval, note))
     columns = tuple(tr(k) for k in ("col.parameter", "col.meaning", "col.value", "col.stderr", "col.interval",

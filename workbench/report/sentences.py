@@ -115,12 +115,22 @@ def alerts(result: dict, tr) -> list[str]:
         out.append(tr("alert.diverged"))
     elif not result.get("converged"):
         out.append(tr("alert.not_converged"))
-    undetermined = [u["param"] if isinstance(u, dict) else u for u in result.get("undetermined") or []]
-    if undetermined:
-        out.append(tr("alert.undetermined", names=names_list(undetermined, tr)))
+    out += [tr(f"alert.{kind}", names=names_list(names, tr)) for kind, names in undetermined_by_kind(result)]
     if gradient_verdict(result) == "failed":
         out.append(tr("alert.gradients_failed"))
     return out
+
+
+def undetermined_by_kind(result: dict) -> list[tuple[str, list[str]]]:
+    """result.json's ``undetermined`` grouped by what can truly be said of them: held at a bound
+    set in the config (a limit, not an estimate), an uncertainty lost to an input's scale (the value
+    may be fine), or not determined by the data (no effect, collinear, a combination)."""
+    groups: dict[str, list[str]] = {}
+    for entry in result.get("undetermined") or []:
+        name, reason = (entry.get("param"), entry.get("reason")) if isinstance(entry, dict) else (entry, None)
+        kind = {"at_bound": "at_bound", "scaling": "scaling"}.get(reason, "undetermined")
+        groups.setdefault(kind, []).append(str(name))
+    return [(kind, groups[kind]) for kind in ("undetermined", "scaling", "at_bound") if kind in groups]
 
 
 def summary_sentences(result: dict, effects: list[Effect], target: str, tr, *, binary: bool = False,

@@ -93,6 +93,8 @@ MESSAGES = {
     "alert.diverged": "The fit diverged; do not use these numbers.",
     "alert.not_converged": "The fit did not reach a stable answer; treat the numbers with caution.",
     "alert.undetermined": "The data cannot determine {names}; their values are not reliable.",
+    "alert.scaling": "The uncertainty of {names} could not be estimated because an input spans many orders of magnitude; rescaling that input would fix this.",
+    "alert.at_bound": "{names} ended at a limit set in the configuration: the value shown is that limit, not an estimate from the data.",
     "alert.gradients_failed": "A check of the model's derivatives failed, so the fit may be wrong; the "
                               "technical appendix names the cause.",
     "drift.moved": "{param} moved from {previous} to {now} since the previous fit ({z} times the standard "
@@ -125,6 +127,7 @@ MESSAGES = {
     "param.at_lower": "at its lower bound",
     "param.at_upper": "at its upper bound",
     "param.undetermined": "cannot be determined",
+    "param.no_uncertainty": "uncertainty not estimated",
     "params.more": "… and {n} more parameters in params.csv",
     "meaning.constant_subtracted": "constant term subtracted from {target}",
     "meaning.slope_negated": "decrease in {target} per additional 1{unit} of {column}",

@@ -88,6 +88,8 @@ MESSAGES = {
     "alert.diverged": "フィットが発散しました。これらの数値は使用しないでください。",
     "alert.not_converged": "フィットは安定した解に達していません。数値は慎重に扱ってください。",
     "alert.undetermined": "データからは{names}を決定できません。これらの値は信頼できません。",
+    "alert.scaling": "入力の値の範囲が何桁にもわたるため、{names}の不確かさを推定できませんでした。その入力の尺度を調整すると解決します。",
+    "alert.at_bound": "{names}は設定で定めた限界値に達しました。表示している値はその限界値で、データから推定した値ではありません。",
     "alert.gradients_failed": "モデルの導関数の検証に不合格があり、当てはめが誤っている可能性があります。"
                               "原因は技術付録に記載しています。",
     "drift.moved": "前回のフィット以降、{param}は{previous}から{now}へ変化しました(変化の標準誤差の{z}倍)。",
@@ -117,6 +119,7 @@ MESSAGES = {
     "param.at_lower": "下限に到達",
     "param.at_upper": "上限に到達",
     "param.undetermined": "決定できません",
+    "param.no_uncertainty": "不確かさは未推定",
     "params.more": "… ほか{n}個のパラメータは params.csv にあります",
     "meaning.constant_subtracted": "{target}から差し引かれる定数項",
     "meaning.slope_negated": "{column}が1{unit}増えたときの{target}の減少量",
