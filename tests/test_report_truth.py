@@ -352,7 +352,7 @@ def test_a_japanese_page_carries_a_font_with_every_character_it_shows(japanese_d
 
     out, _, _ = japanese_divergence
     html = (out / "report.html").read_text(encoding="utf-8")
-    found = re.search(r'@font-face \{ font-family: "IPAexGothic"; src: url\(data:font/woff;base64,([A-Za-z0-9+/=]+)\)',
+    found = re.search(r'@font-face \{ font-family: "workbench-cjk"; src: url\(data:font/woff;base64,([A-Za-z0-9+/=]+)\)',
                       html)
     assert found and len(found.group(1)) < 300_000             # a subset, not the 6 MB font
     cmap = TTFont(io.BytesIO(base64.b64decode(found.group(1)))).getBestCmap()
