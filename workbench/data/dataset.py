@@ -21,6 +21,7 @@ from workbench.data.cells import BAD, OK, Converted, convert_numbers
 from workbench.data.columns import convert_columns
 from workbench.data.dates import looks_like_dates
 from workbench.data.drops import account_rows, refuse_by_policy, refuse_too_many_dropped, row_reason, shown
+from workbench.data.multi import is_pattern, load_files
 from workbench.data.source import RawTable, as_data_config, read_raw
 from workbench.data.summary import FILTERED, RowAccount
 from workbench.errors import InputError, did_you_mean
@@ -46,6 +47,8 @@ class Dataset:
     all_columns: list[str]                  # every column in the file, after renaming
     header_row: int = 1
     account: RowAccount | None = None       # rows read, used, dropped by reason
+    files: tuple[Path, ...] = ()            # the files a glob path matched (``multi``), else empty
+    file_of_row: np.ndarray | None = None   # index into ``files`` of each used row
 
     @property
     def summary(self) -> dict:
@@ -116,6 +119,8 @@ def _filter_mask(condition, converted: dict[str, Converted], n: int) -> np.ndarr
 def load_dataset(cfg: Any, columns: Sequence[str], *, source_where: str = "data") -> Dataset:
     """Read ``cfg``'s file and return ``columns`` as float64 arrays, with dropped rows accounted for."""
     options = as_data_config(cfg, source_where)
+    if is_pattern(options.path):
+        return load_files(options, columns, source_where=source_where)
     raw = read_raw(options, source_where)
     wanted = list(dict.fromkeys(columns))
     _require(wanted, raw, source_where)

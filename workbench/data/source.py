@@ -157,7 +157,12 @@ def _check(options: DataConfig, where: str) -> None:
 
 
 def read_raw(options: DataConfig, where: str = "data") -> RawTable:
-    """The file's raw table; an unchanged file (same bytes, same options) is parsed only once."""
+    """The file's raw table; an unchanged file (same bytes, same options) is parsed only once.
+    For a glob path (``multi``): the first matching file's (the columns every file must have)."""
+    from workbench.data.multi import file_options, is_pattern, matching_files
+
+    if is_pattern(options.path):
+        options = file_options(options, matching_files(options.path, where)[0])
     if options.derive or options.categorical:        # derived and indicator columns (derive.py)
         from workbench.data.derive import with_derived
 

@@ -145,14 +145,16 @@ class ChunkedObjective:
         return float(total.data), grad
 
 
-def optimizer_objective(objective: FitObjective, chunk_rows: int | None, scheduler: str | None = None):
+def optimizer_objective(objective: FitObjective, chunk_rows: int | None, scheduler: str | None = None,
+                        partitions: list | None = None, weights_column: str | None = None):
     """What the optimizer sees: the objective itself when its rows fit in one chunk, else chunked
-    (the chunks' sums computed by Dask tasks when a ``scheduler`` address is given)."""
+    (the chunks' sums computed by Dask tasks when a ``scheduler`` address is given; with
+    ``partitions``, one per file of a glob, the workers read the files themselves)."""
     chunk_rows = chunk_rows or DEFAULT_CHUNK_ROWS
     if scheduler:
         from workbench.pipeline.dask_sums import DaskChunkedObjective
 
-        return DaskChunkedObjective(objective, chunk_rows, scheduler)
+        return DaskChunkedObjective(objective, chunk_rows, scheduler, partitions, weights_column)
     if objective.n_rows <= chunk_rows:
         return objective
     return ChunkedObjective(objective, chunk_rows)

@@ -1,19 +1,40 @@
 """The chunk sums of a fit computed by Dask tasks: only (p+1) × (p+1) triangles travel per step.
 
-``DaskChunkedObjective`` is a ``ChunkedObjective`` whose chunks are sent to the cluster's workers
-once (``Client.scatter``) and stay there; every evaluation then submits one small task per chunk
-(its triangle of [J | r], its loss and gradient) and gathers p-sized results. dask.distributed is
-imported here only (the ``cluster`` extra).
+``DaskChunkedObjective`` is a ``ChunkedObjective`` whose rows live on the cluster's workers and
+stay there; every evaluation submits one small task per partition (the triangles of [J | r] of
+its chunks, their losses and gradients) and gathers p-sized results. The rows get there in one
+of two ways:
+
+* ``partitions`` given (``data.path`` is a glob of files, ``workbench.data.multi``): a task per
+  file reads that file where it runs, with the fit's data options, and keeps the fit's rows of it
+  (the client sends a file name and row indices, never the rows);
+* otherwise the client's chunks are sent once (``Client.scatter``).
+
+``close()`` releases the workers' copies and the connection. dask.distributed is imported here
+only (the ``cluster`` extra).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
 
 from workbench.errors import InfrastructureError, InputError
 from workbench.pipeline.chunks import ChunkedObjective
 
 
+@dataclass(frozen=True)
+class Partition:
+    """One file of a glob and the indices of the fit's rows among the rows it yields."""
+
+    options: object          # the data options with ``path`` set to this file
+    rows: np.ndarray
+
+
 class DaskChunkedObjective(ChunkedObjective):
-    def __init__(self, objective, chunk_rows: int, scheduler: str):
+    def __init__(self, objective, chunk_rows: int, scheduler: str, partitions: list[Partition] | None = None,
+                 weights_column: str | None = None):
         super().__init__(objective, chunk_rows)
         try:
             from distributed import Client
@@ -24,7 +45,69 @@ class DaskChunkedObjective(ChunkedObjective):
             self.client = Client(scheduler, timeout="20s", set_as_default=False)
         except OSError as err:
             raise InfrastructureError(f"cannot reach the Dask scheduler at {scheduler}: {err}") from None
-        self.parts = self.client.scatter([self.chunk(start, stop) for start, stop in self.bounds])
+        if partitions:
+            template = _Template.of(objective, self.chunk_rows, weights_column)
+            self.parts = [self.client.submit(read_partition, template, part, pure=False) for part in partitions]
+        else:
+            self.parts = self.client.scatter([ChunkedObjective(self.chunk(start, stop), self.chunk_rows)
+                                              for start, stop in self.bounds])
 
     def map_chunks(self, function) -> list:
-        return self.client.gather([self.client.submit(function, part, pure=False) for part in self.parts])
+        results = self.client.gather([self.client.submit(_map_part, function, part, pure=False)
+                                      for part in self.parts])
+        return [result for part in results for result in part]
+
+    def close(self) -> None:
+        """Release the rows held on the workers and the connection (the end of a fit)."""
+        try:
+            self.client.cancel(self.parts)
+        finally:
+            self.client.close()
+
+
+@dataclass(frozen=True)
+class _Template:
+    """What a worker needs to build its partition's objective, without any of the rows."""
+
+    model: object
+    loss: object
+    weights: str | None
+    free: list
+    fixed: dict
+    ls_scale: float | None
+    chunk_rows: int
+
+    @classmethod
+    def of(cls, objective, chunk_rows: int, weights_column: str | None) -> "_Template":
+        return cls(objective.model, objective.loss, weights_column, objective.free, objective.fixed,
+                   objective._ls_scale, chunk_rows)
+
+
+def read_partition(template: _Template, partition: Partition) -> ChunkedObjective:
+    """A worker's task: read one file, keep the fit's rows of it, and wrap them in row chunks."""
+    from workbench.data import load_dataset
+    from workbench.pipeline.objective import FitObjective
+
+    model = template.model
+    needed = list(dict.fromkeys([model.target, *model.inputs, *([template.weights] if template.weights else [])]))
+    data = load_dataset(partition.options, needed)
+    rows = partition.rows
+    weights = None if template.weights is None else data.columns[template.weights][rows]
+    part = FitObjective(model, template.loss, {c: data.columns[c][rows] for c in model.inputs},
+                        data.columns[model.target][rows], weights, template.free, template.fixed)
+    part._ls_scale = template.ls_scale          # the whole fit's residual scale, not this file's
+    return ChunkedObjective(part, template.chunk_rows)
+
+
+def _map_part(function, part: ChunkedObjective) -> list:
+    return part.map_chunks(function)
+
+
+def file_partitions(dataset, options, train_rows: np.ndarray) -> list[Partition]:
+    """One ``Partition`` per file of a glob: that file's options and its rows among ``train_rows``."""
+    from workbench.data.multi import file_options
+
+    starts = np.concatenate([[0], np.cumsum(np.bincount(dataset.file_of_row, minlength=len(dataset.files)))])
+    owner = dataset.file_of_row[train_rows]
+    return [Partition(file_options(options, path), train_rows[owner == i] - starts[i])
+            for i, path in enumerate(dataset.files)]

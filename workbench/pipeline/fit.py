@@ -225,8 +225,16 @@ def fit_objective(prepared: Prepared):
 
     if prepared.optimizer_view is None:
         execution = getattr(prepared.config, "execution", None)
+        scheduler = getattr(execution, "scheduler", None)
+        partitions = None
+        if scheduler and prepared.dataset.files:       # a glob of files: each task reads its own
+            from workbench.pipeline.dask_sums import file_partitions
+            from workbench.pipeline.prepare import model_data
+
+            partitions = file_partitions(prepared.dataset, model_data(prepared.config, prepared.levels)[0],
+                                         prepared.train_rows)
         prepared.optimizer_view = optimizer_objective(prepared.objective, getattr(execution, "chunk_rows", None),
-                                                      getattr(execution, "scheduler", None))
+                                                      scheduler, partitions, prepared.config.loss.weights)
     return prepared.optimizer_view
 
 

@@ -181,10 +181,13 @@ def assemble_result(prepared: Prepared, opt, out_dir: Path, started: float):
         "data": {"path": str(prepared.dataset.path), "sheet": prepared.dataset.sheet,
                  "sha256": prepared.dataset.sha256, "rows_read": prepared.dataset.n_rows_read,
                  "rows_used": int(prepared.dataset.n), "rows_dropped": int(prepared.dataset.n_dropped),
-                 "dropped": prepared.dataset.summary["dropped"], "dropped_summary": prepared.dataset.summary_sentence},
+                 "dropped": prepared.dataset.summary["dropped"], "dropped_summary": prepared.dataset.summary_sentence,
+                 **({"files": [str(f) for f in prepared.dataset.files]} if prepared.dataset.files else {})},
     }
     result["prediction"] = prediction_spec(prepared, unc, residual)   # what `workbench predict` needs
     predictions = {"row": prepared.dataset.row_numbers}
+    if prepared.dataset.files:      # a glob of files: which file each row number belongs to
+        predictions["file"] = _file_labels(prepared.dataset)
     predictions.update(prepared.dataset.columns)
     predictions["prediction"] = all_pred
     predictions["residual"] = y_all - all_pred
@@ -193,6 +196,13 @@ def assemble_result(prepared: Prepared, opt, out_dir: Path, started: float):
                          elapsed, warnings=result["warnings"])
     _attach_gradient_check(outcome)
     return outcome
+
+
+def _file_labels(dataset):
+    """The file of each row (a glob path's ``Dataset.files``) as a categorical of file names."""
+    import pandas as pd
+
+    return pd.Categorical.from_codes(dataset.file_of_row, [Path(f).name for f in dataset.files])
 
 
 def _set_labels(n: int, val_rows: np.ndarray):

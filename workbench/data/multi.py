@@ -1,0 +1,91 @@
+"""``data.path`` as a glob of CSV/Parquet files (``parts/*.parquet``): one table, file after file.
+
+The files are taken in sorted order, each read and checked exactly as a single file would be
+(``load_dataset``), so every message names the file and its own spreadsheet row. They must have
+the same columns. The rows are concatenated; ``Dataset.files`` lists the files and
+``Dataset.file_of_row`` says which one each row came from (predictions carry a ``file`` column).
+Date columns count days from the first file's origin. The Dask executor reads each file where
+its task runs (``workbench.pipeline.dask_sums``) with ``file_options``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import glob
+import hashlib
+from pathlib import Path
+
+import numpy as np
+
+from workbench.errors import InputError
+
+__all__ = ["is_pattern", "matching_files", "file_options", "load_files"]
+
+PATTERN_CHARACTERS = "*?["
+
+
+def is_pattern(path) -> bool:
+    return any(c in str(path) for c in PATTERN_CHARACTERS)
+
+
+def matching_files(pattern: Path, where: str = "data") -> list[Path]:
+    """The files ``pattern`` matches, sorted; InputError when there is none."""
+    found = sorted(Path(p) for p in glob.glob(str(pattern)) if Path(p).is_file())
+    if not found:
+        raise InputError(f"no file matches {pattern}", where=f"{where}.path")
+    return found
+
+
+def file_options(options, path: Path):
+    """The data options for one of the matched files."""
+    return dataclasses.replace(options, path=Path(path))
+
+
+def load_files(options, columns, *, source_where: str = "data"):
+    """The files matching ``options.path`` as one ``Dataset`` (see the module docstring)."""
+    from workbench.data.dataset import load_dataset
+
+    files = matching_files(options.path, source_where)
+    parts = []
+    for path in files:
+        part = load_dataset(file_options(options, path), columns, source_where=source_where)
+        if parts and part.all_columns != parts[0].all_columns:
+            raise InputError(f"{path.name} has the columns {', '.join(part.all_columns)} but {files[0].name} has "
+                             f"{', '.join(parts[0].all_columns)}: every file of {options.path.name} needs the same "
+                             f"columns", where=f"{source_where}.path")
+        parts.append(part)
+    return _joined(options.path, files, parts)
+
+
+def _joined(pattern: Path, files: list[Path], parts: list):
+    from workbench.data.dataset import MAX_DROPPED_LISTED, Dataset
+    from workbench.data.summary import RowAccount
+
+    first = parts[0]
+    columns = {name: np.concatenate([_on_first_origin(p, name, first) for p in parts]) for name in first.columns}
+    digest = hashlib.sha256("".join(f"{f.name}:{p.sha256};" for f, p in zip(files, parts)).encode()).hexdigest()
+    dropped = [(row, f"{reason} ({f.name})") for f, p in zip(files, parts) for row, reason in p.dropped]
+    reasons: dict[str, int] = {}
+    for part in parts:
+        for reason, count in part.summary["dropped"]["by_reason"].items():
+            reasons[reason] = reasons.get(reason, 0) + count
+    first_row = next((p.summary["dropped"]["first_row"] for p in parts if p.n_dropped), None)
+    n_read = sum(p.n_rows_read for p in parts)
+    account = RowAccount(n_read, sum(p.n for p in parts), dict(sorted(reasons.items(), key=lambda kv: -kv[1])),
+                         first_row)
+    return Dataset(columns=columns, row_numbers=np.concatenate([p.row_numbers for p in parts]), n_rows_read=n_read,
+                   n_dropped=sum(p.n_dropped for p in parts), dropped=dropped[:MAX_DROPPED_LISTED],
+                   date_columns=dict(first.date_columns), path=pattern, sheet=None, sha256=digest,
+                   all_columns=list(first.all_columns), header_row=first.header_row, account=account,
+                   files=tuple(files),
+                   file_of_row=np.repeat(np.arange(len(parts), dtype=np.int32), [p.n for p in parts]))
+
+
+def _on_first_origin(part, name: str, first) -> np.ndarray:
+    """A date column's day numbers counted from the first file's origin."""
+    values = part.columns[name]
+    origin, first_origin = part.date_columns.get(name), first.date_columns.get(name)
+    if origin is None or first_origin is None or origin == first_origin:
+        return values
+    shift = (np.datetime64(origin, "s") - np.datetime64(first_origin, "s")) / np.timedelta64(86_400, "s")
+    return values + float(shift)
