@@ -57,7 +57,14 @@ def build_model(model_cfg, columns: Mapping[str, np.ndarray], *, formula=None,
                 table_columns: Sequence[str] = (), inits: Mapping[str, float] | None = None,
                 seed: int = 0, binary: bool = False) -> Model:
     """Make the model for the loaded data. ``columns`` holds the training rows."""
-    inits = dict(inits or {})
+    from workbench.models.limits import values_per_row
+
+    model = _build(model_cfg, columns, formula, table_columns, dict(inits or {}), seed, binary)
+    model.values_per_row = values_per_row(model_cfg, formula)
+    return model
+
+
+def _build(model_cfg, columns, formula, table_columns, inits, seed, binary) -> Model:
     if formula is not None:
         from workbench.models.formula_model import FormulaModel
 

@@ -44,6 +44,7 @@ class Model:
     params: tuple[ParamInfo, ...]
     binary: bool = False               # the output is a logit of P(target = 1)
     notes: list[str] = field(default_factory=list)   # what was assumed (logged to the user)
+    values_per_row: int = 16           # numbers a forward pass keeps per data row (``models.limits``)
     linear_in_params: bool = False     # prediction = X(data)·θ + b(data): least squares solves in closed form
 
     def forward(self, params: Mapping[str, object], columns: Mapping[str, np.ndarray]):

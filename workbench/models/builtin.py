@@ -17,7 +17,15 @@ from workbench.models.base import Model, ParamInfo
 
 
 def _lstsq(design: np.ndarray, y: np.ndarray) -> np.ndarray:
-    coef, *_ = np.linalg.lstsq(design, y, rcond=None)
+    """Least-squares starting values; zeros where the design cannot be solved (powers that
+    overflow, an SVD that does not converge): the start-point check then says what is wrong."""
+    with np.errstate(all="ignore"):
+        if not (np.all(np.isfinite(design)) and np.all(np.isfinite(y))):
+            return np.zeros(design.shape[1])
+        try:
+            coef, *_ = np.linalg.lstsq(design, y, rcond=None)
+        except np.linalg.LinAlgError:
+            return np.zeros(design.shape[1])
     return coef
 
 

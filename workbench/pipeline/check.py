@@ -47,6 +47,8 @@ ATOL = 1e-6
 NODE_ATOL, NODE_RTOL = 1e-5, 1e-3     # per-node rules: torch.autograd.gradcheck's float64 defaults
 DEFAULT_ROWS = 5
 COMPACT_MAX_PARAMS = 20
+FULL_MAX_PARAMS = 200     # `workbench check` of a network: this many evenly spaced weights, not all of them
+COMPACT_BUDGET = 50_000   # a fit's own check takes the loss on fewer rows past rows × values per row this big
 COMPACT_ROWS = 3
 COMPACT_MAX_LOSS_ROWS = 10_000   # a fit's own check of more rows evaluates the loss on this fixed sample
 AT_CHOICES = ("init", "fit", "both")
@@ -180,7 +182,6 @@ class CheckReport:
             summary.update(loss_rows=self.loss_rows, of_rows=self.of_rows)
         return summary
 
-
     def to_json(self) -> dict:
         def clean(value):
             if isinstance(value, float):
@@ -244,14 +245,17 @@ def _flat_to_params(prepared, flat) -> dict:
 
 
 def _embed(x: np.ndarray, chosen: np.ndarray, values):
-    """The full parameter vector with the ``chosen`` entries taken from the tensor ``values``."""
+    """The full parameter vector with the ``chosen`` entries (ascending) taken from the tensor
+    ``values``: the constant stretches of ``x`` between them, concatenated (a network's check
+    picks 20 of 66,000 weights, so nothing of size parameters × chosen is built)."""
     if len(chosen) == len(x):
         return values
-    select = np.zeros((len(x), len(chosen)))
-    select[chosen, np.arange(len(chosen))] = 1.0
-    rest = x.copy()
-    rest[chosen] = 0.0
-    return rest + ad.matmul(select, values)
+    pieces, start = [], 0
+    for k, i in enumerate(chosen):
+        pieces += [x[start:i], values[k:k + 1]]
+        start = int(i) + 1
+    pieces.append(x[start:])
+    return ad.concatenate(pieces)
 
 
 def _scaled(prepared, x: np.ndarray, chosen: np.ndarray, output, value: float):
@@ -288,9 +292,8 @@ def _natural(prepared, x: np.ndarray, chosen: np.ndarray, output, value: float):
     return (lambda w: phi(w * lengths)), v0 / lengths, scale * lengths, out_scale
 
 
-def _rows(prepared, x, chosen, output, value, row=None) -> tuple[list[DerivativeRow], object]:
+def _rows(prepared, x, chosen, output, value, names: list[str], row=None) -> tuple[list[DerivativeRow], object]:
     """Check output's derivatives w.r.t. the chosen parameters by every method, in natural units."""
-    names = scalar_names(prepared)
     with np.errstate(all="ignore"):
         psi, w0, unit_in, out_scale = _natural(prepared, x, chosen, output, value)
         report = ad.gradcheck(psi, w0, atol=ATOL, rtol=RTOL)
@@ -359,14 +362,15 @@ def check_point(prepared, x: np.ndarray, at: str, *, rows: int = DEFAULT_ROWS,
     x = np.asarray(x, dtype=float)
     chosen = evenly_spaced(len(x), len(x) if max_params is None else max_params)
     loss = prepared.objective.loss_value(x)
-    gradient, direction = _rows(prepared, x, chosen, _loss_of(prepared), loss)
+    names = scalar_names(prepared)
+    gradient, direction = _rows(prepared, x, chosen, _loss_of(prepared), loss, names)
     jacobian = []
     row_numbers = np.asarray(prepared.dataset.row_numbers)[prepared.train_rows]
     for r in evenly_spaced(prepared.objective.n_rows, rows):
         output = _prediction_at(prepared, int(r))
         with ad.no_grad():
             value = float(np.asarray(output(ad.Tensor(x)).data))
-        entries, _ = _rows(prepared, x, chosen, output, value, row=int(row_numbers[r]))
+        entries, _ = _rows(prepared, x, chosen, output, value, names, row=int(row_numbers[r]))
         jacobian += entries
     n_rules, failures, failing = _node_check(prepared, x)
     direction_dict = {} if direction is None else {
@@ -399,6 +403,17 @@ def fitted_point(prepared, out_dir: Path | str, otherwise: str = "use --at both,
     return np.array([float(values[n]) for n in names])
 
 
+def checked_params(prepared) -> int:
+    """How many parameters a full check takes: all of a formula's, FULL_MAX_PARAMS of a network's,
+    fewer when forward mode's one tangent per parameter would exceed the model size limit."""
+    from workbench.models.limits import ModelLimits
+    from workbench.pipeline.objective import evaluation_elements
+
+    objective = prepared.objective
+    per_tangent = max(evaluation_elements(objective.n_rows, prepared.model.values_per_row), 1)
+    return max(1, min(FULL_MAX_PARAMS, ModelLimits.from_env().max_elements // per_tangent))
+
+
 def run_check(config, out_dir: Path | str, at: str = "both", rows: int = DEFAULT_ROWS,
               quiet: bool = True) -> CheckReport:
     """Check the config's derivatives at ``at`` and write gradcheck.json and gradcheck.html."""
@@ -424,10 +439,11 @@ def run_check(config, out_dir: Path | str, at: str = "both", rows: int = DEFAULT
             x_fit = run_fit(config, out_dir, quiet=quiet, reports=False).x
     ensure_dir(out_dir)
     points = []
+    most = checked_params(prepared)
     if at in ("init", "both"):
-        points.append(check_point(prepared, prepared.x0, "init", rows=rows))
+        points.append(check_point(prepared, prepared.x0, "init", rows=rows, max_params=most))
     if x_fit is not None:
-        points.append(check_point(prepared, x_fit, "fit", rows=rows))
+        points.append(check_point(prepared, x_fit, "fit", rows=rows, max_params=most))
     report = CheckReport(config.name, points, rows)
     write_json(out_dir / "gradcheck.json", report.to_json())
     write_text(out_dir / "gradcheck.html", render_gradcheck_html(report, config, tolerance=tolerance_statement()["text"]))
@@ -441,11 +457,14 @@ def fit_gradient_checks(outcome) -> CheckReport | None:
         return outcome.gradcheck
     prepared, of_rows = on_row_sample(outcome.prepared, COMPACT_MAX_LOSS_ROWS)
     points = []
+    checked = _on_fewer_rows(prepared, COMPACT_BUDGET)
     for at, x in (("init", prepared.x0), ("fit", outcome.x)):
         if not np.all(np.isfinite(x)):
             continue
         try:
-            points.append(check_point(prepared, x, at, rows=COMPACT_ROWS, max_params=COMPACT_MAX_PARAMS))
+            point = check_point(checked, x, at, rows=COMPACT_ROWS, max_params=COMPACT_MAX_PARAMS)
+            point.loss = prepared.objective.loss_value(x)     # the fit's loss, whatever rows were checked
+            points.append(point)
         except Exception as err:  # noqa: BLE001 - a check that cannot run must not lose the report
             outcome.warnings.append(f"the gradient check at {POINT_LABELS[at]} could not run: {err}")
     if not points:
@@ -471,6 +490,26 @@ def on_row_sample(prepared, most: int):
                           objective.target[rows], weights, objective.free, objective.fixed)
     return dataclasses.replace(prepared, objective=sample, train_rows=prepared.train_rows[rows],
                                optimizer_view=None), objective.n_rows
+
+
+def _on_fewer_rows(prepared, budget: int):
+    """``prepared`` with its loss on evenly spaced rows when all of them would cost more than
+    ``budget`` numbers per evaluation: derivatives are the same functions of any rows, and a
+    network over thousands of rows would otherwise spend minutes on numeric differences."""
+    import dataclasses
+
+    from workbench.pipeline.objective import FitObjective
+
+    obj = prepared.objective
+    per_row = max(prepared.model.values_per_row, 1)
+    if obj.n_rows * per_row <= budget:
+        return prepared
+    keep = evenly_spaced(obj.n_rows, max(budget // per_row, COMPACT_ROWS))
+    weights = None if obj.weights is None else obj.weights[keep]
+    fewer = FitObjective(obj.model, obj.loss, {k: v[keep] for k, v in obj.columns.items()}, obj.target[keep],
+                         weights, obj.free, obj.fixed)
+    return dataclasses.replace(prepared, objective=fewer, train_rows=prepared.train_rows[keep],
+                               weights=weights)
 
 
 def gradient_check_summary(check: CheckReport | None, reason: str = "") -> dict:

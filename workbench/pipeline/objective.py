@@ -27,6 +27,14 @@ from workbench import engine as ad
 from workbench.losses import Loss
 from workbench.models import Model, ParamInfo
 
+LOSS_VALUES_PER_ROW = 4      # residual, weighted residual, penalty per row, and the sum's input
+
+
+def evaluation_elements(n_rows: int, values_per_row: int) -> int:
+    """About how many numbers one evaluation of the loss with its gradient holds at once: each
+    row-sized intermediate of the model (``Model.values_per_row``) and of the loss, and its adjoint."""
+    return 2 * n_rows * (values_per_row + LOSS_VALUES_PER_ROW)
+
 
 class FitObjective:
     """Loss of ``model`` on fixed data as a function of the free parameters' flat vector."""
@@ -162,6 +170,7 @@ class FitObjective:
         return tape if ok else None
 
     def residuals_and_jacobian(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        self.refuse_large_jacobian()
         tape = self._tape("residuals", x)
         if tape is not None:
             r, jacs = tape.jacobian_forward(*self._primals(x))
@@ -178,6 +187,7 @@ class FitObjective:
         if jac is not None:
             w = np.sqrt(self.weights)[:, None] if self.weights is not None else 1.0
             return jac / (self._ls_scale * w)
+        self.refuse_large_jacobian(where="uncertainties")
         values = self.unpack(x)
         primals = [values[p.name] for p in self.free]
 
@@ -189,3 +199,16 @@ class FitObjective:
         with ad.no_grad():
             _, jacs = ad.forward_jacobians(prediction_of, primals)
         return np.concatenate([j.reshape(self.n_rows, -1) for j in jacs], axis=1)
+
+    # ---- memory ----------------------------------------------------------------------------
+    def forward_jacobian_elements(self) -> int:
+        """Numbers the forward-mode Jacobian holds: the identity it starts from (parameters²) and
+        one tangent per parameter for every row-sized intermediate (no adjoints: half an evaluation)."""
+        return self.n_params * (self.n_params + evaluation_elements(self.n_rows, self.model.values_per_row) // 2)
+
+    def refuse_large_jacobian(self, where: str = "optimizer.name") -> None:
+        """InputError before a forward-mode Jacobian larger than the model size limit is allocated."""
+        from workbench.models.limits import check_evaluation
+
+        check_evaluation(self.forward_jacobian_elements(), rows=self.n_rows, where=where,
+                         what=f"the forward-mode Jacobian of {self.n_params:,} parameters")

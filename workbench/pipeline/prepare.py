@@ -17,6 +17,7 @@ import numpy as np
 from workbench.errors import InputError
 from workbench.losses import Loss, build_loss
 from workbench.models import ParamInfo, build_model, parse_model_formula, required_columns
+from workbench.models.limits import check_model_config
 from workbench.pipeline.objective import FitObjective
 
 MAX_PARAMS_FOR_LM = 500
@@ -83,13 +84,24 @@ def _param_layout(model, params_cfg):
     return free, fixed, np.array(lower), np.array(upper), np.array(x0, dtype=float)
 
 
-def _optimizer_name(config, loss: Loss, n_free: int) -> str:
+def _optimizer_name(config, loss: Loss, objective: FitObjective, notes: list[str]) -> str:
+    """The configured optimizer, or lm for least squares when its Jacobian is small enough, else lbfgs."""
+    from workbench.models.limits import too_large_to_evaluate
+
     name = config.optimizer.name
     if name is None:
-        return "lm" if loss.is_least_squares and n_free <= MAX_PARAMS_FOR_LM else "lbfgs"
+        if not loss.is_least_squares or objective.n_params > MAX_PARAMS_FOR_LM:
+            return "lbfgs"
+        if too_large_to_evaluate(objective.forward_jacobian_elements()):
+            notes.append(f"lbfgs is used instead of lm: lm's Jacobian of {objective.n_params} parameters over "
+                         f"{objective.n_rows:,} rows would exceed the model size limit")
+            return "lbfgs"
+        return "lm"
     if name == "lm" and not loss.is_least_squares:
         raise InputError(f"the lm optimizer needs a sum-of-squares loss (mse or sse, no regularization); "
                          f"loss is {loss.name}: use lbfgs or adam", where="optimizer.name")
+    if name == "lm":
+        objective.refuse_large_jacobian()     # the error says the size; lbfgs needs no Jacobian
     return name
 
 
@@ -116,6 +128,19 @@ def model_data(config, levels: dict[str, list[str]] | None = None):
     return options, dataclasses.replace(config.model, inputs=tuple(inputs)), levels
 
 
+def _check_evaluation_size(model_cfg, formula, n_rows: int) -> None:
+    """InputError before the model is built when evaluating it over every row (with the gradient)
+    would hold more numbers than the model size limit allows (``models.limits``)."""
+    from workbench.models.limits import check_evaluation, values_per_row
+    from workbench.pipeline.objective import evaluation_elements
+
+    where = "model.formula" if formula is not None else \
+        {"mlp": "model.hidden", "polynomial": "model.degree"}.get(model_cfg.type, "model.inputs")
+    described = "the formula" if formula is not None else f"the {model_cfg.type} model"
+    check_evaluation(evaluation_elements(n_rows, values_per_row(model_cfg, formula)), rows=n_rows, where=where,
+                     what=f"one evaluation of {described} with its gradient")
+
+
 def prepare(config) -> Prepared:
     """Load, parse and check everything for ``config``; raise InputError on the first problem.
 
@@ -135,6 +160,7 @@ def _prepare(config) -> Prepared:
 
     formula = parse_model_formula(config.model)
     data_options, model_cfg, levels = model_data(config)
+    check_model_config(model_cfg)          # a model too large to build is refused before the data is read
     table_columns = _table_columns(data_options)
     needed = required_columns(model_cfg, table_columns, formula)
     if config.loss.weights:
@@ -144,6 +170,7 @@ def _prepare(config) -> Prepared:
     binary = loss.name == "cross_entropy"
     train_rows, val_rows = _split(dataset.n, config.validation, config.seed)
     columns = {k: v[train_rows] for k, v in dataset.columns.items()}
+    _check_evaluation_size(model_cfg, formula, dataset.n)
     inits = {name: spec.init for name, spec in config.params.items()}
     model = build_model(model_cfg, columns, formula=formula, table_columns=table_columns,
                         inits=inits, seed=config.seed, binary=binary)
@@ -164,8 +191,9 @@ def _prepare(config) -> Prepared:
             raise InputError(f"weights column {config.loss.weights!r} has negative values", where="loss.weights")
     objective = FitObjective(model, loss, {c: columns[c] for c in model.inputs}, columns[model.target],
                              weights, free, fixed)
+    notes = list(model.notes)
     prepared = Prepared(config, dataset, formula, model, loss, free, fixed, lower, upper, x0, train_rows,
-                        val_rows, weights, objective, _optimizer_name(config, loss, n_free), list(model.notes),
+                        val_rows, weights, objective, _optimizer_name(config, loss, objective, notes), notes,
                         levels)
     from workbench.pipeline.start_point import check_start_point
 

@@ -48,10 +48,22 @@ class Uncertainty:
     dof: int
     warnings: list[str] = field(default_factory=list)
     undetermined: list[dict] = field(default_factory=list)   # {"param", "reason", "with"}: result.json
+    source: str = "none"                     # the matrix used: "jacobian", "hessian" or "none"
 
     @property
     def undetermined_names(self) -> list[str]:
         return [u["param"] for u in self.undetermined]
+
+    @property
+    def method(self) -> str:
+        """How the standard errors were computed: "jacobian" (s²·(JᵀJ)⁻¹), "hessian" (from H⁻¹),
+        or "none" (not computed; ``summary`` says why)."""
+        return self.source if self.covariance is not None else "none"
+
+    def summary(self) -> dict:
+        """result.json's ``uncertainty``: the method, and why there are none when there are none."""
+        why = "" if self.method != "none" else "; ".join(self.warnings) or "no standard errors could be computed"
+        return {"method": self.method, "why": why}
 
 
 REASON_WORDS = {"at_bound": "held at a bound", "no_effect": "no effect on the predictions",
@@ -207,10 +219,11 @@ def estimate(names: list[str], values: np.ndarray, n_rows: int, *, jacobian: np.
     if found:
         warnings += ["the covariance matrix is singular: " + line for line in _explain(found)]
         undetermined += found
-    return _assemble(names, values, keep, cov_kept, t_value, dof, warnings, undetermined)
+    source = "jacobian" if jacobian is not None else "hessian" if hessian is not None else "none"
+    return _assemble(names, values, keep, cov_kept, t_value, dof, warnings, undetermined, source)
 
 
-def _assemble(names, values, keep, cov_kept, t_value, dof, warnings, undetermined) -> Uncertainty:
+def _assemble(names, values, keep, cov_kept, t_value, dof, warnings, undetermined, source) -> Uncertainty:
     p = len(names)
     stderr = np.full(p, np.nan)
     cov = corr = None
@@ -222,4 +235,4 @@ def _assemble(names, values, keep, cov_kept, t_value, dof, warnings, undetermine
             corr = cov / np.outer(stderr, stderr)
     half = t_value * stderr
     return Uncertainty(list(names), stderr, cov, corr, values - half, values + half, t_value, dof,
-                       warnings, undetermined)
+                       warnings, undetermined, source)
