@@ -177,6 +177,7 @@ def assemble_result(prepared: Prepared, opt, out_dir: Path, started: float):
         "validation_metrics": val_metrics, "diverged_at": opt.diverged_at,
         "model": prepared.model.describe(), "loss_name": prepared.loss.name,
         "warnings": list(prepared.notes) + list(unc.warnings), "undetermined": unc.undetermined,
+        "uncertainty": unc.summary(),
         "seed": prepared.config.seed, "workbench_version": __version__,
         "data": {"path": str(prepared.dataset.path), "sheet": prepared.dataset.sheet,
                  "sha256": prepared.dataset.sha256, "rows_read": prepared.dataset.n_rows_read,
