@@ -41,7 +41,8 @@ def write_reports(outcome, formats=FORMATS, out_dir: Path | str | None = None, f
     """Write the chosen report formats for ``outcome`` to ``out_dir`` (default: the fit's folder).
 
     ``figures`` (``figures.Figures``) are pictures the fit has drawn already; the report draws
-    only the ones still missing, into a temporary folder (the HTML and the PDF embed them).
+    only the ones still missing (the appendix's trajectories and graph; the drift chart when a
+    history holds earlier fits), into a temporary folder (the HTML and the PDF embed them).
     """
     import tempfile
 
