@@ -250,6 +250,11 @@ SCHEMA: tuple[Key, ...] = (
         when=FOR_MLP),
     Key("model.activation", "choice", "Activation of the MLP's hidden layers.", default="tanh",
         choices=ACTIVATIONS, noun="activation", when=FOR_MLP),
+    Key("model.standardize", "bool", "Fit on standardized inputs ((input - mean) / standard deviation; for a "
+        "polynomial before the powers): a better-conditioned fit, and regularization on the standardized "
+        "coefficients. Coefficients, standard errors and their covariance are reported on the original "
+        "scale. An MLP always standardizes its inputs.", default=False,
+        when=When("model.type", ("linear", "logistic", "polynomial", "mlp"))),
     Key("params", "map", "Parameters: a starting value, or {init, min, max, fixed}. Parameters not "
         "listed start from the model's own guess.", names=IDENTIFIER),
     Key("params.*", "section", "One parameter (a number is short for {init: number}).", shorthand="init"),
@@ -270,8 +275,9 @@ SCHEMA: tuple[Key, ...] = (
     Key("loss.regularization.l2", "number", "Weight of the sum of parameter².", default=0.0,
         check=NON_NEGATIVE),
     Key("loss.regularization.standardize", "bool", "Penalize each coefficient of a built-in model times "
-        "its input's standard deviation (as if inputs were standardized); coefficients stay on the "
-        "original scale. Offsets (intercepts, baselines, biases) are never penalized.", default=False),
+        "its input's standard deviation (as if inputs were standardized) while fitting on the original "
+        "inputs; model.standardize also fits on standardized inputs. Offsets (intercepts, baselines, "
+        "biases) are never penalized.", default=False),
     Key("loss.from_logits", "bool", "The model outputs logits (true) or probabilities (false).",
         default=True, when=When("loss.name", ("cross_entropy",))),
     *_optimizer_keys(),

@@ -45,6 +45,7 @@ class ModelConfig:
     degree: int | None = None           # polynomial (default 2)
     hidden: tuple[int, ...] = ()        # mlp (default (16,))
     activation: str | None = None       # mlp (default tanh)
+    standardize: bool = False           # linear, logistic, polynomial: fit on standardized inputs
 
 
 @dataclass(frozen=True)

@@ -75,12 +75,13 @@ def _build(model_cfg, columns, formula, table_columns, inits, seed, binary) -> M
     y = np.asarray(columns[target], dtype=float)
     categorical = tuple(getattr(model_cfg, "categorical", None) or ())
     indicators = tuple(c for c in inputs if any(c.startswith(f"{name}[") and c.endswith("]") for name in categorical))
+    standardize = bool(getattr(model_cfg, "standardize", False))
     if kind == "linear":
-        model = LinearModel(inputs, target, columns, y, indicators)
+        model = LinearModel(inputs, target, columns, y, indicators, standardize)
     elif kind == "logistic":
-        model = LogisticModel(inputs, target, columns, y, indicators)
+        model = LogisticModel(inputs, target, columns, y, indicators, standardize)
     elif kind == "polynomial":
-        model = PolynomialModel(inputs[0], target, int(model_cfg.degree or 2), columns, y)
+        model = PolynomialModel(inputs[0], target, int(model_cfg.degree or 2), columns, y, standardize)
     elif kind == "exponential":
         model = ExponentialModel(inputs[0], target, columns, y)
     elif kind == "power":
@@ -98,11 +99,22 @@ def _build(model_cfg, columns, formula, table_columns, inits, seed, binary) -> M
 
 
 def _with_user_inits(model: Model, inits: Mapping[str, float]) -> Model:
+    """The model with the starting values given under params (on the original scale: a model
+    that fits standardized inputs starts from their standardized equivalent)."""
     known = model.param_names
     for name in inits:
         if name not in known:
             raise InputError(f"the {model.kind} model has no parameter {name!r}{did_you_mean(name, known)}; "
                              f"its parameters are {', '.join(known)}", where=f"params.{name}")
+    matrix = model.original_scale_matrix()
+    if matrix is not None and any(inits.get(p.name) is not None for p in model.params):
+        original = matrix @ np.array([float(p.init) for p in model.params])
+        for i, p in enumerate(model.params):
+            if inits.get(p.name) is not None:
+                original[i] = float(inits[p.name])
+        fitted = np.linalg.solve(matrix, original)
+        model.params = tuple(replace(p, init=float(v)) for p, v in zip(model.params, fitted))
+        return model
     model.params = tuple(replace(p, init=inits[p.name]) if inits.get(p.name) is not None else p
                          for p in model.params)
     return model

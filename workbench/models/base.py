@@ -53,6 +53,11 @@ class Model:
     def describe(self) -> str:
         raise NotImplementedError
 
+    def original_scale_matrix(self) -> np.ndarray | None:
+        """A with θ_reported = A·θ when the model fits standardized inputs (``standardize: true``,
+        one row and column per parameter, in order); None when its parameters are reported as fitted."""
+        return None
+
     @property
     def param_names(self) -> tuple[str, ...]:
         return tuple(p.name for p in self.params)

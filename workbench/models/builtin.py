@@ -29,31 +29,63 @@ def _lstsq(design: np.ndarray, y: np.ndarray) -> np.ndarray:
     return coef
 
 
+def centre_and_scale(columns, inputs) -> tuple[np.ndarray, np.ndarray]:
+    """Each input's mean and standard deviation (1 for a constant column): ``standardize: true``."""
+    means = np.array([float(np.mean(columns[c])) for c in inputs])
+    return means, np.array([spread(columns[c]) for c in inputs])
+
+
 def spread(values: np.ndarray) -> float:
     """The standard deviation of an input (1 for a constant column, which has no scale)."""
     sd = float(np.std(values))
     return sd if sd > 0 and np.isfinite(sd) else 1.0
 
 
-class LinearModel(Model):
+class StandardizedInputs:
+    """``standardize: true``: the model is fitted on z = (input − x_mean) / x_scale, so its own
+    parameters are the coefficients of standardized inputs (a well-conditioned fit, a penalty fair
+    whatever the units), and ``original_scale_matrix`` maps them exactly to the coefficients of
+    the original inputs that are reported: θ_original = A·θ_standardized (linear in θ, no shift)."""
+
+    def standardizes(self) -> bool:
+        return getattr(self, "x_mean", None) is not None
+
+    def scaled(self, columns, i: int, name: str):
+        x = columns[name]
+        return (x - self.x_mean[i]) / self.x_scale[i] if self.standardizes() else x
+
+
+class LinearModel(StandardizedInputs, Model):
     """y = intercept + Σ coef_<input> · input."""
 
-    def __init__(self, inputs, target, columns, y, indicators=()):
-        X = np.column_stack([np.ones(len(y))] + [columns[c] for c in inputs])
+    def __init__(self, inputs, target, columns, y, indicators=(), standardize=False):
+        if standardize:
+            self.x_mean, self.x_scale = centre_and_scale(columns, inputs)
+        X = np.column_stack([np.ones(len(y))] + [self.scaled(columns, i, c) for i, c in enumerate(inputs)])
         coef = _lstsq(X, y)
         # A categorical level's indicator column is named like its parameter: region[North].
         self.coef_names = {c: c if c in indicators else f"coef_{c}" for c in inputs}
         params = [ParamInfo("intercept", (), coef[0], "value when every input is 0", offset=True)]
         params += [ParamInfo(self.coef_names[c], (), coef[i + 1], f"change in {target} per unit of {c}",
-                             input_scale=spread(columns[c]))
+                             input_scale=1.0 if standardize else spread(columns[c]))
                    for i, c in enumerate(inputs)]
         super().__init__("linear", target, tuple(inputs), tuple(params), linear_in_params=True)
 
     def forward(self, params, columns):
         out = params["intercept"]
-        for c in self.inputs:
-            out = out + params[self.coef_names[c]] * columns[c]
+        for i, c in enumerate(self.inputs):
+            out = out + params[self.coef_names[c]] * self.scaled(columns, i, c)
         return out
+
+    def original_scale_matrix(self) -> np.ndarray | None:
+        """intercept = intercept_z − Σ coef_z·mean/scale, coef = coef_z / scale."""
+        if not self.standardizes():
+            return None
+        k = len(self.inputs)
+        matrix = np.eye(k + 1)
+        matrix[0, 1:] = -self.x_mean / self.x_scale
+        matrix[np.arange(1, k + 1), np.arange(1, k + 1)] = 1.0 / self.x_scale
+        return matrix
 
     def describe(self) -> str:
         terms = " + ".join(f"{self.coef_names[c]}·{c}" for c in self.inputs)
@@ -63,12 +95,12 @@ class LinearModel(Model):
 class LogisticModel(LinearModel):
     """P(y = 1) = σ(intercept + Σ coef_<input> · input); the output is the logit."""
 
-    def __init__(self, inputs, target, columns, y, indicators=()):
+    def __init__(self, inputs, target, columns, y, indicators=(), standardize=False):
         values = set(np.unique(y).tolist())
         if not values <= {0.0, 1.0}:
             raise InputError(f"logistic regression needs a 0/1 target; column {target!r} has values "
                              f"{sorted(values)[:5]}", where="model.target")
-        super().__init__(inputs, target, columns, y, indicators)
+        super().__init__(inputs, target, columns, y, indicators, standardize)
         self.kind, self.binary, self.linear_in_params = "logistic", True, False
         self.params = tuple(replace(p, init=0.0, doc=p.doc.replace("change in", "change in the log-odds of"))
                             for p in self.params)
@@ -78,20 +110,33 @@ class LogisticModel(LinearModel):
         return f"P({self.target} = 1) = sigmoid(intercept + {terms})"
 
 
-class PolynomialModel(Model):
+class PolynomialModel(StandardizedInputs, Model):
     """y = c0 + c1·x + … + c_d·x^d."""
 
-    def __init__(self, x_name, target, degree, columns, y):
-        x = columns[x_name]
+    def __init__(self, x_name, target, degree, columns, y, standardize=False):
+        if standardize:       # z = (x − mean)/scale before the powers: columns of similar size
+            self.x_mean, self.x_scale = centre_and_scale(columns, [x_name])
+        x = self.scaled(columns, 0, x_name)
         coef = _lstsq(np.vander(x, degree + 1, increasing=True), y)
-        scale = spread(x)
+        scale = 1.0 if standardize else spread(x)
         params = tuple(ParamInfo(f"c{k}", (), coef[k], f"coefficient of {x_name}^{k}", offset=k == 0,
                                  input_scale=scale ** k) for k in range(degree + 1))
         super().__init__("polynomial", target, (x_name,), params, linear_in_params=True)
         self.degree = degree
 
+    def original_scale_matrix(self) -> np.ndarray | None:
+        """Σₖ aₖ·((x − m)/s)ᵏ = Σⱼ cⱼ·xʲ with cⱼ = Σₖ≥ⱼ aₖ·C(k, j)·(−m)ᵏ⁻ʲ / sᵏ (binomial expansion)."""
+        if not self.standardizes():
+            return None
+        from math import comb
+
+        m, s = float(self.x_mean[0]), float(self.x_scale[0])
+        d = self.degree
+        return np.array([[comb(k, j) * (-m) ** (k - j) / s ** k if k >= j else 0.0 for k in range(d + 1)]
+                         for j in range(d + 1)])
+
     def forward(self, params, columns):
-        x = columns[self.inputs[0]]
+        x = self.scaled(columns, 0, self.inputs[0])
         out = params[f"c{self.degree}"]
         for k in range(self.degree - 1, -1, -1):   # Horner's rule: fewer operations, less rounding
             out = out * x + params[f"c{k}"]

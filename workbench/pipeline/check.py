@@ -394,7 +394,7 @@ def fitted_point(prepared, out_dir: Path | str, otherwise: str = "use --at both,
         raise InputError(f"cannot read the last fit's result ({err}): {hint}", where=str(path)) from None
     if result.get("status") == "diverged":
         raise InputError(f"the last fit diverged, so there is no fitted point: {hint}", where=str(path))
-    values = result.get("params") or {}
+    values = (result.get("standardization") or {}).get("fitted_params") or result.get("params") or {}
     names = scalar_names(prepared)
     missing = [n for n in names if not isinstance(values.get(n), (int, float))]
     if missing:

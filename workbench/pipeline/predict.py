@@ -158,7 +158,8 @@ class Predictor:
         for key, value in self.spec.get("model_state", {}).items():
             setattr(model, key, np.asarray(value, dtype=float) if len(value) > 1 or key.startswith("x_")
                     else float(value[0]))
-        params = self.result["params"]
+        # a model fitted on standardized inputs (standardize: true) runs on its fitted values
+        params = (self.result.get("standardization") or {}).get("fitted_params") or self.result["params"]
         fixed = {p.name: np.asarray(params[p.name], dtype=float) for p in model.params
                  if (spec := config.params.get(p.name)) is not None and spec.fixed and p.name in params}
         free = [p for p in model.params if p.name not in fixed]

@@ -84,6 +84,19 @@ def _param_layout(model, params_cfg):
     return free, fixed, np.array(lower), np.array(upper), np.array(x0, dtype=float)
 
 
+def _refuse_bounds_when_standardized(model, params_cfg) -> None:
+    """min, max and fixed are about the reported (original-scale) coefficients, which a model on
+    standardized inputs fits as combinations of its own: they cannot be honoured one by one."""
+    if model.original_scale_matrix() is None:
+        return
+    for name, spec in params_cfg.items():
+        given = [key for key in ("min", "max") if getattr(spec, key) is not None] + (["fixed"] if spec.fixed else [])
+        if given:
+            raise InputError(f"{' and '.join(given)} cannot be combined with model.standardize: true (the reported "
+                             f"coefficients are combinations of the standardized ones that are fitted); remove "
+                             f"{'it' if len(given) == 1 else 'them'} or set standardize: false", where=f"params.{name}")
+
+
 def _optimizer_name(config, loss: Loss, objective: FitObjective, notes: list[str]) -> str:
     """The configured optimizer, or lm for least squares when its Jacobian is small enough, else lbfgs."""
     from workbench.models.limits import too_large_to_evaluate
@@ -177,6 +190,7 @@ def _prepare(config) -> Prepared:
     if binary and not set(np.unique(columns[model.target]).tolist()) <= {0.0, 1.0}:
         raise InputError(f"cross_entropy needs a 0/1 target; column {model.target!r} has other values",
                          where="loss")
+    _refuse_bounds_when_standardized(model, config.params)
     free, fixed, lower, upper, x0 = _param_layout(model, config.params)
     n_free = int(sum(p.size for p in free))
     if n_free == 0:

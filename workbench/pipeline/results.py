@@ -163,7 +163,8 @@ def assemble_result(prepared: Prepared, opt, out_dir: Path, started: float):
     if len(val):
         w = prepared.dataset.columns[prepared.config.loss.weights][val] if prepared.config.loss.weights else None
         val_loss = obj.loss_value(x, prepared.columns(val), y_all[val], w)
-    table = _params_table(prepared, x, names, unc)
+    shown_x, shown_unc, standardized = uncertainty.on_original_scale(prepared.model, x, unc)
+    table = _params_table(prepared, shown_x, names, shown_unc)
     elapsed = time.perf_counter() - started
     result = {
         "name": prepared.config.name,
@@ -186,6 +187,8 @@ def assemble_result(prepared: Prepared, opt, out_dir: Path, started: float):
                  **({"files": [str(f) for f in prepared.dataset.files]} if prepared.dataset.files else {})},
     }
     result["prediction"] = prediction_spec(prepared, unc, residual)   # what `workbench predict` needs
+    if standardized is not None:
+        result["standardization"] = standardized      # the fitted (standardized) values, for predict and check
     predictions = {"row": prepared.dataset.row_numbers}
     if prepared.dataset.files:      # a glob of files: which file each row number belongs to
         predictions["file"] = _file_labels(prepared.dataset)

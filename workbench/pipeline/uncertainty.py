@@ -12,7 +12,7 @@ over day numbers has Jacobian columns from 1 to 10¹⁴, which is a matter of un
 information. When the equilibrated matrix is still singular we say why, per parameter
 (``Undetermined``): held at a bound; no effect on the predictions; collinear with another
 parameter (the pair is named); an input column spanning many orders of magnitude (the fix:
-centre and scale it, or ``standardize``); or a combination of several parameters.
+centre and scale it, or ``model.standardize: true``); or a combination of several parameters.
 
 Exact uncertainties are refused before any large allocation (``too_large``): above the size limit
 no standard errors are computed and the warning says so and why.
@@ -140,7 +140,7 @@ def _explain(found: list[dict]) -> list[str]:
             span = max(u.get("span", 1.0) for u in items)
             lines.append(f"{names} cannot be determined as the inputs are scaled: their columns span "
                          f"a factor of {span:.0e} (many orders of magnitude); centre and scale the input columns (or set "
-                         f"standardize: true for a built-in model) and fit again")
+                         f"model.standardize: true for a linear, logistic or polynomial model) and fit again")
         elif reason == "combination":
             lines.append(f"{names} cannot be determined: a combination of them has no effect on the predictions")
     return lines
@@ -236,3 +236,28 @@ def _assemble(names, values, keep, cov_kept, t_value, dof, warnings, undetermine
     half = t_value * stderr
     return Uncertainty(list(names), stderr, cov, corr, values - half, values + half, t_value, dof,
                        warnings, undetermined, source)
+
+
+def on_original_scale(model, values: np.ndarray, unc: Uncertainty) -> tuple[np.ndarray, Uncertainty, dict | None]:
+    """What is reported: the values and uncertainties as fitted, or for a model fitted on
+    standardized inputs (``standardize: true``) their exact linear transform to the original
+    scale, θ = A·θ_z and Σ = A·Σ_z·Aᵀ, with the fitted values and the covariance for result.json."""
+    matrix = model.original_scale_matrix()
+    if matrix is None:
+        return values, unc, None
+    shown = matrix @ np.asarray(values, dtype=float)
+    stderr = np.full(len(shown), np.nan)
+    cov = corr = None
+    if unc.covariance is not None and np.all(np.isfinite(unc.covariance)):
+        cov = matrix @ unc.covariance @ matrix.T
+        stderr = np.sqrt(np.clip(np.diag(cov), 0.0, None))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            corr = cov / np.outer(stderr, stderr)
+    half = unc.t_value * stderr
+    original = Uncertainty(list(unc.names), stderr, cov, corr, shown - half, shown + half, unc.t_value, unc.dof,
+                           list(unc.warnings), list(unc.undetermined), unc.source)
+    block = {"inputs": {name: {"mean": float(m), "scale": float(s)}
+                        for name, m, s in zip(model.inputs, model.x_mean, model.x_scale)},
+             "fitted_params": {name: float(v) for name, v in zip(unc.names, values)},
+             "covariance": None if cov is None else [[float(v) for v in row] for row in cov]}
+    return shown, original, block
