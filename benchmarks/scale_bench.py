@@ -100,14 +100,73 @@ def slope(points: list[tuple[int, float]]) -> float | None:
     return float(np.polyfit(logs[:, 0], logs[:, 1], 1)[0])
 
 
+PARQUET_CONFIG = """name: big
+data: {{path: {pattern}}}
+model: {{formula: "y ~ a * exp(-b * x) + c"}}
+params: {{a: 1.0, b: 0.1, c: 0.0}}
+output: {{plots: false, predictions: parquet}}
+"""
+CLUSTER_SCRIPT = """import sys
+from distributed import LocalCluster
+from workbench.cli import main
+
+if __name__ == "__main__":       # worker processes import this file: start the cluster once
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                      memory_limit="6GB") as cluster:
+        code = 0
+        try:
+            main(sys.argv[1:] + ["--scheduler", cluster.scheduler_address])
+        except SystemExit as stop:
+            code = stop.code
+    sys.exit(code)
+"""
+
+
+def write_parquet_parts(rows: int, folder: Path, files: int = 10) -> str:
+    """The decay data as ``files`` Parquet files of equal size (row groups of 1e6), never whole in memory."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rng = np.random.default_rng(0)
+    per_file = -(-rows // files)
+    for i in range(files):
+        n_file = min(per_file, rows - i * per_file)
+        with pq.ParquetWriter(folder / f"part-{i:03d}.parquet", pa.schema([("x", pa.float64()), ("y", pa.float64())])) as out:
+            for start in range(0, n_file, 1_000_000):
+                n = min(1_000_000, n_file - start)
+                x = rng.uniform(0, 5, n)
+                out.write_table(pa.table({"x": x, "y": 3 * np.exp(-0.7 * x) + 0.5 + rng.normal(0, 0.05, n)}))
+    return str(folder / "part-*.parquet")
+
+
+def parquet_run(rows: int, folder: Path) -> None:
+    """The decay fit of ``rows`` rows in Parquet files, chunked on this machine and through a
+    LocalCluster of 2 worker processes (the client's peak memory; workers read their own files)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    pattern = write_parquet_parts(rows, folder)
+    config = folder / "big.yaml"
+    config.write_text(PARQUET_CONFIG.format(pattern=pattern))
+    (folder / "cluster.py").write_text(CLUSTER_SCRIPT)
+    fit = ["fit", str(config), "--no-reports", "-q"]
+    for label, argv in (("chunked", [sys.executable, "-m", "workbench", *fit, "--out", str(folder / "out1")]),
+                        ("cluster", [sys.executable, str(folder / "cluster.py"), *fit, "--out", str(folder / "out2")])):
+        seconds, peak, code = run_child(argv, folder)
+        print(f"{label:>8} {rows:>10} rows: {seconds:8.1f} s, peak {peak:7.0f} MB, exit {code}", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--max-rows", type=float, default=1e6)
     parser.add_argument("--workloads", default="decay,linear20,logistic20")
     parser.add_argument("--folder", default=None, help="where the CSVs go (default: a temporary folder)")
+    parser.add_argument("--parquet-rows", type=float, default=None,
+                        help="instead: the decay fit of this many rows in 10 Parquet files, local and on a LocalCluster")
     args = parser.parse_args()
     folder = Path(args.folder or tempfile.mkdtemp(prefix="scale_bench_"))
     folder.mkdir(parents=True, exist_ok=True)
+    if args.parquet_rows:
+        parquet_run(int(args.parquet_rows), folder)
+        return
     sizes = [10 ** k for k in range(3, 8) if 10 ** k <= args.max_rows]
     for workload in args.workloads.split(","):
         if workload == "logistic20":

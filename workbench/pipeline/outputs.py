@@ -101,7 +101,7 @@ def _arrow_column(values):
     import pyarrow as pa
 
     if hasattr(values, "codes") and hasattr(values, "categories"):     # a categorical (the set column)
-        return pa.DictionaryArray.from_arrays(np.asarray(values.codes), list(values.categories)).cast(pa.string())
+        return pa.DictionaryArray.from_arrays(np.asarray(values.codes), list(values.categories))
     values = np.asarray(values)
     if values.dtype.kind in "US":
         return pa.array(values.astype(str))

@@ -182,7 +182,8 @@ def _prepare(config) -> Prepared:
     loss = build_loss(config.loss)
     binary = loss.name == "cross_entropy"
     train_rows, val_rows = _split(dataset.n, config.validation, config.seed)
-    columns = {k: v[train_rows] for k, v in dataset.columns.items()}
+    # Without validation rows the fit's columns are the dataset's own (no copy of a large table).
+    columns = {k: v[train_rows] for k, v in dataset.columns.items()} if len(val_rows) else dict(dataset.columns)
     _check_evaluation_size(model_cfg, formula, dataset.n)
     inits = {name: spec.init for name, spec in config.params.items()}
     model = build_model(model_cfg, columns, formula=formula, table_columns=table_columns,

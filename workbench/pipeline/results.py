@@ -152,6 +152,8 @@ def assemble_result(prepared: Prepared, opt, out_dir: Path, started: float):
     all_pred = _plain_prediction(prepared, params, prepared.dataset.columns)
     y_all = prepared.dataset.columns[prepared.model.target]
     train, val = prepared.train_rows, prepared.val_rows
+    if not len(val):
+        train = slice(None)        # every row: views instead of copies of a large table
     residual = y_all[train] - all_pred[train]      # actual − predicted, as statsmodels and Excel do
     unc = _uncertainty(prepared, x, names, residual, opt) if np.all(np.isfinite(x)) else uncertainty.estimate(names, x, 0)
     metrics = quality(y_all[train], all_pred[train], prepared.model.binary)
@@ -194,7 +196,7 @@ def assemble_result(prepared: Prepared, opt, out_dir: Path, started: float):
         predictions["file"] = _file_labels(prepared.dataset)
     predictions.update(prepared.dataset.columns)
     predictions["prediction"] = all_pred
-    predictions["residual"] = y_all - all_pred
+    predictions["residual"] = residual if not len(val) else y_all - all_pred
     predictions["set"] = _set_labels(len(y_all), val)
     outcome = FitOutcome(prepared, opt, x, result, table, predictions, list(opt.history), unc, Path(out_dir),
                          elapsed, warnings=result["warnings"])

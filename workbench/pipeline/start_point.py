@@ -74,10 +74,14 @@ def _names(node, name_type):
 
 def check_start_point(prepared) -> None:
     """InputError when the loss or its gradient is not finite at the starting values."""
+    from workbench.pipeline.chunks import optimizer_objective
+
     objective = prepared.objective
+    execution = getattr(prepared.config, "execution", None)
+    in_chunks = optimizer_objective(objective, getattr(execution, "chunk_rows", None))   # memory: one chunk's
     with np.errstate(all="ignore"):
         try:
-            loss, grad = objective.value_and_grad(prepared.x0)
+            loss, grad = in_chunks.value_and_grad(prepared.x0)
         except (FloatingPointError, OverflowError, ZeroDivisionError):
             loss, grad = float("nan"), np.zeros(0)
     if np.isfinite(loss) and np.all(np.isfinite(grad)):
