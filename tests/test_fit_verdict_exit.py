@@ -104,3 +104,34 @@ def test_gradcheck_html_shows_verified_or_inconclusive_as_in_gradcheck_json(deca
     for point in report["points"]:
         assert f'Verdict: <span class="pass">{point["verdict"]}</span>' in html
     assert "PASSED" not in html
+
+
+@pytest.fixture
+def mae_line(tmp_path):
+    """An mae fit whose optimum sits on abs's kink (residuals exactly 0): no derivative is wrong."""
+    write_csv(tmp_path, "line.csv", "x,y", [(x, round(2.0 * x + 1.0 + 0.1 * (-1) ** x, 3)) for x in range(12)])
+    return write_config(tmp_path, """
+        name: mae
+        data: {path: line.csv}
+        model: {formula: "y ~ a * x + b"}
+        params: {a: 1.0, b: 1.0}
+        loss: mae
+        optimizer: {name: gd}
+        output: {dir: out, formats: []}
+    """)
+
+
+def test_an_mae_fit_at_the_kink_of_abs_is_not_a_failed_check(mae_line, tmp_path):
+    assert run_main("fit", str(mae_line), "--no-reports", "-q") == 0
+    check = json.loads((tmp_path / "out" / "result.json").read_text())["gradient_check"]
+    assert check["verdict"] in ("verified", "inconclusive") and check["failed_primitives"] == []
+
+
+def test_a_wrong_abs_rule_still_fails_away_from_the_kink(mae_line, tmp_path, monkeypatch, capsys):
+    wrong = Primitive("abs", np.abs, vjp=lambda g, ans, x: g * x / (ans + 1e-300) * 1.05,   # sign(x), 5% off
+                      jvp=lambda t, ans, x: t * x / (ans + 1e-300), elementwise=True)
+    monkeypatch.setattr(ad, "abs", wrong)
+    assert run_main("fit", str(mae_line), "--no-reports", "-q") == 1
+    check = json.loads((tmp_path / "out" / "result.json").read_text())["gradient_check"]
+    assert check["verdict"] == "failed" and check["failed_primitives"] == ["abs"]
+    assert "the derivative rule of abs disagrees" in capsys.readouterr().err
