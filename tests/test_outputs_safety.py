@@ -69,31 +69,43 @@ def test_a_folder_of_outputs_from_before_manifests_is_recognised(folder):
     assert json.loads((out / "result.json").read_text())["converged"] is True
 
 
-def test_disk_full_exits_2_naming_the_file_and_keeps_the_previous_set(folder, monkeypatch):
+def _full_disk_at(monkeypatch, name: str) -> None:
+    """Writing ``name`` fails inside ``workbench.atomic`` as a full disk would."""
+    from workbench.atomic import atomic_path
     from workbench.pipeline import outputs
 
-    assert fit(folder).returncode == 0
-    before = {p.name: p.read_bytes() for p in (folder / "out").iterdir()}
     real_write_text = outputs.write_text
 
-    def full_disk(target, text):
-        if Path(target).name == "history.csv":
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(Path(target).parent / ".history.csv.x1y2.tmp"))
-        return real_write_text(target, text)
+    def write_text(target, text):
+        if Path(target).name != name:
+            return real_write_text(target, text)
+        with atomic_path(target) as tmp:
+            tmp.write_text(text[: len(text) // 2])
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(tmp))
 
-    monkeypatch.setattr(outputs, "write_text", full_disk)
+    monkeypatch.setattr(outputs, "write_text", write_text)
+
+
+def test_disk_full_exits_74_naming_the_file_keeps_the_previous_set_and_removes_the_partial_one(folder, monkeypatch):
+    assert fit(folder).returncode == 0
+    before = {p.name: p.read_bytes() for p in (folder / "out").iterdir()}
+    _full_disk_at(monkeypatch, "history.csv")
     proc = fit(folder, "out", "--set", "params.a=2.0")
-    assert proc.returncode == 2
+    assert proc.returncode == 74
     line = proc.stderr.strip()
     assert "\n" not in line and "Traceback" not in line
-    assert line.startswith("error: cannot write out/history.csv: No space left on device")
-    assert "previous outputs" in line and "unchanged" in line
+    assert line == ("error: cannot write out/history.csv: No space left on device; "
+                    "the previous outputs in out are unchanged")
     assert {p.name: p.read_bytes() for p in (folder / "out").iterdir()} == before
-    (partial,) = [p for p in folder.iterdir() if p.name.startswith(".out.wb-new-")]
-    assert f"incomplete new ones are in {partial.name}" in line
-    monkeypatch.setattr(outputs, "write_text", real_write_text)
-    assert fit(folder).returncode == 0
-    assert not partial.exists()                                        # our leftover, cleaned by the next fit
+    assert sorted(p.name for p in folder.iterdir()) == ["config.yaml", "decay.csv", "out"]   # no partial set
+
+
+def test_disk_full_on_a_first_fit_says_nothing_was_written(folder, monkeypatch):
+    _full_disk_at(monkeypatch, "params.csv")
+    proc = fit(folder, "new")
+    assert proc.returncode == 74
+    assert proc.stderr.strip() == "error: cannot write new/params.csv: No space left on device; nothing was written"
+    assert sorted(p.name for p in folder.iterdir()) == ["config.yaml", "decay.csv"]
 
 
 def test_only_leftovers_of_dead_processes_are_removed(folder):

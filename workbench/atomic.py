@@ -4,18 +4,26 @@ A reader (a manager opening the report, cron picking up ``summary.json``) theref
 the old file or the complete new one, never half of one, even if the process is killed mid-write.
 ``os.replace`` is atomic on POSIX and Windows when source and target are on the same file system,
 which is why the temporary file lives beside the target rather than in /tmp.
+
+Every write here that fails for the machine's reasons (a full disk, a read-only or unwritable
+location, a folder that cannot be created) raises ``OutputError`` naming the file the caller
+asked for, never the temporary one: exit 74 and one line, the same for every command. A path
+that names a file where a folder is needed is the user's input, not the machine: ``InputError``.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import tempfile
 from pathlib import Path
 from typing import Iterator
 
-from workbench.errors import InputError
+from workbench.errors import InputError, OutputError
+
+_NOT_A_FOLDER = (errno.ENOTDIR, errno.EEXIST)     # a file stands where the path needs a folder
 
 
 def ensure_dir(path: Path, what: str = "output folder") -> Path:
@@ -24,28 +32,43 @@ def ensure_dir(path: Path, what: str = "output folder") -> Path:
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as err:
-        raise InputError(f"cannot create the {what} {str(path)!r}: {err.strerror or err}") from None
+        if err.errno in _NOT_A_FOLDER:
+            raise InputError(f"cannot create the {what} {str(path)!r}: {err.strerror or err}") from None
+        raise OutputError.from_os_error(path, err) from None
     if not os.access(path, os.W_OK):
-        raise InputError(f"the {what} {str(path)!r} is not writable")
+        raise OutputError(path, f"the {what} is not writable")
     return path
 
 
 @contextlib.contextmanager
 def atomic_path(target: Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``target``; on success it replaces ``target``."""
+    """Yield a temporary path beside ``target``; on success it replaces ``target``.
+
+    Any ``OSError`` on the way (creating, writing, renaming) removes the temporary file and
+    becomes ``OutputError`` naming ``target``."""
     target = Path(target)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        os.close(fd)
+    except OSError as err:
+        raise OutputError.from_os_error(target, err) from None
     try:
         yield Path(tmp)
         # mkstemp makes the file private (0600); a report is meant to be shared, so give it the
         # permissions an ordinary new file would get under the user's umask.
         os.chmod(tmp, 0o666 & ~_current_umask())
         os.replace(tmp, target)
+    except OSError as err:
+        _discard(tmp)
+        raise OutputError.from_os_error(target, err) from None
     except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
+        _discard(tmp)
         raise
+
+
+def _discard(tmp: str) -> None:
+    with contextlib.suppress(OSError):
+        os.unlink(tmp)
 
 
 def _current_umask() -> int:
@@ -110,7 +133,10 @@ def staging_folder(target: Path) -> Path:
 
     target = Path(target)
     path = target.parent / f".{target.name}.wb-new-{os.getpid()}-{secrets.token_hex(3)}"
-    path.mkdir()
+    try:
+        path.mkdir()
+    except OSError as err:
+        raise OutputError.from_os_error(target, err) from None
     return path
 
 
@@ -170,5 +196,9 @@ def replace_folder(staging: Path, target: Path) -> None:
         return
     old = staging.with_name(staging.name.replace(".wb-new-", ".wb-old-"))
     os.rename(target, old)
-    os.rename(staging, target)
+    try:
+        os.rename(staging, target)
+    except OSError:
+        os.rename(old, target)      # the previous set goes back: a failed swap leaves it as it was
+        raise
     shutil.rmtree(old, ignore_errors=True)

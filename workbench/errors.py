@@ -2,8 +2,9 @@
 
 Exit codes are part of the interface (see README): 0 success, 1 a check or a sweep member
 failed, 2 bad input, 3 diverged, 4 not converged under ``--strict``, 5 drift against the
-history, 70 an internal error (a bug: ``--debug`` shows the traceback), 74 a sweep's
-infrastructure failed (disk full, store unwritable), 75 another run holds the lock,
+history, 70 an internal error (a bug: ``--debug`` shows the traceback), 74 the machine failed
+the job (disk full, an output location that cannot be written, for every command), 75 another
+run holds the lock,
 130 interrupted. The CLI turns any ``WorkbenchError`` into one line on stderr and its exit code;
 a traceback is shown only with ``--debug``.
 """
@@ -65,6 +66,23 @@ class InfrastructureError(WorkbenchError):
     """The machine failed the job (disk full, store unwritable), not the input."""
 
     exit_code = EXIT_IO
+
+
+class OutputError(InfrastructureError):
+    """An output file or folder could not be written: a full disk, a read-only or unwritable
+    location, one that cannot be created. Raised by ``workbench.atomic`` for every command, so
+    that one rule holds everywhere: exit 74 and one line ``cannot write <file>: <reason>``
+    (``consequence`` adds what became of the earlier outputs)."""
+
+    def __init__(self, path, reason: str, consequence: str | None = None):
+        self.path = path
+        self.reason = reason
+        self.consequence = consequence
+        super().__init__(f"cannot write {path}: {reason}" + (f"; {consequence}" if consequence else ""))
+
+    @classmethod
+    def from_os_error(cls, path, err: OSError) -> "OutputError":
+        return cls(path, err.strerror or str(err) or type(err).__name__)
 
 
 class InterruptedRun(WorkbenchError):

@@ -7,8 +7,10 @@ Predictions are written by pyarrow, column by column: as CSV, or as Parquet
 The files are one set. They are written into a fresh staging folder beside the output folder
 (plots and reports are rendered there too: ``outcome.out_dir`` points at it meanwhile) and the
 complete set replaces the old one in one step (``workbench.atomic.replace_folder``). A failure
-on the way (a full disk) leaves the previous set untouched and says where the incomplete new one
-is; the next fit removes such leftovers. ``manifest.json``, written last, lists the set.
+on the way (a full disk) is ``OutputError`` (exit 74) naming the file: the incomplete new set is
+removed at once (a full disk must not stay fuller), the previous set is untouched and the message
+says so, or says that nothing was written when there was none. Staging folders a killed fit left
+are removed by the next one. ``manifest.json``, written last, lists the set.
 
 A fit writes only where it owns what it replaces: a new or empty folder, or one holding a
 previous fit's outputs (every entry listed in its manifest or named like a workbench output).
@@ -23,14 +25,14 @@ import csv
 import fnmatch
 import io
 import json
-import re
+import shutil
 from pathlib import Path
 
 import numpy as np
 
 from workbench.atomic import (atomic_path, ensure_dir, remove_leftovers, replace_folder, staging_folder,
                               write_json, write_text)
-from workbench.errors import InputError
+from workbench.errors import InputError, OutputError
 
 PARAMS_COLUMNS = ("name", "value", "stderr", "ci_low", "ci_high", "min", "max", "fixed")
 HISTORY_COLUMNS = ("step", "loss", "grad_norm", "lr", "val_loss", "elapsed_s")
@@ -152,22 +154,34 @@ def write_outputs(outcome, *, reports: bool = True, staged: bool = True) -> list
     check_fit_folder(target)
     ensure_dir(target.parent)
     remove_leftovers(target)
-    try:
-        staging = staging_folder(target)
-    except OSError as err:
-        raise InputError(f"cannot write {target}: {err.strerror or err}") from None
+    had_outputs = target.is_dir() and any(target.iterdir())
+    staging = staging_folder(target)
     outcome.out_dir, outcome.destination = staging, target
     try:
         files = _write_set(outcome, reports)
         replace_folder(staging, target)
-    except OSError as err:
-        name = re.sub(r"^\.(.+)\.\w+\.tmp$", r"\1", Path(err.filename).name) if err.filename else ""
-        raise InputError(f"cannot write {target / name if name else target}: {err.strerror or err}; the previous "
-                         f"outputs in {target} are unchanged (the incomplete new ones are in {staging})") from None
+    except (OSError, OutputError) as err:
+        # A full disk must not stay fuller: the incomplete set goes, and the message says what
+        # the reader still has.
+        shutil.rmtree(staging, ignore_errors=True)
+        raise _write_failure(err, staging, target, had_outputs) from None
     finally:
         outcome.out_dir = target
     outcome.files = [target / f.relative_to(staging) for f in files]
     return outcome.files
+
+
+def _write_failure(err: OSError | OutputError, staging: Path, target: Path, had_outputs: bool) -> OutputError:
+    """The one line for a set that could not be written: the final file's name, the reason, and
+    whether an earlier set is still there."""
+    if isinstance(err, OutputError):
+        path, reason = Path(err.path), err.reason
+    else:
+        path, reason = Path(err.filename) if err.filename else target, err.strerror or str(err)
+    if path == staging or staging in path.parents:
+        path = target / path.relative_to(staging)
+    consequence = f"the previous outputs in {target} are unchanged" if had_outputs else "nothing was written"
+    return OutputError(path, reason, consequence)
 
 
 def _write_set(outcome, reports: bool) -> list[Path]:
