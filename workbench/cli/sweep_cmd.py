@@ -41,9 +41,9 @@ def command(sweep_file: str, workers: int | None, scheduler: str | None, resume:
 
     plan = plan_sweep(sweep_file, out)
     if history is not None and not dry_run:
-        from workbench.history import check_history
+        from workbench.history.store import ensure_writable
 
-        check_history(Path(history))        # a corrupt or foreign history: exit 2 before any run
+        ensure_writable(Path(history))      # corrupt or foreign: exit 2; unwritable: 74; before any run
     if dry_run:
         for line in dry_run_lines(plan):
             click.echo(line)

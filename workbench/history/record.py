@@ -4,7 +4,8 @@ A fit with a history goes through ``FitRecorder`` in three steps, so that the ex
 drift comes only after everything is written:
 
 1. ``FitRecorder(path, settings)`` before the fit runs: a corrupt or foreign file is refused
-   now (exit 2), before any output is written;
+   now (exit 2), and a location where the history cannot be created or written is exit 74,
+   both before the fit and before any output is written (a new history is created empty);
 2. ``annotate(result)`` once the fit is done, before its files are written: adds ``drift``,
    ``drift_history`` and ``drift_check`` to the result;
 3. ``record(result)`` after the files are written: appends the fit (with its drift flag).
@@ -15,13 +16,12 @@ its best run with ``record_fit`` (no drift judgement: a sweep's best is no refit
 
 from __future__ import annotations
 
-import os
 import socket
 from pathlib import Path
 
-from workbench.errors import DriftError, InputError
+from workbench.errors import DriftError
 from workbench.history.drift import MAX_TRAJECTORY, DriftSettings, compare, describe, trajectories
-from workbench.history.store import FitRow, append, check_history, read_rows, utc_now
+from workbench.history.store import FitRow, append, ensure_writable, read_rows, utc_now
 
 FIT = "fit"
 SWEEP = "sweep"
@@ -47,17 +47,6 @@ def record_fit(history_path: Path | str, result: dict, *, source: str = SWEEP, l
     return append(Path(history_path), row_for(result, time=utc_now(), source=source, label=label))
 
 
-def _check_writable(path: Path) -> None:
-    """``InputError`` now, before the fit, if the history cannot be written after it."""
-    folder = path.parent.resolve()
-    while not folder.exists() and folder != folder.parent:
-        folder = folder.parent                # created with its parents on the first append
-    target = path if path.exists() else folder
-    if not os.access(target, os.W_OK) or (path.exists() and not os.access(path.parent, os.W_OK)):
-        raise InputError("the history cannot be written here (no write permission on it or its folder, "
-                         "which SQLite needs for its -wal file)", where=str(path))
-
-
 class FitRecorder:
     """The history of one ``workbench fit`` (see the module docstring)."""
 
@@ -65,8 +54,7 @@ class FitRecorder:
         self.path = Path(path)
         self.settings = settings
         self.time: str | None = None
-        check_history(self.path)
-        _check_writable(self.path)
+        ensure_writable(self.path)
 
     def annotate(self, result: dict) -> None:
         """Compare ``result`` with the last converged fit of its name; add the drift fields."""

@@ -9,7 +9,9 @@ The file is also checked before anything is written to it (``check_history``): i
 must be SQLite's, its ``meta`` table must say it is a workbench history of this schema version
 and its ``fits`` table must have the expected columns. Anything else (a corrupt file, another
 program's database, a sweep's run store) is refused with ``InputError`` (exit 2) naming the
-file, and the file is left byte for byte as it was. An empty file, or an SQLite database without
+file, and the file is left byte for byte as it was. A location where the history cannot be
+created or written is ``OutputError`` (exit 74), found before a fit runs (``ensure_writable``).
+An empty file, or an SQLite database without
 any table (what a concurrent fit creating the history has committed so far), counts as a new one.
 """
 
@@ -23,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from workbench.errors import InfrastructureError, InputError
+from workbench.errors import InfrastructureError, InputError, OutputError
 
 KIND = "workbench refit history"
 SCHEMA_VERSION = "1"
@@ -178,29 +180,61 @@ def _json(mapping) -> str:
     return json.dumps(mapping, allow_nan=False, default=float)
 
 
+def _connect_for_writing(path: Path) -> sqlite3.Connection:
+    """A connection that may write ``path`` (its folder created); ``OutputError`` (exit 74) when
+    the location cannot be written."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise OutputError.from_os_error(path, err) from None
+    try:
+        conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+    except sqlite3.Error as err:
+        raise OutputError(path, f"cannot open or create the history ({err})") from None
+    return conn
+
+
+def _begin_with_tables(conn: sqlite3.Connection, path: Path) -> None:
+    """Start a write transaction in which the history's tables exist (created in it if new)."""
+    conn.execute("BEGIN IMMEDIATE")
+    for statement in _TABLES:
+        conn.execute(statement)
+    conn.execute("INSERT OR IGNORE INTO meta VALUES ('kind', ?)", (KIND,))
+    conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
+    problem = _schema_problem(conn)
+    if problem is not None:               # another program wrote the file after our check
+        conn.execute("ROLLBACK")
+        raise _refuse(path, problem)
+
+
+def ensure_writable(path: Path) -> None:
+    """Before a fit: make sure it can be appended to ``path`` afterwards, creating the history
+    (empty) when there is none. A corrupt or foreign file is ``InputError`` (exit 2, untouched);
+    a location that cannot be written is ``OutputError`` (exit 74) — both before any work."""
+    path = Path(path)
+    check_history(path)
+    conn = _connect_for_writing(path)
+    try:
+        _begin_with_tables(conn, path)
+        conn.execute("COMMIT")
+    except sqlite3.Error as err:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise OutputError(path, f"cannot write the history ({err})") from None
+    finally:
+        conn.close()
+
+
 def append(path: Path, row: FitRow) -> int:
     """Append ``row`` to the history at ``path`` (created, with its folder, if missing); its id."""
     path = Path(path)
     check_history(path)
+    conn = _connect_for_writing(path)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
-    except (OSError, sqlite3.Error) as err:
-        raise InputError(f"cannot create the history: {getattr(err, 'strerror', None) or err}",
-                         where=str(path)) from None
-    try:
-        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute("PRAGMA synchronous = NORMAL")
-        conn.execute("BEGIN IMMEDIATE")
-        for statement in _TABLES:
-            conn.execute(statement)
-        conn.execute("INSERT OR IGNORE INTO meta VALUES ('kind', ?)", (KIND,))
-        conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
-        problem = _schema_problem(conn)
-        if problem is not None:               # another program wrote the file after our check
-            conn.execute("ROLLBACK")
-            raise _refuse(path, problem)
+        _begin_with_tables(conn, path)
         cursor = conn.execute(
             f"INSERT INTO fits ({', '.join(COLUMNS[1:])}) VALUES ({', '.join('?' * (len(COLUMNS) - 1))})",
             (row.time, row.name, row.source, row.label, row.host, row.data_path, row.data_sha256,
