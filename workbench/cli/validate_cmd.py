@@ -58,5 +58,9 @@ def command(config: str, overrides: tuple[str, ...], show: bool) -> None:
         if spec is not None and spec.max is not None:
             extras.append(f"max {spec.max:g}")
         click.echo(f"  {p.name:<12} start {value}" + (f" ({', '.join(extras)})" if extras else ""))
+    data_warnings = list(getattr(ds, "warnings", ()))
+    for warning in data_warnings:
+        click.echo(f"warning   {warning}")
     for note in prepared.notes:
-        click.echo(f"note      {note}")
+        if note not in data_warnings:
+            click.echo(f"note      {note}")

@@ -11,7 +11,7 @@ policy: it is the wrong column, not a few bad rows.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -49,6 +49,7 @@ class Dataset:
     account: RowAccount | None = None       # rows read, used, dropped by reason
     files: tuple[Path, ...] = ()            # the files a glob path matched (``multi``), else empty
     file_of_row: np.ndarray | None = None   # index into ``files`` of each used row
+    warnings: list[str] = field(default_factory=list)   # about the data (derived columns' quoted texts)
 
     @property
     def summary(self) -> dict:
@@ -149,7 +150,7 @@ def load_dataset(cfg: Any, columns: Sequence[str], *, source_where: str = "data"
                    row_numbers=raw.row_numbers[keep].copy(), n_rows_read=n, n_dropped=int((~keep).sum()),
                    dropped=dropped, date_columns={k: v for k, v in origins.items() if k in needed},
                    path=raw.path, sheet=raw.sheet, sha256=raw.sha256, all_columns=list(raw.names),
-                   header_row=raw.header_row, account=account)
+                   header_row=raw.header_row, account=account, warnings=list(getattr(raw, "warnings", ())))
 
 
 def read_table(cfg: Any, *, source_where: str = "data"):

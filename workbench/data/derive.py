@@ -93,11 +93,11 @@ def with_derived(raw, options, where: str = "data"):
     if not derive and not categorical:
         return raw
     # Added columns exist as cells only, so the table is read through its cells from here on.
-    names, added = list(raw.names), {}
+    names, added, warnings = list(raw.names), {}, []
     cells = collections.ChainMap(added, raw.cells)
     for key, text in derive.items():
         table = _cells_only(raw, names, cells)
-        added[key] = _derived_cells(table, key, text, options, f"{where}.derive.{key}", list(derive))
+        added[key] = _derived_cells(table, key, text, options, f"{where}.derive.{key}", list(derive), warnings)
         names.append(key)
     for column, levels in categorical.items():
         table = _cells_only(raw, names, cells)
@@ -105,13 +105,16 @@ def with_derived(raw, options, where: str = "data"):
             if name not in cells:
                 names.append(name)
             added[name] = values
-    return _cells_only(raw, names, cells)
+    return _cells_only(raw, names, cells, warnings)
 
 
-def _cells_only(raw, names: list[str], cells: Mapping):
+def _cells_only(raw, names: list[str], cells: Mapping, warnings: list[str] = ()):
     """``raw`` with these names and cells, read through its cells (it holds no pyarrow arrays)."""
     fields = {f.name for f in dataclasses.fields(raw)}
-    return dataclasses.replace(raw, names=tuple(names), cells=cells, **({"arrays": None} if "arrays" in fields else {}))
+    extra = {"arrays": None} if "arrays" in fields else {}
+    if "warnings" in fields:
+        extra["warnings"] = (*raw.warnings, *warnings)
+    return dataclasses.replace(raw, names=tuple(names), cells=cells, **extra)
 
 
 def _check_names(raw, key: str, expression, later: list[str], where: str) -> None:
@@ -128,26 +131,38 @@ def _check_names(raw, key: str, expression, later: list[str], where: str) -> Non
 
 
 def _text_names(node) -> list[str]:
-    """Columns the expression compares with quoted text (those are read as text)."""
-    from workbench.formula.ir import Compare, Member, Name, Text, children
+    """Columns the expression reads as text: compared with quoted text, or inside a text function
+    (``lower(Status)``)."""
+    from workbench.formula.ir import Call, Compare, Member, Name, Text, children
+    from workbench.formula.table import TEXT_FUNCTIONS
 
     found = []
+    compared = []
     if isinstance(node, Compare) and any(isinstance(o, Text) for o in node.operands):
-        found += [o.name for o in node.operands if isinstance(o, Name)]
-    if isinstance(node, Member) and any(isinstance(v, Text) for v in node.values) and isinstance(node.operand, Name):
-        found.append(node.operand.name)
+        compared = list(node.operands)
+    if isinstance(node, Member) and any(isinstance(v, Text) for v in node.values):
+        compared = [node.operand]
+    if isinstance(node, Call) and node.func in TEXT_FUNCTIONS:
+        compared = list(node.args)
+    found += [o.name for o in compared if isinstance(o, Name)]
     for child in children(node):
         found += _text_names(child)
     return list(dict.fromkeys(found))
 
 
-def _derived_cells(raw, key: str, text: str, options, where: str, order: list[str]) -> np.ndarray:
+def _derived_cells(raw, key: str, text: str, options, where: str, order: list[str],
+                   warnings: list[str]) -> np.ndarray:
+    from workbench.formula.evaluation import evaluate
     from workbench.formula.table import parse_table_expression
 
     expression = parse_table_expression(text, where=where)
     _check_names(raw, key, expression, order[order.index(key) + 1:], where)
     text_names = _text_names(expression.expr)
     env, status = _environment(raw, expression.names, text_names, options, where)
+    if getattr(options, "check_texts", True):
+        from workbench.data.text_values import check_quoted_texts
+
+        warnings += check_quoted_texts(expression, lambda node: evaluate(node, env), where)
     try:
         with np.errstate(all="ignore"):
             value = expression.evaluate(env)

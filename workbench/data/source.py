@@ -64,6 +64,7 @@ class DataConfig:
     limits: dict = field(default_factory=dict)              # file_mb, unzipped_mb (files.py)
     derive: dict[str, str] = field(default_factory=dict)    # new column -> expression (derive.py)
     categorical: dict[str, list] = field(default_factory=dict)  # column -> levels, reference first
+    check_texts: bool = True            # derive: quoted text must be a value of its column (text_values.py)
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,7 @@ class RawTable:
     delimiter: str | None = None          # text files: the field separator used
     arrays: Mapping[str, Any] | None = None   # name -> pyarrow array (text files: trimmed text, null
     #                                            when empty; Parquet: as stored) where read by pyarrow
+    warnings: tuple[str, ...] = ()        # about derived columns (text_values.py), for validate and fit
 
     def cell(self, name: str, i: int) -> object:
         """One cell as a Python value (quoting a cell never converts its whole column)."""

@@ -64,11 +64,16 @@ def _dayofyear(dates):
     return (days - days.astype("datetime64[Y]")).astype(np.int64) + 1.0
 
 
+def _lower(texts):
+    """A text column (an object array, None where empty) in lower case."""
+    return np.array([t.lower() if isinstance(t, str) else t for t in np.asarray(texts, dtype=object)], dtype=object)
+
+
 NUMPY_OPS = SimpleNamespace(
     exp=np.exp, log=np.log, log1p=np.log1p, sqrt=np.sqrt, abs=np.abs, sin=np.sin, cos=np.cos,
     tan=np.tan, arctan=np.arctan, tanh=np.tanh, sigmoid=_stable_sigmoid, softplus=_stable_softplus,
     minimum=np.minimum, maximum=np.maximum, where=np.where,
-    year=_year, month=_month, day=_day, weekday=_weekday, dayofyear=_dayofyear)
+    year=_year, month=_month, day=_day, weekday=_weekday, dayofyear=_dayofyear, lower=_lower)
 
 _LN10 = math.log(10.0)
 

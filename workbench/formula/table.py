@@ -6,6 +6,8 @@ table, never differentiated, so it may use what a model formula may not:
 * quoted text, only as one side of ``==`` or ``!=`` (``Status == 'won'``) or in an ``in`` list;
 * ``x in [1, 2]`` and ``Region not in ['North', 'South']``, a list of numbers or texts;
 * the date parts ``year month day weekday dayofyear`` of a date column (weekday: Monday is 0);
+* ``lower(column)``: a text column in lower case, to compare without regard to case
+  (``lower(Status) == 'won'`` also counts ``Won`` and ``WON``);
 * comparisons and ``and``/``or``/``not`` anywhere, as in a row filter.
 
 ``parse_table_expression(text, where=...)`` parses such an expression; it evaluates with
@@ -20,7 +22,9 @@ import ast
 from workbench.formula.ir import DATE_PARTS, Call, Compare, Const, Member, Node, Text
 from workbench.formula.parse import Source, _Converter
 
-__all__ = ["parse_table_expression"]
+__all__ = ["parse_table_expression", "TEXT_FUNCTIONS"]
+
+TEXT_FUNCTIONS = ("lower",)          # of a text column; the result is compared with quoted text
 
 _TEXT_OPS = {ast.Eq: "==", ast.NotEq: "!="}
 
@@ -67,6 +71,11 @@ class _TableConverter(_Converter):
         if isinstance(func, ast.Name) and func.id in DATE_PARTS and func.id not in self.source.quoted:
             if len(node.args) != 1 or node.keywords:
                 raise self.fail(f"{func.id}() takes 1 argument, a date column", func.col_offset)
+            return Call(func.id, (self.convert(node.args[0], "number"),))
+        if isinstance(func, ast.Name) and func.id in TEXT_FUNCTIONS and func.id not in self.source.quoted:
+            if len(node.args) != 1 or node.keywords or not isinstance(node.args[0], ast.Name):
+                raise self.fail(f"{func.id}() takes 1 argument, a text column (e.g. {func.id}(Status) == 'won')",
+                                func.col_offset)
             return Call(func.id, (self.convert(node.args[0], "number"),))
         return super().call(node)
 

@@ -154,6 +154,18 @@ def _check_evaluation_size(model_cfg, formula, n_rows: int) -> None:
                      what=f"one evaluation of {described} with its gradient")
 
 
+def _refuse_constant_target(config, formula, target: np.ndarray, name: str) -> None:
+    """A target with one value in every row leaves nothing to fit (a derived 0/1 target whose
+    condition is never true is the usual cause)."""
+    if len(target) < 2 or np.ptp(target) > 0:
+        return
+    derived = (getattr(config.data, "derive", None) or {}).get(name)
+    cause = f" (derived as {derived!r} in data.derive.{name})" if derived else ""
+    raise InputError(f"the target {name!r} is {target[0]:g} in every one of the {len(target)} rows fitted"
+                     f"{cause}: nothing can be fitted to a constant", where="model.formula" if formula is not None
+                     else "model.target")
+
+
 def prepare(config) -> Prepared:
     """Load, parse and check everything for ``config``; raise InputError on the first problem.
 
@@ -188,6 +200,7 @@ def _prepare(config) -> Prepared:
     inits = {name: spec.init for name, spec in config.params.items()}
     model = build_model(model_cfg, columns, formula=formula, table_columns=table_columns,
                         inits=inits, seed=config.seed, binary=binary)
+    _refuse_constant_target(config, formula, columns[model.target], model.target)
     if binary and not set(np.unique(columns[model.target]).tolist()) <= {0.0, 1.0}:
         raise InputError(f"cross_entropy needs a 0/1 target; column {model.target!r} has other values",
                          where="loss")
@@ -206,7 +219,7 @@ def _prepare(config) -> Prepared:
             raise InputError(f"weights column {config.loss.weights!r} has negative values", where="loss.weights")
     objective = FitObjective(model, loss, {c: columns[c] for c in model.inputs}, columns[model.target],
                              weights, free, fixed)
-    notes = list(model.notes)
+    notes = [*dataset.warnings, *model.notes]
     prepared = Prepared(config, dataset, formula, model, loss, free, fixed, lower, upper, x0, train_rows,
                         val_rows, weights, objective, _optimizer_name(config, loss, objective, notes), notes,
                         levels)
