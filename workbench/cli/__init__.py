@@ -5,7 +5,10 @@ engine) is imported inside the command, so ``workbench --help`` starts fast.
 
 Errors: ``main`` is the one failure boundary. A ``WorkbenchError`` becomes one line on stderr
 and its exit code (see ``workbench.errors``); an unexpected exception becomes one line naming it
-and exit 70; ``--debug`` adds the traceback.
+and exit 70; ``--debug`` adds the traceback. Outputs that the machine cannot take (a full disk, an
+unwritable or uncreatable location) arrive here as ``OutputError`` from ``workbench.atomic``, the
+one writer every command uses: exit 74 and ``cannot write <file>: <reason>``, whatever the
+command. A machine ``OSError`` that escapes some other way ends the same (74).
 """
 
 from __future__ import annotations

@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from workbench import engine as ad
+from workbench.errors import OutputError
 from workbench.report import plots
 from workbench.report.i18n import Translator, translator
 from workbench.report.plots import Drawn, FitSeries, Words
@@ -290,6 +291,8 @@ def draw_figures(outcome, folder: Path, keys=PLOT_KEYS, already: Figures | None 
             continue
         try:
             drawn.append(DRAWERS[key](outcome, Path(folder) / f"{key}.png", tr, language))
+        except OutputError:
+            raise               # the disk, not the picture: the whole set fails (exit 74)
         except Exception as err:  # noqa: BLE001 - one failed picture must not lose the others
             drawn.append(Drawn(key, None, error=str(err) or type(err).__name__))
     return already.with_(Figures(tuple(drawn)))

@@ -1,0 +1,175 @@
+"""QA's operator and file-safety findings (issues 16, 9, 13): one exit status (74) and one line
+naming the file when the machine cannot take a command's outputs, a history checked before the
+fit, truthful messages about what a failed write left, sweep restarts that keep the user's files,
+time and memory limits named as such, and the sweep example's runs that differ in fact."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cli_helpers import ROOT, run_cli, write_config, write_csv
+
+CONFIG = """
+    name: decay
+    data: {path: decay.csv}
+    model: {formula: "y ~ a * exp(-b * x) + c"}
+    params: {a: 1.0, b: {init: 0.1, min: 0}, c: 0.0}
+    output: {formats: [], plots: false}
+"""
+
+
+@pytest.fixture
+def folder(tmp_path) -> Path:
+    x = np.linspace(0, 8, 30)
+    write_csv(tmp_path, "decay.csv", "x,y", ((f"{v:.4f}", f"{3.2 * np.exp(-0.45 * v) + 0.8:.5f}") for v in x))
+    write_config(tmp_path, CONFIG)
+    return tmp_path
+
+
+class _FullDisk:
+    """Stands in for ``tempfile`` inside ``workbench.atomic``: every new file meets a full disk."""
+
+    @staticmethod
+    def mkstemp(prefix="", suffix="", dir=None):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(Path(dir) / f"{prefix}x1y2{suffix}"))
+
+
+@pytest.fixture
+def full_disk(monkeypatch):
+    import workbench.atomic
+
+    monkeypatch.setattr(workbench.atomic, "tempfile", _FullDisk)
+
+
+def _fitted(folder: Path) -> Path:
+    assert run_cli("fit", "config.yaml", "--out", "fitted", "--no-reports", "-q", cwd=folder).returncode == 0
+    return folder / "fitted"
+
+
+def _sweep_file(folder: Path) -> Path:
+    path = folder / "sweep.yaml"
+    path.write_text("name: t\nbase: config.yaml\nspace: {optimizer.max_steps: [50, 60]}\n")
+    return path
+
+
+# Each command that writes files, with (the end of) the file it names when the disk is full.
+COMMANDS = {
+    "fit": (lambda f: ("fit", "config.yaml", "--out", "out", "--no-reports"), "out/result.json"),
+    "predict": (lambda f: ("predict", str(_fitted(f)), "decay.csv", "--out", "pred.csv"), "pred.csv"),
+    "history --html": (lambda f: ("history", str(_recorded_history(f)), "--html", "h.html"), "h.html"),
+    "init": (lambda f: ("init", "decay.csv", "--target", "y", "--out", "new.yaml"), "new.yaml"),
+    "check": (lambda f: ("check", "config.yaml", "--out", "chk", "-q"), "chk/"),
+    "graph": (lambda f: ("graph", "config.yaml", "--format", "dot", "--out", "gr"), "gr/graph-init.dot"),
+    "sweep": (lambda f: ("sweep", str(_sweep_file(f)), "--out", "sw", "-q", "--workers", "1"), "sw/summary.json"),
+}
+
+
+def _recorded_history(folder: Path) -> Path:
+    history = folder / "h.sqlite"
+    assert run_cli("fit", "config.yaml", "--out", "hist-fit", "--no-reports", "-q", "--history", str(history),
+                   cwd=folder).returncode == 0
+    return history
+
+
+@pytest.mark.parametrize("name", list(COMMANDS))
+def test_a_full_disk_is_exit_74_with_one_line_naming_the_file_for_every_command(folder, monkeypatch, name):
+    import workbench.atomic
+
+    make_args, named = COMMANDS[name]
+    args = make_args(folder)                        # preparation writes for real
+    monkeypatch.setattr(workbench.atomic, "tempfile", _FullDisk)
+    proc = run_cli(*args, cwd=folder)
+    assert proc.returncode == 74, proc.stderr
+    line = proc.stderr.strip()
+    assert "\n" not in line and "Traceback" not in line and "internal error" not in line
+    assert line.startswith("error: cannot write ") and named in line.split(": ")[1], line
+    assert "No space left on device" in line
+
+
+def test_a_fit_into_a_location_that_cannot_be_created_is_exit_74(folder):
+    if not Path("/proc/self").is_dir():
+        pytest.skip("needs Linux /proc")
+    proc = run_cli("fit", "config.yaml", "--out", "/proc/wb-test-out", "--no-reports", cwd=folder)
+    assert proc.returncode == 74
+    assert proc.stderr.strip().startswith("error: cannot write /proc/wb-test-out")
+
+
+def test_a_fit_on_a_full_disk_with_no_earlier_outputs_says_nothing_was_written_and_leaves_nothing(folder, full_disk):
+    proc = run_cli("fit", "config.yaml", "--out", "first", "--no-reports", cwd=folder)
+    assert proc.returncode == 74
+    assert proc.stderr.strip() == ("error: cannot write first/result.json: No space left on device; "
+                                   "nothing was written")
+    assert sorted(p.name for p in folder.iterdir()) == ["config.yaml", "decay.csv"]
+
+
+def test_bad_input_stays_exit_2_when_a_file_stands_where_the_output_folder_goes(folder):
+    (folder / "blocker").write_text("a file")
+    proc = run_cli("fit", "config.yaml", "--out", "blocker/out", "--no-reports", cwd=folder)
+    assert proc.returncode == 2
+
+
+def test_fit_history_that_cannot_be_created_is_exit_74_before_the_fit_runs(folder):
+    if not Path("/proc/self").is_dir():
+        pytest.skip("needs Linux /proc")
+    proc = run_cli("fit", "config.yaml", "--out", "out", "--no-reports", "--history", "/proc/wb-h.sqlite",
+                   cwd=folder)
+    assert proc.returncode == 74
+    assert proc.stderr.strip().startswith("error: cannot write /proc/wb-h.sqlite: ")
+    assert not (folder / "out").exists()                # the fit never ran
+
+
+def test_fit_history_on_a_full_disk_is_exit_74_before_the_fit_runs(folder, monkeypatch):
+    import sqlite3
+
+    import workbench.history.store as store
+
+    def connect(*args, **kwargs):
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(store.sqlite3, "connect", connect)
+    proc = run_cli("fit", "config.yaml", "--out", "out", "--no-reports", "--history", "h.sqlite", cwd=folder)
+    assert proc.returncode == 74
+    assert "cannot write h.sqlite" in proc.stderr and "database or disk is full" in proc.stderr
+    assert not (folder / "out").exists()
+
+
+def test_a_new_history_is_created_before_the_fit_and_filled_after(folder):
+    from workbench.history import read_rows
+
+    proc = run_cli("fit", "config.yaml", "--out", "out", "--no-reports", "-q", "--history", "new/h.sqlite",
+                   cwd=folder)
+    assert proc.returncode == 0
+    assert [row.name for row in read_rows(folder / "new" / "h.sqlite")] == ["decay"]
+
+
+def _can_mount_tmpfs() -> bool:
+    return sys.platform.startswith("linux") and os.geteuid() == 0 and shutil.which("mount") is not None
+
+
+@pytest.mark.skipif(not _can_mount_tmpfs(), reason="mounting a small tmpfs needs root on Linux")
+def test_a_real_full_disk_fit_is_exit_74_and_leaves_the_disk_as_it_was(folder):
+    tiny = folder / "tiny"
+    tiny.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(tiny)], capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
+    try:
+        config = folder / "config.yaml"
+        config.write_text(config.read_text().replace("plots: false", "plots: true"))
+        proc = run_cli("fit", "config.yaml", "--out", "tiny/eu", cwd=folder, process=True)
+        assert proc.returncode == 74, proc.stderr
+        line = proc.stderr.strip()
+        assert line.startswith("error: cannot write tiny/eu/") and line.endswith(
+            "No space left on device; nothing was written"), line
+        assert list(tiny.iterdir()) == []               # the partial set is gone: the disk is not fuller
+    finally:
+        subprocess.run(["umount", str(tiny)], check=False)
