@@ -120,3 +120,21 @@ def test_parameter_degree_tells_formulas_linear_in_their_parameters(formula, deg
     parsed = parse_formula(formula)
     params = [n for n in parsed.names if n not in ("x", "y")]
     assert parameter_degree(parsed.expr, params) == degree
+
+
+def test_closed_form_with_model_standardize_matches_the_iterative_fit(tmp_path):
+    _csv(tmp_path)
+    text = POLY.replace("degree: 3,", "degree: 3, standardize: true,")
+    closed = _fit(tmp_path, text)
+    iterative = _fit(tmp_path, text, "optimizer.name=lm")
+    assert closed.result["message"].startswith(CLOSED)
+    _same(closed, iterative, rtol=1e-7)
+
+
+def test_starting_values_of_a_large_table_come_from_evenly_spaced_rows():
+    from workbench.models.builtin import START_ROWS, start_rows
+
+    assert start_rows(START_ROWS) == slice(None)
+    rows = start_rows(10 * START_ROWS)
+    assert len(rows) == START_ROWS and rows[0] == 0 and rows[-1] == 10 * START_ROWS - 1
+    assert set(np.diff(rows).tolist()) <= {9, 10, 11}

@@ -93,7 +93,9 @@ def test_an_mlp_256_256_over_a_million_rows_is_refused_before_it_is_evaluated(tm
     rng = np.random.default_rng(0)
     x = rng.uniform(0, 10, 1_000_000)
     (tmp_path / "rows.csv").write_text("x,y\n" + "\n".join(f"{v:.4f},{np.sin(v):.4f}" for v in x) + "\n")
-    config = model_config(tmp_path, "{type: mlp, inputs: [x], target: y, hidden: [256, 256]}", "rows.csv")
+    # in one chunk of a million rows: a chunked fit evaluates execution.chunk_rows rows at a time
+    config = model_config(tmp_path, "{type: mlp, inputs: [x], target: y, hidden: [256, 256]}", "rows.csv",
+                          "execution: {chunk_rows: 1000000}")
     line = assert_refused(run_limited("fit", str(config), "--no-reports", cwd=tmp_path),
                           "model.hidden:", "1,000,000 rows", "WORKBENCH_MODEL_MAX_ELEMENTS")
     assert "GB" in line

@@ -61,8 +61,15 @@ def _joined(pattern: Path, files: list[Path], parts: list):
     from workbench.data.dataset import MAX_DROPPED_LISTED, Dataset
     from workbench.data.summary import RowAccount
 
-    first = parts[0]
-    columns = {name: np.concatenate([_on_first_origin(p, name, first) for p in parts]) for name in first.columns}
+    first, counts = parts[0], [p.n for p in parts]
+    columns = {}
+    for name in list(first.columns):         # column by column, each file's copy let go at once
+        pieces = [_on_first_origin(p, name, first) for p in parts]
+        for part in parts:
+            part.columns[name] = None
+        columns[name] = np.concatenate(pieces)
+        del pieces
+    row_numbers = np.concatenate([p.row_numbers for p in parts])
     digest = hashlib.sha256("".join(f"{f.name}:{p.sha256};" for f, p in zip(files, parts)).encode()).hexdigest()
     dropped = [(row, f"{reason} ({f.name})") for f, p in zip(files, parts) for row, reason in p.dropped]
     reasons: dict[str, int] = {}
@@ -71,14 +78,13 @@ def _joined(pattern: Path, files: list[Path], parts: list):
             reasons[reason] = reasons.get(reason, 0) + count
     first_row = next((p.summary["dropped"]["first_row"] for p in parts if p.n_dropped), None)
     n_read = sum(p.n_rows_read for p in parts)
-    account = RowAccount(n_read, sum(p.n for p in parts), dict(sorted(reasons.items(), key=lambda kv: -kv[1])),
-                         first_row)
-    return Dataset(columns=columns, row_numbers=np.concatenate([p.row_numbers for p in parts]), n_rows_read=n_read,
+    account = RowAccount(n_read, sum(counts), dict(sorted(reasons.items(), key=lambda kv: -kv[1])), first_row)
+    return Dataset(columns=columns, row_numbers=row_numbers, n_rows_read=n_read,
                    n_dropped=sum(p.n_dropped for p in parts), dropped=dropped[:MAX_DROPPED_LISTED],
                    date_columns=dict(first.date_columns), path=pattern, sheet=None, sha256=digest,
                    all_columns=list(first.all_columns), header_row=first.header_row, account=account,
                    files=tuple(files),
-                   file_of_row=np.repeat(np.arange(len(parts), dtype=np.int32), [p.n for p in parts]))
+                   file_of_row=np.repeat(np.arange(len(parts), dtype=np.int32), counts))
 
 
 def _on_first_origin(part, name: str, first) -> np.ndarray:

@@ -16,6 +16,14 @@ from workbench.errors import InputError
 from workbench.models.base import Model, ParamInfo
 
 
+START_ROWS = 100_000      # starting values from at most this many evenly spaced rows (the fit uses all)
+
+
+def start_rows(n: int):
+    """The rows starting values are computed from: all of them, or START_ROWS evenly spaced."""
+    return slice(None) if n <= START_ROWS else np.linspace(0, n - 1, START_ROWS).round().astype(int)
+
+
 def _lstsq(design: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Least-squares starting values; zeros where the design cannot be solved (powers that
     overflow, an SVD that does not converge): the start-point check then says what is wrong."""
@@ -61,8 +69,10 @@ class LinearModel(StandardizedInputs, Model):
     def __init__(self, inputs, target, columns, y, indicators=(), standardize=False):
         if standardize:
             self.x_mean, self.x_scale = centre_and_scale(columns, inputs)
-        X = np.column_stack([np.ones(len(y))] + [self.scaled(columns, i, c) for i, c in enumerate(inputs)])
-        coef = _lstsq(X, y)
+        rows = start_rows(len(y))
+        sample = {c: columns[c][rows] for c in inputs}
+        X = np.column_stack([np.ones(len(y[rows]))] + [self.scaled(sample, i, c) for i, c in enumerate(inputs)])
+        coef = _lstsq(X, y[rows])
         # A categorical level's indicator column is named like its parameter: region[North].
         self.coef_names = {c: c if c in indicators else f"coef_{c}" for c in inputs}
         params = [ParamInfo("intercept", (), coef[0], "value when every input is 0", offset=True)]
@@ -117,7 +127,8 @@ class PolynomialModel(StandardizedInputs, Model):
         if standardize:       # z = (x − mean)/scale before the powers: columns of similar size
             self.x_mean, self.x_scale = centre_and_scale(columns, [x_name])
         x = self.scaled(columns, 0, x_name)
-        coef = _lstsq(np.vander(x, degree + 1, increasing=True), y)
+        rows = start_rows(len(y))
+        coef = _lstsq(np.vander(x[rows], degree + 1, increasing=True), y[rows])
         scale = 1.0 if standardize else spread(x)
         params = tuple(ParamInfo(f"c{k}", (), coef[k], f"coefficient of {x_name}^{k}", offset=k == 0,
                                  input_scale=scale ** k) for k in range(degree + 1))

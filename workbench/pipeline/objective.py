@@ -201,14 +201,17 @@ class FitObjective:
         return np.concatenate([j.reshape(self.n_rows, -1) for j in jacs], axis=1)
 
     # ---- memory ----------------------------------------------------------------------------
-    def forward_jacobian_elements(self) -> int:
+    def forward_jacobian_elements(self, rows: int | None = None) -> int:
         """Numbers the forward-mode Jacobian holds: the identity it starts from (parameters²) and
-        one tangent per parameter for every row-sized intermediate (no adjoints: half an evaluation)."""
-        return self.n_params * (self.n_params + evaluation_elements(self.n_rows, self.model.values_per_row) // 2)
+        one tangent per parameter for every row-sized intermediate (no adjoints: half an evaluation);
+        over ``rows`` at once (all by default; a chunked fit takes one chunk at a time)."""
+        rows = self.n_rows if rows is None else rows
+        return self.n_params * (self.n_params + evaluation_elements(rows, self.model.values_per_row) // 2)
 
-    def refuse_large_jacobian(self, where: str = "optimizer.name") -> None:
+    def refuse_large_jacobian(self, where: str = "optimizer.name", rows: int | None = None) -> None:
         """InputError before a forward-mode Jacobian larger than the model size limit is allocated."""
         from workbench.models.limits import check_evaluation
 
-        check_evaluation(self.forward_jacobian_elements(), rows=self.n_rows, where=where,
+        rows = self.n_rows if rows is None else rows
+        check_evaluation(self.forward_jacobian_elements(rows), rows=rows, where=where,
                          what=f"the forward-mode Jacobian of {self.n_params:,} parameters")

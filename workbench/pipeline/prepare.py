@@ -97,24 +97,35 @@ def _refuse_bounds_when_standardized(model, params_cfg) -> None:
                              f"{'it' if len(given) == 1 else 'them'} or set standardize: false", where=f"params.{name}")
 
 
+def rows_at_once(config, n_rows: int) -> int:
+    """How many rows one evaluation takes: all, or a chunk's (``execution.chunk_rows``) when the
+    fit is summed over row chunks (``workbench.pipeline.chunks``)."""
+    from workbench.pipeline.chunks import DEFAULT_CHUNK_ROWS
+
+    execution = getattr(config, "execution", None)
+    return min(n_rows, getattr(execution, "chunk_rows", None) or DEFAULT_CHUNK_ROWS)
+
+
 def _optimizer_name(config, loss: Loss, objective: FitObjective, notes: list[str]) -> str:
     """The configured optimizer, or lm for least squares when its Jacobian is small enough, else lbfgs."""
     from workbench.models.limits import too_large_to_evaluate
+
+    at_once = rows_at_once(config, objective.n_rows)
 
     name = config.optimizer.name
     if name is None:
         if not loss.is_least_squares or objective.n_params > MAX_PARAMS_FOR_LM:
             return "lbfgs"
-        if too_large_to_evaluate(objective.forward_jacobian_elements()):
+        if too_large_to_evaluate(objective.forward_jacobian_elements(at_once)):
             notes.append(f"lbfgs is used instead of lm: lm's Jacobian of {objective.n_params} parameters over "
-                         f"{objective.n_rows:,} rows would exceed the model size limit")
+                         f"{at_once:,} rows would exceed the model size limit")
             return "lbfgs"
         return "lm"
     if name == "lm" and not loss.is_least_squares:
         raise InputError(f"the lm optimizer needs a sum-of-squares loss (mse or sse, no regularization); "
                          f"loss is {loss.name}: use lbfgs or adam", where="optimizer.name")
     if name == "lm":
-        objective.refuse_large_jacobian()     # the error says the size; lbfgs needs no Jacobian
+        objective.refuse_large_jacobian(rows=at_once)     # the error says the size; lbfgs needs no Jacobian
     return name
 
 
@@ -196,7 +207,7 @@ def _prepare(config) -> Prepared:
     train_rows, val_rows = _split(dataset.n, config.validation, config.seed)
     # Without validation rows the fit's columns are the dataset's own (no copy of a large table).
     columns = {k: v[train_rows] for k, v in dataset.columns.items()} if len(val_rows) else dict(dataset.columns)
-    _check_evaluation_size(model_cfg, formula, dataset.n)
+    _check_evaluation_size(model_cfg, formula, rows_at_once(config, dataset.n))
     inits = {name: spec.init for name, spec in config.params.items()}
     model = build_model(model_cfg, columns, formula=formula, table_columns=table_columns,
                         inits=inits, seed=config.seed, binary=binary)

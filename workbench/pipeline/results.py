@@ -35,6 +35,21 @@ def scalar_names(prepared: Prepared) -> list[str]:
 
 
 def _plain_prediction(prepared: Prepared, params, columns) -> np.ndarray:
+    """The predictions for every row of ``columns``, computed a row chunk at a time: the model's
+    intermediate values then take a chunk's memory, not the data's."""
+    from workbench.pipeline.chunks import DEFAULT_CHUNK_ROWS
+
+    n = len(next(iter(columns.values()))) if columns else prepared.objective.n_rows
+    if n <= DEFAULT_CHUNK_ROWS:
+        return _prediction_of_rows(prepared, params, columns)
+    out = np.empty(n)
+    for start in range(0, n, DEFAULT_CHUNK_ROWS):
+        rows = slice(start, start + DEFAULT_CHUNK_ROWS)
+        out[rows] = _prediction_of_rows(prepared, params, {k: v[rows] for k, v in columns.items()})
+    return out
+
+
+def _prediction_of_rows(prepared: Prepared, params, columns) -> np.ndarray:
     from workbench import engine as ad
 
     with ad.no_grad():
@@ -160,7 +175,7 @@ def assemble_result(prepared: Prepared, opt, out_dir: Path, started: float):
     if prepared.loss.is_least_squares:
         metrics.update(_least_squares_stats(prepared, residual, len(x)))
     val_metrics = quality(y_all[val], all_pred[val], prepared.model.binary) if len(val) else None
-    loss = obj.loss_value(x) if np.all(np.isfinite(x)) else float("nan")
+    loss = _loss_in_chunks(prepared, x) if np.all(np.isfinite(x)) else float("nan")
     val_loss = None
     if len(val):
         w = prepared.dataset.columns[prepared.config.loss.weights][val] if prepared.config.loss.weights else None
@@ -202,6 +217,15 @@ def assemble_result(prepared: Prepared, opt, out_dir: Path, started: float):
                          elapsed, warnings=result["warnings"])
     _attach_gradient_check(outcome)
     return outcome
+
+
+def _loss_in_chunks(prepared: Prepared, x: np.ndarray) -> float:
+    """The loss at ``x`` summed over the fit's row chunks (``fit.fit_objective``), so a large
+    table's loss takes a chunk's memory."""
+    from workbench.pipeline.fit import fit_objective
+
+    view = fit_objective(prepared)
+    return view.value_and_grad(x)[0] if view is not prepared.objective else prepared.objective.loss_value(x)
 
 
 def _file_labels(dataset):
