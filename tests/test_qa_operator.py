@@ -173,3 +173,51 @@ def test_a_real_full_disk_fit_is_exit_74_and_leaves_the_disk_as_it_was(folder):
         assert list(tiny.iterdir()) == []               # the partial set is gone: the disk is not fuller
     finally:
         subprocess.run(["umount", str(tiny)], check=False)
+
+
+def _slow_task(folder: Path, timeout: float, key: str = "k1"):
+    import yaml
+
+    from workbench.pipeline.limits import RunLimits
+    from workbench.sweep.worker import RunTask
+
+    raw = yaml.safe_load((folder / "config.yaml").read_text())
+    raw["data"]["path"] = str(folder / "decay.csv")
+    raw["optimizer"] = {"name": "gd", "lr": 1e-9, "max_steps": 100_000_000}
+    partial = folder / "runs" / f".{key}.partial"
+    return RunTask(key=key, raw=raw, base_dir=str(folder), source="config.yaml [slow]", name="decay",
+                   partial_dir=str(partial), limits=RunLimits(timeout=timeout))
+
+
+def test_a_sweep_run_stopped_by_its_timeout_says_so_and_names_the_kept_folder(folder):
+    from workbench.sweep.worker import execute
+
+    report = execute(_slow_task(folder, 1.0))
+    assert report["status"] == "failed"
+    assert report["error"] == "stopped at the time limit (timeout 1 s); its last parameters are in runs/k1/result.json"
+    result = json.loads((folder / "runs" / ".k1.partial" / "result.json").read_text())
+    assert result["status"] == "timeout" and result["message"].startswith("stopped at the time limit after ")
+
+
+def test_a_sweep_time_limit_during_the_fits_setup_is_no_internal_error(folder, monkeypatch):
+    import signal
+
+    from workbench.pipeline import fit as fit_module
+    from workbench.sweep.worker import execute
+
+    def assemble_result(*args, **kwargs):        # the limit's alarm goes off while the result is assembled
+        signal.raise_signal(signal.SIGALRM)
+
+    monkeypatch.setattr(fit_module, "assemble_result", assemble_result)
+    task = _slow_task(folder, 5.0, key="k2")
+    task.raw["optimizer"]["max_steps"] = 3
+    report = execute(task)
+    assert report["error"] == "stopped at the time limit (timeout 5 s)"
+    assert not (folder / "runs" / ".k2.partial" / "error.txt").exists()
+
+
+def test_describing_no_timeout_is_no_error():
+    from workbench.pipeline.limits import RunLimits
+
+    assert RunLimits().describe_timeout() == "no timeout"
+    assert RunLimits(timeout=3).describe_timeout() == "timeout 3 s"

@@ -162,6 +162,8 @@ def run_fit(config, out_dir: Path | str, *, quiet: bool = True, reports: bool = 
         raise InputError(f"the fit needs more memory than {limits.describe_memory()} allows; raise the limit or "
                          f"use a smaller model or less data", where="max_memory") from None
     except TimeLimitReached:
+        if limits.timeout is None:
+            raise                   # a time limit set around this fit (a sweep's): its owner reports it
         raise NotConvergedError(f"the fit did not stop within {GRACE_S:g} s of its time limit "
                                 f"({limits.describe_timeout()}); the previous outputs in {out_dir} are unchanged")
     outcome.elapsed_s = time.perf_counter() - started
@@ -199,9 +201,13 @@ def _fit_and_write(prepared: Prepared, out_dir: Path, stop: StopFlag, started: f
             opt = _closed_form(prepared) or minimize(fit_objective(prepared), prepared.x0, options,
                                                      lower=prepared.lower, upper=prepared.upper,
                                                      callback=monitor, names=names)
-        except (KeyboardInterrupt, TimeLimitReached):
-            # A second signal, or a step that outlived the time limit: keep the last step seen.
+        except KeyboardInterrupt:
+            # A second signal: keep the last step seen.
             stop.reason = stop.reason or "interrupted"
+            opt = _stopped_result(prepared, monitor.last)
+        except TimeLimitReached:
+            # A step that outlived the time limit (this fit's, or a sweep's around it): keep the last step seen.
+            stop.reason = "timeout"
             opt = _stopped_result(prepared, monitor.last)
         finally:
             monitor.close()
@@ -281,7 +287,8 @@ def _raise_for_status(outcome: FitOutcome, strict: bool, limits: RunLimits) -> N
         raise InterruptedRun(f"the fit was {result['message']}; its last parameters are in {where} "
                              f"(status \"interrupted\", no reports)")
     if result["status"] == "timeout":
-        raise NotConvergedError(f"the fit {result['message']} ({limits.describe_timeout()}); its last "
+        limit = f" ({limits.describe_timeout()})" if limits.timeout is not None else ""
+        raise NotConvergedError(f"the fit {result['message']}{limit}; its last "
                                 f"parameters are in {where} (status \"timeout\", no reports)")
     if result["status"] == "diverged":
         opt = outcome.optimize_result

@@ -33,7 +33,7 @@ class RunLimits:
     max_memory: int | None = None       # bytes the run may allocate
 
     def describe_timeout(self) -> str:
-        return f"timeout {self.timeout:g} s"
+        return "no timeout" if self.timeout is None else f"timeout {self.timeout:g} s"
 
     def describe_memory(self) -> str:
         return f"max_memory {format_bytes(self.max_memory or 0)}"
@@ -112,9 +112,10 @@ def catch_signals(flag: StopFlag) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def time_limit(seconds: float | None, flag: StopFlag | None = None) -> Iterator[None]:
-    """After ``seconds``, set ``flag`` (when given) and raise ``TimeLimitReached`` ``GRACE_S``
-    later if the run is still going; without a flag, raise at once."""
+def time_limit(seconds: float | None, flag: StopFlag | None = None, grace: float = GRACE_S) -> Iterator[None]:
+    """After ``seconds``, set ``flag`` (when given) and raise ``TimeLimitReached`` ``grace``
+    seconds later if the run is still going; without a flag, or with no grace, raise at once
+    (the flag then still records that the limit, not something else, ended the run)."""
     if seconds is None or not _in_main_thread():
         yield
         return
@@ -122,8 +123,9 @@ def time_limit(seconds: float | None, flag: StopFlag | None = None) -> Iterator[
     def on_alarm(signum, frame) -> None:
         if flag is not None and not flag:
             flag.reason = "timeout"
-            signal.setitimer(signal.ITIMER_REAL, GRACE_S)
-            return
+            if grace > 0:
+                signal.setitimer(signal.ITIMER_REAL, grace)
+                return
         raise TimeLimitReached(f"the time limit of {seconds:g} s was reached")
 
     previous = signal.signal(signal.SIGALRM, on_alarm)

@@ -92,17 +92,20 @@ def _read_result(folder: Path) -> dict | None:
 
 def _run_in(task: RunTask, out_dir: Path) -> tuple[str, str | None, dict | None]:
     """(status, error, result) of the task's runner writing into ``out_dir``, within the task's
-    time and memory limits."""
+    time and memory limits. A run the time limit ended is said to be so, whatever the runner made
+    of the interruption, and a message names the run's folder as it will be kept
+    (``runs/<key>``), never the temporary one it is written in."""
     from workbench.errors import WorkbenchError
-    from workbench.pipeline.limits import TimeLimitReached, memory_limit, time_limit
+    from workbench.pipeline.limits import StopFlag, TimeLimitReached, memory_limit, time_limit
 
     result = None
+    expired = StopFlag()
     try:
-        with time_limit(task.limits.timeout), memory_limit(task.limits.max_memory):
+        with time_limit(task.limits.timeout, expired, grace=0), memory_limit(task.limits.max_memory):
             result = load_runner(task.runner)(task, out_dir)
         status, error = "done", None
     except TimeLimitReached:
-        status, error = "failed", f"stopped at the time limit ({task.limits.describe_timeout()})"
+        status, error = "failed", _time_limit_message(task, out_dir)
     except MemoryError:
         status, error = "failed", (f"ran out of memory ({task.limits.describe_memory()})" if task.limits.max_memory
                                    else "ran out of memory")
@@ -112,9 +115,20 @@ def _run_in(task: RunTask, out_dir: Path) -> tuple[str, str | None, dict | None]
         first = str(err).splitlines()[0] if str(err) else ""
         status, error = "failed", f"{type(err).__name__}: {first}".rstrip(": ")
         (out_dir / ERROR_FILE).write_text(traceback.format_exc(), encoding="utf-8")
+    if expired:
+        status, error = "failed", _time_limit_message(task, out_dir)
+    if error is not None:
+        error = error.replace(str(out_dir), f"runs/{task.key}")
     if not isinstance(result, dict):
         result = _read_result(out_dir)
     return status, error, result
+
+
+def _time_limit_message(task: RunTask, out_dir: Path) -> str:
+    message = f"stopped at the time limit ({task.limits.describe_timeout()})"
+    if (out_dir / "result.json").is_file():
+        message += f"; its last parameters are in runs/{task.key}/result.json"
+    return message
 
 
 def execute(task: RunTask) -> dict:
