@@ -94,7 +94,7 @@ def _cases():
          lin, "validation: 0.2"),
         ("stopped_early", "x,y", zip(x, 3.2 * np.exp(-0.45 * x) + 0.8 + noise * 0.02),
          'model: {formula: "y ~ a * exp(-b * x) + c"}', "params: {a: 1, b: 0.1, c: 0}\noptimizer: {name: gd, max_steps: 3}"),
-        ("huge_learning_rate", "price,quantity", zip(price, np.clip(qty * 10, 1, 50)),
+        ("huge_learning_rate", "price,quantity", zip(price, np.clip(qty * 2, 1, 50)),
          'model: {formula: "quantity ~ a * price ** b"}', "params: {a: 25, b: 0}\noptimizer: {name: gd, lr: 1e6, max_steps: 50}"),
         ("michaelis", "s,v", zip(x, 5 * x / (2 + x) + noise * 0.05), "model: {type: michaelis_menten, input: s, target: v}", ""),
         ("huber", "x,y", zip(x, 3 + 2 * x + noise * 0.5), lin, "loss: {name: huber, delta: 1.0}"),
