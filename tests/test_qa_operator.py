@@ -221,3 +221,55 @@ def test_describing_no_timeout_is_no_error():
 
     assert RunLimits().describe_timeout() == "no timeout"
     assert RunLimits(timeout=3).describe_timeout() == "timeout 3 s"
+
+
+def _sweep_main(capsys, *args: str) -> tuple[int, str, str]:
+    from workbench.cli import main
+
+    with pytest.raises(SystemExit) as exited:
+        main(list(args))
+    captured = capsys.readouterr()
+    return exited.value.code, captured.out, captured.err
+
+
+def test_sweep_restart_keeps_a_users_file_in_a_run_folder_and_names_the_folder(tmp_path, capsys, monkeypatch):
+    from sweep_runners import MARKERS_ENV, make_sweep
+
+    (tmp_path / "markers").mkdir()
+    monkeypatch.setenv(MARKERS_ENV, str(tmp_path / "markers"))
+    path = make_sweep(tmp_path, "optimizer.lr: [0.01, 0.1]")
+    args = ("sweep", str(path), "--workers", "1", "--runner", "sweep_runners:scored")
+    assert _sweep_main(capsys, *args)[0] == 0
+    runs = tmp_path / "out" / "runs"
+    kept, other = sorted(runs.iterdir())
+    (kept / "my_notes.txt").write_text("mine")
+    status, out, _ = _sweep_main(capsys, *args, "--restart")
+    assert status == 0
+    assert (kept / "my_notes.txt").read_text() == "mine"        # kept through the restart and the rerun
+    assert (kept / "run.json").is_file() and (other / "run.json").is_file()
+    assert (f"note: runs/{kept.name} was kept: it holds files the sweep did not write (my_notes.txt)" in out)
+    assert f"runs/{other.name} was kept" not in out
+
+
+def test_sweep_restart_deletes_only_the_files_the_run_record_lists(tmp_path):
+    from workbench.sweep.folder import forget_runs
+    from workbench.sweep.rundir import write_run_dir
+
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "runs.sqlite").write_bytes(b"")          # an empty store: a sweep's folder
+    report = {"status": "done", "started_at": "t0", "finished_at": "t1", "host": "h", "pid": 1, "elapsed_s": 0.1,
+              "files": {"result.json": b"{}", "plots/fit.png": b"png"}}
+    write_run_dir(out, "abc", report, "name: x\n", {})
+    run = out / "runs" / "abc"
+    assert json.loads((run / "run.json").read_text())["files"] == ["config.yaml", "plots/fit.png", "result.json",
+                                                                   "run.json"]
+    (run / "plots" / "mine.png").write_bytes(b"user")
+    notes = forget_runs(out)
+    assert sorted(p.relative_to(run).as_posix() for p in run.rglob("*")) == ["plots", "plots/mine.png"]
+    assert notes == ["runs/abc was kept: it holds files the sweep did not write (plots/mine.png); "
+                     "the sweep's own files in it were deleted"]
+    (run / "plots" / "mine.png").unlink()
+    (out / "runs.sqlite").write_bytes(b"")
+    write_run_dir(out, "abc", report, "name: x\n", {})
+    assert forget_runs(out) == [] and not (out / "runs").exists()

@@ -112,7 +112,8 @@ def _arrow_column(values):
     return pa.array(values)
 
 
-def _manifest_files(folder: Path) -> set[str]:
+def manifest_files(folder: Path) -> set[str]:
+    """The files a fit's ``manifest.json`` in ``folder`` lists (none when it has no readable one)."""
     try:
         manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -133,7 +134,7 @@ def check_fit_folder(target: Path) -> None:
         return
     if not target.is_dir():
         raise InputError("is a file, not an output folder: choose another --out", where=str(target))
-    listed = _manifest_files(target)
+    listed = manifest_files(target)
     for entry in sorted(target.iterdir()):
         ours = entry.name in listed or any(fnmatch.fnmatchcase(entry.name, p) for p in OUTPUT_PATTERNS)
         if not ours or not entry.is_file():

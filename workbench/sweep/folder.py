@@ -3,8 +3,9 @@
 A sweep output folder is recognised by its run store (``runs.sqlite``, with the workbench's
 schema version in it). A sweep writes only into a new or empty folder or into such a folder,
 and ``--restart`` and every cleanup delete only what a sweep writes: the store, the files named
-in ``OWNED_FILES``, and run folders that hold their own ``run.json`` record. Anything else is
-left alone, and a folder that is not a sweep's is refused whole (exit 2, naming it).
+in ``OWNED_FILES``, and in each run folder that holds its own ``run.json`` record the files that
+record lists. Anything else is left alone (a run folder holding a user's file is kept, with a
+note), and a folder that is not a sweep's is refused whole (exit 2, naming it).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 from workbench.errors import InputError
 from workbench.sweep.lock import LOCK_NAME
 from workbench.sweep.outputs import OUTPUT_NAMES
-from workbench.sweep.rundir import RUNS_DIR, read_record
+from workbench.sweep.rundir import RUNS_DIR, foreign_files, read_record
 from workbench.sweep.store import STORE_NAME, check_store
 
 STORE_FILES = (STORE_NAME, STORE_NAME + "-wal", STORE_NAME + "-shm", STORE_NAME + "-journal")
@@ -64,16 +65,40 @@ def clean_leftovers(out_dir: Path) -> None:
                 shutil.rmtree(leftover, ignore_errors=True)
 
 
-def forget_runs(out_dir: Path) -> None:
-    """``--restart``: delete the store, the outputs and the run folders the sweep wrote; nothing
-    else (the caller has checked the folder and holds the lock, which is kept)."""
+def forget_runs(out_dir: Path) -> list[str]:
+    """``--restart``: delete the store, the outputs and, in each run folder, the files the sweep
+    wrote; nothing else (the caller has checked the folder and holds the lock, which is kept).
+    Returns a note for each run folder kept because it holds files of someone else's."""
     check_output_folder(out_dir)
     for name in STORE_FILES + OWNED_FILES:
         (out_dir / name).unlink(missing_ok=True)
     runs = out_dir / RUNS_DIR
+    notes = []
     if runs.is_dir():
-        for folder in runs.iterdir():
-            if is_leftover(folder) or (folder.is_dir() and is_run_folder(folder)):
+        for folder in sorted(runs.iterdir()):
+            if is_leftover(folder):
                 shutil.rmtree(folder)
+            elif folder.is_dir() and is_run_folder(folder):
+                kept = _empty_run_folder(folder)
+                if kept:
+                    shown = ", ".join(kept[:3]) + (", ..." if len(kept) > 3 else "")
+                    notes.append(f"{RUNS_DIR}/{folder.name} was kept: it holds files the sweep did not write "
+                                 f"({shown}); the sweep's own files in it were deleted")
         if not any(runs.iterdir()):
             runs.rmdir()
+    return notes
+
+
+def _empty_run_folder(folder: Path) -> list[str]:
+    """Delete the sweep's files in ``folder`` (and the folders they leave empty); the folder itself
+    goes when nothing else is left. Returns what was left (relative names)."""
+    foreign = {p.relative_to(folder).as_posix() for p in foreign_files(folder)}
+    for path in sorted(folder.rglob("*"), key=lambda p: len(p.parts), reverse=True):
+        name = path.relative_to(folder).as_posix()
+        if path.is_file() and name not in foreign:
+            path.unlink()
+        elif path.is_dir() and not any(path.iterdir()):
+            path.rmdir()
+    if not any(folder.iterdir()):
+        folder.rmdir()
+    return sorted(foreign)

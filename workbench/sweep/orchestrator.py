@@ -275,9 +275,10 @@ def run_sweep(plan: Plan, *, workers: int | None = None, scheduler: str | None =
             if lock.previous_holder and not quiet:
                 warn(f"note: the previous invocation ({describe_holder(lock.previous_holder)}) ended without "
                      f"finishing; resuming")
+            kept_notes = []
             with infrastructure(plan.out_dir):
                 if restart:
-                    forget_runs(plan.out_dir)
+                    kept_notes = forget_runs(plan.out_dir)
             with RunStore(plan.out_dir / STORE_NAME) as store:
                 recovered, adopted = _prepare_store(store, plan)
                 state = _state(plan, store, started_at, f"{executor.label} ({executor.capacity} at a time)")
@@ -296,4 +297,4 @@ def run_sweep(plan: Plan, *, workers: int | None = None, scheduler: str | None =
     finally:
         executor.close()
     return SweepReport(plan.out_dir, counts, state.exit_status, state.metric, state.best(), ran, adopted,
-                       recovered, list(plan.expansion.notes))
+                       recovered, list(plan.expansion.notes) + kept_notes)
