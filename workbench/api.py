@@ -22,7 +22,10 @@ from __future__ import annotations
 import copy
 import dataclasses
 import math
+import numbers
+import re
 import tempfile
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -32,6 +35,9 @@ from workbench.errors import InputError
 __all__ = ["fit", "load", "Fit"]
 
 _CSV_READING = {"sheet": None, "header_row": None, "delimiter": ",", "decimal": ".", "thousands": None}
+_DATA_FILE, _ROWS_FILE = "data.csv", "rows.csv"       # a DataFrame handed over as a file
+# "data.csv row 2", "(e.g. row 2: ...)", "first at row 3": a row of the CSV a DataFrame became
+_CSV_ROW = re.compile(rf"(?:(?:{re.escape(_DATA_FILE)}|{re.escape(_ROWS_FILE)}) )?\brow (\d+)\b")
 
 
 def fit(config: str | Path | Mapping, *, data: Any = None, **overrides: Any) -> "Fit":
@@ -43,9 +49,14 @@ def fit(config: str | Path | Mapping, *, data: Any = None, **overrides: Any) -> 
     from workbench.pipeline.fit import run_fit
 
     folder = tempfile.TemporaryDirectory(prefix="workbench-fit-")
-    cfg = _config(config, data, overrides, Path(folder.name))
-    without_plots = dataclasses.replace(cfg, output=dataclasses.replace(cfg.output, plots=False))
-    outcome = run_fit(without_plots, Path(folder.name) / "run", reports=False, staged=False)
+    try:
+        cfg = _config(config, data, overrides, Path(folder.name))
+        without_plots = dataclasses.replace(cfg, output=dataclasses.replace(cfg.output, plots=False))
+        outcome = run_fit(without_plots, Path(folder.name) / "run", reports=False, staged=False)
+    except InputError as err:
+        if data is None:
+            raise
+        raise InputError(_in_index_terms(str(err), data.index)) from None
     outcome.prepared.config = cfg          # written later as the config says (plots included)
     return Fit(outcome.result, outcome=outcome, keep=folder)
 
@@ -117,18 +128,25 @@ class Fit:
             self._predictor = Predictor(self.result, f"fit {self.result['name']!r}")
         return self._predictor
 
-    def predict(self, rows, intervals: bool = False):
+    def predict(self, rows, intervals: bool = False, force: bool = False):
         """Predictions for the rows of a DataFrame (with the columns the fit's data had): an array
         (NaN where a row's inputs are empty or unreadable), or with ``intervals`` a DataFrame of the
         rows plus prediction (or probability), ci_lower, ci_upper, pi_lower, pi_upper and
-        outside_fitted_range, indexed like ``rows``."""
+        outside_fitted_range, indexed like ``rows``. A fit that did not converge raises
+        ``InputError`` unless ``force`` (then a ``UserWarning`` says so, and with ``intervals``
+        a fit_status column)."""
         import pandas as pd
 
         if not isinstance(rows, pd.DataFrame):
             raise InputError(f"predict takes a pandas DataFrame, got {type(rows).__name__}", where="predict")
         with tempfile.TemporaryDirectory(prefix="workbench-predict-") as folder:
-            path = _write_frame(rows, Path(folder) / "rows.csv")
-            prediction = self.predictor.predict_file(path, **_CSV_READING)
+            path = _write_frame(rows, Path(folder) / _ROWS_FILE)
+            try:
+                prediction = self.predictor.predict_file(path, force=force, **_CSV_READING)
+            except InputError as err:
+                raise InputError(_in_index_terms(str(err), rows.index)) from None
+        for line in prediction.warnings:          # the lines `workbench predict` prints on stderr
+            warnings.warn(_in_index_terms(line, rows.index), UserWarning, stacklevel=2)
         lines = range(2, len(rows) + 2)        # the CSV's header is line 1, row i is line i + 2
         added = prediction.frame.reindex(lines)[list(prediction.added)]
         flag = added["outside_fitted_range"]                 # a row of empty cells is no line of the file
@@ -169,7 +187,7 @@ def _config(config, data, overrides: Mapping[str, Any], folder: Path):
     if data is not None:
         given = raw.get("data")
         section = dict(given) if isinstance(given, Mapping) else {}
-        raw["data"] = {**section, **_CSV_READING, "path": str(_write_frame(data, folder / "data.csv"))}
+        raw["data"] = {**section, **_CSV_READING, "path": str(_write_frame(data, folder / _DATA_FILE))}
     parsed = parse_config(raw, base_dir=base_dir, source=source, default_name=default_name)
     return parsed if path is None else dataclasses.replace(parsed, path=path.resolve())
 
@@ -182,6 +200,19 @@ def _merged(base: Any, value: Any) -> Any:
             out[key] = _merged(base.get(key), item)
         return out
     return copy.deepcopy(value)
+
+
+def _in_index_terms(message: str, index) -> str:
+    """``message`` about the CSV a DataFrame was handed over as, with its rows named by the
+    DataFrame's index labels: the CSV's row 2 (after the header) is the DataFrame's first row."""
+    def label(match: re.Match) -> str:
+        position = int(match.group(1)) - 2
+        if not 0 <= position < len(index):
+            return match.group(0)
+        value = index[position]
+        return f"index {value if isinstance(value, numbers.Integral) else repr(value)}"
+
+    return _CSV_ROW.sub(label, message)
 
 
 def _write_frame(frame, path: Path) -> Path:

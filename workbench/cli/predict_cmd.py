@@ -17,16 +17,21 @@ import click
               help="With --until: the step between dates, e.g. 1d, 7d, 2w, 12h.")
 @click.option("--from", "start", default=None, metavar="DATE",
               help="With --until: the first date (default: one step after the last fitted date).")
+@click.option("--force", is_flag=True,
+              help="Predict even from a fit that did not converge (interrupted, timed out, diverged, stopped "
+                   "at max_steps or stalled); the output then has a fit_status column.")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
 def command(run_dir: str, data: str | None, out: str, sheet: str | None, until: str | None, every: str,
-            start: str | None, quiet: bool) -> None:
+            start: str | None, force: bool, quiet: bool) -> None:
     """Apply the model fitted into RUN_DIR (a `workbench fit` output folder) to the rows of DATA
     (CSV or Excel, read like the fit's data: same derived columns, date origins and renames).
 
     Writes FILE (.csv or .xlsx) with the rows plus prediction, ci_lower, ci_upper (95% interval
     of the mean) and pi_lower, pi_upper (95% interval of a new observation) for least-squares
     fits, or probability and its interval for a 0/1 model, and outside_fitted_range.
-    Exit status: 0 written, 2 bad input (a missing column, an unreadable file or option).
+    A fit that did not converge is refused (exit 2) unless --force is given.
+    Exit status: 0 written, 2 bad input (a missing column, an unreadable file or option, a fit
+    that did not converge).
     """
     from pathlib import Path
 
@@ -41,9 +46,9 @@ def command(run_dir: str, data: str | None, out: str, sheet: str | None, until: 
                          "give a DATA file with the new rows, or --until DATE to forecast dates", where="predict")
     predictor = Predictor.from_run_dir(run_dir)
     if data is not None:
-        prediction = predictor.predict_file(Path(data), sheet)
+        prediction = predictor.predict_file(Path(data), sheet, force=force)
     else:
-        prediction = predictor.forecast_dates(until, every, start)
+        prediction = predictor.forecast_dates(until, every, start, force=force)
     write_prediction(prediction.frame, target)
     for warning in prediction.warnings:
         click.echo(f"warning: {warning}", err=True)

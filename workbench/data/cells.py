@@ -6,6 +6,10 @@
 number, missing or bad. ``convert_dates`` turns a date column into float days since an origin.
 ``looks_like_dates`` decides whether a column is one (real date cells or ISO-like text).
 
+An ``Unusable`` cell holds text but no value, with its own status: an Excel formula whose value
+was never saved (FORMULA; its text is the formula) or a level of a categorical column the fit
+never saw (UNSEEN); they are counted under their own reasons when rows are dropped.
+
 Conventions: empty cells and the markers in ``MISSING_TEXT`` (NA, N/A, null, -, ...) are missing;
 ``True``/``False`` cells are 1/0; text such as ``inf`` or ``nan`` is not a number (status BAD), and a
 number too large for a float (``1e400``) is NOT_FINITE: neither is ever read as infinity or NaN.
@@ -22,10 +26,10 @@ from functools import lru_cache
 
 import numpy as np
 
-__all__ = ["OK", "MISSING", "BAD", "NOT_FINITE", "MISSING_TEXT", "Converted", "parse_number", "convert_numbers",
-           "convert_texts", "convert_stored", "is_missing"]
+__all__ = ["OK", "MISSING", "BAD", "NOT_FINITE", "FORMULA", "UNSEEN", "MISSING_TEXT", "Converted", "Unusable",
+           "parse_number", "convert_numbers", "convert_texts", "convert_stored", "is_missing"]
 
-OK, MISSING, BAD, NOT_FINITE = 0, 1, 2, 3
+OK, MISSING, BAD, NOT_FINITE, FORMULA, UNSEEN = 0, 1, 2, 3, 4, 5     # BAD and above: unreadable
 MISSING_TEXT = frozenset({"", "na", "n/a", "#n/a", "null", "none", "-", "--", "—", "–"})
 _CURRENCY = "$€£¥"
 _GROUP_CANDIDATES = (",", ".", " ", "'", "\u00a0", "\u202f")
@@ -37,6 +41,20 @@ class Converted:
 
     values: np.ndarray
     status: np.ndarray          # OK, MISSING, BAD or NOT_FINITE per cell
+
+
+class Unusable(str):
+    """A cell's text that is no value, with the status saying why (FORMULA or UNSEEN)."""
+
+    status: int
+
+    def __new__(cls, text: str, status: int) -> "Unusable":
+        cell = super().__new__(cls, text)
+        cell.status = status
+        return cell
+
+    def __reduce__(self):
+        return Unusable, (str(self), self.status)
 
 
 def is_missing(cell: object) -> bool:
@@ -175,6 +193,8 @@ def convert_numbers(cells: np.ndarray, decimal: str | None = None, thousands: st
     for i, cell in enumerate(cells):
         if cell is None:
             status[i] = MISSING
+        elif isinstance(cell, Unusable):
+            status[i] = cell.status
         elif isinstance(cell, str):
             text_rows.append(i)
             texts.append(cell)

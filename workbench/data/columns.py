@@ -12,7 +12,8 @@ from __future__ import annotations
 import numpy as np
 
 from workbench.data.arrow import TextView, bool_array, bool_values, string_array, valid_mask
-from workbench.data.cells import MISSING_TEXT, Converted, convert_numbers, convert_stored, convert_texts, is_missing
+from workbench.data.cells import (MISSING_TEXT, Converted, Unusable, convert_numbers, convert_stored, convert_texts,
+                                  is_missing)
 from workbench.data.dates import ISO, convert_dates, infer_format, looks_like_dates
 from workbench.data.separators import column_votes, decide_convention, plain_number_votes, text_cores
 from workbench.data.source import DataConfig, RawTable
@@ -21,15 +22,18 @@ from workbench.errors import InputError
 __all__ = ["convert_columns"]
 
 
-def convert_columns(raw: RawTable, names: list[str], options: DataConfig,
-                    where: str) -> tuple[dict[str, Converted], dict[str, str], set[str]]:
-    """Each named column converted; the ISO origin of each date column; the date columns."""
+def convert_columns(raw: RawTable, names: list[str], options: DataConfig, where: str,
+                    formats: dict[str, str] | None = None) -> tuple[dict[str, Converted], dict[str, str], set[str]]:
+    """Each named column converted; the ISO origin of each date column; the date columns.
+    ``formats``, when given, receives the format each date column was read with (given or inferred)."""
     date_names = [n for n in names if n in options.dates or _is_date_column(raw, n)]
     converted, origins = {}, {}
     for name in date_names:
-        converted[name], origin = _date_column(raw, name, options.dates.get(name) or {}, where)
+        converted[name], origin, fmt = _date_column(raw, name, options.dates.get(name) or {}, where)
         if origin:
             origins[name] = origin
+        if formats is not None:
+            formats[name] = fmt
     number_names = [n for n in names if n not in date_names]
     convention = _convention(raw, number_names, options, where)
     for name in number_names:
@@ -96,7 +100,8 @@ def _texts(raw: RawTable, name: str) -> tuple[np.ndarray, list[str] | TextView]:
         keep = valid_mask(array) & ~bool_values(marker)
         return raw.row_numbers[keep], TextView(array.filter(bool_array(keep)))
     cells = raw.cells[name]
-    at = [i for i, cell in enumerate(cells) if isinstance(cell, str) and not is_missing(cell)]
+    at = [i for i, cell in enumerate(cells) if isinstance(cell, str) and not is_missing(cell)
+          and not isinstance(cell, Unusable)]
     return raw.row_numbers[at], [cells[i] for i in at]
 
 
@@ -114,7 +119,7 @@ def _convention(raw: RawTable, names: list[str], options: DataConfig, where: str
                              thousands=options.thousands, filename=raw.path.name, where=where, others=others)
 
 
-def _date_column(raw: RawTable, name: str, spec: dict, where: str) -> tuple[Converted, str | None]:
+def _date_column(raw: RawTable, name: str, spec: dict, where: str) -> tuple[Converted, str | None, str]:
     origin, fmt = spec.get("origin"), spec.get("format")
     key = f"{where}.dates.{name}"
     if origin is not None:
@@ -127,7 +132,7 @@ def _date_column(raw: RawTable, name: str, spec: dict, where: str) -> tuple[Conv
         origin = str(origin)
     if fmt is None:
         fmt = _inferred_format(raw, name, key)
-    return convert_dates(raw.cells[name], origin, fmt)
+    return (*convert_dates(raw.cells[name], origin, fmt), fmt)
 
 
 def _inferred_format(raw: RawTable, name: str, key: str) -> str:

@@ -20,7 +20,7 @@ import numpy as np
 from workbench.data.cells import BAD, OK, Converted, convert_numbers
 from workbench.data.columns import convert_columns
 from workbench.data.dates import looks_like_dates
-from workbench.data.drops import account_rows, refuse_by_policy, refuse_too_many_dropped, row_reason, shown
+from workbench.data.drops import account_rows, reason, refuse_by_policy, refuse_too_many_dropped, row_reason, shown
 from workbench.data.multi import is_pattern, load_files
 from workbench.data.source import RawTable, as_data_config, read_raw
 from workbench.data.summary import FILTERED, RowAccount
@@ -50,6 +50,7 @@ class Dataset:
     files: tuple[Path, ...] = ()            # the files a glob path matched (``multi``), else empty
     file_of_row: np.ndarray | None = None   # index into ``files`` of each used row
     warnings: list[str] = field(default_factory=list)   # about the data (derived columns' quoted texts)
+    date_formats: dict[str, str] = field(default_factory=dict)   # date column -> format it was read with
 
     @property
     def summary(self) -> dict:
@@ -75,10 +76,14 @@ class Dataset:
 def _check_usable(raw: RawTable, name: str, column: Converted, is_date: bool, where: str) -> None:
     if (column.status == OK).any():
         return
-    bad = np.flatnonzero(column.status == BAD)
+    bad = np.flatnonzero(column.status >= BAD)
     if not len(bad):
         raise InputError(f"column {name!r} in {raw.path.name} has no values", where=where)
     first = bad[0]
+    if column.status[first] != BAD:
+        text = reason(name, int(column.status[first]), raw.cell(name, first), is_date)
+        raise InputError(f"column {name!r} has no usable value (e.g. row {raw.row_numbers[first]}: {text})",
+                         where=where)
     kind = "a date column" if is_date else "numeric"
     raise InputError(f"column {name!r} is not {kind} (e.g. row {raw.row_numbers[first]}: "
                      f"{shown(raw.cell(name, first))})", where=where)
@@ -131,7 +136,8 @@ def load_dataset(cfg: Any, columns: Sequence[str], *, source_where: str = "data"
                              where=f"{source_where}.dates.{name}")
     condition = _parse_where(options.where, raw, source_where)
     needed = list(dict.fromkeys(wanted + list(condition.names if condition else ())))
-    converted, origins, date_names = convert_columns(raw, needed, options, source_where)
+    formats = dict(getattr(raw, "date_formats", {}))
+    converted, origins, date_names = convert_columns(raw, needed, options, source_where, formats)
     for name in needed:
         _check_usable(raw, name, converted[name], name in date_names, source_where)
     n = len(raw.row_numbers)
@@ -150,7 +156,8 @@ def load_dataset(cfg: Any, columns: Sequence[str], *, source_where: str = "data"
                    row_numbers=raw.row_numbers[keep].copy(), n_rows_read=n, n_dropped=int((~keep).sum()),
                    dropped=dropped, date_columns={k: v for k, v in origins.items() if k in needed},
                    path=raw.path, sheet=raw.sheet, sha256=raw.sha256, all_columns=list(raw.names),
-                   header_row=raw.header_row, account=account, warnings=list(getattr(raw, "warnings", ())))
+                   header_row=raw.header_row, account=account, warnings=list(getattr(raw, "warnings", ())),
+                   date_formats=formats)
 
 
 def read_table(cfg: Any, *, source_where: str = "data"):

@@ -131,7 +131,7 @@ def convert_dates(cells: np.ndarray, origin: str | None = None, fmt: str = ISO) 
         start = None
     status = np.full(len(cells), OK, dtype=np.int8)
     for i in np.flatnonzero(~valid):
-        status[i] = MISSING if is_missing(cells[i]) else BAD
+        status[i] = MISSING if is_missing(cells[i]) else getattr(cells[i], "status", BAD)
     if start is None:
         return Converted(np.full(len(cells), np.nan), status), None
     days = ((stamps - start) / pd.Timedelta(days=1)).to_numpy(dtype=float)

@@ -33,7 +33,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from workbench.data.cells import BAD, MISSING, OK, convert_numbers, is_missing
+from workbench.data.cells import BAD, MISSING, OK, UNSEEN, Unusable, convert_numbers, is_missing
 from workbench.errors import InputError, did_you_mean
 
 __all__ = ["with_derived", "categorical_levels", "indicator_names", "level_label"]
@@ -77,7 +77,8 @@ def categorical_levels(raw, columns: Sequence[str], where: str = "model.categori
         if column not in raw.names:
             raise InputError(f"column {column!r} not found in {raw.path.name}{did_you_mean(column, raw.names)}; "
                              f"columns are: {', '.join(raw.names)}", where=where)
-        labels = list(dict.fromkeys(level_label(c) for c in raw.cells[column] if not is_missing(c)))
+        labels = list(dict.fromkeys(level_label(c) for c in raw.cells[column]
+                                    if not is_missing(c) and not isinstance(c, Unusable)))
         if len(labels) < 2:
             raise InputError(f"column {column!r} has {len(labels)} distinct value(s); a categorical column "
                              f"needs at least two levels", where=where)
@@ -93,11 +94,12 @@ def with_derived(raw, options, where: str = "data"):
     if not derive and not categorical:
         return raw
     # Added columns exist as cells only, so the table is read through its cells from here on.
-    names, added, warnings = list(raw.names), {}, []
+    names, added, warnings, formats = list(raw.names), {}, [], {}
     cells = collections.ChainMap(added, raw.cells)
     for key, text in derive.items():
         table = _cells_only(raw, names, cells)
-        added[key] = _derived_cells(table, key, text, options, f"{where}.derive.{key}", list(derive), warnings)
+        added[key] = _derived_cells(table, key, text, options, f"{where}.derive.{key}", list(derive),
+                                    warnings, formats)
         names.append(key)
     for column, levels in categorical.items():
         table = _cells_only(raw, names, cells)
@@ -105,15 +107,17 @@ def with_derived(raw, options, where: str = "data"):
             if name not in cells:
                 names.append(name)
             added[name] = values
-    return _cells_only(raw, names, cells, warnings)
+    return _cells_only(raw, names, cells, warnings, formats)
 
 
-def _cells_only(raw, names: list[str], cells: Mapping, warnings: list[str] = ()):
-    """``raw`` with these names and cells, read through its cells (it holds no pyarrow arrays)."""
+def _cells_only(raw, names: list[str], cells: Mapping, warnings: Sequence[str] = (), formats: Mapping | None = None):
+    """``raw`` with these names and cells, read through its cells (it holds no pyarrow arrays),
+    and the warnings and date formats of its derived columns."""
     fields = {f.name for f in dataclasses.fields(raw)}
     extra = {"arrays": None} if "arrays" in fields else {}
     if "warnings" in fields:
         extra["warnings"] = (*raw.warnings, *warnings)
+        extra["date_formats"] = {**raw.date_formats, **(formats or {})}
     return dataclasses.replace(raw, names=tuple(names), cells=cells, **extra)
 
 
@@ -151,14 +155,14 @@ def _text_names(node) -> list[str]:
 
 
 def _derived_cells(raw, key: str, text: str, options, where: str, order: list[str],
-                   warnings: list[str]) -> np.ndarray:
+                   warnings: list[str], formats: dict[str, str]) -> np.ndarray:
     from workbench.formula.evaluation import evaluate
     from workbench.formula.table import parse_table_expression
 
     expression = parse_table_expression(text, where=where)
     _check_names(raw, key, expression, order[order.index(key) + 1:], where)
     text_names = _text_names(expression.expr)
-    env, status = _environment(raw, expression.names, text_names, options, where)
+    env, status = _environment(raw, expression.names, text_names, options, where, formats)
     if getattr(options, "check_texts", True):
         from workbench.data.text_values import check_quoted_texts
 
@@ -174,7 +178,7 @@ def _derived_cells(raw, key: str, text: str, options, where: str, order: list[st
     return _cells(raw, values, status, expression.names, options, where)
 
 
-def _environment(raw, names: Sequence[str], text_names: list[str], options, where: str):
+def _environment(raw, names: Sequence[str], text_names: list[str], options, where: str, formats: dict[str, str]):
     """The value of every name for the expression, and the worst status of each row's inputs."""
     from workbench.data.columns import convert_columns
 
@@ -182,7 +186,8 @@ def _environment(raw, names: Sequence[str], text_names: list[str], options, wher
     status = np.full((len(names), n), OK, dtype=np.int8)
     env: dict[str, Any] = {}
     plain = [name for name in names if name not in text_names]
-    converted, origins, date_names = convert_columns(raw, plain, options, where) if plain else ({}, {}, set())
+    converted, origins, date_names = convert_columns(raw, plain, options, where, formats) if plain else \
+        ({}, {}, set())
     for i, name in enumerate(names):
         if name in text_names:
             env[name], status[i] = _text_column(raw, name, options, where)
@@ -204,8 +209,10 @@ def _text_column(raw, name: str, options, where: str) -> tuple[np.ndarray, np.nd
                              f"(e.g. {name} == 3)", where=where)
     elif present and all(isinstance(c, (int, float, np.number)) for c in present):
         raise InputError(f"{name!r} holds numbers: compare it with a number, not with quoted text", where=where)
-    labels = np.array([None if m else level_label(c) for c, m in zip(cells, missing)], dtype=object)
-    return labels, np.where(missing, MISSING, OK).astype(np.int8)
+    labels = np.array([None if m or isinstance(c, Unusable) else level_label(c) for c, m in zip(cells, missing)],
+                      dtype=object)
+    status = np.array([MISSING if m else getattr(c, "status", OK) for c, m in zip(cells, missing)], dtype=np.int8)
+    return labels, status
 
 
 def _dates(days: np.ndarray, origin: str | None) -> np.ndarray:
@@ -248,7 +255,8 @@ def _cells(raw, values: np.ndarray, status: np.ndarray, names: Sequence[str], op
                          f"{where.split('.derive.')[0]}.unreadable: drop to skip such rows", where=where)
     for i in unreadable:
         j = int(np.argmax(status[:, i] >= BAD))
-        cells[i] = str(raw.cells[names[j]][i])
+        source = raw.cells[names[j]][i]
+        cells[i] = source if isinstance(source, Unusable) else str(source)   # keeps why it is unusable
     for i in broken:
         cells[i] = float("inf")      # counted as a non-finite number of the derived column
     return cells
@@ -264,7 +272,7 @@ def _indicators(raw, column: str, levels: list[str], options) -> dict[str, np.nd
         raise InputError(f"column {column!r} not found in {raw.path.name}{did_you_mean(column, raw.names)}",
                          where=where)
     cells = raw.cells[column]
-    labels = [None if is_missing(c) else level_label(c) for c in cells]
+    labels = [None if is_missing(c) or isinstance(c, Unusable) else level_label(c) for c in cells]
     known = set(levels)
     unknown = [i for i, label in enumerate(labels) if label is not None and label not in known]
     if unknown and options.unreadable == "error":
@@ -274,7 +282,8 @@ def _indicators(raw, column: str, levels: list[str], options) -> dict[str, np.nd
     out = {}
     for level, name in zip(levels[1:], indicator_names(column, levels)):
         values = np.empty(len(cells), dtype=object)
-        values[:] = [None if label is None else (float(label == level) if label in known else
-                                                 f"unknown level {label!r}") for label in labels]
+        values[:] = [cell if isinstance(cell, Unusable) else None if label is None else
+                     float(label == level) if label in known else Unusable(label, UNSEEN)
+                     for cell, label in zip(cells, labels)]
         out[name] = values
     return out

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from workbench.data.cells import MISSING, NOT_FINITE, OK, BAD
+from workbench.data.cells import BAD, FORMULA, MISSING, NOT_FINITE, OK, UNSEEN
 from workbench.data.source import RawTable
 from workbench.data.summary import FILTERED, RowAccount
 from workbench.errors import InputError
@@ -23,12 +23,21 @@ def shown(cell: object) -> str:
     return repr(cell) if isinstance(cell, str) else repr(str(cell))
 
 
+def _categorical(name: str) -> str:
+    """The categorical column of an indicator column ``region[North]``."""
+    return name.rsplit("[", 1)[0] if name.endswith("]") and "[" in name else name
+
+
 def reason(name: str, status: int, cell: object, is_date: bool) -> str:
     """A dropped or refused cell in words, with its value."""
     if status == MISSING:
         return f"missing {name!r}"
     if status == NOT_FINITE:
         return f"{name!r} is not a finite number: {shown(cell)}"
+    if status == FORMULA:
+        return f"{name!r} is a formula with no saved value ({cell}): open and save the file in Excel"
+    if status == UNSEEN:
+        return f"{_categorical(name)} {shown(cell)} is a level the fit never saw"
     return f"{name!r} is not a {'date' if is_date else 'number'}: {shown(cell)}"
 
 
@@ -38,6 +47,10 @@ def _reason_key(name: str, status: int, is_date: bool) -> str:
         return f"empty {name}"
     if status == NOT_FINITE:
         return f"non-finite number in {name}"
+    if status == FORMULA:
+        return f"formula with no saved value in {name}"
+    if status == UNSEEN:
+        return f"unseen level of {_categorical(name)}"
     return f"unreadable {'date' if is_date else 'number'} in {name}"
 
 
@@ -56,7 +69,7 @@ def refuse_by_policy(raw: RawTable, wanted: list[str], status: np.ndarray, passe
     if options.missing == "error":
         refused |= status == MISSING
     if options.unreadable == "error":
-        refused |= (status == BAD) | (status == NOT_FINITE)
+        refused |= status >= BAD
     rows = np.flatnonzero(refused.any(axis=0) & passes)
     if not len(rows):
         return

@@ -4,7 +4,7 @@
 object with those attributes, or a dict). ``read_raw(options, where)`` reads CSV/TSV/TXT (delimiter
 given or detected; pyarrow's CSV reader, ``arrow_csv``, with Python's ``csv`` module for the
 files it cannot promise to read the same way), Excel (.xlsx/.xlsm through pandas with the
-openpyxl engine) or Parquet (``parquet``) into a ``RawTable``: column names after renaming, each
+openpyxl engine, ``excel``) or Parquet (``parquet``) into a ``RawTable``: column names after renaming, each
 column's cells (text as written for text files, cell values for Excel and Parquet; ``None`` when
 empty), as pyarrow arrays too where pyarrow read them, and the spreadsheet row number of every
 data row (Parquet: the row a CSV export would put it on, the header being row 1).
@@ -80,6 +80,7 @@ class RawTable:
     arrays: Mapping[str, Any] | None = None   # name -> pyarrow array (text files: trimmed text, null
     #                                            when empty; Parquet: as stored) where read by pyarrow
     warnings: tuple[str, ...] = ()        # about derived columns (text_values.py), for validate and fit
+    date_formats: Mapping[str, str] = field(default_factory=dict)   # date columns derived columns read
 
     def cell(self, name: str, i: int) -> object:
         """One cell as a Python value (quoting a cell never converts its whole column)."""
@@ -210,7 +211,9 @@ def _parse(data: bytes, path: Path, options: DataConfig, where: str) -> tuple:
     suffix = path.suffix.lower()
     if suffix in EXCEL_SUFFIXES:
         check_workbook(data, path, options.limits, where)
-        rows, numbers, sheet = _excel_rows(data, path, options.sheet, where)
+        from workbench.data.excel import excel_rows
+
+        rows, numbers, sheet = excel_rows(data, path, options.sheet, where)
         return (sheet, None, *_table(rows, numbers, options.header_row, path, where), False)
     if suffix not in TEXT_SUFFIXES:
         raise _unsupported(path, where)
@@ -303,57 +306,6 @@ def _text_rows(data: bytes, path: Path, options: DataConfig, where: str) -> tupl
     except csv.Error as exc:
         raise InputError(f"{path.name} line {reader.line_num}: {exc}", where=f"{where}.path") from None
     return rows, numbers, delimiter
-
-
-def _excel_rows(data: bytes, path: Path, sheet, where: str) -> tuple[list[list], list[int], str]:
-    import pandas as pd
-
-    try:
-        book = pd.ExcelFile(io.BytesIO(data), engine="openpyxl")
-        names = list(book.sheet_names)
-    except Exception as exc:                       # zip, xml and openpyxl errors alike
-        raise InputError(f"cannot read {path.name} as an Excel workbook: {exc}", where=f"{where}.path") from None
-    chosen = _choose_sheet(names, sheet, path, where)
-    try:
-        frame = pd.read_excel(book, sheet_name=chosen, header=None, dtype=object)
-    except MemoryError:
-        raise
-    except Exception as exc:                       # a corrupt part: bad XML, a string index out of range
-        raise InputError(f"cannot read sheet {chosen!r} of {path.name}: the workbook is damaged "
-                         f"({type(exc).__name__}: {exc})", where=f"{where}.path") from None
-    rows, numbers = [], []
-    for number, values in enumerate(frame.itertuples(index=False, name=None), start=1):
-        cells = [_excel_cell(v) for v in values]
-        if _filled(cells):
-            rows.append(cells)
-            numbers.append(number)
-    return rows, numbers, chosen
-
-
-def _excel_cell(value: object) -> object:
-    if value is None or (isinstance(value, float) and value != value):
-        return None
-    if isinstance(value, str):
-        return value.strip() or None
-    if hasattr(value, "to_pydatetime"):
-        return value.to_pydatetime()
-    return value
-
-
-def _choose_sheet(names: list[str], sheet, path: Path, where: str) -> str:
-    listing = f"sheets are: {', '.join(names)}"
-    if sheet is None:
-        return names[0]
-    if isinstance(sheet, str) and sheet in names:
-        return sheet
-    if isinstance(sheet, str) and sheet.strip().isdigit():
-        sheet = int(sheet)
-    if isinstance(sheet, int) and not isinstance(sheet, bool):
-        if 1 <= sheet <= len(names):
-            return names[sheet - 1]
-        raise InputError(f"{path.name} has {len(names)} sheet(s), so there is no sheet {sheet}; {listing}",
-                         where=f"{where}.sheet")
-    raise InputError(f"no sheet {sheet!r} in {path.name}{did_you_mean(sheet, names)}; {listing}", where=f"{where}.sheet")
 
 
 def find_header(rows: list[list], numbers: list[int], header_row: int | None, path: Path, where: str) -> int:

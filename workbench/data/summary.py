@@ -2,7 +2,8 @@
 
 ``RowAccount`` counts every dropped row under one reason (its first problem, in the order the
 columns were asked for): ``empty <column>``, ``unreadable number in <column>``, ``unreadable date
-in <column>``, ``non-finite number in <column>`` or ``filtered out by where``. ``as_dict`` is what
+in <column>``, ``non-finite number in <column>``, ``formula with no saved value in <column>``
+(Excel), ``unseen level of <column>`` (predict) or ``filtered out by where``. ``as_dict`` is what
 result.json's ``data`` section carries; ``sentence`` says it in one English line, e.g.
 "28 of 891 rows dropped: 23 empty Sessions, 5 unreadable dates in date; first at row 12".
 """
@@ -15,7 +16,8 @@ __all__ = ["RowAccount", "FILTERED"]
 
 FILTERED = "filtered out by where"
 _PLURALS = (("unreadable number ", "unreadable numbers "), ("unreadable date ", "unreadable dates "),
-            ("non-finite number ", "non-finite numbers "))
+            ("non-finite number ", "non-finite numbers "), ("formula ", "formulas "),
+            ("unseen level ", "unseen levels "))
 
 
 @dataclass
@@ -38,11 +40,14 @@ class RowAccount:
         return {"rows_read": self.rows_read, "rows_used": self.rows_used,
                 "dropped": {"total": self.total, "by_reason": dict(self.by_reason), "first_row": self.first_row}}
 
+    def reasons(self) -> str:
+        """The dropped rows counted by reason, e.g. '23 empty Sessions, 5 unreadable dates in date'."""
+        return ", ".join(f"{count} {_plural(reason, count)}" for reason, count in self.by_reason.items())
+
     def sentence(self) -> str:
         if not self.total:
             return f"all {self.rows_read} rows used"
-        parts = ", ".join(f"{count} {_plural(reason, count)}" for reason, count in self.by_reason.items())
-        return f"{self.total} of {self.rows_read} rows dropped: {parts}; first at row {self.first_row}"
+        return f"{self.total} of {self.rows_read} rows dropped: {self.reasons()}; first at row {self.first_row}"
 
 
 def _plural(reason: str, count: int) -> str:

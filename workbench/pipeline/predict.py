@@ -2,7 +2,8 @@
 
 At fit time ``prediction_spec`` puts into result.json (key ``prediction``) what applying the
 model later needs and the parameters alone do not say: the resolved config (derived columns,
-date formats, renames, the model), the origin each date column counted its days from, the
+date formats, renames, the model), the origin each date column counted its days from and the
+format it was read with (given or inferred), the
 levels of categorical columns, the range of every input over the fitted rows, the free
 parameters' covariance, the residual variance and the degrees of freedom, and what the model
 learnt from the data besides its parameters (an MLP's input and output scaling).
@@ -44,6 +45,7 @@ MAX_COVARIANCE_PARAMS = 300          # larger covariances are not stored: no int
 NORMAL_975 = 1.959963984540054       # the 97.5% quantile of the standard normal
 _MODEL_STATE = ("x_mean", "x_scale", "y_mean", "y_scale")   # learnt from the data besides parameters
 SPEC_VERSION = 1
+FINISHED_STATUSES = ("converged", "early_stopped")   # a fit whose parameters are an estimate
 
 
 def _floats(values) -> list:
@@ -71,6 +73,7 @@ def prediction_spec(prepared, unc, residual: np.ndarray) -> dict:
     return {"version": SPEC_VERSION, "config": config.resolved, "config_dir": str(config.base_dir),
             "inputs": list(model.inputs), "target": model.target, "binary": bool(model.binary),
             "least_squares": bool(prepared.loss.is_least_squares), "date_origins": dict(dataset.date_columns),
+            "date_formats": dict(getattr(dataset, "date_formats", {}) or {}),
             "levels": dict(getattr(prepared, "levels", {}) or {}), "input_ranges": ranges,
             "free": scalar_names(prepared), "covariance": covariance, "residual_variance": residual_variance,
             "dof": int(unc.dof), "model_state": state}
@@ -178,16 +181,26 @@ class Predictor:
 
         config = self.config
         if data_path is not None:
+            # every row is predicted that can be: one that cannot (an empty or unreadable input, a
+            # derived value that is not finite, a level the fit never saw) keeps empty cells
             data = dataclasses.replace(config.data, path=Path(data_path), sheet=sheet, where=None, missing="drop",
-                                       max_dropped=1.0, derive=self._needed_derive(),
+                                       unreadable="drop", max_dropped=1.0, derive=self._needed_derive(),
                                        dates=self._dates_with_origins(), **dict(reading or {}))
             config = dataclasses.replace(config, data=data)
         return model_data(config, self.spec.get("levels") or None)
 
     def _dates_with_origins(self) -> dict:
+        """The fit's date columns with the origins their days counted from and the formats it read
+        them with (given or inferred: ``08/01/2023`` in new rows is read as the fit read its dates)."""
+        from workbench.data.dates import ISO
+
         dates = {name: dict(spec) for name, spec in self.config.data.dates.items()}
         for name, origin in self.spec.get("date_origins", {}).items():
             dates.setdefault(name, {"format": None})["origin"] = origin
+        for name, fmt in (self.spec.get("date_formats") or {}).items():
+            spec = dates.setdefault(name, {"origin": None, "format": None})
+            if spec.get("format") is None and fmt != ISO:
+                spec["format"] = fmt
         return dates
 
     def _needed_derive(self) -> dict[str, str]:
@@ -213,14 +226,41 @@ class Predictor:
         names = list(dict.fromkeys(names))
         return names if derived else [n for n in names if n not in (self.config.data.derive or {})]
 
+    # ---- the fit's status ---------------------------------------------------------------------
+    @property
+    def unconverged(self) -> str | None:
+        """Why the fit's parameters are not an estimate (its status and message), or None when it
+        converged (or stopped early on its validation rows, which is a result too)."""
+        status = self.result.get("status")
+        if self.result.get("converged") or status in FINISHED_STATUSES:
+            return None
+        message = self.result.get("message")
+        return f"status {status}" + (f": {message}" if message else "")
+
+    def check_status(self, force: bool, option: str = "--force (force=True in Python)") -> list[str]:
+        """Refuse a fit that did not converge (``InputError``) unless ``force``; then the warning."""
+        why = self.unconverged
+        if why is None:
+            return []
+        if not force:
+            raise InputError(f"the fit did not converge ({why}), so its parameters and intervals are not "
+                             f"estimates: fit again, or give {option} to predict from its last parameters",
+                             where=self.source)
+        return [f"the fit did not converge ({why}): these predictions and intervals come from its last "
+                f"parameters, not from an optimum (column fit_status)"]
+
     # ---- new rows ---------------------------------------------------------------------------
-    def predict_file(self, path: Path | str, sheet=None, **reading) -> Prediction:
+    def predict_file(self, path: Path | str, sheet=None, *, force: bool = False, **reading) -> Prediction:
         """Predictions for every row of the file at ``path`` (CSV or Excel, read like the fit's data;
-        ``reading`` replaces data options such as ``decimal``)."""
+        ``reading`` replaces data options such as ``decimal``). A fit that did not converge is
+        refused unless ``force`` (``check_status``)."""
         from workbench.data import load_dataset
         from workbench.data.source import read_raw
 
+        status_warnings = self.check_status(force)
+
         options, _, _ = self._model_data(Path(path), sheet, reading)
+        options = dataclasses.replace(options, check_texts=False)   # new rows may lack a value the fit's had
         plain = dataclasses.replace(options, derive={}, categorical={})
         raw = read_raw(plain, "data")
         self._require_columns(raw, options)
@@ -234,9 +274,8 @@ class Predictor:
             columns[name][at] = dataset.columns[name]
         usable = np.zeros(n_rows, dtype=bool)
         usable[at] = True
-        warnings = [] if usable.all() else [f"{int((~usable).sum())} of {n_rows} rows could not be predicted "
-                                            f"({dataset.summary_sentence}); their prediction cells are empty"]
-        return self._finish(frame, columns, usable, warnings)
+        warnings = [] if usable.all() else [_unpredicted(dataset, int((~usable).sum()), n_rows)]
+        return self._finish(frame, columns, usable, status_warnings + warnings)
 
     def _require_columns(self, raw, options) -> None:
         from workbench.formula.table import parse_table_expression
@@ -250,11 +289,12 @@ class Predictor:
             raise InputError(f"{raw.path.name} lacks the column{'s' if len(missing) > 1 else ''} the model needs: "
                              f"{', '.join(missing)}; columns are: {', '.join(raw.names)}", where=str(raw.path))
 
-    def forecast_dates(self, until: str, every: str, start: str | None = None) -> Prediction:
+    def forecast_dates(self, until: str, every: str, start: str | None = None, *, force: bool = False) -> Prediction:
         """Predictions from ``start`` (default: one step after the last fitted date) to ``until``,
-        every ``every``, for a model whose one input is a date column."""
+        every ``every``, for a model whose one input is a date column (``force``: see ``predict_file``)."""
         import pandas as pd
 
+        status_warnings = self.check_status(force)
         origins = self.spec.get("date_origins", {})
         if len(self.inputs) != 1 or self.inputs[0] not in origins:
             raise InputError(f"--until needs a model whose one input is a date column; this one reads "
@@ -272,9 +312,9 @@ class Predictor:
             raise InputError(f"{count:,} dates: choose a larger --every or an earlier --until", where="--until")
         stamps = first + step * np.arange(count)
         days = (stamps - origin) / np.timedelta64(1, "D")
-        texts = [_date_text(s) for s in stamps]
+        texts = _date_texts(stamps)
         frame = pd.DataFrame({name: texts})
-        return self._finish(frame, {name: days.astype(float)}, np.ones(count, dtype=bool), [])
+        return self._finish(frame, {name: days.astype(float)}, np.ones(count, dtype=bool), status_warnings)
 
     def predict_columns(self, columns: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         """The prediction columns for numeric input columns (days for dates, 0/1 indicators)."""
@@ -285,16 +325,27 @@ class Predictor:
 
     def _finish(self, frame, columns, usable, warnings) -> Prediction:
         out = self._intervals(columns, usable)
+        if self.unconverged is not None:         # predicting anyway (force): every row says so
+            out["fit_status"] = np.full(len(usable), self.result.get("status"), dtype=object)
         for key, values in out.items():
             frame[key] = values
         outside = int(out["outside_fitted_range"].sum())
         if outside:
-            ranges = ", ".join(f"{n} {lo:g} to {hi:g}" for n, (lo, hi) in self.spec["input_ranges"].items()
+            ranges = ", ".join(self._range_text(n, lo, hi) for n, (lo, hi) in self.spec["input_ranges"].items()
                                if n in self._ranged())
             warnings.append(f"{outside} of {len(usable)} rows have inputs outside the fitted range ({ranges}): "
                             f"their predictions are extrapolations (column outside_fitted_range)")
         main = "probability" if self.binary else "prediction"
         return Prediction(frame, np.asarray(out[main], dtype=float), warnings, main, tuple(out))
+
+    def _range_text(self, name: str, lo: float, hi: float) -> str:
+        """An input's fitted range as the user knows it: dates for a date column, else numbers."""
+        origin = (self.spec.get("date_origins") or {}).get(name)
+        if origin is None:
+            return f"{name} {lo:g} to {hi:g}"
+        start = np.datetime64(origin).astype("datetime64[ns]")
+        low, high = _date_texts([start + np.timedelta64(int(round(d * 86_400e9)), "ns") for d in (lo, hi)])
+        return f"{name} {low} to {high}"
 
     def _ranged(self) -> list[str]:
         levels = self.spec.get("levels") or {}
@@ -351,6 +402,14 @@ class Predictor:
         return outside
 
 
+def _unpredicted(dataset, count: int, n_rows: int) -> str:
+    """The warning line about rows left without a prediction, counted by reason."""
+    account = dataset.account
+    why = f"{account.reasons()}; first at row {account.first_row}" if account is not None else \
+        dataset.summary_sentence
+    return f"{count} of {n_rows} rows could not be predicted ({why}); their prediction cells are empty"
+
+
 def _sigmoid(v: np.ndarray) -> np.ndarray:
     small = np.exp(-np.abs(v))
     return np.where(v >= 0, 1.0 / (1.0 + small), small / (1.0 + small))
@@ -366,11 +425,15 @@ def _date(text: str, option: str) -> np.datetime64:
     return np.datetime64(stamp.tz_localize(None) if stamp.tzinfo else stamp).astype("datetime64[ns]")
 
 
-def _date_text(stamp: np.datetime64) -> str:
+def _date_texts(stamps) -> list[str]:
+    """Dates as ISO text in one format for all: ``2024-12-31`` when every one is at midnight, else
+    ``2024-12-31 12:00:00`` for every one (a column never mixes the two)."""
     import pandas as pd
 
-    value = pd.Timestamp(stamp)
-    return value.date().isoformat() if value == value.normalize() else value.isoformat()
+    values = [pd.Timestamp(s) for s in stamps]
+    if all(v == v.normalize() for v in values):
+        return [v.date().isoformat() for v in values]
+    return [v.isoformat(sep=" ") for v in values]
 
 
 def _frame(table, names: list[str]):
