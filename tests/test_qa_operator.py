@@ -273,3 +273,37 @@ def test_sweep_restart_deletes_only_the_files_the_run_record_lists(tmp_path):
     (out / "runs.sqlite").write_bytes(b"")
     write_run_dir(out, "abc", report, "name: x\n", {})
     assert forget_runs(out) == [] and not (out / "runs").exists()
+
+
+def noisy_death(task, out_dir: Path) -> dict:
+    """A runner whose worker dies the way OpenBLAS kills one under a memory limit."""
+    os.write(2, b"OpenBLAS error: Memory allocation still failed after 10 retries, giving up.\n")
+    os._exit(134)
+
+
+def test_a_worker_dying_under_a_memory_limit_is_out_of_memory_without_native_noise(tmp_path, capfd):
+    from sweep_runners import make_sweep
+
+    path = make_sweep(tmp_path, "optimizer.lr: [0.01]", "max_memory: 1GB\n")
+    proc = run_cli("sweep", str(path), "--workers", "1", "--runner", "test_qa_operator:noisy_death", cwd=tmp_path)
+    assert proc.returncode == 1
+    captured = capfd.readouterr()
+    assert "OpenBLAS" not in captured.err + proc.stderr
+    from sweep_runners import store_rows
+
+    (row,) = store_rows(tmp_path / "out").values()
+    assert row["error"] == "ran out of memory (max_memory 1 GB): the worker running it died"
+
+
+def test_a_memory_limit_below_what_numpy_and_pandas_take_is_warned_about(tmp_path):
+    from sweep_runners import make_sweep
+
+    from workbench.pipeline.limits import RunLimits, low_memory_warning
+
+    assert low_memory_warning(RunLimits(max_memory=400 << 20)) is None
+    assert low_memory_warning(RunLimits()) is None
+    path = make_sweep(tmp_path, "optimizer.lr: [0.01]", "max_memory: 50MB\n")
+    proc = run_cli("sweep", str(path), "--runner", "sweep_runners:scored", "--workers", "1", cwd=tmp_path)
+    assert proc.returncode == 0
+    assert ("warning: sweep.yaml: max_memory 50 MB is below what loading numpy and pandas takes (about 300 MB of "
+            "address space") in proc.stderr

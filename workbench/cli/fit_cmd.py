@@ -43,10 +43,13 @@ def command(config: str, out: str | None, overrides: tuple[str, ...], quiet: boo
     from workbench.errors import DriftError, WorkbenchError
     from workbench.history import summary_lines
     from workbench.pipeline.fit import resolve_out_dir, run_fit
-    from workbench.pipeline.limits import RunLimits, parse_bytes, parse_seconds
+    from workbench.pipeline.limits import RunLimits, low_memory_warning, parse_bytes, parse_seconds
 
     limits = RunLimits(None if timeout is None else parse_seconds(timeout, "--timeout"),
                        None if max_memory is None else parse_bytes(max_memory, "--max-memory"))
+    low_memory = low_memory_warning(limits)
+    if low_memory and not quiet:
+        click.echo(f"warning: {low_memory}", err=True)
     if scheduler:
         overrides = (*overrides, f"execution.scheduler={scheduler}")
     cfg = load_config(config, overrides)

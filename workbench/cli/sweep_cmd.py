@@ -49,6 +49,11 @@ def command(sweep_file: str, workers: int | None, scheduler: str | None, resume:
             click.echo(line)
         return 0
     warn = (lambda text: None) if quiet else (lambda text: click.echo(text, err=True))
+    from workbench.pipeline.limits import low_memory_warning
+
+    low_memory = low_memory_warning(plan.spec.limits)
+    if low_memory:
+        warn(f"warning: {plan.spec.path.name}: {low_memory}")
     report = run_sweep(plan, workers=workers, scheduler=scheduler, restart=not resume, quiet=quiet,
                        runner=runner, warn=warn)
     if not quiet:

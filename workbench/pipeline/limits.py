@@ -39,6 +39,20 @@ class RunLimits:
         return f"max_memory {format_bytes(self.max_memory or 0)}"
 
 
+# Address space that numpy, pandas and pyarrow with their native buffers and threads take (measured
+# ~320 MB); a memory limit below it is likely to fail runs however small they are.
+NATIVE_LIBRARIES_BYTES = 300 << 20
+
+
+def low_memory_warning(limits: RunLimits) -> str | None:
+    """A warning when ``max_memory`` is below what the numerical libraries take by themselves."""
+    if limits.max_memory is None or limits.max_memory >= NATIVE_LIBRARIES_BYTES:
+        return None
+    return (f"{limits.describe_memory()} is below what loading numpy and pandas takes (about "
+            f"{format_bytes(NATIVE_LIBRARIES_BYTES)} of address space, which native libraries reserve for their "
+            f"buffers and threads): runs are likely to fail with 'ran out of memory'")
+
+
 class TimeLimitReached(BaseException):
     """The time limit passed and the run did not stop by itself (a BaseException, so that no
     ``except Exception`` in the fit swallows it)."""

@@ -195,6 +195,10 @@ class RunLoop:
             reason = str(report).splitlines()[0] if str(report) else ""
             now = utc_now()
             error = f"the worker running it died: {type(report).__name__}" + (f": {reason}" if reason else "")
+            limits = self.plan.spec.limits
+            if limits.max_memory and self.executor.worker_died(report):
+                # A worker under an address-space limit dies when a native library cannot allocate.
+                error = f"ran out of memory ({limits.describe_memory()}): the worker running it died"
             shutil.rmtree(partial_dir(self.out_dir, member.key), ignore_errors=True)
             finished = Finished(status="failed", started_at=now, finished_at=now, host=self.executor.host,
                                 pid=0, elapsed_s=0.0, error=error)

@@ -14,8 +14,10 @@ their own (``runner(task, out_dir) -> result dict``).
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
+import re
 import socket
 import tempfile
 import time
@@ -30,6 +32,7 @@ DEFAULT_RUNNER = "workbench.sweep.worker:fit_runner"
 SINGLE_THREAD_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
                      "VECLIB_MAXIMUM_THREADS": "1", "NUMEXPR_NUM_THREADS": "1"}
 ERROR_FILE = "error.txt"
+NATIVE_STDERR = "stderr.txt"    # what native libraries printed during a memory-limited run
 
 
 @dataclass(frozen=True)
@@ -100,6 +103,8 @@ def _run_in(task: RunTask, out_dir: Path) -> tuple[str, str | None, dict | None]
 
     result = None
     expired = StopFlag()
+    if task.limits.max_memory:
+        _load_before_memory_limit(task)
     try:
         with time_limit(task.limits.timeout, expired, grace=0), memory_limit(task.limits.max_memory):
             result = load_runner(task.runner)(task, out_dir)
@@ -114,7 +119,10 @@ def _run_in(task: RunTask, out_dir: Path) -> tuple[str, str | None, dict | None]
     except Exception as err:  # a bug or a crash in one run must not end the sweep
         first = str(err).splitlines()[0] if str(err) else ""
         status, error = "failed", f"{type(err).__name__}: {first}".rstrip(": ")
-        (out_dir / ERROR_FILE).write_text(traceback.format_exc(), encoding="utf-8")
+        if task.limits.max_memory and _NATIVE_OUT_OF_MEMORY.search(first):
+            error = f"ran out of memory ({task.limits.describe_memory()}): {error}"
+        else:
+            (out_dir / ERROR_FILE).write_text(traceback.format_exc(), encoding="utf-8")
     if expired:
         status, error = "failed", _time_limit_message(task, out_dir)
     if error is not None:
@@ -122,6 +130,26 @@ def _run_in(task: RunTask, out_dir: Path) -> tuple[str, str | None, dict | None]
     if not isinstance(result, dict):
         result = _read_result(out_dir)
     return status, error, result
+
+
+# How native libraries (Arrow, BLAS, the C++ runtime) say that an allocation or a thread failed.
+_NATIVE_OUT_OF_MEMORY = re.compile(r"Cannot allocate memory|Resource temporarily unavailable|bad_alloc|"
+                                   r"out of memory|Failed to launch worker thread", re.IGNORECASE)
+
+
+def _load_before_memory_limit(task: RunTask) -> None:
+    """Load what every run needs (numpy with its BLAS buffers, pandas and pyarrow, the runner)
+    before the memory limit is set. The limit then bounds what the run itself allocates, the same
+    on a fresh worker as on one that ran before (loading them takes ~300 MB of address space), and
+    no library meets the limit half-initialised: OpenBLAS, unable to allocate its buffers, prints
+    to stderr and aborts the whole worker process."""
+    import numpy as np
+
+    np.ones((64, 64)) @ np.ones((64, 64))       # OpenBLAS allocates its buffers at the first call
+    import pandas  # noqa: F401
+    import pyarrow.csv  # noqa: F401
+
+    load_runner(task.runner)
 
 
 def _time_limit_message(task: RunTask, out_dir: Path) -> str:
@@ -148,7 +176,8 @@ def execute(task: RunTask) -> dict:
         out_dir = Path(task.partial_dir)
         shutil.rmtree(out_dir, ignore_errors=True)     # what a crashed earlier attempt left
         out_dir.mkdir(parents=True)
-        status, error, result = _run_in(task, out_dir)
+        with _native_stderr_to(out_dir / NATIVE_STDERR if task.limits.max_memory else None):
+            status, error, result = _run_in(task, out_dir)
     else:
         with tempfile.TemporaryDirectory(prefix=f"workbench-run-{task.key}-") as tmp:
             status, error, result = _run_in(task, Path(tmp))
@@ -157,6 +186,35 @@ def execute(task: RunTask) -> dict:
             "metrics": flatten_metrics(result) if result else None,
             "started_at": started_at, "finished_at": utc_now(), "host": socket.gethostname(),
             "pid": os.getpid(), "elapsed_s": round(time.perf_counter() - clock, 6), "files": files}
+
+
+@contextlib.contextmanager
+def _native_stderr_to(path: Path | None):
+    """Send this process's stderr (file descriptor 2, where native libraries write: OpenBLAS
+    failing to allocate under a memory limit) to ``path`` while a run goes on, so the sweep's
+    console shows the run's one-line reason instead; the file is kept only when not empty."""
+    if path is None:
+        yield
+        return
+    import sys
+
+    with contextlib.suppress(Exception):
+        sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(path, "wb") as capture:
+            os.dup2(capture.fileno(), 2)
+            try:
+                yield
+            finally:
+                with contextlib.suppress(Exception):
+                    sys.stderr.flush()
+                os.dup2(saved, 2)
+    finally:
+        os.close(saved)
+        with contextlib.suppress(OSError):
+            if path.stat().st_size == 0:
+                path.unlink()
 
 
 def init_local_worker(coordinator_pid: int) -> None:
