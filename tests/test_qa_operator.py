@@ -307,3 +307,24 @@ def test_a_memory_limit_below_what_numpy_and_pandas_take_is_warned_about(tmp_pat
     assert proc.returncode == 0
     assert ("warning: sweep.yaml: max_memory 50 MB is below what loading numpy and pandas takes (about 300 MB of "
             "address space") in proc.stderr
+
+
+def test_runs_after_repair_shows_the_sweeps_metric_column(tmp_path, capsys, monkeypatch):
+    from sweep_runners import MARKERS_ENV, make_sweep
+
+    (tmp_path / "markers").mkdir()
+    monkeypatch.setenv(MARKERS_ENV, str(tmp_path / "markers"))
+    path = make_sweep(tmp_path, "optimizer.lr: [0.01, 0.1]", "metric: rmse\n")
+    assert _sweep_main(capsys, "sweep", str(path), "--workers", "1", "--runner", "sweep_runners:scored")[0] == 0
+    out = tmp_path / "out"
+    before = _sweep_main(capsys, "runs", str(out))[1]
+    for name in ("runs.sqlite", "runs.sqlite-wal", "runs.sqlite-shm"):
+        (out / name).unlink(missing_ok=True)
+    (out / "runs.sqlite").write_bytes(b"garbage, not a database" * 20)
+    assert _sweep_main(capsys, "runs", "--repair", str(out))[0] == 0
+    status, after, _ = _sweep_main(capsys, "runs", str(out))
+    assert status == 0
+    header = after.splitlines()[0].split()
+    assert header[:3] == ["key", "status", "rmse"] == before.splitlines()[0].split()[:3]
+    assert sorted(line.split()[:3] for line in after.splitlines()[1:]) == sorted(line.split()[:3] for line in
+                                                                                 before.splitlines()[1:])

@@ -2,8 +2,10 @@
 
 Each finished run folder (``runs/<key>/``) holds its record (``run.json``) and its resolved
 config (``config.yaml``), which is all a store row needs. A damaged store is never deleted: it
-is renamed aside (``runs.sqlite.damaged-<time>``) before a new one is made. Runs that never
-finished have no folder and are simply run again by the next ``workbench sweep``.
+is renamed aside (``runs.sqlite.damaged-<time>``) before a new one is made. The sweep's metric,
+name and file come back from ``summary.json``, so ``workbench runs`` shows the same columns as
+before. Runs that never finished have no folder and are simply run again by the next
+``workbench sweep``.
 """
 
 from __future__ import annotations
@@ -82,4 +84,26 @@ def repair_store(out_dir: Path) -> Repair:
                     continue
                 store.adopt(seq, record, config)
                 adopted += 1
+            _restore_meta(store, out_dir)
     return Repair(store_path, moved, adopted, skipped)
+
+
+# What the store's meta table says about the sweep, from summary.json (written atomically, so
+# intact when the store is not): the metric ``workbench runs`` shows, the sweep's name and file.
+_META_FROM_SUMMARY = (("metric", "metric"), ("sweep_name", "name"), ("sweep_file", "sweep_file"))
+
+
+def _restore_meta(store: RunStore, out_dir: Path) -> None:
+    import json
+
+    from workbench.sweep.outputs import SUMMARY
+
+    try:
+        summary = json.loads((out_dir / SUMMARY).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    if not isinstance(summary, dict):
+        return
+    for meta, key in _META_FROM_SUMMARY:
+        if isinstance(summary.get(key), str) and summary[key]:
+            store.set_meta(meta, summary[key])
