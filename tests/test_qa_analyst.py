@@ -304,3 +304,70 @@ def test_forecast_every_12h_writes_one_date_format(tmp_path):
     assert stamps == ["2024-01-20 12:00:00", "2024-01-21 00:00:00", "2024-01-21 12:00:00", "2024-01-22 00:00:00",
                       "2024-01-22 12:00:00", "2024-01-23 00:00:00"]
     assert "date 2024-01-01 to 2024-01-20" in done.stderr
+
+
+# ---- #20: message keys -------------------------------------------------------------------------
+
+def test_formula_errors_are_keyed_model_formula(tmp_path):
+    (tmp_path / "d.csv").write_text("x,y\n1,2\n2,4\n3,6\n")
+    config = write_config(tmp_path, """
+        data: d.csv
+        model: {formula: "y ~ a**x +* 2"}
+        """)
+    done = run_cli("validate", str(config))
+    assert done.returncode == 2
+    assert "config.yaml: model.formula: syntax error at column 11" in done.stderr
+
+
+def test_predict_names_its_missing_data_argument_not_data_path(tmp_path, unconverged_run):
+    done = run_cli("predict", str(unconverged_run), str(tmp_path / "nowhere.csv"), "--out", str(tmp_path / "p.csv"),
+                   "--force")
+    assert done.returncode == 2
+    assert done.stderr.startswith("error: DATA: file not found: ")
+    assert "data.path" not in done.stderr
+
+
+def test_data_path_that_is_a_folder_says_so(tmp_path):
+    config = write_config(tmp_path, """
+        data: {path: .}
+        model: {formula: "y ~ a * x"}
+        """)
+    done = run_cli("validate", str(config))
+    assert done.returncode == 2
+    assert "data.path: '.' is a folder: name a data file (.csv" in done.stderr
+
+
+# ---- #21: --set values are ${VAR}-interpolated like config values ----------------------------------
+
+def test_set_values_fill_in_environment_variables(tmp_path, monkeypatch):
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "d.csv").write_text("x,y\n1,2.1\n2,3.9\n3,6.2\n4,7.8\n")
+    config = write_config(tmp_path, """
+        data: elsewhere.csv
+        model: {formula: "y ~ a * x"}
+        """)
+    monkeypatch.setenv("F2_DATA_DIR", str(tmp_path / "sub"))
+    done = run_cli("validate", str(config), "--set", "data.path=${F2_DATA_DIR}/d.csv", "--set",
+                   "name=${F2_UNSET_NAME:-fallback}", "--show")
+    assert done.returncode == 0, done.stderr
+    assert f"path: {tmp_path / 'sub' / 'd.csv'}" in done.stdout
+    assert "name: fallback" in done.stdout
+    missing = run_cli("validate", str(config), "--set", "data.path=${F2_NOT_SET}/d.csv")
+    assert missing.returncode == 2
+    assert "the environment variable F2_NOT_SET is not set" in missing.stderr
+    literal = run_cli("validate", str(config), "--set", "name=$${KEEP}", "--show")
+    assert "name: ${KEEP}" in literal.stdout
+
+
+# ---- #25: init writes names as text and backticks those that need them -----------------------------
+
+def test_init_writes_non_ascii_names_as_text_and_backticks_names_with_spaces(tmp_path):
+    (tmp_path / "store.csv").write_text("日付,Units Sold,広告費\n2024-01-01,10,3\n2024-01-02,12,4\n2024-01-03,15,5\n",
+                                        encoding="utf-8")
+    done = run_cli("init", "store.csv", "--target", "Units Sold", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    text = (tmp_path / "store.yaml").read_text(encoding="utf-8")
+    assert '\\u' not in text
+    assert 'inputs: ["日付", "広告費"]' in text
+    assert 'formula: "`Units Sold` ~ a * 日付 + b"' in text
+    assert run_cli("validate", "store.yaml", cwd=tmp_path).returncode == 0

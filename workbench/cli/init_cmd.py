@@ -73,22 +73,36 @@ def _chosen_target(datafile: str, numeric: list[str], given: str | None) -> str:
     return click.prompt("target column (the one to predict)", type=click.Choice(numeric), show_choices=False)
 
 
-def starter_config_text(*, name: str, data_path: str, sheet, target: str, inputs: list[str]) -> str:
-    """A commented starter config; every line is a real, valid key."""
+def _quoted(value) -> str:
+    """A YAML double-quoted scalar that keeps non-ASCII text as written (日付, not \\u65e5\\u4ed8)."""
     import json
 
-    sheet_line = f"  sheet: {json.dumps(sheet)}\n" if sheet is not None else ""
-    input_list = ", ".join(json.dumps(c) for c in inputs)
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _formula_hint(target: str, inputs: list[str]) -> str:
+    """``target ~ a * input + b`` with names that need them in backticks (``Units Sold``), as
+    text for inside a YAML double-quoted string."""
+    from workbench.formula.ir import name_text
+
+    example = name_text(inputs[0]) if inputs else "x"
+    return _quoted(f"{name_text(target)} ~ a * {example} + b")
+
+
+def starter_config_text(*, name: str, data_path: str, sheet, target: str, inputs: list[str]) -> str:
+    """A commented starter config; every line is a real, valid key."""
+    sheet_line = f"  sheet: {_quoted(sheet)}\n" if sheet is not None else ""
+    input_list = ", ".join(_quoted(c) for c in inputs)
     return (
         f"# Starter config written by `workbench init`. Check it with: workbench validate <this file>\n"
-        f"name: {json.dumps(name)}\n"
+        f"name: {_quoted(name)}\n"
         f"data:\n"
-        f"  path: {json.dumps(data_path)}        # relative to this file\n"
+        f"  path: {_quoted(data_path)}        # relative to this file\n"
         f"{sheet_line}"
         f"model:\n"
-        f"  type: linear                 # or write a formula instead: formula: \"{target} ~ a * x + b\"\n"
+        f"  type: linear                 # or write a formula instead: formula: {_formula_hint(target, inputs)}\n"
         f"  inputs: [{input_list}]\n"
-        f"  target: {json.dumps(target)}\n"
+        f"  target: {_quoted(target)}\n"
         f"loss: mse\n"
         f"optimizer:\n"
         f"  name: lm                     # gd | momentum | nesterov | adagrad | rmsprop | adam | adamw | lbfgs | lm\n"

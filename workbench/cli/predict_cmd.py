@@ -46,7 +46,12 @@ def command(run_dir: str, data: str | None, out: str, sheet: str | None, until: 
                          "give a DATA file with the new rows, or --until DATE to forecast dates", where="predict")
     predictor = Predictor.from_run_dir(run_dir)
     if data is not None:
-        prediction = predictor.predict_file(Path(data), sheet, force=force)
+        try:
+            prediction = predictor.predict_file(Path(data), sheet, force=force)
+        except InputError as err:       # the file is the DATA argument here, not the config's data.path
+            if err.where != "data.path":
+                raise
+            raise InputError(err.detail, where="DATA") from None
     else:
         prediction = predictor.forecast_dates(until, every, start, force=force)
     write_prediction(prediction.frame, target)

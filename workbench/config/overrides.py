@@ -2,7 +2,9 @@
 
 Keys are dotted paths of the schema (``optimizer.lr``, ``params.b.min``, ``data.columns.Old``);
 values are read as YAML scalars or flow values (``0.01``, ``true``, ``[16, 8]``,
-``{name: huber, delta: 2}``); an empty value means "not given" (the default applies). Sweeps use
+``{name: huber, delta: 2}``), with ``${VAR}`` and ``${VAR:-default}`` filled in from the
+environment as in a config file (``inherit.interpolate``; ``$${`` is a literal ``${``); an empty
+value means "not given" (the default applies). Sweeps use
 the same functions for their ``space`` keys.
 """
 
@@ -13,6 +15,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from workbench.config.inherit import interpolate
 from workbench.config.reader import load_yaml_text, shorten
 from workbench.config.schema import ROOT, Key, child_key, child_names
 from workbench.config.validate import join, unknown_key_message
@@ -35,11 +38,12 @@ def parse_set_option(text: str) -> tuple[str, Any]:
     if not value_text.strip():
         return key, None
     try:
-        return key, load_yaml_text(value_text, source="value")
+        value = load_yaml_text(value_text, source="value")
     except InputError as err:
         hint = " (put quotes around a value with special characters)" if "syntax" in err.detail else ""
         detail = str(err).removeprefix("value: ")          # keeps the key inside the value, if any
         raise InputError(f"cannot read the value as YAML: {detail}{hint}", where=shown) from None
+    return key, interpolate(value, shown, key)      # ${VAR} as in a config file's values
 
 
 def _key_for(dotted: str) -> list[Key]:

@@ -23,6 +23,8 @@ def _data_file(cfg: dict, fail: Fail) -> None:
     data = cfg["data"]
     suffix = PurePath(data["path"]).suffix.lower()
     readable = TEXT_SUFFIXES + EXCEL_SUFFIXES + PARQUET_SUFFIXES
+    if not suffix and (PurePath(data["path"]).name in ("", ".", "..") or data["path"].endswith(("/", "\\"))):
+        raise fail("data.path", f"{data['path']!r} is a folder: name a data file ({', '.join(readable)})")
     if suffix not in readable:
         found = f"'{suffix}'" if suffix else "no extension"
         raise fail("data.path", f"cannot read files with {found}: use {', '.join(readable)} "

@@ -30,7 +30,7 @@ def parse_model_formula(model_cfg):
         return None
     from workbench.formula import parse_formula
 
-    return parse_formula(model_cfg.formula)
+    return parse_formula(model_cfg.formula, where="model.formula")
 
 
 def required_columns(model_cfg, table_columns: Sequence[str], formula=None) -> list[str]:
