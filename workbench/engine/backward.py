@@ -12,6 +12,10 @@ itself a differentiable function of the inputs: that is all higher derivatives n
 
 from __future__ import annotations
 
+import gc
+from itertools import repeat
+from operator import is_not
+
 import numpy as np
 
 from workbench.engine.errors import EngineError
@@ -66,7 +70,8 @@ def owned_gradients(adjoints):
             continue
         if not isinstance(adjoint, Tensor):
             array = np.asarray(adjoint, dtype=np.float64)
-            if not (array.flags.owndata and array.flags.writeable) or id(array) in given:
+            flags = array.flags
+            if not (flags.owndata and flags.writeable) or id(array) in given:
                 array = array.copy()
             given.add(id(array))
             adjoint = array
@@ -85,15 +90,25 @@ def _sweep(output: Tensor, grad, retain_graph: bool, create_graph: bool, stops: 
         raise EngineError(f"backward: the graph of this {node.prim.name} result (shape {output.shape}) "
                           f"was already released by an earlier backward pass; pass retain_graph=True to "
                           f"the first one")
-    steps, tensors, slots = flatten(output, stops, create_graph=create_graph, release=not retain_graph)
-    adjoints = [None] * len(tensors)
-    adjoints[-1] = _seed(output, grad, create_graph)
-    saved_mode = MODE.recording
-    MODE.recording = create_graph
+    # The cycle collector is paused for the sweep: flatten and pullback make several small tuples per
+    # operation, and each of them counts towards a collection that would walk the whole graph, still
+    # alive and free of cycles, to find nothing (~8% of a 2000-operation chain). Whatever the sweep
+    # drops is freed by reference counting as before; the collector resumes after it.
+    collecting = gc.isenabled()
+    gc.disable()
     try:
-        pullback(steps, adjoints)
+        steps, tensors, slots = flatten(output, stops, create_graph=create_graph, release=not retain_graph)
+        adjoints = [None] * len(tensors)
+        adjoints[-1] = _seed(output, grad, create_graph)
+        saved_mode = MODE.recording
+        MODE.recording = create_graph
+        try:
+            pullback(steps, adjoints)
+        finally:
+            MODE.recording = saved_mode
     finally:
-        MODE.recording = saved_mode
+        if collecting:
+            gc.enable()
     return tensors, slots, adjoints
 
 
@@ -129,13 +144,16 @@ def adjoints_of(output: Tensor, wrt: list[Tensor], grad=None, *, retain_graph: b
     does not look through them. What the function transforms ask for."""
     stops = frozenset(map(id, wrt))
     tensors, slots, adjoints = _sweep(output, grad, retain_graph, create_graph, stops)
-    for tensor, adjoint in zip(tensors, adjoints):
-        if adjoint is not None and tensor._node is not None and id(tensor) not in stops:
-            raise _released(tensor)
     found = []
     for tensor in wrt:
         slot = slots.get(id(tensor))
         found.append(None if slot is None else adjoints[slot])
+    # an adjoint left anywhere else stopped at a node an earlier pass released (counted in C first:
+    # the search through every slot runs only then)
+    if sum(map(is_not, adjoints, repeat(None))) > sum(map(is_not, found, repeat(None))):
+        for tensor, adjoint in zip(tensors, adjoints):
+            if adjoint is not None and tensor._node is not None and id(tensor) not in stops:
+                raise _released(tensor)
     return found
 
 

@@ -39,6 +39,7 @@ from workbench.engine.mode import MODE
 from workbench.engine.tensor import Tensor
 
 _new_tensor = _new_node = object.__new__
+_FLOAT64 = np.dtype(np.float64)   # numpy hands out this one object for native float64 arrays
 
 
 class Node:
@@ -174,14 +175,13 @@ def _shares_from_rules(rules: tuple):
     """``shares`` for one vjp rule per input. The commonest calls (one or two inputs wanted, no
     options) go without building a list or a keyword dict: this runs once per backward step."""
     def shares(g, ans, inputs, kw, wanted):
-        if len(wanted) == 1:
-            rule = rules[wanted[0][0]]
-            return (rule(g, ans, *inputs, **kw) if kw else rule(g, ans, *inputs),)
         if kw:
             return [rules[w[0]](g, ans, *inputs, **kw) for w in wanted]
-        first, second = wanted if len(wanted) == 2 else (None, None)
-        if first is not None:
-            return rules[first[0]](g, ans, *inputs), rules[second[0]](g, ans, *inputs)
+        n_wanted = len(wanted)
+        if n_wanted == 1:
+            return (rules[wanted[0][0]](g, ans, *inputs),)
+        if n_wanted == 2:
+            return rules[wanted[0][0]](g, ans, *inputs), rules[wanted[1][0]](g, ans, *inputs)
         return [rules[w[0]](g, ans, *inputs) for w in wanted]
     return shares
 
@@ -238,7 +238,7 @@ def apply(prim: Primitive, args: tuple, kw: dict = NO_OPTIONS):
     if not has_tensor:
         return out
     # numpy returns a scalar instead of a 0-d array, and a constant may carry another dtype
-    if type(out) is not np.ndarray or out.dtype != np.float64:
+    if type(out) is not np.ndarray or (out.dtype is not _FLOAT64 and out.dtype != _FLOAT64):
         out = np.asarray(out, dtype=np.float64)
     # object.__new__ skips Tensor.__init__, whose checks the data has already passed
     result = _new_tensor(Tensor)

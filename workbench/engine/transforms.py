@@ -77,16 +77,14 @@ def _adjoints(out: Tensor, stand_ins: list, differentiable: bool, seed=None, ret
         return [Tensor(z) for z in zeros] if differentiable else zeros
     found = adjoints_of(out, stand_ins, seed, retain_graph=differentiable or retain,
                         create_graph=differentiable)
+    if not differentiable:   # arrays: owned_gradients makes each one an array the caller owns
+        return owned_gradients([np.zeros_like(s.data) if g is None else g for s, g in zip(stand_ins, found)])
     grads = []
     for s, g in zip(stand_ins, found):
         if g is None:
             g = np.zeros_like(s.data)
-        if differentiable and not isinstance(g, Tensor):
-            g = Tensor(g)
-        if not differentiable:
-            g = np.asarray(g.data if isinstance(g, Tensor) else g, dtype=np.float64)
-        grads.append(g)
-    return grads if differentiable else owned_gradients(grads)
+        grads.append(g if isinstance(g, Tensor) else Tensor(g))
+    return grads
 
 
 def value_and_grad(f: Callable, argnums: int | Sequence[int] = 0) -> Callable:
