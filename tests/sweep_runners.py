@@ -88,7 +88,7 @@ DECAY = """
       c: 0.0
     loss: mse
     optimizer:
-      name: lm
+      name: gd                # reads optimizer.lr, which the stand-in runners score by (lm would drop it)
       max_steps: 1000
     seed: 0
 """

@@ -328,3 +328,16 @@ def test_runs_after_repair_shows_the_sweeps_metric_column(tmp_path, capsys, monk
     assert header[:3] == ["key", "status", "rmse"] == before.splitlines()[0].split()[:3]
     assert sorted(line.split()[:3] for line in after.splitlines()[1:]) == sorted(line.split()[:3] for line in
                                                                                  before.splitlines()[1:])
+
+
+def test_a_sweep_drops_optimizer_keys_the_chosen_optimizer_does_not_read(tmp_path):
+    from sweep_runners import make_sweep
+
+    from workbench.sweep.plan import plan_sweep
+
+    path = make_sweep(tmp_path, "optimizer.name: [adam, lm]\noptimizer.lr: [0.01, 0.1]")
+    plan = plan_sweep(path)
+    assert sorted(tuple(sorted(m.overrides.items())) for m in plan.members) == [
+        (("optimizer.lr", 0.01), ("optimizer.name", "adam")), (("optimizer.lr", 0.1), ("optimizer.name", "adam")),
+        (("optimizer.name", "lm"),)]
+    assert any(note.startswith("optimizer.lr is left out where optimizer.name is lm") for note in plan.expansion.notes)

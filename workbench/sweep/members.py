@@ -1,8 +1,9 @@
 """From a sweep spec to the list of runs: every config × every point, validated and keyed.
 
 Each member's config is the config file with the point's overrides applied, minus the keys that
-do not apply given the other values (``loss.delta`` where ``loss.name`` is mse: dropped, with a
-note). Before anything runs, the first ``FULL_CHECKS`` members of each config are validated whole, and
+do not apply given the other values (``loss.delta`` where ``loss.name`` is mse, ``optimizer.lr``
+where ``optimizer.name`` is lm or lbfgs: dropped, with a note, and the points that then coincide
+are one run). Before anything runs, the first ``FULL_CHECKS`` members of each config are validated whole, and
 in a larger sweep every value of every dimension is checked in the first point by
 ``workbench.config.parse_config``, so a bad value is reported (exit 2) before the first fit starts
 while a 100,000-point grid is still listed in seconds; a later member whose combination of
@@ -210,12 +211,27 @@ def _given(raw: dict, path: str) -> Any:
     return node
 
 
+def _condition(key: str):
+    """When ``key`` applies (a ``schema.When``), or None when always: the schema's condition, or
+    for an optimizer setting the optimizers that read it (``optimizer.lr`` means nothing to lm,
+    so runs that differ only in it would be one fit presented as several)."""
+    from workbench.config.schema import BY_PATH, When
+    from workbench.optim.options import OPTIMIZER_NAMES, OPTION_SPECS
+
+    when = getattr(BY_PATH.get(key), "when", None)
+    if when is not None:
+        return when
+    for spec in OPTION_SPECS:
+        if key == f"optimizer.{spec.name}" and set(spec.used_by) != set(OPTIMIZER_NAMES):
+            return When("optimizer.name", tuple(spec.used_by))
+    return None
+
+
 def applicable(raw: dict, point: dict) -> tuple[dict, list[str]]:
     """The point without the keys that do not apply given the point's other values (``loss.delta``
-    when ``loss.name`` is mse), and a note for each key dropped."""
-    from workbench.config.schema import BY_PATH
-
-    conditional = {key: BY_PATH[key].when for key in point if getattr(BY_PATH.get(key), "when", None)}
+    when ``loss.name`` is mse, ``optimizer.lr`` when ``optimizer.name`` is lm), and a note for each
+    key dropped."""
+    conditional = {key: when for key in point if (when := _condition(key)) is not None}
     if not conditional:
         return point, []
     merged = _merge(raw, point)
