@@ -110,7 +110,8 @@ class Fit:
         loss = "—" if r["loss"] is None else format(r["loss"], ".6g")
         lines.append(f"  loss {loss}   R² {shown['r2']}   RMSE {shown['rmse']}   rows {m.get('n')}")
         state = "converged" if r["converged"] else "DID NOT CONVERGE"
-        lines.append(f"  {state} after {r['iterations']} steps ({r['optimizer']}): {r['message']}")
+        count = r["iterations"]
+        lines.append(f"  {state} after {count} step{'' if count == 1 else 's'} ({r['optimizer']}): {r['message']}")
         lines += [f"  warning: {w}" for w in r.get("warnings", [])]
         return "\n".join(lines)
 

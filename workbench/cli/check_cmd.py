@@ -70,6 +70,9 @@ def format_report(report) -> str:
                          f"{' — inconclusive' if d.get('numeric_verdict') == 'inconclusive' else ''})")
         verdict = ("all agree" if not p.failing_primitives else
                    "the rule of " + ", ".join(p.failing_primitives) + " DISAGREES with its forward")
+        if p.non_differentiable and not p.failing_primitives:
+            verdict = ("the derivative of " + ", ".join(p.non_differentiable) + " is infinite here: the function "
+                       "is not differentiable at this point (no rule is wrong)")
         lines.append(f"  per-node check: {p.node_rules} rules, {verdict}")
     lines.append(f"{report.name}: gradient check {report.verdict.upper() if report.verdict == 'failed' else report.verdict}"
                  f": {report.detail()}")

@@ -42,13 +42,15 @@ def _print_network(outcome) -> None:
 
 
 def _print_quality(outcome) -> None:
+    from workbench.optim.base import steps
+
     result = outcome.result
     metrics = result["metrics"]
     r2 = metrics.get("r2")
     click.echo(f"  loss {_fmt(result['loss'])}   R² {_fmt(r2, 4)}   RMSE {_fmt(metrics.get('rmse'), 4)}"
                f"   rows {metrics.get('n')}")
     state = "converged" if result["converged"] else "DID NOT CONVERGE"
-    click.echo(f"  {state} after {result['iterations']} steps ({result['optimizer']}): {result['message']}")
+    click.echo(f"  {state} after {steps(result['iterations'])} ({result['optimizer']}): {result['message']}")
     check = result.get("gradient_check")
     if check:
         verdict = "FAILED" if check["verdict"] == "failed" else check["verdict"].replace("_", " ")

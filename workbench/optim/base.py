@@ -132,7 +132,7 @@ class Monitor:
         if self._patience is not None and self._since_best >= self._patience:
             best_step = self._best[0] if self._best else 0
             self.stop_status, self._out_of_patience = EARLY_STOPPED, True
-            self.stop_message = (f"validation loss did not improve for {self._patience} steps; "
+            self.stop_message = (f"validation loss did not improve for {steps(self._patience)}; "
                                  f"best {self._best_val:.6g} at step {best_step}")
 
     def result(self, x: np.ndarray, fun: float, status: str, message: str, nit: int,

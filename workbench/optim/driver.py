@@ -60,9 +60,9 @@ def honest(result: OptimizeResult, x0: np.ndarray) -> OptimizeResult:
     loss0 = result.history[0]["loss"]
     finite = math.isfinite(result.fun) and bool(np.isfinite(result.x).all())
     if not finite or result.fun > FAR_ABOVE * abs(loss0) + np.finfo(float).tiny:
-        what = "is not finite" if not finite else f"is {result.fun:.6g}, {result.fun / loss0:.3g} times"
-        result.message = (f"the loss at the end {what} the starting loss {loss0:.6g}; returning the starting "
-                          f"parameters. {ADVICE}")
+        what = (f"is not finite (the starting loss was {loss0:.6g})" if not finite else
+                f"is {result.fun:.6g}, {result.fun / loss0:.3g} times the starting loss {loss0:.6g}")
+        result.message = f"the loss at the end {what}; returning the starting parameters. {ADVICE}"
         result.x, result.fun, result.status, result.success = x0.copy(), loss0, DIVERGED, False
         result.diverged_at = result.nit
     elif result.status == CONVERGED and result.fun > loss0 + ROUNDING_SLACK * abs(loss0):

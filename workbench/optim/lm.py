@@ -81,7 +81,7 @@ def _fit(objective, st: FitState, options: Options, monitor: Monitor) -> tuple[s
             early_handover = False  # let LM converge by itself, then try the endgame once more
             continue
         if endgame.steps:
-            message += f"; then {endgame.steps} Gauss-Newton steps reached the rounding floor"
+            message += f"; then {steps(endgame.steps)} of Gauss-Newton reached the rounding floor"
         return CONVERGED, message, restarts_used
 
 
@@ -96,7 +96,9 @@ def _descend_with_restarts(objective, st: FitState, options: Options, monitor: M
         verdict = run.descend(monitor)
         improved = st.fnorm * st.fnorm < before * before * (1.0 - RESOLVABLE)
         if not run.restartable or runs >= restarts or (runs > 0 and not improved):
-            return verdict, runs, (run.f if run.f_nit == st.nit else None)
+            # A restart that found nothing better is not worth a mention: count the ones that helped.
+            helped = runs - 1 if runs > 0 and not improved else runs
+            return verdict, helped, (run.f if run.f_nit == st.nit else None)
         runs += 1
 
 

@@ -274,10 +274,12 @@ def _stopped_result(prepared: Prepared, last: tuple[int, np.ndarray, float] | No
 
 def _as_stopped(opt, stop: StopFlag):
     """The optimizer's result relabelled: why it stopped is the signal or the time limit."""
+    from workbench.optim.base import steps
+
     if stop.reason == "timeout":
-        message = f"stopped at the time limit after {opt.nit} steps"
+        message = f"stopped at the time limit after {steps(opt.nit)}"
     else:
-        message = f"interrupted by {stop.signal_name or 'SIGINT'} after {opt.nit} steps"
+        message = f"interrupted by {stop.signal_name or 'SIGINT'} after {steps(opt.nit)}"
     return dataclasses.replace(opt, success=False, status=stop.reason, message=message)
 
 
