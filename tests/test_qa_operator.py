@@ -341,3 +341,20 @@ def test_a_sweep_drops_optimizer_keys_the_chosen_optimizer_does_not_read(tmp_pat
         (("optimizer.lr", 0.01), ("optimizer.name", "adam")), (("optimizer.lr", 0.1), ("optimizer.name", "adam")),
         (("optimizer.name", "lm"),)]
     assert any(note.startswith("optimizer.lr is left out where optimizer.name is lm") for note in plan.expansion.notes)
+
+
+def test_the_graph_picture_draws_japanese_names_with_the_cjk_font_and_no_glyph_warnings():
+    import warnings
+
+    from workbench.report.graph import DotGraph, draw_layered
+
+    def picture(name: str) -> bytes:
+        graph = DotGraph(nodes={"n1": f"{name} = array(60,)", "n2": f"coef_{name}"}, edges=[("n1", "n2")])
+        return draw_layered(graph, "png")
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        sales, date = picture("売上"), picture("日付")
+    assert not [w for w in caught if "Glyph" in str(w.message)]
+    # Drawn with a font that lacks them, both names would be the same two empty boxes.
+    assert sales != date

@@ -19,6 +19,7 @@ import io
 import re
 import shutil
 import subprocess
+import warnings
 from dataclasses import dataclass, field
 
 FORMATS = ("svg", "png")
@@ -268,9 +269,10 @@ def draw_layered(graph: DotGraph, fmt: str) -> bytes:
     ax.set_ylim(bottom, top)
     ax.axis("off")
     texts = {}
+    mono, sans = _families()
     for node, label in labels.items():
         texts[node] = ax.text(*pos[node], label, ha="center", va="center", fontsize=size,
-                              family="DejaVu Sans Mono", zorder=3,
+                              family=mono, zorder=3,
                               bbox=dict(boxstyle="round,pad=0.4", facecolor="#eef3fb", edgecolor="#1f5fa8",
                                         linewidth=0.9))
     seen: dict[tuple[str, str], int] = {}
@@ -286,11 +288,31 @@ def draw_layered(graph: DotGraph, fmt: str) -> bytes:
         if label:
             (xa, ya), (xb, yb) = pos[a], pos[b]
             ax.text((xa + xb) / 2 - bend * (yb - ya) / 2, (ya + yb) / 2 + bend * (xb - xa) / 2, label,
-                    fontsize=size - 1, color="#4a5568", ha="center", va="center", zorder=5,
+                    fontsize=size - 1, color="#4a5568", ha="center", va="center", zorder=5, family=sans,
                     bbox=dict(boxstyle="circle,pad=0.1", facecolor="white", edgecolor="none"))
     buffer = io.BytesIO()
-    fig.savefig(buffer, format=fmt, dpi=110)
+    with warnings.catch_warnings():
+        # A glyph no font has (rare: the CJK font covers Japanese names) is drawn as a box, not reported.
+        warnings.filterwarnings("ignore", message="Glyph .* missing from", category=UserWarning)
+        fig.savefig(buffer, format=fmt, dpi=110)
     return buffer.getvalue()
+
+
+def _families() -> tuple[list[str], list[str]]:
+    """Font lists for the boxes (monospaced) and the edge labels, each falling back to the CJK
+    font the report's plots use (``report.fonts``), so that column names in Japanese are drawn
+    rather than shown as empty boxes."""
+    from matplotlib import font_manager
+
+    from workbench.report.fonts import font_face
+
+    try:
+        cjk = font_face("ja")
+        if cjk.family not in {f.name for f in font_manager.fontManager.ttflist}:
+            font_manager.fontManager.addfont(str(cjk.regular))
+    except (FileNotFoundError, OSError, RuntimeError):
+        return ["DejaVu Sans Mono"], ["DejaVu Sans"]
+    return ["DejaVu Sans Mono", cjk.family], ["DejaVu Sans", cjk.family]
 
 
 def with_rankdir(text: str, rankdir: str) -> str:
