@@ -35,8 +35,9 @@ def command(config: str, out: str | None, overrides: tuple[str, ...], quiet: boo
     output folder, as one set that replaces the previous fit's only when complete. Ctrl-C or
     SIGTERM stops the fit and writes its last point with the status "interrupted" (exit 130).
     Exit status: 0 fitted, 1 the fit's own gradient check failed, 2 bad input, 3 diverged,
-    4 not converged (--strict) or timed out, 5 drifted against the history (--history); with
-    1 and 5 every output is written first.
+    4 not converged (--strict) or timed out, 5 drifted against the history (--history), 74 the
+    outputs or the history cannot be written (disk full, unwritable location); with 1 and 5
+    every output is written first.
     """
     from workbench.cli.summary import gradient_check_failure, print_summary
     from workbench.config import load_config

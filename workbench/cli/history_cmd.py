@@ -24,7 +24,8 @@ FORMATS = ("table", "csv", "json")
 def command(path: str, fmt: str | None, name: str | None, html_file: str | None) -> None:
     """List the fits recorded in the refit history PATH (written by `workbench fit --history PATH`):
     time, config name, convergence, each parameter ± its standard error, metrics and drift.
-    Exit status: 0 listed, 2 PATH is missing, corrupt or not a refit history."""
+    Exit status: 0 listed, 2 PATH is missing, corrupt or not a refit history, 74 the --html file
+    cannot be written."""
     from pathlib import Path
 
     from workbench.errors import InputError, did_you_mean
