@@ -17,7 +17,11 @@ time.perf_counter, the variants taking turns; other processes share this 2-core 
 best is the stable statistic. Each row also checks that our gradient
 matches the hand-written one and that the tape's is bit-identical to the graph's.
 
-Run: python benchmarks/engine_bench.py [--only NAME ...] [--quick] [--median] [--threads N]
+Run: python benchmarks/engine_bench.py [--only NAME ...] [--quick] [--median] [--threads N] [--phases]
+
+``--phases`` splits the ordinary path of Thurber and the chain into recording the graph, flattening
+it, pulling back and the whole ``value_and_grad``, per operation in CPU time of this thread: where
+to look first when the µs/op column moves.
 
 Side by side with torch eager (never a dependency of the project): make a separate venv for the
 yardstick, ``python -m venv /tmp/torchvenv && /tmp/torchvenv/bin/pip install torch==2.13.0 numpy
@@ -65,6 +69,8 @@ class Workload:
     n_ops: int                                    # operations recorded per call
     torch: Callable[[], object] | None = None
     big: bool = False                             # one of the three large workloads
+    loss: Callable | None = None                  # ours, for --phases: the function and its arguments
+    args: tuple = ()
 
 
 def time_round_robin(fns: dict[str, Callable], budget: float, min_rounds: int = 5) -> dict[str, list[float]]:
@@ -233,7 +239,7 @@ def thurber(rng) -> Workload:
         torch_run = _torch_call(torch_loss, *b)
     return Workload("Thurber (NIST, 37 pts)", lambda: forward(*b), lambda: by_hand(*b),
                     lambda: ad.value_and_grad(loss, nums)(*b), lambda: tape.value_and_grad(*b),
-                    len(tape), torch_run)
+                    len(tape), torch_run, loss=loss, args=b)
 
 
 CHAIN_ROUNDS = 500   # four operations per round: 2000 in all, plus the final sum
@@ -277,7 +283,7 @@ def chain(rng) -> Workload:
         torch_run = _torch_call(torch_loss, x)
     return Workload("chain 2000 ops, 10-vec", lambda: forward(x), lambda: by_hand(x),
                     lambda: ad.value_and_grad(loss)(x), lambda: tape.value_and_grad(x), len(tape),
-                    torch_run)
+                    torch_run, loss=loss, args=(x,))
 
 
 WORKLOADS = {"logistic": logistic, "mlp": mlp, "elementwise": elementwise, "thurber": thurber,
@@ -334,6 +340,48 @@ def print_table(results: list[tuple[Workload, dict, str]], statistic: str) -> No
     print("targets: ratio ≤ 3 and ÷hand ≤ 1.1 on the three large workloads; µs/op ≤ 3 on Thurber and the chain.")
 
 
+def phase_costs(w: Workload, rounds: int) -> dict[str, float]:
+    """Per operation, in µs of this thread's CPU time (best of ``rounds``, so other jobs' load
+    counts less than in wall time): recording the graph, flattening it, pulling back, and the
+    whole ``value_and_grad`` (those three, stand-ins, seed, checks and owned gradients)."""
+    from workbench.engine.pullback import flatten, pullback
+    from workbench.engine.tensor import leaf
+
+    clock = time.thread_time_ns
+    best = {"record": float("inf"), "flatten": float("inf"), "pullback": float("inf"), "total": float("inf")}
+    nums = tuple(range(len(w.args)))
+    value_and_grad = ad.value_and_grad(w.loss, nums)
+    for _ in range(rounds):
+        leaves = [leaf(np.array(a, dtype=float), True) for a in w.args]
+        start = clock()
+        out = w.loss(*leaves)
+        recorded = clock()
+        steps, tensors, _ = flatten(out, frozenset(map(id, leaves)), release=True)
+        flattened = clock()
+        adjoints = [None] * len(tensors)
+        adjoints[-1] = np.array(1.0)
+        pullback(steps, adjoints)
+        pulled = clock()
+        value_and_grad(*w.args)
+        done = clock()
+        for name, took in (("record", recorded - start), ("flatten", flattened - recorded),
+                           ("pullback", pulled - flattened), ("total", done - pulled)):
+            best[name] = min(best[name], took / 1e3 / w.n_ops)
+    return best
+
+
+def print_phases(workloads: list[Workload], quick: bool) -> None:
+    print("phases of the ordinary path, µs of CPU per operation (best of many): recording, flatten, "
+          "pullback, and value_and_grad (all three and its own bookkeeping)")
+    for w in workloads:
+        if w.loss is None:
+            continue
+        rounds = max(5, int((0.5 if quick else 2.0) / max(w.n_ops * 5e-6, 1e-6)))
+        c = phase_costs(w, rounds)
+        print(f"  {w.name:24s} record {c['record']:5.2f}  flatten {c['flatten']:5.2f}  pullback "
+              f"{c['pullback']:5.2f}  value_and_grad {c['total']:5.2f}")
+
+
 def describe_machine() -> str:
     blas = os.environ.get("OPENBLAS_CORETYPE")
     parts = [f"numpy {np.__version__}", f"python {sys.version.split()[0]}", f"{os.cpu_count()} cores"]
@@ -365,6 +413,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="shorter timing budgets (noisier)")
     parser.add_argument("--median", action="store_true", help="report medians instead of the best times")
     parser.add_argument("--threads", type=int, help="BLAS and torch threads (BLAS through threadpoolctl)")
+    parser.add_argument("--phases", action="store_true",
+                        help="also split the ordinary path's cost per operation into its phases")
     args = parser.parse_args(argv)
     if args.threads:
         limit_threads(args.threads)
@@ -375,6 +425,8 @@ def main(argv: list[str] | None = None) -> None:
         workload = WORKLOADS[name](np.random.default_rng(0))
         results.append((workload, measure(workload, args.quick, statistic), check(workload)))
     print_table(results, 'median' if args.median else 'best')
+    if args.phases:
+        print_phases([w for w, _, _ in results], args.quick)
 
 
 if __name__ == "__main__":
