@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 
 import numpy as np
 import pytest
@@ -133,7 +132,7 @@ def test_too_few_rows(tmp_path):
     assert proc.returncode == 2 and "rows" in proc.stderr
 
 
-def test_divergence_exits_3_and_keeps_last_finite_parameters(tmp_path):
+def test_an_infinite_derivative_at_the_start_is_bad_input_naming_it(tmp_path):
     x = np.linspace(1, 5, 20)
     write_csv(tmp_path, "grow.csv", "x,y", zip(x, np.exp(x)))
     config = write_config(tmp_path, """
@@ -143,14 +142,12 @@ def test_divergence_exits_3_and_keeps_last_finite_parameters(tmp_path):
         optimizer: {name: gd, max_steps: 2000}
         output: {dir: out, formats: []}
     """)
-    # A too-large lr no longer diverges (steps that raise the loss are retried shorter); a
-    # gradient that is infinite at the start (sqrt at 0) still does.
+    # The loss is finite at a = 0 but its derivative is not (sqrt at 0): no step can be taken, so
+    # the start is refused like log(-x) (exit 2 naming the sub-expression), not a divergence (3).
     proc = run_cli("fit", str(config), cwd=tmp_path)
-    assert proc.returncode == 3, proc.stderr
-    assert "step" in proc.stderr and "Warning" not in proc.stderr
-    result = json.loads((tmp_path / "out" / "result.json").read_text())
-    assert math.isfinite(result["params"]["a"])
-    assert result["diverged_at"] is not None
+    assert proc.returncode == 2, proc.stderr
+    assert "the derivative of sqrt is infinite (a = 0), in sqrt(a)" in proc.stderr and "Warning" not in proc.stderr
+    assert not (tmp_path / "out").exists()
 
 
 def test_not_converged_is_exit_0_but_4_with_strict(tmp_path, decay_data):

@@ -70,3 +70,25 @@ def test_check_where_sqrt_has_an_infinite_derivative_is_inconclusive_not_failed(
     report = json.loads((tmp_path / "out" / "gradcheck.json").read_text())
     assert report["verdict"] == "inconclusive" and report["failed_primitives"] == []
     assert report["non_differentiable"] == ["sqrt"]
+
+
+# ---- #14: an infinite derivative at the start is bad input, named like log(-x) -----------------
+
+@pytest.mark.parametrize("formula, params, said", [
+    ("y ~ a*sqrt(x - b)", "{a: 1, b: 1}", "the derivative of sqrt is infinite at row 2 (x = 1), in sqrt(x - b)"),
+    ("y ~ a*(x - b)**0.5", "{a: 1, b: 1}",
+     "a power below 1 of zero has an infinite derivative at row 2 (x = 1), in (x - b)**0.5"),
+])
+def test_an_infinite_derivative_at_the_start_is_exit_2_naming_row_column_and_expression(tmp_path, formula, params,
+                                                                                         said):
+    write_csv(tmp_path, "base.csv", "x,y", KINK_ROWS)
+    config = write_config(tmp_path, f"""
+        name: sq
+        data: {{path: base.csv}}
+        model: {{formula: "{formula}"}}
+        params: {params}
+    """)
+    proc = run_cli("fit", str(config), "--out", "out", "--no-reports", cwd=tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    assert said in proc.stderr and "model.formula" in proc.stderr
+    assert not (tmp_path / "out").exists()

@@ -1,12 +1,15 @@
 """The starting point must be finite: a loss that is NaN or infinite before the first step, or a
 sub-expression that overflows there, is bad input (exit 2), told as the first sub-expression that
-breaks, on which row and column.
+breaks, on which row and column. So is a derivative that is infinite where the value is finite
+(``sqrt(x - b)`` with b equal to a data x): the optimizer could not take a single step from there.
 
 ``check_start_point(prepared)`` evaluates the loss and its gradient at the starting values. When
 either is not finite and the model is a formula, it evaluates the formula's sub-expressions
 (the IR of ``workbench.formula``) innermost first on the fitted rows, and names the first one
 that is not finite while its parts are: "log of a negative value at row 7, column x (x = -3):
-log(-x)". Divergence *during* the fit is a different matter (exit 3, ``workbench.pipeline.fit``).
+log(-x)"; or, for the gradient, the first sub-expression whose own derivative is infinite or
+undefined there: "the derivative of sqrt is infinite at row 2 (x = 1), in sqrt(x - b)".
+Divergence *during* the fit is a different matter (exit 3, ``workbench.pipeline.fit``).
 """
 
 from __future__ import annotations
@@ -60,6 +63,55 @@ def first_non_finite(formula, env: dict, data_columns: set[str]):
     return found if isinstance(found, tuple) else None
 
 
+def _infinite_derivative(key: str, parts: list[np.ndarray], moves: list[bool]):
+    """(why, rows) where the derivative of one operation is infinite or undefined although its
+    value is finite, given its parts' values and which parts move with the parameters; or None."""
+    if key == "sqrt" and moves[0]:
+        return "the derivative of sqrt is infinite", parts[0] == 0
+    if key == "**":
+        base, exponent = parts
+        if moves[0]:
+            bad = (base == 0) & (exponent < 1) & (exponent != 0)
+            if np.any(bad):
+                return "a power below 1 of zero has an infinite derivative", bad
+        if moves[1] and np.any(base == 0):
+            return "a power of zero has no derivative with respect to its exponent", base == 0
+    if key == "/" and moves[1]:
+        with np.errstate(all="ignore"):
+            return "the derivative of a division overflows", ~np.isfinite(parts[0] / parts[1] ** 2)
+    return None
+
+
+def first_infinite_derivative(formula, env: dict, data_columns: set[str]):
+    """(sub-expression, row index or None, reason, {name: value}) of the innermost part whose value
+    is finite but whose derivative with respect to the parameters is not, or None."""
+    from workbench.formula import NUMPY_OPS, evaluate
+    from workbench.formula.ir import Binary, Call, Name, children, render
+
+    def moves(node) -> bool:
+        return any(n.name not in data_columns for n in _names(node, Name))
+
+    def visit(node):
+        for child in children(node):
+            found = visit(child)
+            if found is not None:
+                return found
+        key = node.func if isinstance(node, Call) else node.op if isinstance(node, Binary) else ""
+        with np.errstate(all="ignore"):
+            parts = [np.asarray(evaluate(c, env, NUMPY_OPS), dtype=float) for c in children(node)]
+            found = _infinite_derivative(key, parts, [moves(c) for c in children(node)]) if parts else None
+        if found is None or not np.any(found[1]):
+            return None
+        why, bad = found
+        row = int(np.argmax(np.ravel(bad))) if np.ndim(bad) else None
+        names = [n.name for n in _names(node, Name)]
+        used = [n for n in names if n in data_columns] if row is not None else names
+        shown = {n: _at(env[n], row or 0) for n in dict.fromkeys(reversed(used))}
+        return render(node), row, why, shown
+
+    return visit(formula.expr)
+
+
 def _names(node, name_type):
     from workbench.formula.ir import children
 
@@ -101,5 +153,14 @@ def check_start_point(prepared) -> None:
                              f"{', ' + columns if columns else ''}, in {text}; {hint}", where="model.formula")
     if not np.isfinite(loss):
         raise InputError(f"the {what} is NaN or infinite at the starting values; {hint}", where="params")
-    # Every value is finite and only a derivative is not (sqrt at 0): the optimizer meets it at
-    # its first step and stops there as a divergence (exit 3), keeping the starting values.
+    if formula is not None:
+        found = first_infinite_derivative(formula, env, set(objective.columns))
+        if found is not None:
+            text, index, why, shown = found
+            values = ", ".join(f"{c} = {v:g}" for c, v in shown.items())
+            at = (f" at row {int(np.asarray(prepared.dataset.row_numbers)[prepared.train_rows][index])}"
+                  if index is not None else "")
+            raise InputError(f"the {what} is not finite at the starting values: {why}{at}"
+                             f"{f' ({values})' if values else ''}, in {text}; {hint}", where="model.formula")
+    raise InputError(f"the {what} is NaN or infinite at the starting values, although the loss is finite; "
+                     f"{hint}", where="params")
