@@ -77,3 +77,10 @@ def test_files_with_other_columns_and_a_pattern_matching_nothing_are_refused(tmp
         load_dataset({"path": str(tmp_path / "parts" / "part-*.csv")}, ["x"])
     with pytest.raises(InputError, match="no file matches"):
         load_dataset({"path": str(tmp_path / "nothing-*.csv")}, ["x"])
+
+
+def test_cells_with_whitespace_of_any_script_are_trimmed_and_plain_columns_are_read_as_they_are(tmp_path):
+    (tmp_path / "w.csv").write_text("a,b\n\u3000 1.5,-2\n2\u00a0,+3.25\n\t-4 ,.5\n", encoding="utf-8")
+    data = load_dataset({"path": str(tmp_path / "w.csv")}, ["a", "b"])
+    assert data.columns["a"].tolist() == [1.5, 2.0, -4.0]
+    assert data.columns["b"].tolist() == [-2.0, 3.25, 0.5]

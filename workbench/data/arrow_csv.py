@@ -26,6 +26,8 @@ __all__ = ["read_text_table"]
 _SNIFF_LINES = 256          # lines decoded up front to choose the delimiter (the sniffer reads 200)
 _HEADER_SCAN_ROWS = 20      # as source._find_header
 _WIDEST = 4096              # columns a file may have on this path
+# A cell starting or ending with anything but these may carry whitespace (of any script) to trim.
+_MAY_NEED_TRIMMING = r"^[^0-9A-Za-z.+\-]|[^0-9A-Za-z.]$"
 
 
 def _head_text(data: bytes) -> str | None:
@@ -75,11 +77,14 @@ def _line_numbers(data: bytes, n_records: int) -> np.ndarray | None:
 
 
 def _trimmed(column):
-    """Trimmed text, null where the cell is empty (``cell.strip() or None``)."""
+    """Trimmed text, null where the cell is empty (``cell.strip() or None``). Most columns have
+    nothing to trim: they are kept as read (a scan instead of a copy of every cell)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    text = pc.utf8_trim_whitespace(column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column)
+    text = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    if pc.any(pc.match_substring_regex(text, _MAY_NEED_TRIMMING)).as_py():
+        text = pc.utf8_trim_whitespace(text)
     return null_where_empty(text)
 
 

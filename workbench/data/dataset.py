@@ -22,7 +22,7 @@ from workbench.data.columns import convert_columns
 from workbench.data.dates import looks_like_dates
 from workbench.data.drops import account_rows, reason, refuse_by_policy, refuse_too_many_dropped, row_reason, shown
 from workbench.data.multi import is_pattern, load_files
-from workbench.data.source import RawTable, as_data_config, read_raw
+from workbench.data.source import RawTable, as_data_config, forget_parsed, read_raw
 from workbench.data.summary import FILTERED, RowAccount
 from workbench.errors import InputError, did_you_mean
 
@@ -127,6 +127,12 @@ def load_dataset(cfg: Any, columns: Sequence[str], *, source_where: str = "data"
     options = as_data_config(cfg, source_where)
     if is_pattern(options.path):
         return load_files(options, columns, source_where=source_where)
+    dataset = _load_file(options, columns, source_where)
+    forget_parsed()                   # the columns are converted: the file's text is not needed again
+    return dataset
+
+
+def _load_file(options, columns: Sequence[str], source_where: str) -> Dataset:
     raw = read_raw(options, source_where)
     wanted = list(dict.fromkeys(columns))
     _require(wanted, raw, source_where)

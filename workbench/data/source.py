@@ -199,6 +199,16 @@ def read_raw(options: DataConfig, where: str = "data") -> RawTable:
     return _with_derived(raw, options, where)
 
 
+def forget_parsed() -> None:
+    """Let go of the parsed table ``read_raw`` keeps (a large file's text): a dataset is loaded.
+    pyarrow's allocator keeps freed blocks for reuse; they are handed back to the system too."""
+    import sys
+
+    _CACHE.clear()
+    if "pyarrow" in sys.modules:
+        sys.modules["pyarrow"].default_memory_pool().release_unused()
+
+
 def _with_derived(raw: RawTable, options: DataConfig, where: str) -> RawTable:
     if options.derive or options.categorical:
         from workbench.data.derive import with_derived
