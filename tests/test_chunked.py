@@ -115,3 +115,14 @@ def test_small_data_is_not_chunked(tmp_path):
     (tmp_path / "c.yaml").write_text(DECAY)
     objective = prepare(load_config(tmp_path / "c.yaml")).objective
     assert optimizer_objective(objective, None) is objective
+
+
+def test_a_fits_gradient_check_of_many_rows_takes_the_loss_on_a_fixed_sample_and_says_so(tmp_path):
+    _decay_csv(tmp_path, n=12_000)
+    outcome = _fit(tmp_path, DECAY, "output.plots=false")
+    check = outcome.result["gradient_check"]
+    assert check["verdict"] == "verified"
+    assert check["loss_rows"] <= 10_000 and check["of_rows"] == 12_000
+    assert check["detail"].endswith(f"(the loss on a fixed sample of {check['loss_rows']:,} evenly spaced rows "
+                                    f"of the 12,000)")
+    assert outcome.gradcheck.points[0].loss == pytest.approx(outcome.prepared.objective.loss_value(outcome.prepared.x0))

@@ -48,7 +48,7 @@ from workbench.pipeline.check_rows import evenly_spaced, on_fewer_rows, on_row_s
 from workbench.pipeline.check_verdict import (ATOL, FAILED, INCONCLUSIVE, NODE_ATOL, NODE_RTOL, NOT_RUN,  # noqa: F401
                                               POINT_LABELS, RTOL, VERIFIED, CheckReport, DerivativeRow, PointCheck,
                                               tolerance_statement)
-from workbench.pipeline.results import scalar_names
+from workbench.pipeline.results import loss_in_chunks, scalar_names
 
 DEFAULT_ROWS = 5
 COMPACT_MAX_PARAMS = 20
@@ -276,20 +276,22 @@ def fit_gradient_checks(outcome) -> CheckReport | None:
         return outcome.gradcheck
     prepared, of_rows = on_row_sample(outcome.prepared, COMPACT_MAX_LOSS_ROWS)
     points = []
-    checked = on_fewer_rows(prepared, COMPACT_BUDGET)
+    checked = on_fewer_rows(prepared, COMPACT_BUDGET, COMPACT_ROWS)
+    if checked.objective.n_rows < outcome.prepared.objective.n_rows:
+        of_rows = outcome.prepared.objective.n_rows
     for at, x in (("init", prepared.x0), ("fit", outcome.x)):
         if not np.all(np.isfinite(x)):
             continue
         try:
             point = check_point(checked, x, at, rows=COMPACT_ROWS, max_params=COMPACT_MAX_PARAMS)
-            point.loss = prepared.objective.loss_value(x)     # the fit's loss, whatever rows were checked
+            point.loss = loss_in_chunks(outcome.prepared, x)     # the fit's loss, whatever rows were checked
             points.append(point)
         except Exception as err:  # noqa: BLE001 - a check that cannot run must not lose the report
             outcome.warnings.append(f"the gradient check at {POINT_LABELS[at]} could not run: {err}")
     if not points:
         return None
     return CheckReport(prepared.config.name, points, COMPACT_ROWS, compact=True,
-                       loss_rows=None if of_rows is None else prepared.objective.n_rows, of_rows=of_rows)
+                       loss_rows=None if of_rows is None else checked.objective.n_rows, of_rows=of_rows)
 
 
 def gradient_check_summary(check: CheckReport | None, reason: str = "") -> dict:

@@ -39,7 +39,7 @@ def on_row_sample(prepared, most: int):
                                optimizer_view=None), objective.n_rows
 
 
-def on_fewer_rows(prepared, budget: int):
+def on_fewer_rows(prepared, budget: int, least: int):
     """``prepared`` with its loss on evenly spaced rows when all of them would cost more than
     ``budget`` numbers per evaluation: derivatives are the same functions of any rows, and a
     network over thousands of rows would otherwise spend minutes on numeric differences."""
@@ -49,7 +49,7 @@ def on_fewer_rows(prepared, budget: int):
     per_row = max(prepared.model.values_per_row, 1)
     if obj.n_rows * per_row <= budget:
         return prepared
-    keep = evenly_spaced(obj.n_rows, max(budget // per_row, COMPACT_ROWS))
+    keep = evenly_spaced(obj.n_rows, max(budget // per_row, least))
     weights = None if obj.weights is None else obj.weights[keep]
     fewer = FitObjective(obj.model, obj.loss, {k: v[keep] for k, v in obj.columns.items()}, obj.target[keep],
                          weights, obj.free, obj.fixed)

@@ -175,7 +175,7 @@ def assemble_result(prepared: Prepared, opt, out_dir: Path, started: float):
     if prepared.loss.is_least_squares:
         metrics.update(_least_squares_stats(prepared, residual, len(x)))
     val_metrics = quality(y_all[val], all_pred[val], prepared.model.binary) if len(val) else None
-    loss = _loss_in_chunks(prepared, x) if np.all(np.isfinite(x)) else float("nan")
+    loss = loss_in_chunks(prepared, x) if np.all(np.isfinite(x)) else float("nan")
     val_loss = None
     if len(val):
         w = prepared.dataset.columns[prepared.config.loss.weights][val] if prepared.config.loss.weights else None
@@ -219,7 +219,7 @@ def assemble_result(prepared: Prepared, opt, out_dir: Path, started: float):
     return outcome
 
 
-def _loss_in_chunks(prepared: Prepared, x: np.ndarray) -> float:
+def loss_in_chunks(prepared: Prepared, x: np.ndarray) -> float:
     """The loss at ``x`` summed over the fit's row chunks (``fit.fit_objective``), so a large
     table's loss takes a chunk's memory."""
     from workbench.pipeline.fit import fit_objective
