@@ -126,3 +126,16 @@ def test_a_fits_gradient_check_of_many_rows_takes_the_loss_on_a_fixed_sample_and
     assert check["detail"].endswith(f"(the loss on a fixed sample of {check['loss_rows']:,} evenly spaced rows "
                                     f"of the 12,000)")
     assert outcome.gradcheck.points[0].loss == pytest.approx(outcome.prepared.objective.loss_value(outcome.prepared.x0))
+
+
+def test_hessian_uncertainties_summed_over_chunks_match_the_whole_fit(tmp_path):
+    rng = np.random.default_rng(9)
+    x = rng.normal(size=(300, 2))
+    y = (rng.uniform(size=300) < 1 / (1 + np.exp(-(x @ [1.5, -1.0] + 0.3)))).astype(float)
+    rows = "".join(f"{float(a)!r},{float(b)!r},{int(c)}\n" for (a, b), c in zip(x, y))
+    (tmp_path / "b.csv").write_text("x0,x1,y\n" + rows)
+    text = ("name: logit\ndata: {path: b.csv}\nmodel: {type: logistic, inputs: [x0, x1], target: y}\n"
+            "loss: {name: cross_entropy, regularization: {l2: 0.01}}\n")
+    whole = _fit(tmp_path, text, "output.plots=false")
+    chunked = _fit(tmp_path, text, "output.plots=false", "execution.chunk_rows=13")
+    _same(whole, chunked, rtol=1e-6)

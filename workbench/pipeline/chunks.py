@@ -122,6 +122,26 @@ class ChunkedObjective:
         penalty, penalty_grad = self._penalty(x)
         return value + penalty, grad + penalty_grad
 
+    def summed_hessian(self, x: np.ndarray, rows_factor: float) -> np.ndarray:
+        """The Hessian of ``rows_factor`` × the loss (the summed loss uncertainties need), as the
+        sum of the chunks' Hessians (a mean loss weighted by its rows) and the penalty's once."""
+        base, mean = self.base, self.base.loss.name != "sse"
+
+        def part_hessian(part: FitObjective) -> np.ndarray:
+            weight = rows_factor * part.n_rows / self.n_rows if mean else rows_factor
+            return ad.hessian(lambda v: part.loss_of_flat(v) * weight)(x)
+
+        total = np.sum(self.map_chunks(part_hessian), axis=0)
+        if base.loss.l1 or base.loss.l2:
+            def penalty_of(v):
+                tensors = {p.name: ad.reshape(v[s], p.shape) for p, s in zip(base.free, base.slices)}
+                terms = [base.loss.l1 * ad.sum(ad.abs(t)) + base.loss.l2 * ad.sum(t * t)
+                         for t in base._penalized(tensors)]
+                return sum(terms[1:], terms[0]) * rows_factor if terms else v[0] * 0.0
+
+            total = total + ad.hessian(penalty_of)(x)
+        return total
+
     def _penalty(self, x: np.ndarray) -> tuple[float, np.ndarray]:
         loss, base = self.base.loss, self.base
         if not (loss.l1 or loss.l2):

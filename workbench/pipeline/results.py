@@ -120,9 +120,11 @@ def _uncertainty(prepared: Prepared, x: np.ndarray, names: list[str], residual: 
             return uncertainty.estimate(names, x, n, jacobian=obj.model_jacobian(x), weights=prepared.weights,
                                         residuals=residual, at_bound=at_bound)
         rows_factor = 1.0 if prepared.loss.name == "sse" else float(n)
-        hessian = ad.hessian(lambda v: obj.loss_of_flat(v) * rows_factor)(x)
+        view = fit_objective(prepared)          # in row chunks: a chunk's memory, not the table's
+        hessian = (view.summed_hessian(x, rows_factor) if hasattr(view, "summed_hessian") else
+                   ad.hessian(lambda v: obj.loss_of_flat(v) * rows_factor)(x))
         penalty_free = prepared.loss.l1 == 0 and prepared.loss.l2 == 0
-        return uncertainty.estimate(names, x, n, hessian=hessian, loss_sum=obj.loss_value(x) * rows_factor,
+        return uncertainty.estimate(names, x, n, hessian=hessian, loss_sum=loss_in_chunks(prepared, x) * rows_factor,
                                     likelihood=prepared.loss.name == "cross_entropy" and penalty_free,
                                     at_bound=at_bound)
     except (ad.EngineError, np.linalg.LinAlgError, FloatingPointError, ValueError) as err:
