@@ -139,3 +139,17 @@ def test_hessian_uncertainties_summed_over_chunks_match_the_whole_fit(tmp_path):
     whole = _fit(tmp_path, text, "output.plots=false")
     chunked = _fit(tmp_path, text, "output.plots=false", "execution.chunk_rows=13")
     _same(whole, chunked, rtol=1e-6)
+
+
+@pytest.mark.parametrize("dependence", [0.0, 1e-9], ids=["independent", "nearly-dependent"])
+def test_triangle_gives_householders_r_up_to_row_signs(dependence):
+    from workbench.pipeline.chunks import triangle
+
+    rng = np.random.default_rng(4)
+    matrix = rng.normal(size=(500, 6)) * [1.0, 1e3, 1e-3, 1.0, 5.0, 1.0]
+    matrix[:, 5] = matrix[:, 0] + dependence * rng.normal(size=500) if dependence else matrix[:, 5]
+    expected = np.linalg.qr(matrix, mode="r")
+    got = triangle(matrix)
+    signs = np.sign(np.diag(got)) * np.sign(np.diag(expected))
+    scale = np.abs(expected).max(axis=0)
+    assert np.max(np.abs(got * signs[:, None] - expected) / scale) < 1e-12

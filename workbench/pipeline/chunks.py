@@ -37,9 +37,32 @@ def stack_triangles(triangles: list[np.ndarray]) -> np.ndarray:
     return np.linalg.qr(np.vstack(triangles), mode="r")
 
 
+CHOLESKY_QR_MAX_CONDITION = 1e6     # equilibrated; CholeskyQR2 is exact to rounding well below 1/√ε ≈ 1e8
+
+
 def triangle(matrix: np.ndarray) -> np.ndarray:
-    """R of a QR factorization of ``matrix`` (rows beyond the columns are not kept)."""
-    return np.linalg.qr(matrix, mode="r")
+    """R of a QR factorization of ``matrix`` (rows beyond the columns are not kept).
+
+    A tall chunk is factored by CholeskyQR2 (Fukaya et al. 2014): R₁ from the Cholesky factor of
+    the equilibrated Gram matrix, Q₁ = A·R₁⁻¹, then R = R₂·R₁ with R₂ from Q₁ᵀQ₁. Matrix products
+    only, several times faster than Householder QR on tall, thin blocks, and as accurate when the
+    columns are far from dependent (checked on R₁); otherwise, and for short blocks, Householder."""
+    rows, columns = matrix.shape
+    if rows < 4 * columns or not np.all(np.isfinite(matrix)):
+        return np.linalg.qr(matrix, mode="r")
+    try:
+        gram = matrix.T @ matrix
+        norms = np.sqrt(np.diag(gram))
+        if np.any(norms == 0):
+            raise np.linalg.LinAlgError("a zero column")
+        first = np.linalg.cholesky(gram / np.outer(norms, norms)).T
+        if np.linalg.cond(first) > CHOLESKY_QR_MAX_CONDITION:
+            raise np.linalg.LinAlgError("too close to dependent columns for the Gram matrix")
+        first = first * norms
+        orthogonal = np.linalg.solve(first.T, matrix.T).T
+        return np.linalg.cholesky(orthogonal.T @ orthogonal).T @ first
+    except np.linalg.LinAlgError:
+        return np.linalg.qr(matrix, mode="r")
 
 
 def design_triangle(part: FitObjective, x: np.ndarray) -> np.ndarray:
