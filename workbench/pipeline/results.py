@@ -82,7 +82,8 @@ def _at_bound(prepared: Prepared, x: np.ndarray, names: list[str]) -> list[str]:
     return [n for n, h in zip(names, hit) if h]
 
 
-def _uncertainty(prepared: Prepared, x: np.ndarray, names: list[str], residual: np.ndarray, opt=None):
+def _uncertainty(prepared: Prepared, x: np.ndarray, names: list[str], residual: np.ndarray, opt=None,
+                 no_effect: list[str] = ()):
     """Exact uncertainties, refused before any large allocation (``uncertainty.too_large``); a
     failure of the linear algebra (an SVD that does not converge) is a warning, never a crash.
     A closed-form linear solve (``linear_solve``) brings its own triangle (or penalized Hessian)."""
@@ -94,16 +95,16 @@ def _uncertainty(prepared: Prepared, x: np.ndarray, names: list[str], residual: 
     weighted = residual if prepared.weights is None else residual * np.sqrt(prepared.weights)
     factor, hessian = getattr(opt, "design_factor", None), getattr(opt, "penalized_hessian", None)
     if least_squares and factor is not None:
-        return uncertainty.estimate(names, x, n, jacobian=factor, residuals=weighted, at_bound=at_bound)
+        return uncertainty.estimate(names, x, n, jacobian=factor, residuals=weighted, at_bound=at_bound, no_effect=no_effect)
     if hessian is not None:
         rows_factor = 1.0 if prepared.loss.name == "sse" else float(n)
         return uncertainty.estimate(names, x, n, hessian=hessian, loss_sum=obj.loss_value(x) * rows_factor,
-                                    at_bound=at_bound)
+                                    at_bound=at_bound, no_effect=no_effect)
     chunked = fit_objective(prepared)
     if least_squares and chunked is not obj:
         # The triangle of √w·J from the row chunks: the same singular values as J, p × p in memory.
         return uncertainty.estimate(names, x, n, jacobian=chunked.model_jacobian_factor(x), residuals=weighted,
-                                    at_bound=at_bound)
+                                    at_bound=at_bound, no_effect=no_effect)
     refusal = (uncertainty.too_large("Jacobian (rows × parameters)", n * len(x)) if least_squares else
                uncertainty.too_large("Hessian (parameters²)", len(x) ** 2))
     if refusal is None and not least_squares and len(x) > uncertainty.MAX_PARAMS_FOR_HESSIAN:
@@ -118,7 +119,7 @@ def _uncertainty(prepared: Prepared, x: np.ndarray, names: list[str], residual: 
     try:
         if least_squares:
             return uncertainty.estimate(names, x, n, jacobian=obj.model_jacobian(x), weights=prepared.weights,
-                                        residuals=residual, at_bound=at_bound)
+                                        residuals=residual, at_bound=at_bound, no_effect=no_effect)
         rows_factor = 1.0 if prepared.loss.name == "sse" else float(n)
         view = fit_objective(prepared)          # in row chunks: a chunk's memory, not the table's
         hessian = (view.summed_hessian(x, rows_factor) if hasattr(view, "summed_hessian") else
@@ -126,7 +127,7 @@ def _uncertainty(prepared: Prepared, x: np.ndarray, names: list[str], residual: 
         penalty_free = prepared.loss.l1 == 0 and prepared.loss.l2 == 0
         return uncertainty.estimate(names, x, n, hessian=hessian, loss_sum=loss_in_chunks(prepared, x) * rows_factor,
                                     likelihood=prepared.loss.name == "cross_entropy" and penalty_free,
-                                    at_bound=at_bound)
+                                    at_bound=at_bound, no_effect=no_effect)
     except (ad.EngineError, np.linalg.LinAlgError, FloatingPointError, ValueError) as err:
         u = uncertainty.estimate(names, x, 0)
         u.warnings = [f"uncertainties could not be computed: {err}"]
@@ -172,7 +173,13 @@ def assemble_result(prepared: Prepared, opt, out_dir: Path, started: float):
     if not len(val):
         train = slice(None)        # every row: views instead of copies of a large table
     residual = y_all[train] - all_pred[train]      # actual − predicted, as statsmodels and Excel do
-    unc = _uncertainty(prepared, x, names, residual, opt) if np.all(np.isfinite(x)) else uncertainty.estimate(names, x, 0)
+    from workbench.pipeline.degenerate import judge
+
+    degenerate = judge(prepared, x, all_pred[train], y_all[train], names)   # a plateau, separated classes
+    opt = degenerate.relabel(opt)
+    unc = (_uncertainty(prepared, x, names, residual, opt, degenerate.flat) if np.all(np.isfinite(x))
+           else uncertainty.estimate(names, x, 0))
+    unc = degenerate.apply(unc, names)
     metrics = quality(y_all[train], all_pred[train], prepared.model.binary)
     if prepared.loss.is_least_squares:
         metrics.update(_least_squares_stats(prepared, residual, len(x)))
@@ -206,6 +213,8 @@ def assemble_result(prepared: Prepared, opt, out_dir: Path, started: float):
                  **({"files": [str(f) for f in prepared.dataset.files]} if prepared.dataset.files else {})},
     }
     result["prediction"] = prediction_spec(prepared, unc, residual)   # what `workbench predict` needs
+    if degenerate.separated:
+        result["separation"] = degenerate.result_entry()
     if standardized is not None:
         result["standardization"] = standardized      # the fitted (standardized) values, for predict and check
     predictions = {"row": prepared.dataset.row_numbers}

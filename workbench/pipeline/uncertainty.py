@@ -178,25 +178,31 @@ def _inverse_symmetric(h: np.ndarray, names: list[str]):
 def estimate(names: list[str], values: np.ndarray, n_rows: int, *, jacobian: np.ndarray | None = None,
              weights: np.ndarray | None = None, residuals: np.ndarray | None = None,
              hessian: np.ndarray | None = None, loss_sum: float | None = None, likelihood: bool = False,
-             at_bound: list[str] = ()) -> Uncertainty:
+             at_bound: list[str] = (), no_effect: list[str] = ()) -> Uncertainty:
     """Uncertainties of the free parameters ``names`` at ``values``.
 
     Give ``jacobian`` (model output w.r.t. parameters, n×p) and ``residuals`` for least squares,
     or ``hessian`` of the summed loss (with ``loss_sum``; ``likelihood`` for cross-entropy).
-    Parameters in ``at_bound`` are excluded and reported.
+    Parameters in ``at_bound``, and those in ``no_effect`` (a move of their own size changes no
+    prediction: ``workbench.pipeline.degenerate``), are excluded and reported.
     """
     p = len(names)
     dof = n_rows - p
     t_value = t_quantile(0.975, dof) if dof > 0 else float("inf")
     bound = set(at_bound)
-    keep = [i for i, n in enumerate(names) if n not in bound]
+    flat = [{"param": n, "reason": "no_effect", "with": []} for n in no_effect if n not in bound]
+    excluded = bound | {u["param"] for u in flat}
+    keep = [i for i, n in enumerate(names) if n not in excluded]
     kept_names = [names[i] for i in keep]
     warnings = ["no standard error for " + names_with_count(list(at_bound)) + ": at a bound"] if at_bound else []
-    undetermined = [{"param": n, "reason": "at_bound", "with": []} for n in at_bound]
+    warnings += _explain(flat)
+    undetermined = [{"param": n, "reason": "at_bound", "with": []} for n in at_bound] + flat
     cov_kept, found = None, []
     try:
         if dof <= 0:
             warnings.append(f"uncertainties cannot be estimated: {n_rows} rows for {p} parameters")
+        elif not keep:
+            pass                     # every parameter is at a bound or without effect: nothing to estimate
         elif jacobian is not None:
             w = np.sqrt(weights)[:, None] if weights is not None else 1.0
             matrix = jacobian[:, keep] * w

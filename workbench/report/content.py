@@ -122,9 +122,13 @@ def report_inputs(outcome) -> ReportInputs:
 
 def _fit_caption(inputs: ReportInputs, figures, tr) -> str:
     _, drawn = figure_path(figures, "fit")
-    if len(inputs.inputs) != 1 or inputs.binary:
+    if inputs.binary:
+        return tr("figure.fit.calibration", target=inputs.target)
+    if len(inputs.inputs) != 1:
         return tr("figure.fit.actual")
-    return tr("figure.fit.band" if getattr(drawn, "band", False) else "figure.fit.no_band")
+    if getattr(drawn, "band", False):
+        return tr("figure.fit.band")
+    return tr("figure.fit.no_band" if sentences.is_estimate(inputs.result) else "figure.fit.not_estimate")
 
 
 def _summary(inputs: ReportInputs, tr) -> Section:
@@ -156,14 +160,21 @@ def _parameters(inputs: ReportInputs, tr) -> Section:
                     if kind == "undetermined"}
     scaling = {name for kind, names in sentences.undetermined_by_kind(inputs.result) for name in names
                if kind == "scaling"}
+    separated = sentences.separated_by(inputs.result, tr) is not None
+    estimate = sentences.is_estimate(inputs.result)
     rows = []
     for r in table[:MAX_PARAM_ROWS]:
-        interval = "—" if r.get("ci_low") is None else tr("interval.range", low=number(r["ci_low"]),
-                                                           high=number(r["ci_high"]))
-        note = (tr("param.undetermined") if r["name"] in undetermined else
+        # Where an optimizer stopped short has no interval worth stating: the value is labelled instead.
+        interval = "—" if r.get("ci_low") is None or not estimate else tr(
+            "interval.range", low=number(r["ci_low"]), high=number(r["ci_high"]))
+        value = number(r["value"], 6)
+        note = (tr("param.separation") if separated and not r.get("fixed") else
+                tr("param.undetermined") if r["name"] in undetermined else
                 tr("param.no_uncertainty") if r["name"] in scaling else _bound_note(r, tr))
-        rows.append((r["name"], meanings.get(r["name"], ""), number(r["value"], 6), number(r.get("stderr"), 3),
-                     interval, note))
+        if not estimate and not r.get("fixed"):
+            value = tr("value.not_converged", value=value)
+            note = note or tr("param.not_converged")
+        rows.append((r["name"], meanings.get(r["name"], ""), value, number(r.get("stderr"), 3), interval, note))
     columns = tuple(tr(k) for k in ("col.parameter", "col.meaning", "col.value", "col.stderr", "col.interval",
                                     "col.note"))
     blocks = [Table(columns, tuple(rows), numeric=(False, False, True, True, True, False))]

@@ -36,7 +36,9 @@ from workbench import engine as ad
 from workbench.errors import OutputError
 from workbench.report import plots
 from workbench.report.i18n import Translator, translator
+from workbench.report.content import predicts_probability
 from workbench.report.plots import Drawn, FitSeries, Words
+from workbench.report.sentences import is_estimate
 
 PLOT_KEYS = ("convergence", "fit", "residuals")              # the PNG files of ``output.plots``
 APPENDIX_KEYS = ("trajectories", "graph")                     # drawn for the report's appendix only
@@ -138,7 +140,9 @@ def fit_series(outcome) -> FitSeries:
     model, columns = prepared.model, prepared.dataset.columns
     y = np.asarray(columns[model.target], dtype=float)
     predicted = np.asarray(outcome.predictions["prediction"], dtype=float)
-    if len(model.inputs) != 1 or model.binary:
+    if predicts_probability(prepared):
+        return FitSeries(y=y, predicted=predicted, binary=True)
+    if len(model.inputs) != 1:
         return FitSeries(y=y, predicted=predicted)
     x_name = model.inputs[0]
     x = np.asarray(columns[x_name], dtype=float)
@@ -146,7 +150,7 @@ def fit_series(outcome) -> FitSeries:
     grid = np.linspace(finite.min(), finite.max(), GRID_POINTS)
     curve = _curve(outcome, x_name, grid)
     band = None
-    if _has_covariance(outcome):
+    if _has_covariance(outcome) and is_estimate(outcome.result):      # no band around where a fit stopped short
         if curve is not None:
             half = _half_width(outcome, _jacobian_on(outcome, {x_name: grid}))
             band = (grid, curve - half, curve + half)
@@ -183,6 +187,9 @@ def _draw_fit(outcome, path: Path, tr: Translator, language: str) -> Drawn:
         x_name = outcome.prepared.model.inputs[0]
         words = Words(tr("plot.fit_title"), _label(config, tr, x_name), y_label,
                       (tr("plot.data"), tr("plot.fit"), tr("plot.band")))
+    elif series.binary:
+        words = Words(tr("plot.calibration_title"), tr("plot.predicted_chance", target=y_label),
+                      tr("plot.observed_share", target=y_label), (tr("plot.groups"), tr("plot.calibrated")))
     else:
         words = Words(tr("plot.actual_title"), tr("plot.actual", target=y_label), tr("plot.predicted", target=y_label),
                       (tr("plot.data"), tr("plot.perfect")))

@@ -18,6 +18,7 @@ saved by ``save_png`` at the one resolution ``DPI``, as an RGB PNG without an al
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from workbench.report.fonts import font_face
+from workbench.report.text import number
 
 DPI = 150
 PNG_EFFORT = 3                  # zlib level: as small as level 6 within 15%, in half the time
@@ -65,6 +67,7 @@ class FitSeries:
     curve: tuple[np.ndarray, np.ndarray] | None = None         # (x grid, fitted values) for a smooth line
     band: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None   # (x, low, high), x ascending
     date_origin: str | None = None      # x counts days since this ISO date: draw real dates
+    binary: bool = False                # a 0/1 target: predicted is a probability (a calibration plot)
 
 
 @dataclass(frozen=True)
@@ -171,6 +174,47 @@ def _date_axis(ax) -> None:
         offset_formats=["", "%Y", "%Y-%m", "%Y-%m-%d", "%Y-%m-%d", "%Y-%m-%d %H:%M"]))
 
 
+def _plain_ticks(ax) -> None:
+    """Tick labels written out in full (5,000,000, 0.00012), never with matplotlib's offset text
+    ("1e6" in the corner above the axis, where it would sit on the legend)."""
+    from matplotlib.ticker import FuncFormatter, ScalarFormatter
+
+    for axis, limits in ((ax.xaxis, ax.get_xlim()), (ax.yaxis, ax.get_ylim())):
+        if not isinstance(axis.get_major_formatter(), ScalarFormatter):
+            continue          # dates and log scales have their own labels
+        largest = max(abs(limits[0]), abs(limits[1]))
+        if largest >= 1e4:      # every integer digit, grouped
+            axis.set_major_formatter(FuncFormatter(lambda v, _: number(v, int(math.log10(abs(v))) + 1) if v else "0"))
+        elif 0 < largest < 1e-2:
+            axis.set_major_formatter(FuncFormatter(lambda v, _: number(v, 3)))
+        else:
+            axis.get_major_formatter().set_useOffset(False)
+
+
+CALIBRATION_GROUPS = 10
+
+
+def _calibration(ax, series: FitSeries, data_label: str, line_label: str) -> dict:
+    """Rows grouped by predicted chance (tenths): each group's mean predicted chance against the
+    share of its rows that are 1, sized by the rows in it, beside the dashed line where they agree.
+    Each row's 0/1 against its probability would put no point on that line."""
+    finite = np.isfinite(series.y) & np.isfinite(series.predicted)
+    if not finite.any():
+        raise ValueError("no row has a finite prediction")
+    p, y = series.predicted[finite], series.y[finite]
+    group = np.minimum((p * CALIBRATION_GROUPS).astype(int), CALIBRATION_GROUPS - 1)
+    sizes = np.bincount(group, minlength=CALIBRATION_GROUPS)
+    used = sizes > 0
+    mean_p = np.bincount(group, weights=p, minlength=CALIBRATION_GROUPS)[used] / sizes[used]
+    share = np.bincount(group, weights=y, minlength=CALIBRATION_GROUPS)[used] / sizes[used]
+    ax.plot([0, 1], [0, 1], color="#888", linestyle="--", label=plot_text(line_label), zorder=1)
+    ax.scatter(mean_p, share, s=20 + 180 * sizes[used] / sizes.max(), color=LINE, alpha=0.8,
+               label=plot_text(data_label), zorder=2)
+    ax.set_xlim(-0.02, 1.02)
+    ax.set_ylim(-0.02, 1.02)
+    return {"shown": int(finite.sum()), "total": len(series.y), "method": "groups"}
+
+
 def _titles(ax, words: Words, title: str | None = None) -> None:
     ax.set_xlabel(plot_text(words.x))
     ax.set_ylabel(plot_text(words.y))
@@ -232,6 +276,8 @@ def fit_figure(series: FitSeries, words: Words) -> tuple[object, dict]:
         if series.date_origin:
             _date_axis(ax)
         how = {"shown": len(y), "total": n, "method": "all" if rows is None else "sample"}
+    elif series.binary:
+        how = _calibration(ax, series, data_label, fit_label)
     else:
         finite = np.isfinite(series.y) & np.isfinite(series.predicted)
         if not finite.any():
@@ -248,6 +294,7 @@ def fit_figure(series: FitSeries, words: Words) -> tuple[object, dict]:
         ax.plot([lo, hi], [lo, hi], color="#888", linestyle="--", label=plot_text(fit_label), zorder=3)
     _legend_above(ax)
     _titles(ax, words, words.title)
+    _plain_ticks(ax)
     return fig, how
 
 
@@ -270,6 +317,7 @@ def residuals_figure(predicted: np.ndarray, residual: np.ndarray, words: tuple[W
     ax_hist.stairs(counts, edges, fill=True, color=LINE, alpha=0.8)
     for ax, w in zip((ax_scatter, ax_hist), words):
         _titles(ax, w, w.title)
+        _plain_ticks(ax)
     return fig, how
 
 

@@ -13,6 +13,11 @@ report's ``Translator``, and returns sentences in the report's language:
 * ``drift_sentences``: which parameters moved since the previous fit (``drift``);
 * ``alerts``: what a manager must not miss, without engineer words (the details are in the appendix).
 
+A fit that did not converge states no effect of an input: its values are where the optimizer
+stopped, not estimates, and the summary says so (``is_estimate``). A 0/1 target whose classes the
+inputs separate (result.json's ``separation``) is said to be separated, not "classified 100%
+correctly": the model cannot put a number on how strongly the input matters.
+
 Console notes (starting values, options an optimizer ignores) are not sentences of the summary.
 """
 
@@ -24,6 +29,22 @@ from workbench.report.text import names_list, number, percent, share_text, unit_
 
 MAX_EFFECT_SENTENCES = 4
 VERDICTS = ("verified", "failed", "inconclusive", "not_run")
+ESTIMATE_STATUSES = ("converged", "early_stopped")     # the values are an estimate (as predict judges)
+
+
+def is_estimate(result: dict) -> bool:
+    """The values are an estimate: the fit converged (or stopped early on its validation rows)."""
+    status = result.get("status")
+    return status == "early_stopped" or (bool(result.get("converged")) and status != "diverged")
+
+
+def separated_by(result: dict, tr) -> str | None:
+    """The inputs that separate a 0/1 target's classes, in words (None: not separated)."""
+    separation = result.get("separation")
+    if not isinstance(separation, dict):
+        return None
+    names = separation.get("by") or []
+    return names_list(names, tr) if names else tr("separation.combination")
 
 
 def gradient_verdict(result: dict) -> str:
@@ -35,7 +56,10 @@ def gradient_verdict(result: dict) -> str:
 def quality_sentences(result: dict, target: str, tr, *, binary: bool = False, target_unit: str | None = None) -> list[str]:
     metrics = result.get("metrics") or {}
     out = []
-    if binary and metrics.get("accuracy") is not None:
+    by = separated_by(result, tr)
+    if by is not None:        # "100% correct" would read as success; the model cannot quantify this
+        out.append(tr("quality.separated", target=target, by=by))
+    elif binary and metrics.get("accuracy") is not None:
         out.append(tr("quality.accuracy", share=share_text(metrics["accuracy"]), target=target))
     elif metrics.get("r2") is not None:
         r2 = metrics["r2"]
@@ -113,9 +137,15 @@ def alerts(result: dict, tr) -> list[str]:
     out = []
     if result.get("status") == "diverged":
         out.append(tr("alert.diverged"))
-    elif not result.get("converged"):
+    elif separated_by(result, tr) is not None:
+        out.append(tr("alert.separated", by=separated_by(result, tr)))
+    elif not is_estimate(result):
         out.append(tr("alert.not_converged"))
-    out += [tr(f"alert.{kind}", names=names_list(names, tr)) for kind, names in undetermined_by_kind(result)]
+    out += [tr(f"alert.{kind}", names=names_list(names, tr)) for kind, names in undetermined_by_kind(result)
+            if kind != "separation"]
+    r2 = (result.get("metrics") or {}).get("r2")
+    if r2 is not None and r2 < 0:
+        out.append(tr("alert.r2_negative"))
     if gradient_verdict(result) == "failed":
         out.append(tr("alert.gradients_failed"))
     return out
@@ -128,17 +158,18 @@ def undetermined_by_kind(result: dict) -> list[tuple[str, list[str]]]:
     groups: dict[str, list[str]] = {}
     for entry in result.get("undetermined") or []:
         name, reason = (entry.get("param"), entry.get("reason")) if isinstance(entry, dict) else (entry, None)
-        kind = {"at_bound": "at_bound", "scaling": "scaling"}.get(reason, "undetermined")
+        kind = {"at_bound": "at_bound", "scaling": "scaling", "separation": "separation"}.get(reason, "undetermined")
         groups.setdefault(kind, []).append(str(name))
-    return [(kind, groups[kind]) for kind in ("undetermined", "scaling", "at_bound") if kind in groups]
+    return [(kind, groups[kind]) for kind in ("undetermined", "scaling", "at_bound", "separation") if kind in groups]
 
 
 def summary_sentences(result: dict, effects: list[Effect], target: str, tr, *, binary: bool = False,
                       units: dict | None = None) -> list[str]:
     """The summary at the top: quality, the inputs' effects, convergence and gradients, drift."""
     units = units or {}
-    quality = quality_sentences(result, target, tr, binary=binary, target_unit=units.get(target))
-    if result.get("status") == "diverged":      # the last finite parameters support no claim of effect
-        effects = []
-    return (quality[:1] + effect_sentences(effects, target, tr, units) + trust_sentences(result, tr)
-            + drift_sentences(result, tr))
+    quality = quality_sentences(result, target, tr, binary=binary, target_unit=units.get(target))[:1]
+    by = separated_by(result, tr)
+    said_effects = effect_sentences(effects, target, tr, units) if is_estimate(result) else []
+    if not is_estimate(result) and by is None and result.get("status") != "diverged":
+        said_effects = [tr("summary.not_estimates")]    # where an optimizer stopped supports no claim of effect
+    return quality + said_effects + trust_sentences(result, tr) + drift_sentences(result, tr)

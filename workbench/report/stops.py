@@ -10,7 +10,9 @@ the suffix of a ``trust.*`` catalog key, with the numbers the sentence needs:
   non-finite at a step, every trial step non-finite, a parameter running away to infinity (the
   values of the step before), or the run ending at a non-finite point or with a loss far above
   the start (the starting values);
-* a run that stalled above its starting loss is told apart from one that simply stalled;
+* a run that stalled above its starting loss, or on a plateau where the model is flat, is told
+  apart from one that simply stalled; a 0/1 target whose classes the inputs separate
+  (``separated``) has no finite estimate;
 * an early stop by patience is told apart from a stop that a callback asked for.
 
 The cause is recognised by the phrases of the optimizer's message functions
@@ -33,9 +35,10 @@ DIVERGENCE_CAUSES = (
     ("diverged.end_nonfinite", "the loss at the end is not finite"),
     ("diverged.far_above", "the loss at the end"),
 )
-STALL_CAUSES = (("stalled.above_start", "above the starting loss"),)
+STALL_CAUSES = (("stalled.above_start", "above the starting loss"),
+                ("stalled.flat", "does not change with any parameter"))
 EARLY_CAUSES = (("early_stopped", "validation loss did not improve"),)
-PLAIN_STATUSES = ("max_steps", "time_limit", "timeout", "interrupted")
+PLAIN_STATUSES = ("max_steps", "time_limit", "timeout", "interrupted", "separated")
 RUNAWAY_PARAMETER = re.compile(r"parameter '([^']*)' ran away")
 
 

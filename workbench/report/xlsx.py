@@ -28,7 +28,7 @@ import numpy as np
 
 from workbench.report.i18n import Translator, translator
 from workbench.report.plots import SAMPLE_ABOVE
-from workbench.report.sentences import gradient_verdict
+from workbench.report.sentences import gradient_verdict, is_estimate
 from workbench.report.stops import stop_sentence
 from workbench.report.text import count
 
@@ -180,7 +180,9 @@ def _summary_sheet(book: _Book, result: dict, notes: list[str]) -> None:
     _widths(sheet, widths)
 
 
-def _parameters_sheet(book: _Book, params_table: list[dict]) -> None:
+def _parameters_sheet(book: _Book, params_table: list[dict], estimate: bool = True) -> None:
+    """One row per parameter; when the fit is no estimate (``sentences.is_estimate``), the interval
+    cells say so instead of holding numbers."""
     tr = book.tr
     sheet = book.book.add_worksheet(tr("xlsx.sheet.parameters"))
     widths = book.header(sheet, 0, [tr(f"xlsx.col.{c}") for c in PARAMS_COLUMNS])
@@ -190,7 +192,10 @@ def _parameters_sheet(book: _Book, params_table: list[dict]) -> None:
             num_format = shown if key in ("value", "ci_low", "ci_high") else None
             if key == "stderr" and p.get("stderr"):
                 num_format = number_format(p["stderr"], p["stderr"])
-            widths[c] = max(widths[c], book.put(sheet, r, c, p.get(key), num_format))
+            value = p.get(key)
+            if key in ("ci_low", "ci_high") and not estimate and not p.get("fixed"):
+                value = tr("xlsx.not_estimate")
+            widths[c] = max(widths[c], book.put(sheet, r, c, value, num_format))
     sheet.freeze_panes(1, 1)
     _widths(sheet, widths)
 
@@ -354,7 +359,7 @@ def write_xlsx(outcome, target: Path) -> Path:
             notes.append(tr("xlsx.capped", shown=count(rows_that_fit(n_pred)), total=count(n_pred),
                             file="predictions.csv"))
         _summary_sheet(book, outcome.result, notes)
-        _parameters_sheet(book, outcome.params_table)
+        _parameters_sheet(book, outcome.params_table, is_estimate(outcome.result))
         _predictions_sheet(book, outcome)
         _history_sheet(book, outcome.history)
         book.close()

@@ -32,6 +32,12 @@ MESSAGES = {
     "quality.r2_negative": "The model explains less of the variation in {target} than its plain average does "
                            "(R² = {r2}).",
     "quality.accuracy": "The model classifies {share} of the rows correctly (whether {target} is 1 or 0).",
+    "quality.separated": "The rows where {target} is 1 and those where it is 0 are perfectly separated by {by}: "
+                         "the model cannot put a number on how strongly it matters, since its coefficients grow "
+                         "without bound.",
+    "separation.combination": "a combination of the inputs",
+    "summary.not_estimates": "Because the fit did not converge, the values shown are where the optimizer stopped, "
+                             "not estimates, so no effect of an input is stated.",
     "quality.rmse": "A typical prediction of {target} is off by about {rmse}.",
     "quality.validation": "On the {n} rows held out for validation, it explains {share} of the variation.",
     "quality.validation_accuracy": "On the {n} rows held out for validation, it classifies {share} correctly.",
@@ -65,6 +71,9 @@ MESSAGES = {
     "trust.stalled": "The fit stopped after {steps} without converging: no further step lowered the loss.",
     "trust.stalled.above_start": "The fit stopped after {steps} at a loss above its starting loss, so it did "
                                  "not converge.",
+    "trust.stalled.flat": "The fit stopped after {steps} on a plateau where the model's prediction does not change "
+                          "with any parameter, so it did not converge.",
+    "trust.separated": "The fit stopped after {steps} without converging: its coefficients have no finite best value.",
     "trust.early_stopped": "The fit stopped early after {steps}, when its error on the rows held out for "
                            "validation stopped improving; the values shown are those with the lowest such error.",
     "trust.interrupted": "The fit was interrupted after {steps}; the values shown are the last ones reached.",
@@ -92,6 +101,9 @@ MESSAGES = {
     "gradients.not_run": "Its gradients were not checked.",
     "alert.diverged": "The fit diverged; do not use these numbers.",
     "alert.not_converged": "The fit did not reach a stable answer; treat the numbers with caution.",
+    "alert.separated": "The classes are perfectly separated by {by}; the model's coefficients are not estimates "
+                       "and have no standard errors.",
+    "alert.r2_negative": "The model predicts worse than the plain average would; do not use its predictions.",
     "alert.undetermined": "The data cannot determine {names}; their values are not reliable.",
     "alert.scaling": "The uncertainty of {names} could not be estimated because an input spans many orders of magnitude; rescaling that input would fix this.",
     "alert.at_bound": "{names} ended at a limit set in the configuration: the value shown is that limit, not an estimate from the data.",
@@ -127,6 +139,9 @@ MESSAGES = {
     "param.at_lower": "at its lower bound",
     "param.at_upper": "at its upper bound",
     "param.undetermined": "cannot be determined",
+    "param.not_converged": "not converged: not an estimate",
+    "param.separation": "no finite estimate (separated classes)",
+    "value.not_converged": "{value} (not converged)",
     "param.no_uncertainty": "uncertainty not estimated",
     "params.more": "… and {n} more parameters in params.csv",
     "meaning.constant_subtracted": "constant term subtracted from {target}",
@@ -209,6 +224,12 @@ MESSAGES = {
     "figure.fit.no_band": "The data and the fitted curve (no band: the uncertainties could not be estimated).",
     "figure.fit.actual": "Each row's prediction against its actual value: points on the dashed line are "
                          "predicted exactly.",
+    "figure.fit.calibration": "Rows grouped by their predicted chance that {target} is 1 (in tenths): each point is "
+                              "a group's average predicted chance against the share of its rows where {target} is "
+                              "1, larger for more rows; on the dashed line the predicted chances come true on "
+                              "average.",
+    "figure.fit.not_estimate": "The data and the curve where the optimizer stopped (no band: the fit did not "
+                               "converge, so the curve is not an estimate).",
     "figure.sample": "Shown: a random sample of {shown} of the {total} rows.",
     "figure.density": "Shown: the density of all {total} rows (darker: more rows).",
     "figure.convergence.title": "Convergence",
@@ -253,6 +274,11 @@ MESSAGES = {
     "plot.fit": "fit",
     "plot.band": "95% confidence band",
     "plot.perfect": "perfect fit",
+    "plot.calibration_title": "Predicted chance against what happened",
+    "plot.predicted_chance": "predicted chance that {target} is 1",
+    "plot.observed_share": "share of rows where {target} is 1",
+    "plot.groups": "groups of rows",
+    "plot.calibrated": "chances come true",
     "plot.actual": "actual {target}",
     "plot.predicted": "predicted {target}",
     "plot.with_unit": "{name} ({unit})",
@@ -305,6 +331,8 @@ MESSAGES = {
     "xlsx.status.stalled": "stalled",
     "xlsx.status.interrupted": "interrupted",
     "xlsx.status.diverged": "diverged",
+    "xlsx.status.separated": "classes separated",
+    "xlsx.not_estimate": "not an estimate (not converged)",
     "xlsx.verdict.verified": "verified",
     "xlsx.verdict.failed": "FAILED",
     "xlsx.verdict.inconclusive": "inconclusive",

@@ -31,6 +31,11 @@ MESSAGES = {
     "quality.r2": "このモデルは{target}の変動の{share}を説明しています。",
     "quality.r2_negative": "このモデルが説明する{target}の変動は、単純な平均値よりも少なくなっています(R² = {r2})。",
     "quality.accuracy": "このモデルは行の{share}を正しく分類しています({target}が1か0か)。",
+    "quality.separated": "{target}が1の行と0の行は{by}によって完全に分かれています。係数が際限なく大きくなるため、"
+                         "その影響の強さをモデルは数値で示せません。",
+    "separation.combination": "入力の組み合わせ",
+    "summary.not_estimates": "フィットが収束しなかったため、表示している値は最適化が停止した位置の値で推定値ではありません。"
+                             "そのため入力の効果は記載しません。",
     "quality.rmse": "{target}の予測の典型的な誤差は約{rmse}です。",
     "quality.validation": "検証用に取り分けた{n}行では、変動の{share}を説明しています。",
     "quality.validation_accuracy": "検証用に取り分けた{n}行では、{share}を正しく分類しています。",
@@ -60,6 +65,9 @@ MESSAGES = {
     "trust.timeout": "フィットは制限時間に達し、収束しないまま{steps}で停止しました。",
     "trust.stalled": "フィットは収束しないまま{steps}で停止しました: それ以上損失を下げるステップがありませんでした。",
     "trust.stalled.above_start": "フィットは開始時より高い損失のまま{steps}で停止したため、収束していません。",
+    "trust.stalled.flat": "フィットは{steps}で、どのパラメータを動かしてもモデルの予測が変わらない平坦な領域で停止したため、"
+                          "収束していません。",
+    "trust.separated": "フィットは収束しないまま{steps}で停止しました: 係数には有限の最適値がありません。",
     "trust.early_stopped": "検証用に取り分けた行での誤差が改善しなくなったため、フィットは{steps}で早期に停止しました。"
                            "表示している値は、その誤差が最も小さかったときの値です。",
     "trust.interrupted": "フィットは{steps}の後に中断されました: 表示している値は最後に到達した値です。",
@@ -87,6 +95,8 @@ MESSAGES = {
     "gradients.not_run": "勾配は検証していません。",
     "alert.diverged": "フィットが発散しました。これらの数値は使用しないでください。",
     "alert.not_converged": "フィットは安定した解に達していません。数値は慎重に扱ってください。",
+    "alert.separated": "クラスは{by}によって完全に分かれています。モデルの係数は推定値ではなく、標準誤差もありません。",
+    "alert.r2_negative": "このモデルの予測は単純な平均値よりも劣ります。予測には使用しないでください。",
     "alert.undetermined": "データからは{names}を決定できません。これらの値は信頼できません。",
     "alert.scaling": "入力の値の範囲が何桁にもわたるため、{names}の不確かさを推定できませんでした。その入力の尺度を調整すると解決します。",
     "alert.at_bound": "{names}は設定で定めた限界値に達しました。表示している値はその限界値で、データから推定した値ではありません。",
@@ -119,6 +129,9 @@ MESSAGES = {
     "param.at_lower": "下限に到達",
     "param.at_upper": "上限に到達",
     "param.undetermined": "決定できません",
+    "param.not_converged": "未収束: 推定値ではありません",
+    "param.separation": "有限の推定値なし(クラスが分離)",
+    "value.not_converged": "{value}(未収束)",
     "param.no_uncertainty": "不確かさは未推定",
     "params.more": "… ほか{n}個のパラメータは params.csv にあります",
     "meaning.constant_subtracted": "{target}から差し引かれる定数項",
@@ -197,6 +210,11 @@ MESSAGES = {
     "figure.fit.band": "データと当てはめた曲線。影の帯は曲線の95%信頼帯です。",
     "figure.fit.no_band": "データと当てはめた曲線(不確かさを推定できなかったため帯はありません)。",
     "figure.fit.actual": "各行の予測値と実測値: 破線上の点は正確に予測されています。",
+    "figure.fit.calibration": "予測された「{target}が1になる確率」で行を10段階に分けたもの: 各点はグループの予測確率の平均と、"
+                              "そのうち{target}が1だった行の割合です(点が大きいほど行が多い)。破線上では予測確率が平均して"
+                              "その通りに実現しています。",
+    "figure.fit.not_estimate": "データと、最適化が停止した位置の曲線(フィットが収束しなかったため曲線は推定値ではなく、"
+                               "帯はありません)。",
     "figure.sample": "表示: 全{total}行から無作為に選んだ{shown}行。",
     "figure.density": "表示: 全{total}行の密度(濃いほど行が多い)。",
     "figure.convergence.title": "収束",
@@ -239,6 +257,11 @@ MESSAGES = {
     "plot.fit": "当てはめ",
     "plot.band": "95%信頼帯",
     "plot.perfect": "完全な一致",
+    "plot.calibration_title": "予測確率と実際の結果",
+    "plot.predicted_chance": "{target}が1になる予測確率",
+    "plot.observed_share": "{target}が1だった行の割合",
+    "plot.groups": "行のグループ",
+    "plot.calibrated": "予測どおり",
     "plot.actual": "{target}(実績)",
     "plot.predicted": "{target}(予測)",
     "plot.with_unit": "{name}({unit})",
@@ -291,6 +314,8 @@ MESSAGES = {
     "xlsx.status.stalled": "停滞",
     "xlsx.status.interrupted": "中断",
     "xlsx.status.diverged": "発散",
+    "xlsx.status.separated": "クラスが分離",
+    "xlsx.not_estimate": "推定値ではありません(未収束)",
     "xlsx.verdict.verified": "検証済み",
     "xlsx.verdict.failed": "不合格",
     "xlsx.verdict.inconclusive": "判定不能",
