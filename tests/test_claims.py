@@ -60,6 +60,7 @@ def _cases():
     won_flat = (rng.uniform(size=200) < 0.4).astype(int)
     price = rng.uniform(10, 100, 300)
     qty = 60 * price ** -0.45 + rng.normal(0, 0.3, 300)
+    price_k = rng.uniform(0.4, 2.4, 200)
     lin = "model: {type: linear, inputs: [x], target: y}"
     return [
         ("rising", "x,y", zip(x, 3 + 2.5 * x + noise * 0.5), lin, ""),
@@ -98,6 +99,10 @@ def _cases():
          'model: {formula: "quantity ~ a * price ** b"}', "params: {a: 25, b: 0}\noptimizer: {name: gd, lr: 1e6, max_steps: 50}"),
         ("michaelis", "s,v", zip(x, 5 * x / (2 + x) + noise * 0.05), "model: {type: michaelis_menten, input: s, target: v}", ""),
         ("huber", "x,y", zip(x, 3 + 2 * x + noise * 0.5), lin, "loss: {name: huber, delta: 1.0}"),
+        ("separated", "price_k,won", zip(price_k, (price_k < 1.2).astype(int)),
+         "model: {type: logistic, inputs: [price_k], target: won}", "loss: cross_entropy"),
+        ("plateau", "price,quantity", zip(price, 10 + 6 * qty),
+         'model: {formula: "quantity ~ a * exp(b*price)"}', "params: {a: 25, b: 0.5}\noptimizer: {name: adam, lr: 10}"),
     ]
 
 
@@ -181,6 +186,7 @@ def test_every_summary_sentence_is_true_of_result_json(fits, name):
     if diverged:
         assert any("diverged" in s for s in said) and "The fit diverged; do not use these numbers." in alerts
         assert not any(("raises" in s or "lowers" in s or "no clear effect" in s) for s in said)
+    _check_honest_ending(result, said, alerts)
     verdict = (result.get("gradient_check") or {}).get("verdict", "not_run")
     gradient_said = {"verified": "Its gradients were verified.", "failed": "The check of its gradients failed.",
                      "inconclusive": "The check of its gradients was inconclusive.",
@@ -207,6 +213,28 @@ def test_every_summary_sentence_is_true_of_result_json(fits, name):
         _check_effect(sentence, effect, result)
 
 
+def _check_honest_ending(result: dict, said: list[str], alerts: list[str]) -> None:
+    """Where the values are no estimate, no effect is stated and the summary says why; separated
+    classes are said to be separated, never "classified correctly"; R² below 0 is an alert."""
+    estimate = result["status"] == "early_stopped" or (result["converged"] and result["status"] != "diverged")
+    stated = [s for s in said if "raises" in s or "lowers" in s or "no clear effect" in s or "95%" in s]
+    if not estimate:
+        assert not stated, said
+    if not estimate and result["status"] not in ("diverged", "separated"):
+        assert "not estimates, so no effect of an input is stated" in " ".join(said)
+    separation = result.get("separation")
+    assert (result["status"] == "separated") == (separation is not None)
+    if separation is not None:
+        by = ", ".join(separation["by"]) or "a combination of the inputs"
+        assert said[0].startswith("The rows where") and f"perfectly separated by {by}" in said[0]
+        assert not any("classifies" in s for s in said) and all(u["reason"] == "separation"
+                                                                 for u in result["undetermined"])
+        assert all(v is None for v in result["stderr"].values())
+    r2 = result["metrics"].get("r2")
+    assert (r2 is not None and r2 < 0) == ("The model predicts worse than the plain average would; do not use its "
+                                           "predictions." in alerts)
+
+
 def test_the_suite_covers_every_kind_of_claim(fits):
     kinds, clear, unclear, statuses = set(), 0, 0, set()
     for outcome in fits.values():
@@ -220,7 +248,7 @@ def test_the_suite_covers_every_kind_of_claim(fits):
     assert len(fits) >= 20
     assert {"slope", "average", "odds_ratio", "probability", "unmeasured"} <= kinds, kinds
     assert clear >= 5 and unclear >= 3
-    assert "diverged" in statuses and len(statuses) >= 3, statuses
+    assert {"diverged", "separated", "stalled", "max_steps", "converged"} <= statuses, statuses
 
 
 def test_a_linear_effect_reads_naturally_with_units(fits):
