@@ -20,7 +20,7 @@ import numpy as np
 
 from workbench.engine.errors import EngineError
 from workbench.engine.mode import MODE
-from workbench.engine.pullback import flatten, pullback
+from workbench.engine.pullback import flatten, flatten_made, pullback
 from workbench.engine.tensor import Tensor
 
 
@@ -79,8 +79,10 @@ def owned_gradients(adjoints):
     return owned
 
 
-def _sweep(output: Tensor, grad, retain_graph: bool, create_graph: bool, stops: frozenset):
-    """Flatten the graph below ``output`` and pull the seed back: (tensors, slots, adjoints)."""
+def _sweep(output: Tensor, grad, retain_graph: bool, create_graph: bool, stops: frozenset,
+           made: list | None = None):
+    """Flatten the graph below ``output`` and pull the seed back: (tensors, slots, adjoints).
+    ``made``: the tensors recorded while ``output`` was computed, if known (``flatten_made``)."""
     if output.__class__ is not Tensor or not output.requires_grad:
         shape = f" (shape {output.shape})" if isinstance(output, Tensor) else ""
         raise EngineError(f"backward: this tensor{shape} does not require a gradient (no input with "
@@ -97,9 +99,13 @@ def _sweep(output: Tensor, grad, retain_graph: bool, create_graph: bool, stops: 
     collecting = gc.isenabled()
     gc.disable()
     try:
-        steps, tensors, slots = flatten(output, stops, create_graph=create_graph, release=not retain_graph)
+        flat = None if made is None else flatten_made(output, made, stops, create_graph=create_graph,
+                                                      release=not retain_graph)
+        if flat is None:
+            flat = flatten(output, stops, create_graph=create_graph, release=not retain_graph)
+        steps, tensors, slots = flat
         adjoints = [None] * len(tensors)
-        adjoints[-1] = _seed(output, grad, create_graph)
+        adjoints[slots[id(output)]] = _seed(output, grad, create_graph)
         saved_mode = MODE.recording
         MODE.recording = create_graph
         try:
@@ -139,11 +145,12 @@ def backprop(output: Tensor, grad=None, *, retain_graph: bool = False, create_gr
 
 
 def adjoints_of(output: Tensor, wrt: list[Tensor], grad=None, *, retain_graph: bool = False,
-                create_graph: bool = False) -> list:
+                create_graph: bool = False, made: list | None = None) -> list:
     """The adjoints ∂output/∂t for the tensors ``t`` in ``wrt`` (None where unreached); the search
-    does not look through them. What the function transforms ask for."""
+    does not look through them. What the function transforms ask for; they pass ``made``, the
+    tensors recorded while f ran (made after ``wrt``), so the graph needs no search."""
     stops = frozenset(map(id, wrt))
-    tensors, slots, adjoints = _sweep(output, grad, retain_graph, create_graph, stops)
+    tensors, slots, adjoints = _sweep(output, grad, retain_graph, create_graph, stops, made)
     found = []
     for tensor in wrt:
         slot = slots.get(id(tensor))

@@ -250,6 +250,9 @@ def apply(prim: Primitive, args: tuple, kw: dict = NO_OPTIONS):
         result.requires_grad = True
         result._node = node = _new_node(Node)   # Node.__init__, written out: once per operation
         node.prim, node.args, node.kw, node.inputs = prim, args, kw, inputs
+        made = MODE.made
+        if made is not None:   # creation order is a topological order: the sweep needs no search
+            made.append(result)
     else:
         result.requires_grad = False
         result._node = None

@@ -11,12 +11,13 @@ import contextlib
 
 
 class _Mode:
-    __slots__ = ("recording", "forward", "watch")
+    __slots__ = ("recording", "forward", "watch", "made")
 
     def __init__(self) -> None:
         self.recording = True   # build graph nodes for operations on tensors that require grad
         self.forward = 0        # > 0 while a forward-mode (jvp) sweep is propagating tangents
         self.watch = None       # while a tape records: a list noting value-dependent control
+        self.made = None        # while a transform evaluates f: every recorded result, in order of creation
 
 
 def note_value_dependence(what: str) -> None:

@@ -118,6 +118,49 @@ def flatten(root: Tensor, stops: frozenset = frozenset(), *, create_graph: bool 
     return steps, tensors, slot_of
 
 
+def flatten_made(root: Tensor, made: list, stops: frozenset = frozenset(), *,
+                 create_graph: bool = False, release: bool = False):
+    """``flatten``'s (steps, tensors, slots) from ``made``, the tensors a transform saw recorded
+    while it ran f, in order of creation (``MODE.made``): that order is already a forward order,
+    so no search is needed. A tensor ``root`` does not depend on gets a step that never receives
+    an adjoint, so ``pullback`` skips it (and leaves its node alone). None when the graph reaches
+    a tensor recorded elsewhere: ``flatten`` then searches. ``stops`` must not be among ``made``
+    (a transform's stand-ins are made before f runs).
+    """
+    tensors: list[Tensor] = []
+    steps: list[tuple] = []
+    slot_of: dict[int, int] = {}
+    emit, add_step, slot_get = tensors.append, steps.append, slot_of.get
+
+    def slot_outside(arg) -> int:
+        """A slot for an input not made in f (a leaf or a stop); -1 when the search must go on."""
+        if arg._node is not None and id(arg) not in stops:
+            return -1
+        slot = slot_of[id(arg)] = len(tensors)
+        emit(arg)
+        return slot
+    for tensor in made:
+        node = tensor._node
+        args, has_rule = node.args, node.prim.has_rule
+        if args is None:   # released by a backward pass inside f: flatten names it if it is reached
+            return None
+        wanted = []
+        for position, arg in enumerate(args):
+            if arg.__class__ is Tensor and arg.requires_grad:
+                slot = slot_get(id(arg))
+                if slot is None and (slot := slot_outside(arg)) < 0:
+                    return None
+                if has_rule is None or position in has_rule:
+                    wanted.append((position, slot, arg.data.shape))
+        slot = slot_of[id(tensor)] = len(tensors)
+        emit(tensor)
+        if create_graph:
+            add_step((slot, tensor, node.prim, node.kw, args, wanted, node if release else None))
+        else:
+            add_step((slot, tensor.data, node.prim, node.kw, node.inputs, wanted, node if release else None))
+    return (steps, tensors, slot_of) if id(root) in slot_of else None
+
+
 def pullback(steps: list, adjoints: list, hook=None) -> None:
     """Run ``steps`` from the last to the first, pulling each step's adjoint back to its inputs.
 

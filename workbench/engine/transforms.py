@@ -29,6 +29,8 @@ from workbench.engine.tensor import Tensor, as_float_array, leaf
 
 def _stand_in(value) -> Tensor:
     """A tensor that requires grad and stands for ``value`` (connected to it if it has a graph)."""
+    if value.__class__ is float:   # a model's scalar parameter: the commonest argument
+        return leaf(np.array(value), requires_grad=True)
     if isinstance(value, Tensor):
         if value.requires_grad:
             return identity(value)
@@ -47,7 +49,8 @@ def _argnums(argnums, n_args: int) -> tuple[int, ...]:
 
 
 def _differentiate(f: Callable, args: tuple, nums: tuple[int, ...]):
-    """Evaluate f with stand-ins at ``nums``; return (output, stand-ins, differentiable?)."""
+    """Evaluate f with stand-ins at ``nums``; return (output, stand-ins, differentiable?, the
+    tensors f recorded in order of creation)."""
     differentiable = False
     call_args = list(args)
     stand_ins = []
@@ -55,12 +58,18 @@ def _differentiate(f: Callable, args: tuple, nums: tuple[int, ...]):
         differentiable = differentiable or isinstance(args[i], Tensor)
         call_args[i] = stand = _stand_in(args[i])
         stand_ins.append(stand)
-    saved, MODE.recording = MODE.recording, True   # enable_grad(), without a context object per call
+    # enable_grad(), without a context object per call; and a list of what f records, so the
+    # backward pass walks it instead of searching the graph
+    saved, MODE.recording = MODE.recording, True
+    made: list = []
+    outer, MODE.made = MODE.made, made
     try:
         out = f(*call_args)
     finally:
-        MODE.recording = saved
-    return out, stand_ins, differentiable
+        MODE.recording, MODE.made = saved, outer
+        if outer is not None:   # a transform inside another's f: the outer one's graph goes through these
+            outer += made
+    return out, stand_ins, differentiable, made
 
 
 def _scalar_output(out, who: str) -> Tensor:
@@ -71,12 +80,13 @@ def _scalar_output(out, who: str) -> Tensor:
     return out
 
 
-def _adjoints(out: Tensor, stand_ins: list, differentiable: bool, seed=None, retain: bool = False) -> list:
+def _adjoints(out: Tensor, stand_ins: list, differentiable: bool, made: list, seed=None,
+              retain: bool = False) -> list:
     if not out.requires_grad:
         zeros = [np.zeros_like(s.data) for s in stand_ins]
         return [Tensor(z) for z in zeros] if differentiable else zeros
     found = adjoints_of(out, stand_ins, seed, retain_graph=differentiable or retain,
-                        create_graph=differentiable)
+                        create_graph=differentiable, made=made)
     if not differentiable:   # arrays: owned_gradients makes each one an array the caller owns
         return owned_gradients([np.zeros_like(s.data) if g is None else g for s, g in zip(stand_ins, found)])
     grads = []
@@ -95,9 +105,9 @@ def value_and_grad(f: Callable, argnums: int | Sequence[int] = 0) -> Callable:
         nums = numbered.get(len(args))
         if nums is None:
             nums = numbered[len(args)] = _argnums(argnums, len(args))
-        out, stand_ins, differentiable = _differentiate(f, args, nums)
+        out, stand_ins, differentiable, made = _differentiate(f, args, nums)
         out = _scalar_output(out, "grad")
-        grads = _adjoints(out, stand_ins, differentiable)
+        grads = _adjoints(out, stand_ins, differentiable, made)
         value = out if differentiable else float(out.data.reshape(()))
         return value, (grads[0] if isinstance(argnums, int) else tuple(grads))
     return value_and_grad_f
@@ -114,7 +124,7 @@ def grad(f: Callable, argnums: int | Sequence[int] = 0) -> Callable:
 
 def _reverse_jacobian(f, args, num):
     """One forward pass, then one backward pass per output element (each a row of ∂f/∂x)."""
-    out, (stand,), differentiable = _differentiate(f, args, (num,))
+    out, (stand,), differentiable, made = _differentiate(f, args, (num,))
     if not isinstance(out, Tensor):
         out = Tensor(out)
     shape = out.shape + stand.shape
@@ -122,7 +132,8 @@ def _reverse_jacobian(f, args, num):
     for k in range(out.data.size):
         seed = np.zeros(out.data.size)
         seed[k] = 1.0
-        rows.append(_adjoints(out, [stand], differentiable, seed=seed.reshape(out.shape), retain=True)[0])
+        rows.append(_adjoints(out, [stand], differentiable, made, seed=seed.reshape(out.shape),
+                              retain=True)[0])
     if not rows:
         return np.zeros(shape)
     if differentiable:

@@ -1,0 +1,124 @@
+"""The transforms' sweep without a graph search: steps made from the list of what f recorded
+(``MODE.made``, ``pullback.flatten_made``) in order of creation, and the search as the fallback."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from workbench import engine as ad
+from workbench.engine import backward as backward_module
+from workbench.engine.mode import MODE
+from workbench.engine.pullback import flatten, flatten_made
+from workbench.engine.tensor import leaf
+
+
+def _recorded(f, *values):
+    """(output, stand-in leaves, the tensors f recorded in order) as a transform sees them."""
+    leaves = [leaf(np.array(v, dtype=float), True) for v in values]
+    saved, MODE.made = MODE.made, []
+    try:
+        out = f(*leaves)
+        made = MODE.made
+    finally:
+        MODE.made = saved
+    return out, leaves, made
+
+
+def _fan_out(a, b):
+    u = ad.sin(a) * b          # a and b are used twice each, u three times
+    return ad.sum(u * u + ad.exp(u) * a - b / (1.0 + u * u))
+
+
+def _step_signature(steps, tensors):
+    return sorted((id(tensors[step[0]]), step[2].name, tuple((w[0], id(tensors[w[1]]), w[2]) for w in step[5]))
+                  for step in steps)
+
+
+def test_the_list_gives_the_searchs_steps_in_creation_order():
+    out, leaves, made = _recorded(_fan_out, np.linspace(0.1, 1.0, 5), 0.7)
+    stops = frozenset(map(id, leaves))
+    steps, tensors, slots = flatten_made(out, made, stops)
+    searched_steps, searched_tensors, _ = flatten(out, stops)
+    assert _step_signature(steps, tensors) == _step_signature(searched_steps, searched_tensors)
+    assert [tensors[step[0]] for step in steps] == made   # every step in the order f made it
+    assert all(slots[id(tensors[w[1]])] < step[0] for step in steps for w in step[5])
+
+
+def test_value_and_grad_through_the_list_matches_the_search():
+    x, b = np.linspace(0.1, 1.0, 5), 0.7
+    value, (gx, gb) = ad.value_and_grad(_fan_out, (0, 1))(x, b)
+    xt, bt = ad.Tensor(x, requires_grad=True), ad.Tensor(b, requires_grad=True)
+    out = _fan_out(xt, bt)
+    out.backward()      # Tensor.backward always searches the graph
+    assert value == float(out.data)
+    np.testing.assert_allclose(gx, xt.grad, rtol=1e-15, atol=0)
+    np.testing.assert_allclose(gb, bt.grad, rtol=1e-15, atol=0)
+
+
+def test_a_result_the_output_ignores_keeps_its_graph():
+    kept = []
+
+    def f(x):
+        kept.append(ad.exp(x) * 3.0)     # recorded, but the output does not depend on it
+        return ad.sum(ad.sin(x))
+    x = np.array([0.2, 0.4])
+    g = ad.grad(f)(x)
+    np.testing.assert_array_equal(g, np.cos(x))
+    side = kept[0]
+    assert side._node.args is not None and not side._node.released
+    side.backward(np.ones(2))            # still differentiable afterwards
+
+
+def test_a_tensor_recorded_before_f_ran_falls_back_to_the_search():
+    w = ad.Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    outside = ad.exp(w)                  # recorded outside the transform, with a graph of its own
+
+    def f(x):
+        return ad.sum(x * outside)
+    out, leaves, made = _recorded(f, np.array([0.5, 0.25]))
+    assert flatten_made(out, made, frozenset(map(id, leaves))) is None
+    g = ad.grad(f)(np.array([0.5, 0.25]))
+    np.testing.assert_allclose(g, np.exp([1.0, 2.0]), rtol=1e-15)
+
+
+def test_the_search_is_not_run_when_the_list_suffices(monkeypatch):
+    def no_search(*args, **kw):
+        raise AssertionError("flatten searched the graph")
+    monkeypatch.setattr(backward_module, "flatten", no_search)
+    g = ad.grad(lambda x: ad.sum(ad.tanh(x) * x))(np.array([0.3, -1.2]))
+    x = np.array([0.3, -1.2])
+    np.testing.assert_allclose(g, np.tanh(x) + x * (1 - np.tanh(x) ** 2), rtol=1e-15)
+
+
+def test_nested_transforms_hand_their_list_to_the_outer_one_and_restore_it():
+    def inner(y):
+        return ad.sum(ad.sin(y) * y)
+
+    def outer(x):
+        return ad.sum(ad.grad(inner)(x) * x)     # a transform inside another's f
+    x = np.array([0.4, 1.1])
+    g = ad.grad(outer)(x)
+    # d/dx [x · (sin x + x cos x)] = sin x + x cos x + x (2 cos x − x sin x)
+    expected = np.sin(x) + x * np.cos(x) + x * (2 * np.cos(x) - x * np.sin(x))
+    np.testing.assert_allclose(g, expected, rtol=1e-14)
+    assert MODE.made is None
+    np.testing.assert_allclose(ad.hessian(inner)(x), np.diag(2 * np.cos(x) - x * np.sin(x)), rtol=1e-14)
+
+
+def test_the_list_is_dropped_when_f_fails():
+    def broken(x):
+        ad.exp(x)
+        raise ValueError("inside f")
+    with pytest.raises(ValueError):
+        ad.grad(broken)(np.array([1.0]))
+    assert MODE.made is None
+
+
+def test_a_released_node_in_the_list_is_named_as_before():
+    def f(x):
+        y = ad.exp(x)
+        ad.sum(y).backward()             # releases exp's node inside f
+        return ad.sum(y * 2.0)
+    with pytest.raises(ad.EngineError, match="released"):
+        ad.grad(f)(np.array([0.5]))
