@@ -26,8 +26,6 @@ __all__ = ["read_text_table"]
 _SNIFF_LINES = 256          # lines decoded up front to choose the delimiter (the sniffer reads 200)
 _HEADER_SCAN_ROWS = 20      # as source._find_header
 _WIDEST = 4096              # columns a file may have on this path
-# A cell starting or ending with anything but these may carry whitespace (of any script) to trim.
-_MAY_NEED_TRIMMING = r"^[^0-9A-Za-z.+\-]|[^0-9A-Za-z.]$"
 
 
 def _head_text(data: bytes) -> str | None:
@@ -83,9 +81,27 @@ def _trimmed(column):
     import pyarrow.compute as pc
 
     text = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
-    if pc.any(pc.match_substring_regex(text, _MAY_NEED_TRIMMING)).as_py():
+    if _may_need_trimming(text):
         text = pc.utf8_trim_whitespace(text)
     return null_where_empty(text)
+
+
+def _may_need_trimming(text) -> bool:
+    """Whether some cell starts or ends with a byte that may belong to whitespace: an ASCII space
+    or control character, or any byte of a non-ASCII character (U+3000, U+00A0...)."""
+    import pyarrow as pa
+
+    width = np.int64 if pa.types.is_large_string(text.type) else np.int32
+    offsets = np.frombuffer(text.buffers()[1], dtype=width)[text.offset:text.offset + len(text) + 1]
+    if text.buffers()[2] is None or offsets[-1] == offsets[0]:
+        return False
+    data = np.frombuffer(text.buffers()[2], dtype=np.uint8)
+    starts, stops = offsets[:-1], offsets[1:]
+    filled = stops > starts
+    for edge in (data[starts[filled]], data[stops[filled] - 1]):
+        if np.any((edge <= 0x20) | (edge >= 0x80)):
+            return True
+    return False
 
 
 def read_text_table(data: bytes, path: Path, delimiter_of, header_row: int | None, where: str):
