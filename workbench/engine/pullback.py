@@ -144,14 +144,24 @@ def flatten_made(root: Tensor, made: list, stops: frozenset = frozenset(), *,
         args, has_rule = node.args, node.prim.has_rule
         if args is None:   # released by a backward pass inside f: flatten names it if it is reached
             return None
-        wanted = []
-        for position, arg in enumerate(args):
-            if arg.__class__ is Tensor and arg.requires_grad:
-                slot = slot_get(id(arg))
-                if slot is None and (slot := slot_outside(arg)) < 0:
+        if len(args) == 1:   # the commonest nodes first, written out; a node's one argument wants an adjoint
+            a = args[0]
+            if (sa := slot_get(id(a))) is None and (sa := slot_outside(a)) < 0:
+                return None
+            wanted = ((0, sa, a.data.shape),) if has_rule is None or 0 in has_rule else ()
+        elif len(args) == 2 and (has_rule is None or len(has_rule) == 2):
+            a, b = args
+            wanted = ()
+            if a.__class__ is Tensor and a.requires_grad:
+                if (sa := slot_get(id(a))) is None and (sa := slot_outside(a)) < 0:
                     return None
-                if has_rule is None or position in has_rule:
-                    wanted.append((position, slot, arg.data.shape))
+                wanted = ((0, sa, a.data.shape),)
+            if b.__class__ is Tensor and b.requires_grad:
+                if (sb := slot_get(id(b))) is None and (sb := slot_outside(b)) < 0:
+                    return None
+                wanted += ((1, sb, b.data.shape),)
+        elif (wanted := _wanted(args, has_rule, slot_get, slot_outside)) is None:
+            return None
         slot = slot_of[id(tensor)] = len(tensors)
         emit(tensor)
         if create_graph:
@@ -159,6 +169,19 @@ def flatten_made(root: Tensor, made: list, stops: frozenset = frozenset(), *,
         else:
             add_step((slot, tensor.data, node.prim, node.kw, node.inputs, wanted, node if release else None))
     return (steps, tensors, slot_of) if id(root) in slot_of else None
+
+
+def _wanted(args: tuple, has_rule, slot_get, slot_outside) -> list | None:
+    """``flatten_made``'s (position, slot, shape) of each input wanting an adjoint, for any number
+    of arguments; None when an input was recorded outside f."""
+    wanted = []
+    for position, arg in enumerate(args):
+        if arg.__class__ is Tensor and arg.requires_grad:
+            if (slot := slot_get(id(arg))) is None and (slot := slot_outside(arg)) < 0:
+                return None
+            if has_rule is None or position in has_rule:
+                wanted.append((position, slot, arg.data.shape))
+    return wanted
 
 
 def pullback(steps: list, adjoints: list, hook=None) -> None:
