@@ -61,6 +61,10 @@ def _cases():
     price = rng.uniform(10, 100, 300)
     qty = 60 * price ** -0.45 + rng.normal(0, 0.3, 300)
     price_k = rng.uniform(0.4, 2.4, 200)
+    days = np.arange(60)
+    dates = [str(np.datetime64("2023-01-01") + int(d)) for d in days]
+    regions = np.array(["East", "North", "South"])[days % 3]
+    sales = 100 + 0.8 * days + np.where(regions == "North", 12.0, 0.0) + rng.normal(0, 2, 60)
     lin = "model: {type: linear, inputs: [x], target: y}"
     return [
         ("rising", "x,y", zip(x, 3 + 2.5 * x + noise * 0.5), lin, ""),
@@ -99,6 +103,8 @@ def _cases():
          'model: {formula: "quantity ~ a * price ** b"}', "params: {a: 25, b: 0}\noptimizer: {name: gd, lr: 1e6, max_steps: 50}"),
         ("michaelis", "s,v", zip(x, 5 * x / (2 + x) + noise * 0.05), "model: {type: michaelis_menten, input: s, target: v}", ""),
         ("huber", "x,y", zip(x, 3 + 2 * x + noise * 0.5), lin, "loss: {name: huber, delta: 1.0}"),
+        ("dates_and_levels", "date,region,sales", zip(dates, regions, sales),
+         "model: {type: linear, inputs: [date, region], categorical: [region], target: sales}", ""),
         ("separated", "price_k,won", zip(price_k, (price_k < 1.2).astype(int)),
          "model: {type: logistic, inputs: [price_k], target: won}", "loss: cross_entropy"),
         ("plateau", "price,quantity", zip(price, 10 + 6 * qty),
@@ -171,6 +177,7 @@ def _check_effect(sentence: str, effect, result: dict) -> None:
 @pytest.mark.parametrize("name", [c[0] for c in CASES] + ["diverged", "diverged_claiming_convergence"])
 def test_every_summary_sentence_is_true_of_result_json(fits, name):
     from workbench.report.effects import Effect
+    from workbench.report.sentences import input_kinds
 
     outcome = fits[name]
     if isinstance(outcome, Exception):
@@ -201,12 +208,20 @@ def test_every_summary_sentence_is_true_of_result_json(fits, name):
     elif "explains" in first and "less" not in first:
         shown = float(re.search(r"([\d.]+)%", first).group(1))
         assert shown == pytest.approx(100 * metrics["r2"], abs=0.051) and (shown < 100 or metrics["r2"] == 1)
-    effect_sentences = [s for s in said if " of " in s and ("raises" in s or "lowers" in s or "no clear effect" in s
-                                                            or "cannot be stated" in s)]
+    effect_sentences = [s for s in said if "raises" in s or "lowers" in s or "no clear effect" in s
+                        or "cannot be stated" in s]
     effects: list[Effect] = [] if diverged else inputs.effects[:len(effect_sentences)]
     assert len(effect_sentences) == len(effects)
+    kinds = input_kinds(result)
     for sentence, effect in zip(effect_sentences, effects):
-        assert effect.column in sentence
+        kind, fields = kinds.get(effect.column, ("number", {}))
+        if kind == "level":           # region[North]: "region North compared with East (the reference)"
+            assert f"{fields['column']} {fields['level']}" in sentence and f"{fields['reference']}" in sentence
+            assert "(the reference)" in sentence or "the reference)" in sentence
+        else:
+            assert effect.column in sentence
+        if kind == "date":
+            assert "additional day" in sentence and "additional 1 of" not in sentence
         if effect.kind == "unmeasured":
             assert "cannot be stated" in sentence
             continue

@@ -266,3 +266,25 @@ def test_large_values_are_written_in_full_with_no_offset_text_over_the_legend():
     assert ax.yaxis.get_offset_text().get_text() == "" and ax.xaxis.get_offset_text().get_text() == ""
     labels = [t.get_text() for t in ax.get_yticklabels() if t.get_text()]
     assert any(label.endswith(",000") for label in labels), labels
+
+
+# ---- #22: dates per day, categories against their reference --------------------------------------
+
+def test_effect_sentences_read_dates_per_day_and_levels_against_the_reference():
+    from workbench.report.effects import Effect
+    from workbench.report.i18n import translator
+    from workbench.report.sentences import effect_sentence, input_kinds
+
+    result = {"prediction": {"date_origins": {"Date": "2023-01-01"}, "levels": {"region": ["East", "North", "West"]}}}
+    kinds = input_kinds(result)
+    rising = Effect("Date", "slope", 0.8, 0.1, 0.6, 1.0, 1.0)
+    unclear = Effect("Date", "slope", 0.1, 0.1, -0.1, 0.3, 1.0)
+    north = Effect("region[North]", "odds_ratio", 1.5, 0.2, 1.1, 2.0, 1.0)
+    en, ja = translator("en"), translator("ja")
+    assert effect_sentence(rising, "sales", en, kinds=kinds) == "Each additional day of Date raises sales by 0.800 (±0.10)."
+    assert "the change per additional day, −0.100 to 0.300" in effect_sentence(unclear, "sales", en, kinds=kinds)
+    assert effect_sentence(north, "won", en, kinds=kinds).startswith(
+        "region North compared with East (the reference) raises the odds that won is 1: they are multiplied by 1.50")
+    assert effect_sentence(rising, "売上", ja, kinds=kinds).startswith("Dateが1日進むごとに、売上は0.800増加します")
+    assert effect_sentence(north, "won", ja, kinds=kinds).startswith("regionがEast(基準)ではなくNorthの場合、")
+    assert effect_sentence(rising, "sales", en).startswith("Each additional 1 of Date")      # a plain number

@@ -76,10 +76,29 @@ def quality_sentences(result: dict, target: str, tr, *, binary: bool = False, ta
     return out
 
 
-def effect_sentence(effect: Effect, target: str, tr, units: dict | None = None) -> str:
-    """One sentence for one input's effect (see ``effects.Effect``)."""
+def input_kinds(result: dict) -> dict[str, tuple[str, dict]]:
+    """How each input reads in a sentence, from result.json's ``prediction``: a date column counts
+    days ("each additional day"), a categorical level's indicator compares it with the reference
+    level (the first); other inputs are numbers (absent here)."""
+    spec = result.get("prediction") or {}
+    kinds = {name: ("date", {}) for name in spec.get("date_origins") or {}}
+    for column, levels in (spec.get("levels") or {}).items():
+        for level in levels[1:]:
+            kinds[f"{column}[{level}]"] = ("level", {"column": column, "level": level, "reference": levels[0]})
+    return kinds
+
+
+def _subject(effect: Effect, tr, units: dict, kinds: dict) -> dict:
+    """The words for "one more" of the input: each, each_mid (after "On average,"), name and per."""
+    kind, fields = kinds.get(effect.column, ("number", {}))
+    fields = {"column": effect.column, "unit": unit_suffix(units.get(effect.column), tr), **fields}
+    return {part: tr(f"effect.{part}.{kind}", **fields) for part in ("each", "each_mid", "name", "per")}
+
+
+def effect_sentence(effect: Effect, target: str, tr, units: dict | None = None, kinds: dict | None = None) -> str:
+    """One sentence for one input's effect (see ``effects.Effect``); ``kinds``: ``input_kinds``."""
     units = units or {}
-    fields = {"column": effect.column, "target": target, "unit": unit_suffix(units.get(effect.column), tr)}
+    fields = {"target": target, **_subject(effect, tr, units, kinds or {})}
     if effect.kind == "unmeasured":
         return tr("effect.unmeasured", **fields)
     way = "up" if effect.direction > 0 else "down"
@@ -96,8 +115,9 @@ def effect_sentence(effect: Effect, target: str, tr, units: dict | None = None) 
     return tr(f"effect.{effect.kind}.{way}", amount=amount, spread=number(effect.stderr, 2), **fields)
 
 
-def effect_sentences(effects: list[Effect], target: str, tr, units: dict | None = None) -> list[str]:
-    return [effect_sentence(e, target, tr, units) for e in effects[:MAX_EFFECT_SENTENCES]]
+def effect_sentences(effects: list[Effect], target: str, tr, units: dict | None = None,
+                     kinds: dict | None = None) -> list[str]:
+    return [effect_sentence(e, target, tr, units, kinds) for e in effects[:MAX_EFFECT_SENTENCES]]
 
 
 def trust_sentences(result: dict, tr) -> list[str]:
@@ -169,7 +189,7 @@ def summary_sentences(result: dict, effects: list[Effect], target: str, tr, *, b
     units = units or {}
     quality = quality_sentences(result, target, tr, binary=binary, target_unit=units.get(target))[:1]
     by = separated_by(result, tr)
-    said_effects = effect_sentences(effects, target, tr, units) if is_estimate(result) else []
+    said_effects = effect_sentences(effects, target, tr, units, input_kinds(result)) if is_estimate(result) else []
     if not is_estimate(result) and by is None and result.get("status") != "diverged":
         said_effects = [tr("summary.not_estimates")]    # where an optimizer stopped supports no claim of effect
     return quality + said_effects + trust_sentences(result, tr) + drift_sentences(result, tr)

@@ -41,28 +41,38 @@ MESSAGES = {
     "quality.rmse": "A typical prediction of {target} is off by about {rmse}.",
     "quality.validation": "On the {n} rows held out for validation, it explains {share} of the variation.",
     "quality.validation_accuracy": "On the {n} rows held out for validation, it classifies {share} correctly.",
-    "effect.slope.up": "Each additional 1{unit} of {column} raises {target} by {amount} (±{spread}).",
-    "effect.slope.down": "Each additional 1{unit} of {column} lowers {target} by {amount} (±{spread}).",
-    "effect.average.up": "On average, each additional 1{unit} of {column} raises {target} by {amount} (±{spread}).",
-    "effect.average.down": "On average, each additional 1{unit} of {column} lowers {target} by {amount} "
-                           "(±{spread}).",
-    "effect.none": "{column} has no clear effect on {target}: the 95% interval of the change per additional "
-                   "1{unit}, {low} to {high}, includes zero.",
-    "effect.odds.up": "Each additional 1{unit} of {column} raises the odds that {target} is 1: they are "
-                      "multiplied by {ratio} (95% interval {low} to {high}).",
-    "effect.odds.down": "Each additional 1{unit} of {column} lowers the odds that {target} is 1: they are "
-                        "multiplied by {ratio} (95% interval {low} to {high}).",
-    "effect.odds.none": "{column} has no clear effect on the chance that {target} is 1: the 95% interval of "
-                        "the odds ratio per additional 1{unit}, {low} to {high}, includes 1.",
-    "effect.probability.up": "On average, each additional 1{unit} of {column} raises the chance that {target} "
-                             "is 1 by {points} percentage points (95% interval {low} to {high}).",
-    "effect.probability.down": "On average, each additional 1{unit} of {column} lowers the chance that "
-                               "{target} is 1 by {points} percentage points (95% interval {low} to {high}).",
-    "effect.probability.none": "{column} has no clear effect on the chance that {target} is 1: the 95% "
-                               "interval of the change per additional 1{unit}, {low} to {high} percentage "
-                               "points, includes zero.",
-    "effect.unmeasured": "How {column} affects {target} cannot be stated, because the uncertainty of its "
-                         "effect could not be estimated.",
+    "effect.slope.up": "{each} raises {target} by {amount} (±{spread}).",
+    "effect.slope.down": "{each} lowers {target} by {amount} (±{spread}).",
+    "effect.average.up": "On average, {each_mid} raises {target} by {amount} (±{spread}).",
+    "effect.average.down": "On average, {each_mid} lowers {target} by {amount} (±{spread}).",
+    "effect.none": "{name} has no clear effect on {target}: the 95% interval of the change {per}, {low} to {high}, "
+                   "includes zero.",
+    "effect.odds.up": "{each} raises the odds that {target} is 1: they are multiplied by {ratio} (95% interval "
+                      "{low} to {high}).",
+    "effect.odds.down": "{each} lowers the odds that {target} is 1: they are multiplied by {ratio} (95% interval "
+                        "{low} to {high}).",
+    "effect.odds.none": "{name} has no clear effect on the chance that {target} is 1: the 95% interval of the odds "
+                        "ratio {per}, {low} to {high}, includes 1.",
+    "effect.probability.up": "On average, {each_mid} raises the chance that {target} is 1 by {points} percentage "
+                             "points (95% interval {low} to {high}).",
+    "effect.probability.down": "On average, {each_mid} lowers the chance that {target} is 1 by {points} percentage "
+                               "points (95% interval {low} to {high}).",
+    "effect.probability.none": "{name} has no clear effect on the chance that {target} is 1: the 95% interval of the "
+                               "change {per}, {low} to {high} percentage points, includes zero.",
+    "effect.unmeasured": "How {name} affects {target} cannot be stated, because the uncertainty of its effect could "
+                         "not be estimated.",
+    "effect.each.number": "Each additional 1{unit} of {column}",
+    "effect.each.date": "Each additional day of {column}",
+    "effect.each.level": "{column} {level} compared with {reference} (the reference)",
+    "effect.each_mid.number": "each additional 1{unit} of {column}",
+    "effect.each_mid.date": "each additional day of {column}",
+    "effect.each_mid.level": "{column} {level} compared with {reference} (the reference)",
+    "effect.name.number": "{column}",
+    "effect.name.date": "{column}",
+    "effect.name.level": "{column} {level} (compared with {reference}, the reference)",
+    "effect.per.number": "per additional 1{unit}",
+    "effect.per.date": "per additional day",
+    "effect.per.level": "from {reference} to {level}",
     "trust.converged": "The fit converged after {steps}.",
     "trust.stopped": "The fit stopped after {steps} without converging.",
     "trust.max_steps": "The fit stopped without converging when it reached its limit of {steps}.",

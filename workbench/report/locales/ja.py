@@ -39,25 +39,35 @@ MESSAGES = {
     "quality.rmse": "{target}の予測の典型的な誤差は約{rmse}です。",
     "quality.validation": "検証用に取り分けた{n}行では、変動の{share}を説明しています。",
     "quality.validation_accuracy": "検証用に取り分けた{n}行では、{share}を正しく分類しています。",
-    "effect.slope.up": "{column}が1{unit}増えるごとに、{target}は{amount}増加します(±{spread})。",
-    "effect.slope.down": "{column}が1{unit}増えるごとに、{target}は{amount}減少します(±{spread})。",
-    "effect.average.up": "{column}が1{unit}増えるごとに、{target}は平均して{amount}増加します(±{spread})。",
-    "effect.average.down": "{column}が1{unit}増えるごとに、{target}は平均して{amount}減少します(±{spread})。",
-    "effect.none": "{column}が{target}に与える明確な影響は見られません: 1{unit}増えたときの変化の95%区間"
-                   "({low}〜{high})がゼロを含んでいます。",
-    "effect.odds.up": "{column}が1{unit}増えるごとに、{target}が1となるオッズは{ratio}倍に高まります"
-                      "(95%区間 {low}〜{high})。",
-    "effect.odds.down": "{column}が1{unit}増えるごとに、{target}が1となるオッズは{ratio}倍に下がります"
-                        "(95%区間 {low}〜{high})。",
-    "effect.odds.none": "{column}が、{target}が1となる確率に与える明確な影響は見られません: 1{unit}あたりの"
-                        "オッズ比の95%区間({low}〜{high})が1を含んでいます。",
-    "effect.probability.up": "{column}が1{unit}増えるごとに、{target}が1となる確率は平均して{points}ポイント"
-                             "上がります(95%区間 {low}〜{high})。",
-    "effect.probability.down": "{column}が1{unit}増えるごとに、{target}が1となる確率は平均して{points}ポイント"
-                               "下がります(95%区間 {low}〜{high})。",
-    "effect.probability.none": "{column}が、{target}が1となる確率に与える明確な影響は見られません: 1{unit}"
-                               "あたりの変化の95%区間({low}〜{high}ポイント)がゼロを含んでいます。",
-    "effect.unmeasured": "{column}が{target}に与える影響は、その不確かさを推定できなかったため述べられません。",
+    "effect.slope.up": "{each}、{target}は{amount}増加します(±{spread})。",
+    "effect.slope.down": "{each}、{target}は{amount}減少します(±{spread})。",
+    "effect.average.up": "{each_mid}、{target}は平均して{amount}増加します(±{spread})。",
+    "effect.average.down": "{each_mid}、{target}は平均して{amount}減少します(±{spread})。",
+    "effect.none": "{name}が{target}に与える明確な影響は見られません: {per}変化の95%区間({low}〜{high})がゼロを"
+                   "含んでいます。",
+    "effect.odds.up": "{each}、{target}が1となるオッズは{ratio}倍に高まります(95%区間 {low}〜{high})。",
+    "effect.odds.down": "{each}、{target}が1となるオッズは{ratio}倍に下がります(95%区間 {low}〜{high})。",
+    "effect.odds.none": "{name}が、{target}が1となる確率に与える明確な影響は見られません: {per}オッズ比の95%区間"
+                        "({low}〜{high})が1を含んでいます。",
+    "effect.probability.up": "{each_mid}、{target}が1となる確率は平均して{points}ポイント上がります(95%区間 "
+                             "{low}〜{high})。",
+    "effect.probability.down": "{each_mid}、{target}が1となる確率は平均して{points}ポイント下がります(95%区間 "
+                               "{low}〜{high})。",
+    "effect.probability.none": "{name}が、{target}が1となる確率に与える明確な影響は見られません: {per}変化の95%区間"
+                               "({low}〜{high}ポイント)がゼロを含んでいます。",
+    "effect.unmeasured": "{name}が{target}に与える影響は、その不確かさを推定できなかったため述べられません。",
+    "effect.each.number": "{column}が1{unit}増えるごとに",
+    "effect.each.date": "{column}が1日進むごとに",
+    "effect.each.level": "{column}が{reference}(基準)ではなく{level}の場合",
+    "effect.each_mid.number": "{column}が1{unit}増えるごとに",
+    "effect.each_mid.date": "{column}が1日進むごとに",
+    "effect.each_mid.level": "{column}が{reference}(基準)ではなく{level}の場合",
+    "effect.name.number": "{column}",
+    "effect.name.date": "{column}",
+    "effect.name.level": "{column}の{level}({reference}が基準)",
+    "effect.per.number": "1{unit}増えたときの",
+    "effect.per.date": "1日進んだときの",
+    "effect.per.level": "{reference}から{level}に変わったときの",
     "trust.converged": "フィットは{steps}で収束しました。",
     "trust.stopped": "フィットは収束しないまま{steps}で停止しました。",
     "trust.max_steps": "フィットは上限の{steps}に達し、収束しないまま停止しました。",
