@@ -106,7 +106,8 @@ def fit_configs(draw) -> dict:
     loss = {"name": draw(st.sampled_from(["mse", "sse", "mae", "huber"]))}
     if draw(st.booleans()):
         loss["regularization"] = {"l2": draw(st.sampled_from([0.0, 0.1, -1.0]))}
-    config = {"data": "line.csv", "model": {"formula": "y ~ a * x + b"}, "loss": loss, "optimizer": optimizer}
+    config = {"data": "line.csv", "model": {"formula": "y ~ a * x + b"}, "loss": loss, "optimizer": optimizer,
+              "output": {"plots": False}}   # the fit is what is tested, not its pictures
     if draw(st.booleans()):
         config["validation"] = 0.25
     return config
