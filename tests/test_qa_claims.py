@@ -288,3 +288,21 @@ def test_effect_sentences_read_dates_per_day_and_levels_against_the_reference():
     assert effect_sentence(rising, "売上", ja, kinds=kinds).startswith("Dateが1日進むごとに、売上は0.800増加します")
     assert effect_sentence(north, "won", ja, kinds=kinds).startswith("regionがEast(基準)ではなくNorthの場合、")
     assert effect_sentence(rising, "sales", en).startswith("Each additional 1 of Date")      # a plain number
+
+
+# ---- results without pandas: the set and file columns as numpy labels ---------------------------
+
+def test_set_labels_read_as_texts_and_write_as_a_parquet_dictionary(tmp_path):
+    import pyarrow.parquet as pq
+
+    from workbench.pipeline.outputs import write_predictions
+    from workbench.pipeline.results import _set_labels
+
+    labels = _set_labels(5, np.array([1, 3]))
+    assert labels.codes.dtype == np.int8 and len(labels) == 5
+    assert list(labels) == ["train", "validation", "train", "validation", "train"]
+    assert labels[1] == "validation" and list(labels[2:4]) == ["train", "validation"]
+    assert np.asarray(labels).tolist() == list(labels)
+    path = write_predictions(tmp_path, {"prediction": np.arange(5.0), "set": labels}, "parquet")
+    column = pq.read_table(path).column("set")
+    assert str(column.type).startswith("dictionary") and column.to_pylist() == list(labels)

@@ -239,20 +239,41 @@ def loss_in_chunks(prepared: Prepared, x: np.ndarray) -> float:
     return view.value_and_grad(x)[0] if view is not prepared.objective else prepared.objective.loss_value(x)
 
 
-def _file_labels(dataset):
-    """The file of each row (a glob path's ``Dataset.files``) as a categorical of file names."""
-    import pandas as pd
+class Labels:
+    """A column of a few distinct texts as small integer ``codes`` into ``categories``: what a
+    categorical is, with numpy alone (pandas would cost every fit half a second to import). It
+    reads as its texts (``np.asarray``, indexing, iteration); the Parquet writer stores it as a
+    dictionary column (``outputs._arrow_column`` looks for ``codes`` and ``categories``)."""
 
-    return pd.Categorical.from_codes(dataset.file_of_row, [Path(f).name for f in dataset.files])
+    def __init__(self, codes: np.ndarray, categories):
+        self.codes = np.asarray(codes)
+        self.categories = list(categories)
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        texts = np.asarray(self.categories, dtype=object)[self.codes]
+        return texts if dtype is None else texts.astype(dtype)
+
+    def __getitem__(self, index):
+        picked = self.codes[index]
+        return self.categories[int(picked)] if np.ndim(picked) == 0 else Labels(picked, self.categories)
+
+    def __iter__(self):
+        return (self.categories[int(code)] for code in self.codes)
 
 
-def _set_labels(n: int, val_rows: np.ndarray):
-    """"train" or "validation" per row as a categorical: one byte a row (text would take forty)."""
-    import pandas as pd
+def _file_labels(dataset) -> Labels:
+    """The file of each row (a glob path's ``Dataset.files``) as labels of file names."""
+    return Labels(dataset.file_of_row, [Path(f).name for f in dataset.files])
 
+
+def _set_labels(n: int, val_rows: np.ndarray) -> Labels:
+    """"train" or "validation" per row: one byte a row (text would take forty)."""
     codes = np.zeros(n, dtype=np.int8)
     codes[val_rows] = 1
-    return pd.Categorical.from_codes(codes, ["train", "validation"])
+    return Labels(codes, ["train", "validation"])
 
 
 def _attach_gradient_check(outcome) -> None:
