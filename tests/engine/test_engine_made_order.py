@@ -122,3 +122,17 @@ def test_a_released_node_in_the_list_is_named_as_before():
         return ad.sum(y * 2.0)
     with pytest.raises(ad.EngineError, match="released"):
         ad.grad(f)(np.array([0.5]))
+
+
+def test_a_primitive_called_on_one_array_gives_the_forward_value_and_names_a_failure():
+    from workbench.engine.graph import Primitive
+
+    x = np.array([0.3, 2.0])
+    out = ad.cos(x)
+    assert out.__class__ is np.ndarray and np.array_equal(out, np.cos(x))
+
+    def refuse(value):
+        raise ValueError("no such shape")
+    boom = Primitive("boom", refuse, lambda g, y, v: g)
+    with pytest.raises(ad.EngineError, match=r"boom: cannot apply to shapes \(2,\): no such shape"):
+        boom(x)

@@ -165,7 +165,15 @@ class Primitive:
                 if t is not None and i < len(rules) and rules[i] is not None]
 
     def __call__(self, *args, **kw):
-        return apply(self, args, kw)
+        if kw:
+            return apply(self, args, kw)
+        if len(args) == 1 and args[0].__class__ is np.ndarray:
+            # an array alone: a rule (sin's ḡ·cos x) run by the backward pass; nothing to record
+            try:
+                return self.forward(args[0])
+            except (ValueError, IndexError, TypeError):
+                pass   # apply runs it again and names the failure
+        return apply(self, args, NO_OPTIONS)
 
     def __repr__(self) -> str:
         return f"<primitive {self.name}>"
