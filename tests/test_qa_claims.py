@@ -306,3 +306,33 @@ def test_set_labels_read_as_texts_and_write_as_a_parquet_dictionary(tmp_path):
     path = write_predictions(tmp_path, {"prediction": np.arange(5.0), "set": labels}, "parquet")
     column = pq.read_table(path).column("set")
     assert str(column.type).startswith("dictionary") and column.to_pylist() == list(labels)
+
+
+# ---- a picture that could not be drawn is in result.json, and told in the report's language ------
+
+def test_a_picture_not_drawn_is_recorded_in_result_json_and_translated(tmp_path, monkeypatch):
+    from workbench.config import load_config
+    from workbench.pipeline.fit import run_fit
+    from workbench.report import figures
+    from workbench.report.i18n import translator
+
+    def broken(outcome, path, tr, language):
+        raise ValueError("no room for the legend")
+
+    monkeypatch.setitem(figures.DRAWERS, "fit", broken)
+    write_csv(tmp_path, "d.csv", "x,y", KINK_ROWS)
+    config = write_config(tmp_path, """
+        name: pic
+        data: {path: d.csv}
+        model: {type: linear, inputs: [x], target: y}
+        report: {language: ja, appendix: true}
+        output: {dir: out, formats: [html]}
+    """)
+    run_fit(load_config(config), tmp_path / "out")
+    result = json.loads((tmp_path / "out" / "result.json").read_text(encoding="utf-8"))
+    assert result["pictures_not_drawn"] == [{"picture": "fit", "reason": "no room for the legend"}]
+    assert "Fit could not be drawn: no room for the legend" in result["warnings"]
+    tr = translator("ja")
+    page = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    # once where the chart would be ("データと当てはめ: …"), once among the fit's messages
+    assert page.count(tr("figure.missing", title=tr("plot.name.fit"))) == 2

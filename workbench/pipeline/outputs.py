@@ -194,15 +194,15 @@ def _write_set(outcome, reports: bool) -> list[Path]:
 
 
 def _write_files(outcome, reports: bool) -> list[Path]:
-    files = write_tables(outcome)
     config = outcome.prepared.config
-    figures = None
-    if config.output.plots:
-        from workbench.report.figures import draw_figures
+    figures, pictures = None, []
+    if config.output.plots:      # drawn first: result.json then records any picture that could not be drawn
+        from workbench.report.figures import draw_figures, record_problems
 
         figures = draw_figures(outcome, outcome.out_dir)
-        files += figures.paths
-        outcome.warnings += figures.problems()
+        pictures = figures.paths
+        record_problems(outcome, figures)
+    files = write_tables(outcome) + pictures
     if reports:
         try:
             from workbench.report import write_reports

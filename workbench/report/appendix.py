@@ -140,8 +140,11 @@ def _notes(inputs, tr) -> Section | None:
     if not inputs.notes:
         return None
     if inputs.language != "en":
+        # Pictures that could not be drawn are told in the report's words (result.json's pictures_not_drawn).
+        missing = [Paragraph(tr("figure.missing", title=tr(f"plot.name.{p['picture']}")), kind="note")
+                   for p in inputs.result.get("pictures_not_drawn") or [] if isinstance(p, dict)]
         return Section("notes", tr("section.notes"), [Paragraph(tr("notes.elsewhere", n=len(inputs.notes)),
-                                                                kind="note")])
+                                                                kind="note"), *missing])
     return Section("notes", tr("section.notes"), [Paragraph(tr("notes.intro"), kind="note"),
                                                   Code("\n".join(inputs.notes))])
 

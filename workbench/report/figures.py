@@ -287,6 +287,15 @@ DRAWERS = {"convergence": _draw_convergence, "fit": _draw_fit, "residuals": _dra
            "trajectories": _draw_trajectories, "graph": _draw_graph, "drift": _draw_drift}
 
 
+def record_problems(outcome, figures: Figures) -> None:
+    """Pictures that could not be drawn: a console warning each (English), and result.json's
+    ``pictures_not_drawn`` ({"picture", "reason"}), from which a report in any language says so."""
+    missing = [{"picture": d.key, "reason": d.error} for d in figures.drawn if d.error]
+    if missing:
+        outcome.warnings += figures.problems()
+        outcome.result["pictures_not_drawn"] = missing
+
+
 def draw_figures(outcome, folder: Path, keys=PLOT_KEYS, already: Figures | None = None) -> Figures:
     """Draw the pictures ``keys`` as ``folder/<key>.png``, except those ``already`` drawn."""
     language = report_language(outcome.prepared.config)
