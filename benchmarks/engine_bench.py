@@ -19,9 +19,10 @@ matches the hand-written one and that the tape's is bit-identical to the graph's
 
 Run: python benchmarks/engine_bench.py [--only NAME ...] [--quick] [--median] [--threads N] [--phases]
 
-``--phases`` splits the ordinary path of Thurber and the chain into recording the graph, flattening
-it, pulling back and the whole ``value_and_grad``, per operation in CPU time of this thread: where
-to look first when the µs/op column moves.
+``--phases`` splits the ordinary path of Thurber and the chain into recording the graph (with the
+list of what f makes, as the transforms record), flattening it (``flatten_made``: a walk of that
+list), pulling back and the whole ``value_and_grad``, per operation in CPU time of this thread:
+where to look first when the µs/op column moves.
 
 Side by side with torch eager (never a dependency of the project): make a separate venv for the
 yardstick, ``python -m venv /tmp/torchvenv && /tmp/torchvenv/bin/pip install torch==2.13.0 numpy
@@ -344,7 +345,8 @@ def phase_costs(w: Workload, rounds: int) -> dict[str, float]:
     """Per operation, in µs of this thread's CPU time (best of ``rounds``, so other jobs' load
     counts less than in wall time): recording the graph, flattening it, pulling back, and the
     whole ``value_and_grad`` (those three, stand-ins, seed, checks and owned gradients)."""
-    from workbench.engine.pullback import flatten, pullback
+    from workbench.engine.mode import MODE
+    from workbench.engine.pullback import flatten_made, pullback
     from workbench.engine.tensor import leaf
 
     clock = time.thread_time_ns
@@ -354,12 +356,16 @@ def phase_costs(w: Workload, rounds: int) -> dict[str, float]:
     for _ in range(rounds):
         leaves = [leaf(np.array(a, dtype=float), True) for a in w.args]
         start = clock()
-        out = w.loss(*leaves)
+        MODE.made = made = []   # as value_and_grad records: the list flatten_made walks
+        try:
+            out = w.loss(*leaves)
+        finally:
+            MODE.made = None
         recorded = clock()
-        steps, tensors, _ = flatten(out, frozenset(map(id, leaves)), release=True)
+        steps, tensors, slots = flatten_made(out, made, frozenset(map(id, leaves)), release=True)
         flattened = clock()
         adjoints = [None] * len(tensors)
-        adjoints[-1] = np.array(1.0)
+        adjoints[slots[id(out)]] = np.array(1.0)
         pullback(steps, adjoints)
         pulled = clock()
         value_and_grad(*w.args)
