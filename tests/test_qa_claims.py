@@ -336,3 +336,31 @@ def test_a_picture_not_drawn_is_recorded_in_result_json_and_translated(tmp_path,
     page = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
     # once where the chart would be ("データと当てはめ: …"), once among the fit's messages
     assert page.count(tr("figure.missing", title=tr("plot.name.fit"))) == 2
+
+
+# ---- #26: "1 step", and no restart note for a restart that found nothing better -----------------
+
+def test_one_step_is_singular_on_the_console_and_in_both_languages(tmp_path):
+    from workbench.report.i18n import translator
+    from workbench.report.stops import stop_sentence
+
+    write_csv(tmp_path, "d.csv", "x,y", [(x, 2 * x + 1 + 0.1 * (-1) ** x) for x in range(1, 9)])
+    config = write_config(tmp_path, "data: {path: d.csv}\nmodel: {type: linear, inputs: [x], target: y}\n")
+    proc = run_cli("fit", str(config), "--out", "out", "--no-reports", cwd=tmp_path)
+    result = json.loads((tmp_path / "out" / "result.json").read_text())
+    assert proc.returncode == 0 and result["iterations"] == 1
+    assert "converged after 1 step (" in proc.stdout and "1 steps" not in proc.stdout
+    assert stop_sentence(result, translator("en")) == "The fit converged after 1 step."
+    assert stop_sentence(result, translator("ja")) == "フィットは1ステップで収束しました。"
+
+
+def test_a_restart_that_found_nothing_better_is_not_mentioned(tmp_path):
+    write_csv(tmp_path, "base.csv", "x,y", KINK_ROWS)
+    config = write_config(tmp_path, """
+        data: {path: base.csv}
+        model: {formula: "y ~ a*abs(x - b) + c*max(x, d)"}
+        params: {a: 1, b: 3, c: 1, d: 2}
+    """)
+    proc = run_cli("fit", str(config), "--out", "out", "--no-reports", cwd=tmp_path)
+    result = json.loads((tmp_path / "out" / "result.json").read_text())
+    assert result["status"] == "converged" and "restart" not in result["message"], result["message"]
