@@ -364,3 +364,13 @@ def test_a_restart_that_found_nothing_better_is_not_mentioned(tmp_path):
     proc = run_cli("fit", str(config), "--out", "out", "--no-reports", cwd=tmp_path)
     result = json.loads((tmp_path / "out" / "result.json").read_text())
     assert result["status"] == "converged" and "restart" not in result["message"], result["message"]
+
+
+def test_the_meaning_of_a_date_coefficient_is_per_day(tmp_path):
+    days = np.arange(30)
+    dates = [str(np.datetime64("2023-03-01") + int(d)) for d in days]
+    outcome = _fit(tmp_path, "daily", "Date,sales", zip(dates, 50 + 0.5 * days + 0.3 * np.sin(days)),
+                   "model: {type: linear, inputs: [Date], target: sales}")
+    meanings = {r[0]: r[1] for r in _parameter_rows(outcome)}
+    assert meanings["coef_Date"] == "change in sales per additional 1 day of Date"
+    assert {r[0]: r[1] for r in _parameter_rows(outcome, "ja")}["coef_Date"].startswith("Dateが1 日増えたとき")

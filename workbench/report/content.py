@@ -153,9 +153,11 @@ def _bound_note(row: dict, tr) -> str:
 def _parameters(inputs: ReportInputs, tr) -> Section:
     table = inputs.params_table
     formula = getattr(getattr(inputs.config, "model", None), "formula", None)
+    # A date input counts days: "per additional 1 day of Date" unless the config gives it a unit.
+    days = {c: tr("unit.day") for c in (inputs.result.get("prediction") or {}).get("date_origins") or {}}
     meanings = parameter_meanings([r["name"] for r in table[:MAX_PARAM_ROWS]], tr=tr, target=inputs.target,
                                   kind=inputs.model_kind, inputs=inputs.inputs, formula=formula,
-                                  describe=inputs.describe, units=inputs.units, logit=inputs.logit)
+                                  describe=inputs.describe, units={**days, **inputs.units}, logit=inputs.logit)
     undetermined = {name for kind, names in sentences.undetermined_by_kind(inputs.result) for name in names
                     if kind == "undetermined"}
     scaling = {name for kind, names in sentences.undetermined_by_kind(inputs.result) for name in names

@@ -15,6 +15,7 @@ MESSAGES = {
     "steps.one": "{n} step",
     "steps.many": "{n} steps",
     "unit.suffix": " {unit}",
+    "unit.day": "day",
     "section.summary": "Summary",
     "section.chart": "Data and fit",
     "section.parameters": "Parameters",
