@@ -131,7 +131,8 @@ def write_parquet_parts(rows: int, folder: Path, files: int = 10) -> str:
     per_file = -(-rows // files)
     for i in range(files):
         n_file = min(per_file, rows - i * per_file)
-        with pq.ParquetWriter(folder / f"part-{i:03d}.parquet", pa.schema([("x", pa.float64()), ("y", pa.float64())])) as out:
+        schema = pa.schema([("x", pa.float64()), ("y", pa.float64())])
+        with pq.ParquetWriter(folder / f"part-{i:03d}.parquet", schema) as out:
             for start in range(0, n_file, 1_000_000):
                 n = min(1_000_000, n_file - start)
                 x = rng.uniform(0, 5, n)
@@ -160,7 +161,8 @@ def main() -> None:
     parser.add_argument("--workloads", default="decay,linear20,logistic20")
     parser.add_argument("--folder", default=None, help="where the CSVs go (default: a temporary folder)")
     parser.add_argument("--parquet-rows", type=float, default=None,
-                        help="instead: the decay fit of this many rows in 10 Parquet files, local and on a LocalCluster")
+                        help="instead: the decay fit of this many rows in 10 Parquet files, local and on a "
+                             "LocalCluster")
     args = parser.parse_args()
     folder = Path(args.folder or tempfile.mkdtemp(prefix="scale_bench_"))
     folder.mkdir(parents=True, exist_ok=True)
