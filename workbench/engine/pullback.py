@@ -13,6 +13,8 @@ Reverse mode needs three things (Fang et al., 2024, part three), and this file i
    ``out`` is the slot of the step's result and ``ans`` its value; ``inputs`` are the values its
    rules read; ``wanted`` lists ``(position, slot, shape)`` for each input that wants an adjoint;
    ``node`` is set when the step should forget its inputs once used (no ``retain_graph``).
+   Inside a function transform no search is needed: ``flatten_made`` makes the same steps from
+   the list of results f recorded, whose order of creation is already a forward order.
 2. **Propagate.** ``pullback`` takes the steps from the last to the first (a reverse topological
    order), hands each step's adjoint ḡ to its primitive's vjp rules (``Primitive.shares``) and
    adds every share to its input's adjoint (``accumulate``): a value used twice gets both.
