@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from workbench.errors import InputError
+
 FLAT_RTOL = 1e-10          # a prediction change below this share of the target's spread is no change
 SEPARATED_ATOL = 1e-4      # every |probability − label| below this: the classes are separated
 FLAT_SAMPLE_ROWS = 1000    # flatness is judged on this many evenly spaced rows
@@ -138,8 +140,8 @@ def _flat_parameters(prepared, x: np.ndarray, target: np.ndarray, names: list[st
     try:
         with np.errstate(all="ignore"):
             jacobian = np.asarray(sample.objective.model_jacobian(x), dtype=float)
-    except (ad.EngineError, FloatingPointError, ValueError, MemoryError):
-        return []
+    except (ad.EngineError, InputError, FloatingPointError, ValueError, MemoryError):
+        return []           # a judgement that cannot be made claims nothing
     if not np.all(np.isfinite(jacobian)):
         return []
     moves = np.max(np.abs(jacobian), axis=0) * np.maximum(np.abs(x), 1.0)
