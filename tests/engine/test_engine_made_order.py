@@ -41,7 +41,7 @@ def test_the_list_gives_the_searchs_steps_in_creation_order():
     steps, tensors, slots = flatten_made(out, made, stops)
     searched_steps, searched_tensors, _ = flatten(out, stops)
     assert _step_signature(steps, tensors) == _step_signature(searched_steps, searched_tensors)
-    assert [tensors[step[0]] for step in steps] == made   # every step in the order f made it
+    assert [tensors[step[0]] for step in steps] == [ref() for ref in made]   # in the order f made them
     assert all(slots[id(tensors[w[1]])] < step[0] for step in steps for w in step[5])
 
 
@@ -68,6 +68,20 @@ def test_a_result_the_output_ignores_keeps_its_graph():
     side = kept[0]
     assert side._node.args is not None and not side._node.released
     side.backward(np.ones(2))            # still differentiable afterwards
+
+
+def test_a_result_f_drops_unused_is_freed_at_once_as_without_the_list():
+    import weakref
+    freed = []
+
+    def f(x):
+        side = ad.exp(x) * 3.0           # recorded, then dropped: the list holds it weakly
+        watch = weakref.ref(side)
+        del side
+        freed.append(watch() is None)
+        return ad.sum(x * x)
+    np.testing.assert_array_equal(ad.grad(f)(np.array([1.0, -2.0])), [2.0, -4.0])
+    assert freed == [True]
 
 
 def test_a_tensor_recorded_before_f_ran_falls_back_to_the_search():

@@ -82,7 +82,8 @@ def owned_gradients(adjoints):
 def _sweep(output: Tensor, grad, retain_graph: bool, create_graph: bool, stops: frozenset,
            made: list | None = None):
     """Flatten the graph below ``output`` and pull the seed back: (tensors, slots, adjoints).
-    ``made``: the tensors recorded while ``output`` was computed, if known (``flatten_made``)."""
+    ``made``: weak references to the tensors recorded while ``output`` was computed, if known
+    (``flatten_made``)."""
     if output.__class__ is not Tensor or not output.requires_grad:
         shape = f" (shape {output.shape})" if isinstance(output, Tensor) else ""
         raise EngineError(f"backward: this tensor{shape} does not require a gradient (no input with "
@@ -147,8 +148,8 @@ def backprop(output: Tensor, grad=None, *, retain_graph: bool = False, create_gr
 def adjoints_of(output: Tensor, wrt: list[Tensor], grad=None, *, retain_graph: bool = False,
                 create_graph: bool = False, made: list | None = None) -> list:
     """The adjoints ∂output/∂t for the tensors ``t`` in ``wrt`` (None where unreached); the search
-    does not look through them. What the function transforms ask for; they pass ``made``, the
-    tensors recorded while f ran (made after ``wrt``), so the graph needs no search."""
+    does not look through them. What the function transforms ask for; they pass ``made``, weak
+    references to the tensors recorded while f ran (made after ``wrt``), so the graph needs no search."""
     stops = frozenset(map(id, wrt))
     tensors, slots, adjoints = _sweep(output, grad, retain_graph, create_graph, stops, made)
     found = []

@@ -29,6 +29,7 @@ same graph is evaluated thousands of times, ``tape.py`` removes the overhead alt
 
 from __future__ import annotations
 
+import weakref
 from typing import Callable
 
 import numpy as np
@@ -39,6 +40,7 @@ from workbench.engine.mode import MODE
 from workbench.engine.tensor import Tensor
 
 _new_tensor = _new_node = object.__new__
+_weak = weakref.ref
 _FLOAT64 = np.dtype(np.float64)   # numpy hands out this one object for native float64 arrays
 
 
@@ -260,7 +262,7 @@ def apply(prim: Primitive, args: tuple, kw: dict = NO_OPTIONS):
         node.prim, node.args, node.kw, node.inputs = prim, args, kw, inputs
         made = MODE.made
         if made is not None:   # creation order is a topological order: the sweep needs no search
-            made.append(result)
+            made.append(_weak(result))   # weak: a result f drops unused is freed as before
     else:
         result.requires_grad = False
         result._node = None

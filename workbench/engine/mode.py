@@ -17,7 +17,7 @@ class _Mode:
         self.recording = True   # build graph nodes for operations on tensors that require grad
         self.forward = 0        # > 0 while a forward-mode (jvp) sweep is propagating tangents
         self.watch = None       # while a tape records: a list noting value-dependent control
-        self.made = None        # while a transform evaluates f: every recorded result, in order of creation
+        self.made = None        # while a transform evaluates f: a weak reference to each recorded result, in order
 
 
 def note_value_dependence(what: str) -> None:

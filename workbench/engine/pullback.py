@@ -122,8 +122,8 @@ def flatten(root: Tensor, stops: frozenset = frozenset(), *, create_graph: bool 
 
 def flatten_made(root: Tensor, made: list, stops: frozenset = frozenset(), *,
                  create_graph: bool = False, release: bool = False):
-    """``flatten``'s (steps, tensors, slots) from ``made``, the tensors a transform saw recorded
-    while it ran f, in order of creation (``MODE.made``): that order is already a forward order,
+    """``flatten``'s (steps, tensors, slots) from ``made``, weak references to the tensors a
+    transform saw recorded while it ran f, in order of creation (``MODE.made``): a forward order,
     so no search is needed. A tensor ``root`` does not depend on gets a step that never receives
     an adjoint, so ``pullback`` skips it (and leaves its node alone). None when the graph reaches
     a tensor recorded elsewhere: ``flatten`` then searches. ``stops`` must not be among ``made``
@@ -141,7 +141,9 @@ def flatten_made(root: Tensor, made: list, stops: frozenset = frozenset(), *,
         slot = slot_of[id(arg)] = len(tensors)
         emit(arg)
         return slot
-    for tensor in made:
+    for ref in made:
+        if (tensor := ref()) is None:   # dropped by f: nothing depends on it
+            continue
         node = tensor._node
         args, has_rule = node.args, node.prim.has_rule
         if args is None:   # released by a backward pass inside f: flatten names it if it is reached

@@ -50,7 +50,7 @@ def _argnums(argnums, n_args: int) -> tuple[int, ...]:
 
 def _differentiate(f: Callable, args: tuple, nums: tuple[int, ...]):
     """Evaluate f with stand-ins at ``nums``; return (output, stand-ins, differentiable?, the
-    tensors f recorded in order of creation)."""
+    tensors f recorded, weakly, in order of creation)."""
     differentiable = False
     call_args = list(args)
     stand_ins = []
