@@ -95,21 +95,62 @@ def write_predictions(out: Path, predictions: dict, choice: str = "auto") -> Pat
     with atomic_path(target) as tmp:
         with open(tmp, "wb") as handle:
             handle.write(_csv_text(list(predictions), []).encode("utf-8"))
-            arrow_csv.write_csv(table, handle, arrow_csv.WriteOptions(include_header=False, quoting_style="none"))
+            quoting = "none" if _plain_text(table) else "needed"     # quotes only where a value needs them
+            arrow_csv.write_csv(table, handle, arrow_csv.WriteOptions(include_header=False, quoting_style=quoting))
     return target
 
 
 def _arrow_column(values):
+    """One prediction column as a pyarrow array, built from its buffers: ``pa.array`` would import
+    pandas (half a second of every fit) only to ask whether the values are a pandas object."""
     import pyarrow as pa
 
     if hasattr(values, "codes") and hasattr(values, "categories"):     # a categorical (the set column)
-        return pa.DictionaryArray.from_arrays(np.asarray(values.codes), list(values.categories))
+        codes = np.ascontiguousarray(values.codes, dtype=np.int32)
+        return pa.DictionaryArray.from_arrays(_numeric_array(pa.int32(), codes), _string_array(values.categories))
     values = np.asarray(values)
-    if values.dtype.kind in "US":
-        return pa.array(values.astype(str))
-    if values.dtype == object:
-        return pa.array(values.tolist())
-    return pa.array(values)
+    if values.dtype.kind in "fiu":
+        wide = np.float64 if values.dtype.kind == "f" else np.int64
+        return _numeric_array(pa.from_numpy_dtype(wide), np.ascontiguousarray(values, dtype=wide))
+    if values.dtype.kind == "b":
+        return pa.Array.from_buffers(pa.bool_(), len(values),
+                                     [None, pa.py_buffer(np.packbits(values, bitorder="little"))])
+    return _string_array(values.tolist())
+
+
+def _plain_text(table) -> bool:
+    """True when no text value holds a comma, a quote or a line break (so none needs quoting)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    for column in table.columns:
+        if pa.types.is_dictionary(column.type):
+            column = column.chunk(0).dictionary if column.num_chunks == 1 else column.cast(pa.large_string())
+        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+            if pc.any(pc.match_substring_regex(column, r'[,"\r\n]')).as_py():
+                return False
+    return True
+
+
+def _numeric_array(arrow_type, values: np.ndarray):
+    import pyarrow as pa
+
+    return pa.Array.from_buffers(arrow_type, len(values), [None, pa.py_buffer(values)])
+
+
+def _string_array(items):
+    """UTF-8 strings (None stays missing) as an arrow string array, from offsets and bytes."""
+    import pyarrow as pa
+
+    items = list(items)
+    encoded = [b"" if item is None else str(item).encode("utf-8") for item in items]
+    offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
+    np.cumsum([len(e) for e in encoded], out=offsets[1:])
+    missing = np.array([item is None for item in items], dtype=bool)
+    validity = pa.py_buffer(np.packbits(~missing, bitorder="little")) if missing.any() else None
+    return pa.Array.from_buffers(pa.large_string(), len(encoded),
+                                 [validity, pa.py_buffer(offsets), pa.py_buffer(b"".join(encoded))],
+                                 null_count=int(missing.sum()))
 
 
 def manifest_files(folder: Path) -> set[str]:
