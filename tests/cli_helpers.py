@@ -59,3 +59,23 @@ def write_csv(folder: Path, name: str, header: str, rows) -> Path:
     path = folder / name
     path.write_text(header + "\n" + "\n".join(",".join(str(v) for v in row) for row in rows) + "\n")
     return path
+
+
+DECAY_CONFIG = """
+    data: {path: decay.csv}
+    model: {formula: "y ~ a * exp(-b * x) + c"}
+    params: {a: 1.0, b: {init: 0.1, min: 0}, c: 0.0}
+    output: {formats: [], plots: false}
+"""
+
+
+def write_decay_project(folder: Path, configs: dict[str, str] | None = None, rows: int = 30) -> Path:
+    """``decay.csv`` (y = 3.2·exp(−0.45·x) + 0.8, no noise) and configs by file name
+    (default: ``config.yaml`` fitting it quickly, no pictures); returns ``folder``."""
+    import numpy as np
+
+    x = np.linspace(0, 8, rows)
+    write_csv(folder, "decay.csv", "x,y", ((f"{v:.4f}", f"{3.2 * np.exp(-0.45 * v) + 0.8:.5f}") for v in x))
+    for name, text in (configs or {"config.yaml": DECAY_CONFIG}).items():
+        write_config(folder, text, name)
+    return folder

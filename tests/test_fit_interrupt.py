@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cli_helpers import ROOT, run_cli, write_config, write_csv
+from cli_helpers import DECAY_CONFIG, ROOT, run_cli, write_decay_project
 
 ENDLESS = """
     data: {path: decay.csv}
@@ -24,21 +24,11 @@ ENDLESS = """
     optimizer: {name: adam, lr: 1.0e-7, max_steps: 1000000000, ftol: 0, gtol: 0, xtol: 0}
     output: {formats: [], plots: false}
 """
-QUICK = """
-    data: {path: decay.csv}
-    model: {formula: "y ~ a * exp(-b * x) + c"}
-    params: {a: 1.0, b: {init: 0.1, min: 0}, c: 0.0}
-    output: {formats: [], plots: false}
-"""
 
 
 @pytest.fixture
 def folder(tmp_path) -> Path:
-    x = np.linspace(0, 8, 30)
-    write_csv(tmp_path, "decay.csv", "x,y", ((f"{v:.4f}", f"{3.2 * np.exp(-0.45 * v) + 0.8:.5f}") for v in x))
-    write_config(tmp_path, ENDLESS, "endless.yaml")
-    write_config(tmp_path, QUICK, "quick.yaml")
-    return tmp_path
+    return write_decay_project(tmp_path, {"endless.yaml": ENDLESS, "quick.yaml": DECAY_CONFIG})
 
 
 def _result(out: Path) -> dict:

@@ -8,25 +8,13 @@ import json
 import os
 from pathlib import Path
 
-import numpy as np
 import pytest
 
-from cli_helpers import run_cli, write_config, write_csv
-
-CONFIG = """
-    data: {path: decay.csv}
-    model: {formula: "y ~ a * exp(-b * x) + c"}
-    params: {a: 1.0, b: {init: 0.1, min: 0}, c: 0.0}
-    output: {formats: [], plots: false}
-"""
-
+from cli_helpers import run_cli, write_decay_project
 
 @pytest.fixture
 def folder(tmp_path) -> Path:
-    x = np.linspace(0, 8, 30)
-    write_csv(tmp_path, "decay.csv", "x,y", ((f"{v:.4f}", f"{3.2 * np.exp(-0.45 * v) + 0.8:.5f}") for v in x))
-    write_config(tmp_path, CONFIG)
-    return tmp_path
+    return write_decay_project(tmp_path)
 
 
 def fit(folder: Path, out: str = "out", *extra: str):

@@ -13,26 +13,16 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 
-from cli_helpers import ROOT, run_cli, write_config, write_csv
+from cli_helpers import DECAY_CONFIG, run_cli, write_decay_project
 
-CONFIG = """
-    name: decay
-    data: {path: decay.csv}
-    model: {formula: "y ~ a * exp(-b * x) + c"}
-    params: {a: 1.0, b: {init: 0.1, min: 0}, c: 0.0}
-    output: {formats: [], plots: false}
-"""
+CONFIG = "    name: decay" + DECAY_CONFIG
 
 
 @pytest.fixture
 def folder(tmp_path) -> Path:
-    x = np.linspace(0, 8, 30)
-    write_csv(tmp_path, "decay.csv", "x,y", ((f"{v:.4f}", f"{3.2 * np.exp(-0.45 * v) + 0.8:.5f}") for v in x))
-    write_config(tmp_path, CONFIG)
-    return tmp_path
+    return write_decay_project(tmp_path, {"config.yaml": CONFIG})
 
 
 class _FullDisk:
