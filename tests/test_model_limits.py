@@ -16,7 +16,7 @@ import sys
 import numpy as np
 import pytest
 
-from cli_helpers import ROOT, write_config, write_csv
+from cli_helpers import write_config, write_csv
 
 ADDRESS_SPACE = int(1.5 * 2**30)
 

@@ -12,7 +12,6 @@ import pytest
 
 from cli_helpers import run_cli, write_config, write_csv
 from workbench.errors import InputError
-from workbench.report.text import number
 
 SECTIONS = ("title", "summary", "chart", "parameters", "quality", "appendix", "data", "model", "gradient-check",
             "correlations", "plots", "graph", "reproducibility")

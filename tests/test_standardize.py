@@ -4,7 +4,6 @@ transform θ = A·θ_z, Σ = A·Σ_z·Aᵀ; with l2 the penalty is on the standa
 
 from __future__ import annotations
 
-import json
 
 import numpy as np
 import pytest

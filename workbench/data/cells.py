@@ -18,7 +18,6 @@ Dates are read by ``workbench.data.dates``.
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 import re
 from dataclasses import dataclass
