@@ -5,13 +5,15 @@ Three kinds of input, each run in-process through ``workbench.cli.main``: random
 as whole configs, random keys and values dropped into a valid config (in the file or through
 ``--set``), and formulas built from a grammar that mixes what the language admits with what it
 must refuse. Most cases run ``validate``; a few run ``fit`` with a handful of steps. Every case
-runs under an alarm (a hang fails the test instead of stalling the suite) and the examples are
-derandomized, so the suite sees the same cases on every run.
+runs under an alarm (a hang fails the test instead of stalling the suite) and a memory bound (the
+process's peak resident size may not grow by more than ``CASE_MEGABYTES`` during a case), and the
+examples are derandomized, so the suite sees the same cases on every run.
 """
 
 from __future__ import annotations
 
 import contextlib
+import resource
 import signal
 import string
 import textwrap
@@ -24,6 +26,7 @@ from hypothesis import strategies as st
 from cli_helpers import run_cli
 
 CASE_SECONDS = 20                  # a bound against hangs, far above what any case needs
+CASE_MEGABYTES = 1024              # a bound against runaway allocations, far above what any case needs
 VALID = textwrap.dedent("""
     data: d.csv
     model: {formula: "y ~ a * exp(-b * x) + c"}
@@ -47,11 +50,17 @@ class _Hang(Exception):
     pass
 
 
+def _peak_megabytes() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024      # Linux reports kilobytes
+
+
 @contextlib.contextmanager
 def _time_bound(seconds: int):
+    """The case must end within ``seconds`` and raise the peak memory by at most ``CASE_MEGABYTES``."""
     def expire(signum, frame):
         raise _Hang(f"a case ran past {seconds} s")
 
+    peak_before = _peak_megabytes()
     previous = signal.signal(signal.SIGALRM, expire)
     signal.alarm(seconds)
     try:
@@ -59,6 +68,8 @@ def _time_bound(seconds: int):
     finally:
         signal.alarm(0)
         signal.signal(signal.SIGALRM, previous)
+    grown = _peak_megabytes() - peak_before
+    assert grown <= CASE_MEGABYTES, f"a case raised the peak memory by {grown:.0f} MB"
 
 
 def _run(folder, config_text: str, *args: str, command: str = "validate"):
