@@ -127,9 +127,10 @@ def load_dataset(cfg: Any, columns: Sequence[str], *, source_where: str = "data"
     options = as_data_config(cfg, source_where)
     if is_pattern(options.path):
         return load_files(options, columns, source_where=source_where)
-    dataset = _load_file(options, columns, source_where)
-    forget_parsed()                   # the columns are converted: the file's text is not needed again
-    return dataset
+    try:
+        return _load_file(options, columns, source_where)
+    finally:
+        forget_parsed()               # the columns are converted: the file's text is not needed again
 
 
 def _load_file(options, columns: Sequence[str], source_where: str) -> Dataset:

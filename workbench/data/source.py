@@ -26,6 +26,7 @@ import hashlib
 import io
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from stat import S_ISREG
 from typing import Any, Mapping
 
 import numpy as np
@@ -181,22 +182,40 @@ def read_raw(options: DataConfig, where: str = "data") -> RawTable:
         arrays = raw.arrays.renamed(list(names), list(raw.names))
         return _with_derived(dataclasses.replace(raw, names=names, arrays=arrays, cells=LazyCells(arrays)),
                              options, where)
-    data = _read_bytes(path, options, where)
-    suffix = path.suffix.lower()
-    digest = hashlib.sha256(data).hexdigest()
-    key = (str(path), digest, options.sheet, options.header_row, options.delimiter, options.decimal)
+    # An unchanged file (``_file_stamp``) is neither read nor hashed again.
+    key = (str(path), *_file_stamp(path), options.sheet, options.header_row, options.delimiter, options.decimal)
     entry = _CACHE.get(key)
     if entry is None:
-        entry = _parse(data, path, options, where)
+        data = _read_bytes(path, options, where)
+        entry = (hashlib.sha256(data).hexdigest(), *_parse(data, path, options, where))
+        del data
         _CACHE.clear()                     # one table is enough: read_columns, then load_dataset
         _CACHE[key] = entry
-    sheet, delimiter, header_row, names, columns, row_numbers, by_arrow = entry
+    digest, sheet, delimiter, header_row, names, columns, row_numbers, by_arrow = entry
     names, columns = _renamed(names, columns, options.columns, path, where)
     if by_arrow:
         raw = RawTable(path, sheet, digest, header_row, names, LazyCells(columns), row_numbers, delimiter, columns)
     else:
         raw = RawTable(path, sheet, digest, header_row, names, columns, row_numbers, delimiter)
     return _with_derived(raw, options, where)
+
+
+_STAMP_BYTES = 1 << 16
+
+
+def _file_stamp(path: Path) -> tuple:
+    """Size, times of change and the first and last 64 KiB: a file rewritten since is read again."""
+    try:
+        stat = path.stat()
+        if not S_ISREG(stat.st_mode):
+            return (None, None)      # a folder, a pipe, a device: _read_bytes refuses it
+        with open(path, "rb") as handle:
+            head = handle.read(_STAMP_BYTES)
+            handle.seek(max(stat.st_size - _STAMP_BYTES, 0))
+            tail = handle.read(_STAMP_BYTES)
+    except OSError:
+        return (None, None)          # _read_bytes says what is wrong with it
+    return (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, hashlib.sha256(head + tail).hexdigest())
 
 
 def forget_parsed() -> None:
