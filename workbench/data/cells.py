@@ -159,15 +159,20 @@ def convert_texts(texts, decimal: str | None = None, thousands: str | None = Non
         picked = np.zeros(len(values), dtype=bool)
         picked[careful] = True
         for i, text in zip(careful, texts.filter(bool_array(picked)).to_pylist()):
-            if is_missing(text):
-                status[i] = MISSING
-                continue
-            number = parse_number(text, decimal, thousands)
-            if number is not None and math.isfinite(number):
-                values[i], status[i] = number, OK
-            elif number is not None:
-                status[i] = NOT_FINITE
+            _read_one(i, text, values, status, decimal, thousands)
     return Converted(values, status)
+
+
+def _read_one(i: int, text: str, values: np.ndarray, status: np.ndarray, decimal, thousands) -> None:
+    """Cell ``i`` read the careful way (currency, percent, separators) into ``values``/``status``."""
+    if is_missing(text):
+        status[i] = MISSING
+        return
+    number = parse_number(text, decimal, thousands)
+    if number is not None and math.isfinite(number):
+        values[i], status[i] = number, OK
+    elif number is not None:
+        status[i] = NOT_FINITE
 
 
 def convert_stored(array) -> Converted:
@@ -205,13 +210,10 @@ def convert_numbers(cells: np.ndarray, decimal: str | None = None, thousands: st
                 status[i] = MISSING if number != number else NOT_FINITE
     fast = _vector_numbers(texts, decimal, thousands)
     for i, text, number in zip(text_rows, texts, fast):
-        if number != number:
-            if is_missing(text):
-                status[i] = MISSING
-                continue
-            number = parse_number(text, decimal, thousands)
-        if number is not None and math.isfinite(number):
+        if number != number:                       # the fast path could not read it
+            _read_one(i, text, values, status, decimal, thousands)
+        elif math.isfinite(number):
             values[i], status[i] = number, OK
-        elif number is not None:
+        else:
             status[i] = NOT_FINITE
     return Converted(values, status)
