@@ -79,3 +79,15 @@ def write_decay_project(folder: Path, configs: dict[str, str] | None = None, row
     for name, text in (configs or {"config.yaml": DECAY_CONFIG}).items():
         write_config(folder, text, name)
     return folder
+
+
+def run_main(*args: str) -> int:
+    """``workbench ARGS`` through ``main`` in this process, output left to pytest's capture
+    (so a test can read it with capsys, or swap an engine primitive first); returns the exit status."""
+    from workbench.cli import main
+
+    try:
+        main(list(args))
+    except SystemExit as stop:
+        return stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 1)
+    raise AssertionError("workbench's main returned without an exit status")

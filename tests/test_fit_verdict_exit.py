@@ -9,18 +9,9 @@ import json
 import numpy as np
 import pytest
 
-from cli_helpers import write_config, write_csv
+from cli_helpers import run_main, write_config, write_csv
 from workbench import engine as ad
 from workbench.engine.graph import Primitive
-
-
-def run_main(*args: str) -> int:
-    """The CLI in this process (so a test can swap an engine primitive); returns the exit status."""
-    from workbench.cli import main
-
-    with pytest.raises(SystemExit) as stopped:
-        main(list(args))
-    return stopped.value.code
 
 
 @pytest.fixture

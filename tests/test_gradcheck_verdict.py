@@ -11,18 +11,10 @@ import json
 import numpy as np
 import pytest
 
-from cli_helpers import write_config, write_csv
+from cli_helpers import run_main, write_config, write_csv
 from workbench import engine as ad
 from workbench.engine.graph import Primitive
 from workbench.engine.numdiff import AGREES, DISAGREES, INCONCLUSIVE, judge, numeric_derivative
-
-
-def run_main(*args: str) -> int:
-    from workbench.cli import main
-
-    with pytest.raises(SystemExit) as stopped:
-        main(list(args))
-    return stopped.value.code
 
 
 def traffic_rows(k=9000.0, r=0.05, t0=800.0):

@@ -8,7 +8,7 @@ import re
 import numpy as np
 import pytest
 
-from cli_helpers import write_config, write_csv
+from cli_helpers import run_main, write_config, write_csv
 from workbench.engine.trace import summarize
 from workbench.report.graph import DotGraph, draw_layered, parse_dot, render_dot, with_rankdir
 
@@ -22,14 +22,6 @@ MODEL_TYPES = {
     "michaelis_menten": "input: x, target: y",
     "mlp": "inputs: [x, z], target: y, hidden: [4]",
 }
-
-
-def run_main(*args: str) -> int:
-    from workbench.cli import main
-
-    with pytest.raises(SystemExit) as stopped:
-        main(list(args))
-    return stopped.value.code
 
 
 @pytest.fixture

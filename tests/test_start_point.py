@@ -6,17 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cli_helpers import write_config, write_csv
+from cli_helpers import run_main, write_config, write_csv
 
 NESTED_EXP = "exp(" * 90 + "x" + ")" * 90
-
-
-def run_main(*args: str) -> int:
-    from workbench.cli import main
-
-    with pytest.raises(SystemExit) as stopped:
-        main(list(args))
-    return stopped.value.code
 
 
 @pytest.mark.parametrize("formula, params, words", [

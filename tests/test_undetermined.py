@@ -8,16 +8,8 @@ import json
 import numpy as np
 import pytest
 
-from cli_helpers import write_config, write_csv
+from cli_helpers import run_main, write_config, write_csv
 from workbench.pipeline import uncertainty
-
-
-def run_main(*args: str) -> int:
-    from workbench.cli import main
-
-    with pytest.raises(SystemExit) as stopped:
-        main(list(args))
-    return stopped.value.code
 
 
 def test_degree_5_polynomial_over_day_numbers_is_determined_as_numpy_polyfit_finds(tmp_path):
