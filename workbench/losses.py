@@ -82,6 +82,12 @@ class Loss:
         if weights is not None:
             rho = rho * weights
         total = ad.sum(rho) if self.name == "sse" else ad.mean(rho)
+        return self.penalty(flat_params, total)
+
+    def penalty(self, flat_params, total=0.0):
+        """``total`` plus l1·Σ|p| + l2·Σp² over the penalized values (see ``__call__``)."""
+        from workbench import engine as ad
+
         for p in flat_params:
             if self.l1:
                 total = total + self.l1 * ad.sum(ad.abs(p))

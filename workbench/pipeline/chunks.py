@@ -158,9 +158,7 @@ class ChunkedObjective:
         if base.loss.l1 or base.loss.l2:
             def penalty_of(v):
                 tensors = {p.name: ad.reshape(v[s], p.shape) for p, s in zip(base.free, base.slices)}
-                terms = [base.loss.l1 * ad.sum(ad.abs(t)) + base.loss.l2 * ad.sum(t * t)
-                         for t in base._penalized(tensors)]
-                return sum(terms[1:], terms[0]) * rows_factor if terms else v[0] * 0.0
+                return base.loss.penalty(base._penalized(tensors), v[0] * 0.0) * rows_factor
 
             total = total + ad.hessian(penalty_of)(x)
         return total
@@ -169,23 +167,8 @@ class ChunkedObjective:
         loss, base = self.base.loss, self.base
         if not (loss.l1 or loss.l2):
             return 0.0, np.zeros(self.n_params)
-        leaves = {p.name: ad.Tensor(np.asarray(x[s]).reshape(p.shape), requires_grad=True)
-                  for p, s in zip(base.free, base.slices)}
-        total = ad.Tensor(np.asarray(0.0))
-        for value in base._penalized(leaves):
-            if loss.l1:
-                total = total + loss.l1 * ad.sum(ad.abs(value))
-            if loss.l2:
-                total = total + loss.l2 * ad.sum(value * value)
-        if not total.requires_grad:
-            return float(total.data), np.zeros(self.n_params)
-        collected = ad.backprop(total)
-        grad = np.zeros(self.n_params)
-        for p, s in zip(base.free, base.slices):
-            adjoint = collected.get(id(leaves[p.name]))
-            if adjoint is not None:
-                grad[s] = np.ravel(adjoint[1])
-        return float(total.data), grad
+        leaves = base.leaves(x)
+        return base.value_and_gradient_of(loss.penalty(base._penalized(leaves), 0.0), leaves)
 
 
 def optimizer_objective(objective: FitObjective, chunk_rows: int | None, scheduler: str | None = None,

@@ -89,9 +89,16 @@ class FitObjective:
         if tape is not None:
             value, grads = tape.value_and_grad(*self._primals(x))
             return float(value), np.concatenate([np.ravel(g) for g in grads])
-        leaves = {p.name: ad.Tensor(np.asarray(x[s]).reshape(p.shape), requires_grad=True)
-                  for p, s in zip(self.free, self.slices)}
-        total = self._loss_expr(leaves, batch)
+        leaves = self.leaves(x)
+        return self.value_and_gradient_of(self._loss_expr(leaves, batch), leaves)
+
+    def leaves(self, x: np.ndarray) -> dict:
+        """The free parameters at ``x`` as engine leaves, by name, shaped as the model declares."""
+        return {p.name: ad.Tensor(np.asarray(x[s]).reshape(p.shape), requires_grad=True)
+                for p, s in zip(self.free, self.slices)}
+
+    def value_and_gradient_of(self, total, leaves: dict) -> tuple[float, np.ndarray]:
+        """``total``'s value and its gradient with respect to ``leaves`` as one flat vector."""
         if not isinstance(total, ad.Tensor) or not total.requires_grad:
             return float(np.asarray(getattr(total, "data", total))), np.zeros(self.n_params)
         collected = ad.backprop(total)
