@@ -1,12 +1,7 @@
 """Applying a fitted model to new rows: predictions with 95% confidence and prediction intervals.
 
-At fit time ``prediction_spec`` puts into result.json (key ``prediction``) what applying the
-model later needs and the parameters alone do not say: the resolved config (derived columns,
-date formats, renames, the model), the origin each date column counted its days from and the
-format it was read with (given or inferred), the
-levels of categorical columns, the range of every input over the fitted rows, the free
-parameters' covariance, the residual variance and the degrees of freedom, and what the model
-learnt from the data besides its parameters (an MLP's input and output scaling).
+At fit time ``prediction_spec.py`` puts into result.json (key ``prediction``) what applying the
+model later needs and the parameters alone do not say; ``prediction_io.py`` writes the rows out.
 
 ``Predictor.from_result(result)`` rebuilds the model from that; ``predict_file`` reads new rows
 exactly as the fit read its data (same ``derive``, same date origins, same column renames,
@@ -30,53 +25,21 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import re
 from pathlib import Path
 from typing import Any, Mapping
 
 import numpy as np
 
 from workbench.errors import InputError
+from workbench.pipeline.prediction_io import date_texts, parse_date, parse_every, raw_frame, write_prediction
+from workbench.pipeline.prediction_spec import MAX_COVARIANCE_PARAMS, MODEL_STATE, SPEC_VERSION, prediction_spec
 from workbench.stats import t_quantile
 
-__all__ = ["prediction_spec", "Predictor", "Prediction", "parse_every", "write_prediction", "MAX_COVARIANCE_PARAMS"]
+__all__ = ["prediction_spec", "Predictor", "Prediction", "parse_every", "write_prediction", "MAX_COVARIANCE_PARAMS",
+           "MODEL_STATE"]
 
-MAX_COVARIANCE_PARAMS = 300          # larger covariances are not stored: no intervals for such models
 NORMAL_975 = 1.959963984540054       # the 97.5% quantile of the standard normal
-_MODEL_STATE = ("x_mean", "x_scale", "y_mean", "y_scale")   # learnt from the data besides parameters
-SPEC_VERSION = 1
 FINISHED_STATUSES = ("converged", "early_stopped")   # a fit whose parameters are an estimate
-
-
-def _floats(values) -> list:
-    return [None if not math.isfinite(float(v)) else float(v) for v in np.ravel(values)]
-
-
-def prediction_spec(prepared, unc, residual: np.ndarray) -> dict:
-    """What ``Predictor`` needs besides the parameters (see the module docstring); ``residual``:
-    actual − predicted on the fitted rows."""
-    from workbench.pipeline.results import scalar_names
-
-    config, model, dataset = prepared.config, prepared.model, prepared.dataset
-    train = prepared.train_rows
-    ranges = {name: [float(np.min(dataset.columns[name][train])), float(np.max(dataset.columns[name][train]))]
-              for name in model.inputs if name in dataset.columns and len(train)}
-    covariance = None
-    if unc.covariance is not None and len(unc.names) <= MAX_COVARIANCE_PARAMS:
-        covariance = [_floats(row) for row in unc.covariance]
-    residual_variance = None
-    if prepared.loss.is_least_squares and unc.dof > 0:
-        w = prepared.weights if prepared.weights is not None else 1.0
-        chi2 = float(np.sum(w * residual * residual))
-        residual_variance = chi2 / unc.dof if math.isfinite(chi2) else None
-    state = {k: _floats(getattr(model, k)) for k in _MODEL_STATE if hasattr(model, k)}
-    return {"version": SPEC_VERSION, "config": config.resolved, "config_dir": str(config.base_dir),
-            "inputs": list(model.inputs), "target": model.target, "binary": bool(model.binary),
-            "least_squares": bool(prepared.loss.is_least_squares), "date_origins": dict(dataset.date_columns),
-            "date_formats": dict(getattr(dataset, "date_formats", {}) or {}),
-            "levels": dict(getattr(prepared, "levels", {}) or {}), "input_ranges": ranges,
-            "free": scalar_names(prepared), "covariance": covariance, "residual_variance": residual_variance,
-            "dof": int(unc.dof), "model_state": state}
 
 
 def _prediction_values(objective, params, columns) -> np.ndarray:
@@ -85,17 +48,6 @@ def _prediction_values(objective, params, columns) -> np.ndarray:
     with ad.no_grad():
         out = objective.predict(params, columns)
     return np.asarray(getattr(out, "data", out), dtype=float)
-
-
-def parse_every(text: str) -> np.timedelta64:
-    """``1d``, ``7d``, ``2w`` or ``12h`` as a step between forecast dates."""
-    match = re.fullmatch(r"\s*(\d+)\s*([hdw])\s*", str(text))
-    if not match or int(match.group(1)) == 0:
-        raise InputError(f"must be a positive whole number of hours, days or weeks such as 1d, 7d, 2w or 12h, "
-                         f"got {text!r}", where="--every")
-    count, unit = int(match.group(1)), match.group(2)
-    hours = count * {"h": 1, "d": 24, "w": 24 * 7}[unit]
-    return np.timedelta64(hours, "h")
 
 
 @dataclasses.dataclass
@@ -266,7 +218,7 @@ class Predictor:
         self._require_columns(raw, options)
         table = read_raw(options, "data")
         dataset = load_dataset(options, self.inputs)
-        frame = _frame(table, [*raw.names, *(options.derive or {})])
+        frame = raw_frame(table, [*raw.names, *(options.derive or {})])
         n_rows = len(table.row_numbers)
         at = np.searchsorted(table.row_numbers, dataset.row_numbers)
         columns = {name: np.full(n_rows, np.nan) for name in self.inputs}
@@ -302,8 +254,8 @@ class Predictor:
         name, step = self.inputs[0], parse_every(every)
         origin = np.datetime64(origins[name]).astype("datetime64[ns]")
         last = origin + np.timedelta64(int(round(self.spec["input_ranges"][name][1] * 86_400e9)), "ns")
-        first = _date(start, "--from") if start else last + step
-        end = _date(until, "--until")
+        first = parse_date(start, "--from") if start else last + step
+        end = parse_date(until, "--until")
         if end < first:
             raise InputError(f"{until} is before the first forecast date {pd.Timestamp(first).isoformat()}",
                              where="--until")
@@ -312,7 +264,7 @@ class Predictor:
             raise InputError(f"{count:,} dates: choose a larger --every or an earlier --until", where="--until")
         stamps = first + step * np.arange(count)
         days = (stamps - origin) / np.timedelta64(1, "D")
-        texts = _date_texts(stamps)
+        texts = date_texts(stamps)
         frame = pd.DataFrame({name: texts})
         return self._finish(frame, {name: days.astype(float)}, np.ones(count, dtype=bool), status_warnings)
 
@@ -344,7 +296,7 @@ class Predictor:
         if origin is None:
             return f"{name} {lo:g} to {hi:g}"
         start = np.datetime64(origin).astype("datetime64[ns]")
-        low, high = _date_texts([start + np.timedelta64(int(round(d * 86_400e9)), "ns") for d in (lo, hi)])
+        low, high = date_texts([start + np.timedelta64(int(round(d * 86_400e9)), "ns") for d in (lo, hi)])
         return f"{name} {low} to {high}"
 
     def _ranged(self) -> list[str]:
@@ -413,62 +365,3 @@ def _unpredicted(dataset, count: int, n_rows: int) -> str:
 def _sigmoid(v: np.ndarray) -> np.ndarray:
     small = np.exp(-np.abs(v))
     return np.where(v >= 0, 1.0 / (1.0 + small), small / (1.0 + small))
-
-
-def _date(text: str, option: str) -> np.datetime64:
-    import pandas as pd
-
-    try:
-        stamp = pd.Timestamp(str(text))
-    except (ValueError, TypeError):
-        raise InputError(f"must be a date like 2024-12-31, got {text!r}", where=option) from None
-    return np.datetime64(stamp.tz_localize(None) if stamp.tzinfo else stamp).astype("datetime64[ns]")
-
-
-def _date_texts(stamps) -> list[str]:
-    """Dates as ISO text in one format for all: ``2024-12-31`` when every one is at midnight, else
-    ``2024-12-31 12:00:00`` for every one (a column never mixes the two)."""
-    import pandas as pd
-
-    values = [pd.Timestamp(s) for s in stamps]
-    if all(v == v.normalize() for v in values):
-        return [v.date().isoformat() for v in values]
-    return [v.isoformat(sep=" ") for v in values]
-
-
-def _frame(table, names: list[str]):
-    """The raw rows of ``table`` (text as written, Excel cell values) as a DataFrame."""
-    import pandas as pd
-
-    return pd.DataFrame({name: table.cells[name] for name in names}, columns=names,
-                        index=pd.Index(table.row_numbers, name="row"))
-
-
-def write_prediction(frame, target: Path) -> Path:
-    """``frame`` as a .csv or .xlsx file (by ``target``'s extension), written atomically. In the
-    workbook, text columns that hold only plain numbers become numbers, and no text is a formula."""
-    import io
-
-    import pandas as pd
-
-    from workbench.atomic import write_bytes, write_text
-
-    target = Path(target)
-    suffix = target.suffix.lower()
-    if suffix not in (".csv", ".xlsx"):
-        raise InputError(f"must end in .csv or .xlsx, got {target.name!r}", where="--out")
-    if not target.parent.is_dir():
-        raise InputError(f"the folder {target.parent} does not exist", where="--out")
-    if suffix == ".csv":
-        return write_text(target, frame.to_csv(index=False, lineterminator="\n"))
-    sheet = frame.copy()
-    for name in sheet.columns:
-        if sheet[name].dtype == object:
-            numbers = pd.to_numeric(sheet[name], errors="coerce")
-            if numbers.notna().sum() == sheet[name].notna().sum():
-                sheet[name] = numbers
-    buffer = io.BytesIO()
-    options = {"options": {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}}
-    with pd.ExcelWriter(buffer, engine="xlsxwriter", engine_kwargs=options) as writer:
-        sheet.to_excel(writer, sheet_name="predictions", index=False, freeze_panes=(1, 0))
-    return write_bytes(target, buffer.getvalue())

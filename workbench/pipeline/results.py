@@ -11,7 +11,7 @@ import numpy as np
 
 from workbench import __version__
 from workbench.pipeline import uncertainty
-from workbench.pipeline.predict import prediction_spec
+from workbench.pipeline.prediction_spec import prediction_spec
 from workbench.pipeline.prepare import Prepared
 
 
