@@ -9,6 +9,7 @@ numbers come from the catalogs, so ``names_list`` and ``steps`` take the report'
 from __future__ import annotations
 
 import math
+import unicodedata
 
 DASH = "—"
 MAX_NAMES = 8           # a list of names longer than this is cut, and the rest counted
@@ -73,5 +74,9 @@ def steps(count: int, tr) -> str:
 
 
 def unit_suffix(unit: str | None, tr) -> str:
-    """' USD' after a number or '1' when the column has a unit, else nothing."""
-    return tr("unit.suffix", unit=unit) if unit else ""
+    """' USD' after a number or '1' when the column has a unit, else nothing. A unit written in
+    wide (CJK) characters has its own key: Japanese sets 3日 and 5円 without a space, 5 kg with one."""
+    if not unit:
+        return ""
+    wide = unicodedata.east_asian_width(unit[0]) in ("W", "F")
+    return tr("unit.suffix_wide" if wide else "unit.suffix", unit=unit)

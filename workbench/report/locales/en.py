@@ -15,6 +15,7 @@ MESSAGES = {
     "steps.one": "{n} step",
     "steps.many": "{n} steps",
     "unit.suffix": " {unit}",
+    "unit.suffix_wide": " {unit}",
     "unit.day": "day",
     "section.summary": "Summary",
     "section.chart": "Data and fit",

@@ -15,6 +15,7 @@ MESSAGES = {
     "steps.one": "{n}ステップ",
     "steps.many": "{n}ステップ",
     "unit.suffix": " {unit}",
+    "unit.suffix_wide": "{unit}",
     "unit.day": "日",
     "section.summary": "要約",
     "section.chart": "データと当てはめ",
