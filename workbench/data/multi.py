@@ -19,7 +19,7 @@ import numpy as np
 
 from workbench.errors import InputError
 
-__all__ = ["is_pattern", "matching_files", "file_options", "load_files"]
+__all__ = ["is_pattern", "matching_files", "file_options", "load_files", "joined_account", "origin_shift"]
 
 PATTERN_CHARACTERS = "*?["
 
@@ -58,8 +58,7 @@ def load_files(options, columns, *, source_where: str = "data"):
 
 
 def _joined(pattern: Path, files: list[Path], parts: list):
-    from workbench.data.dataset import MAX_DROPPED_LISTED, Dataset
-    from workbench.data.summary import RowAccount
+    from workbench.data.dataset import Dataset
 
     first, counts = parts[0], [p.n for p in parts]
     columns = {}
@@ -70,6 +69,19 @@ def _joined(pattern: Path, files: list[Path], parts: list):
         columns[name] = np.concatenate(pieces)
         del pieces
     row_numbers = np.concatenate([p.row_numbers for p in parts])
+    return Dataset(columns=columns, row_numbers=row_numbers, date_columns=dict(first.date_columns), path=pattern,
+                   sheet=None, all_columns=list(first.all_columns), header_row=first.header_row,
+                   files=tuple(files), file_of_row=np.repeat(np.arange(len(parts), dtype=np.int32), counts),
+                   **joined_account(files, parts))
+
+
+def joined_account(files: list[Path], parts: list) -> dict:
+    """The ``Dataset`` fields that account for the rows of several files, from each file's own
+    account (a ``Dataset`` or anything with its ``n``, ``n_rows_read``, ``n_dropped``, ``dropped``,
+    ``summary`` and ``sha256``): the Dask executor joins the accounts its tasks send back."""
+    from workbench.data.dataset import MAX_DROPPED_LISTED
+    from workbench.data.summary import RowAccount
+
     digest = hashlib.sha256("".join(f"{f.name}:{p.sha256};" for f, p in zip(files, parts)).encode()).hexdigest()
     dropped = [(row, f"{reason} ({f.name})") for f, p in zip(files, parts) for row, reason in p.dropped]
     reasons: dict[str, int] = {}
@@ -78,20 +90,22 @@ def _joined(pattern: Path, files: list[Path], parts: list):
             reasons[reason] = reasons.get(reason, 0) + count
     first_row = next((p.summary["dropped"]["first_row"] for p in parts if p.n_dropped), None)
     n_read = sum(p.n_rows_read for p in parts)
-    account = RowAccount(n_read, sum(counts), dict(sorted(reasons.items(), key=lambda kv: -kv[1])), first_row)
-    return Dataset(columns=columns, row_numbers=row_numbers, n_rows_read=n_read,
-                   n_dropped=sum(p.n_dropped for p in parts), dropped=dropped[:MAX_DROPPED_LISTED],
-                   date_columns=dict(first.date_columns), path=pattern, sheet=None, sha256=digest,
-                   all_columns=list(first.all_columns), header_row=first.header_row, account=account,
-                   files=tuple(files),
-                   file_of_row=np.repeat(np.arange(len(parts), dtype=np.int32), counts))
+    account = RowAccount(n_read, sum(p.n for p in parts), dict(sorted(reasons.items(), key=lambda kv: -kv[1])),
+                         first_row)
+    return {"n_rows_read": n_read, "n_dropped": sum(p.n_dropped for p in parts),
+            "dropped": dropped[:MAX_DROPPED_LISTED], "sha256": digest, "account": account}
+
+
+def origin_shift(origin: str | None, first_origin: str | None) -> float:
+    """Days from ``first_origin`` to ``origin``: what a file's date column adds to count its days
+    from the first file's origin (0 when either is not a date column)."""
+    if origin is None or first_origin is None or origin == first_origin:
+        return 0.0
+    return float((np.datetime64(origin, "s") - np.datetime64(first_origin, "s")) / np.timedelta64(86_400, "s"))
 
 
 def _on_first_origin(part, name: str, first) -> np.ndarray:
     """A date column's day numbers counted from the first file's origin."""
     values = part.columns[name]
-    origin, first_origin = part.date_columns.get(name), first.date_columns.get(name)
-    if origin is None or first_origin is None or origin == first_origin:
-        return values
-    shift = (np.datetime64(origin, "s") - np.datetime64(first_origin, "s")) / np.timedelta64(86_400, "s")
-    return values + float(shift)
+    shift = origin_shift(part.date_columns.get(name), first.date_columns.get(name))
+    return values + shift if shift else values

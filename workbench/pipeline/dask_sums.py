@@ -8,7 +8,9 @@ of two ways:
 * ``partitions`` given (``data.path`` is a glob of files, ``workbench.data.multi``): a task per
   file reads that file where it runs, with the fit's data options, and keeps the fit's rows of it
   (the client sends a file name and row indices, never the rows);
-* otherwise the client's chunks are sent once (``Client.scatter``).
+* otherwise the client's chunks are sent once (``Client.scatter``);
+* ``on_parts``: the files' ``FilePart``s already held on the workers (``workbench.pipeline.dask_data``,
+  where the client never holds the table); the view then shares the client it was given.
 
 ``close()`` releases the workers' copies and the connection. dask.distributed is imported here
 only (the ``cluster`` extra).
@@ -29,13 +31,16 @@ class Partition:
     """One file of a glob and the indices of the fit's rows among the rows it yields."""
 
     options: object          # the data options with ``path`` set to this file
-    rows: np.ndarray
+    rows: np.ndarray | None  # None: every row, kept as a ``FilePart`` (``dask_data``)
+    columns: tuple = ()      # with ``rows`` None: the columns to read
+    index: int = 0           # with ``rows`` None: the file's place among the glob's files
 
 
 class DaskChunkedObjective(ChunkedObjective):
     def __init__(self, objective, chunk_rows: int, scheduler: str, partitions: list[Partition] | None = None,
                  weights_column: str | None = None):
         super().__init__(objective, chunk_rows)
+        self.owns_client, self.mapper = True, _map_part
         try:
             from distributed import Client
         except ImportError:
@@ -52,13 +57,27 @@ class DaskChunkedObjective(ChunkedObjective):
             self.parts = self.client.scatter([ChunkedObjective(self.chunk(start, stop), self.chunk_rows)
                                               for start, stop in self.bounds])
 
+    @classmethod
+    def on_parts(cls, objective, chunk_rows: int, client, parts: list, n_rows: int,
+                 validation: bool = False) -> "DaskChunkedObjective":
+        """The sums over ``FilePart``s held on ``client``'s workers: their fitted rows (``n_rows`` in
+        all; ``objective`` is the client's sample, for the penalty), or with ``validation`` their
+        held-out rows. Closing it leaves the parts and the client to their owner."""
+        view = cls.__new__(cls)
+        ChunkedObjective.__init__(view, objective, chunk_rows)
+        view.n_rows, view.client, view.parts, view.owns_client = int(n_rows), client, parts, False
+        view.mapper = _map_validation_part if validation else _map_part
+        return view
+
     def map_chunks(self, function) -> list:
-        results = self.client.gather([self.client.submit(_map_part, function, part, pure=False)
+        results = self.client.gather([self.client.submit(self.mapper, function, part, pure=False)
                                       for part in self.parts])
         return [result for part in results for result in part]
 
     def close(self) -> None:
         """Release the rows held on the workers and the connection (the end of a fit)."""
+        if not self.owns_client:
+            return
         try:
             self.client.cancel(self.parts)
         finally:
@@ -83,11 +102,16 @@ class _Template:
                    objective._ls_scale, chunk_rows)
 
 
-def read_partition(template: _Template, partition: Partition) -> ChunkedObjective:
-    """A worker's task: read one file, keep the fit's rows of it, and wrap them in row chunks."""
+def read_partition(template: _Template | None, partition: Partition):
+    """A worker's task: read one file, keep the fit's rows of it, and wrap them in row chunks;
+    without a ``template`` (``partition.rows`` None), keep all its rows as a ``FilePart``."""
     from workbench.data import load_dataset
     from workbench.pipeline.objective import FitObjective
 
+    if template is None:
+        from workbench.pipeline.dask_parts import FilePart
+
+        return FilePart(load_dataset(partition.options, list(partition.columns)), partition.index)
     model = template.model
     needed = list(dict.fromkeys([model.target, *model.inputs, *([template.weights] if template.weights else [])]))
     data = load_dataset(partition.options, needed)
@@ -101,6 +125,10 @@ def read_partition(template: _Template, partition: Partition) -> ChunkedObjectiv
 
 def _map_part(function, part: ChunkedObjective) -> list:
     return part.map_chunks(function)
+
+
+def _map_validation_part(function, part) -> list:
+    return part.map_validation_chunks(function)
 
 
 def file_partitions(dataset, options, train_rows: np.ndarray) -> list[Partition]:
