@@ -91,12 +91,15 @@ class Primitive:
     * ``tangent_terms(tangents, ans, inputs, kw)``: (position, ∂ans/∂input · tangent) for each
       input whose tangent is not None (``forward.py`` adds them up).
 
+    ``vjps`` is the tuple of rules when they were given one per input (None for ``vjp_all``): the
+    backward loop calls them directly for the commonest step, one without options or hook.
+
     ``has_rule`` is the set of positions with a vjp rule (None: every position), so a sweep
     never asks for the adjoint of an input without one (``where``'s condition).
     """
 
     __slots__ = ("name", "forward", "_vjp", "_jvp", "_vjp_all", "_jvp_all", "elementwise", "linear",
-                 "reads", "doc", "math", "shares", "has_rule")
+                 "reads", "doc", "math", "shares", "has_rule", "vjps")
 
     def __init__(self, name: str, forward: Callable, vjp=None, jvp=None, *, vjp_all=None,
                  jvp_all=None, elementwise: bool = False, linear: bool = False, reads: str = "all",
@@ -151,10 +154,12 @@ class Primitive:
     def _normalise(self) -> None:
         if self._vjp_all is not None:
             self.shares, self.has_rule = _shares_from_one_rule(self._vjp_all), None
+            self.vjps = None
         else:
             rules = self._vjp or ()
             self.shares = _shares_from_rules(rules)
             self.has_rule = frozenset(i for i, rule in enumerate(rules) if rule is not None)
+            self.vjps = rules
 
     def tangent_terms(self, tangents, ans, inputs, kw) -> list:
         """(position, jvp term) for each input with a tangent; see the class docstring."""

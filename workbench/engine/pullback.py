@@ -39,17 +39,22 @@ from workbench.engine.tensor import Tensor
 _sum_all = add.reduce
 
 
-def accumulate(adjoints: list, slot: int, share, shape: tuple):
-    """adjoints[slot] += share, first summed back over the axes broadcasting added; returns the
-    share as added. Never in place: a rule may return ``g`` itself, which other adjoints share."""
+def fitted(share, shape: tuple):
+    """``share`` summed back over the axes broadcasting added, so it has ``shape``."""
     try:
-        fits = share.shape == shape
+        if share.shape == shape:
+            return share
     except AttributeError:   # a Python number from a rule
-        fits = False
-    if not fits:
-        # a scalar parameter's share of a vector: the commonest case in a model fit, summed here
-        # without unbroadcast's general bookkeeping
-        share = _sum_all(share, None) if not shape and share.__class__ is ndarray else unbroadcast(share, shape)
+        pass
+    # a scalar parameter's share of a vector: the commonest case in a model fit, summed here
+    # without unbroadcast's general bookkeeping
+    return _sum_all(share, None) if not shape and share.__class__ is ndarray else unbroadcast(share, shape)
+
+
+def accumulate(adjoints: list, slot: int, share, shape: tuple):
+    """adjoints[slot] += share, first fitted to ``shape``; returns the share as added. Never in
+    place: a rule may return ``g`` itself, which other adjoints share."""
+    share = fitted(share, shape)
     previous = adjoints[slot]
     adjoints[slot] = share if previous is None else previous + share
     return share
@@ -211,17 +216,20 @@ def pullback(steps: list, adjoints: list, hook=None) -> None:
         adjoints[out] = None    # handed on: the sweep keeps only the adjoints still to be used
         if node is not None:
             node.args = node.inputs = None   # Node.release(), written out: once per step
-        if not wanted:
-            continue
-        try:
-            shares = prim.shares(g, ans, inputs, kw, wanted)
-            if hook is None:
-                for (_, slot, shape), share in zip(wanted, shares):
-                    accumulate(adjoints, slot, share, shape)
+        if hook is None and not kw and (rules := prim.vjps) is not None:   # accumulate, written out
+            for position, slot, shape in wanted:
+                share = rules[position](g, ans, *inputs)
+                if share.__class__ is not ndarray or share.shape != shape:
+                    share = fitted(share, shape)
+                previous = adjoints[slot]
+                adjoints[slot] = share if previous is None else previous + share
+        elif wanted:
+            try:
+                shares = prim.shares(g, ans, inputs, kw, wanted)
+                added = [accumulate(adjoints, slot, share, shape) for (_, slot, shape), share in zip(wanted, shares)]
+            except Exception as err:
+                if hook is None or not hook.failed(step, err):
+                    raise
                 continue
-            added = [accumulate(adjoints, slot, share, shape) for (_, slot, shape), share in zip(wanted, shares)]
-        except Exception as err:
-            if hook is None or not hook.failed(step, err):
-                raise
-            continue
-        hook.shares(step, g, shares, added)
+            if hook is not None:
+                hook.shares(step, g, shares, added)
