@@ -47,7 +47,11 @@ def null_where_empty(text):
 
     n = len(text)
     offsets = np.frombuffer(text.buffers()[1], dtype=np.int32)[text.offset:text.offset + n + 1]
-    filled = (np.diff(offsets) > 0) & valid_mask(text)
+    filled = np.diff(offsets) > 0
+    if text.null_count:
+        filled &= valid_mask(text)
+    elif filled.all():
+        return text                         # no empty cell: nothing to rewrite
     validity = pa.py_buffer(np.packbits(filled, bitorder="little"))
     return pa.StringArray.from_buffers(n, pa.py_buffer(offsets - offsets[0]), text.buffers()[2].slice(int(offsets[0])),
                                        validity)

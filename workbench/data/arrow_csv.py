@@ -59,9 +59,13 @@ def _arrow_table(data: bytes, delimiter: str, quoted: bool):
 
 def _line_numbers(data: bytes, n_records: int) -> np.ndarray | None:
     """The 1-based line of each record, when every non-empty line is one record; else None."""
+    n_lines = _count_newlines(data) + (0 if data.endswith(b"\n") else 1)
+    if n_lines == n_records and (b"\r" not in data or not _bare_carriage_return(data)):
+        # pyarrow ends records at "\n" here (a "\r" comes only before one), so as many records as
+        # lines leaves no room for an empty line or a record spanning lines: neither is searched for.
+        return np.arange(1, n_lines + 1)
     blank = data.startswith((b"\n", b"\r\n")) or b"\n\n" in data or b"\n\r\n" in data
     if not blank:
-        n_lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
         return np.arange(1, n_lines + 1) if n_lines == n_records else None
     ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
     starts = np.concatenate(([0], ends + 1))
@@ -74,16 +78,42 @@ def _line_numbers(data: bytes, n_records: int) -> np.ndarray | None:
     return filled + 1 if len(filled) == n_records else None
 
 
+_COUNT_BLOCK = 1 << 24
+
+
+def _count_newlines(data: bytes) -> int:
+    """``data.count(b"\\n")`` in blocks of 16 MiB with numpy (twice as fast, little memory)."""
+    view = np.frombuffer(data, dtype=np.uint8)
+    return sum(int(np.count_nonzero(view[at:at + _COUNT_BLOCK] == 10)) for at in range(0, len(view), _COUNT_BLOCK))
+
+
+def _bare_carriage_return(data: bytes) -> bool:
+    """Whether some "\\r" is not followed by "\\n" (pyarrow ends a record there too)."""
+    view = np.frombuffer(data, dtype=np.uint8)
+    for at in range(0, len(view), _COUNT_BLOCK):
+        after = np.flatnonzero(view[at:at + _COUNT_BLOCK] == 13) + at + 1
+        if len(after) and (after[-1] == len(view) or np.any(view[after] != 10)):
+            return True
+    return False
+
+
 def _trimmed(column):
     """Trimmed text, null where the cell is empty (``cell.strip() or None``). Most columns have
     nothing to trim: they are kept as read (a scan instead of a copy of every cell)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    text = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    if isinstance(column, pa.ChunkedArray):
+        text = column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
+    else:
+        text = column
     if _may_need_trimming(text):
         text = pc.utf8_trim_whitespace(text)
     return null_where_empty(text)
+
+
+_MAY_BE_SPACE = np.zeros(256, dtype=bool)
+_MAY_BE_SPACE[:0x21] = _MAY_BE_SPACE[0x80:] = True    # ASCII space and controls; any byte of U+3000, U+00A0...
 
 
 def _may_need_trimming(text) -> bool:
@@ -96,12 +126,23 @@ def _may_need_trimming(text) -> bool:
     if text.buffers()[2] is None or offsets[-1] == offsets[0]:
         return False
     data = np.frombuffer(text.buffers()[2], dtype=np.uint8)
-    starts, stops = offsets[:-1], offsets[1:]
-    filled = stops > starts
-    for edge in (data[starts[filled]], data[stops[filled] - 1]):
-        if np.any((edge <= 0x20) | (edge >= 0x80)):
+    filled = offsets[1:] > offsets[:-1]
+    for edge in (offsets[:-1], offsets[1:] - 1):       # an empty cell's edge is clipped into the data, then ignored
+        if np.any(_MAY_BE_SPACE[data.take(edge, mode="clip")] & filled):
             return True
     return False
+
+
+def _trimmed_columns(table) -> list:
+    """Every column trimmed, each let go of in the table as soon as it is (its chunks and the
+    trimmed copy are not all held at once)."""
+    chunked = table.columns
+    table = None
+    columns = []
+    for j in range(len(chunked)):
+        columns.append(_trimmed(chunked[j]))
+        chunked[j] = None
+    return columns
 
 
 def read_text_table(data: bytes, path: Path, delimiter_of, header_row: int | None, where: str):
@@ -125,15 +166,17 @@ def read_text_table(data: bytes, path: Path, delimiter_of, header_row: int | Non
     numbers = _line_numbers(data, table.num_rows)
     if numbers is None:
         return None
-    columns = [_trimmed(table.column(j)) for j in range(table.num_columns)]
+    columns = _trimmed_columns(table)
+    del table
     if quoted and any(pc.any(pc.match_substring(c, '"')).as_py() for c in columns):
         return None
-    filled = np.zeros(table.num_rows, dtype=bool)
-    for column in columns:
-        filled |= valid_mask(column)
-    if not filled.all():                   # rows of empty cells (",,,") are skipped, uncounted
-        columns = [c.filter(bool_array(filled)) for c in columns]
-        numbers = numbers[filled]
+    if all(c.null_count for c in columns):     # else a column without empty cells fills every row
+        filled = np.zeros(len(numbers), dtype=bool)
+        for column in columns:
+            filled |= valid_mask(column)
+        if not filled.all():                   # rows of empty cells (",,,") are skipped, uncounted
+            columns = [c.filter(bool_array(filled)) for c in columns]
+            numbers = numbers[filled]
     return (*_split_header(columns, numbers, header_row, path, where), delimiter)
 
 

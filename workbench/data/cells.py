@@ -143,18 +143,27 @@ def _vector_numbers(texts, decimal: str | None, thousands: str | None) -> np.nda
     return float_values(pc.cast(core, pa.float64()))
 
 
-def convert_texts(texts, decimal: str | None = None, thousands: str | None = None) -> Converted:
+def convert_texts(texts, decimal: str | None = None, thousands: str | None = None,
+                  read_plainly: np.ndarray | None = None) -> Converted:
     """A column of text cells (a trimmed pyarrow string array, null where empty) as numbers, with
-    their status: vectorised, with the careful parser only for the cells plain parsing leaves."""
+    their status: vectorised, with the careful parser only for the cells plain parsing leaves.
+    ``read_plainly``: the column as pyarrow's plain cast read every value (``plain_number_votes``),
+    which is the result itself under a decimal dot; it is not read again then."""
     from workbench.data.arrow import bool_array, valid_mask
 
-    values = _vector_numbers(texts, decimal, thousands)
-    present = valid_mask(texts)
+    if read_plainly is not None and (decimal or ".") == ".":
+        values = read_plainly
+    else:
+        values = _vector_numbers(texts, decimal, thousands)
     finite = np.isfinite(values)
-    status = np.where(finite, OK, BAD).astype(np.int8)      # "inf", "nan" and 1e400 are looked at below
+    status = np.full(len(values), OK, dtype=np.int8)
+    if finite.all():                    # no empty cell (NaN), nothing for the careful parser
+        return Converted(values, status)
+    present = valid_mask(texts)
+    status[~finite] = BAD               # "inf", "nan" and 1e400 are looked at below
     status[~present] = MISSING
     values[~finite] = np.nan
-    careful = np.flatnonzero(present & (status == BAD))
+    careful = np.flatnonzero(present & ~finite)
     if len(careful):
         picked = np.zeros(len(values), dtype=bool)
         picked[careful] = True

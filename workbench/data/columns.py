@@ -35,9 +35,9 @@ def convert_columns(raw: RawTable, names: list[str], options: DataConfig, where:
         if formats is not None:
             formats[name] = fmt
     number_names = [n for n in names if n not in date_names]
-    convention = _convention(raw, number_names, options, where)
+    convention, read_plainly = _convention(raw, number_names, options, where)
     for name in number_names:
-        converted[name] = _number_column(raw, name, convention)
+        converted[name] = _number_column(raw, name, convention, read_plainly.pop(name, None))
     return converted, origins, set(date_names)
 
 
@@ -61,27 +61,32 @@ def _is_date_column(raw: RawTable, name: str) -> bool:
     return looks_like_dates(raw.leading(name, 500))
 
 
-def _number_column(raw: RawTable, name: str, convention) -> Converted:
+def _number_column(raw: RawTable, name: str, convention, read_plainly: np.ndarray | None) -> Converted:
     import pyarrow as pa
 
     array = _arrow(raw, name)
     if array is None:
         return convert_numbers(raw.cells[name], convention.decimal, convention.thousands)
     if _is_text(array):
-        return convert_texts(array, convention.decimal, convention.thousands)
+        return convert_texts(array, convention.decimal, convention.thousands, read_plainly)
     if pa.types.is_integer(array.type) or pa.types.is_floating(array.type) or pa.types.is_boolean(array.type) \
             or pa.types.is_decimal(array.type):
         return convert_stored(array)
     return convert_numbers(raw.cells[name], convention.decimal, convention.thousands)
 
 
-def _votes(raw: RawTable, names: list[str]) -> list:
+def _votes(raw: RawTable, names: list[str], read_plainly: dict[str, np.ndarray] | None = None) -> list:
+    """Each column's evidence for ``decide_convention``; ``read_plainly``, when given, receives the
+    numbers of the columns whose every value was a plain number (read once, converted once)."""
     evidence = []
     for name in names:
         array = _arrow(raw, name)
         plain = plain_number_votes(array) if array is not None and _is_text(array) else None
         if plain is not None:
-            evidence.append((plain, name, raw.row_numbers, TextView(array)))
+            votes, values = plain
+            evidence.append((votes, name, raw.row_numbers, TextView(array)))
+            if read_plainly is not None:
+                read_plainly[name] = values
             continue
         rows, texts = _texts(raw, name)
         evidence.append((column_votes(text_cores(texts)), name, rows, texts))
@@ -106,17 +111,20 @@ def _texts(raw: RawTable, name: str) -> tuple[np.ndarray, list[str] | TextView]:
 
 
 def _convention(raw: RawTable, names: list[str], options: DataConfig, where: str):
-    """The file's decimal mark: from the used columns, else from the others where they agree."""
+    """The file's decimal mark (from the used columns, else from the others where they agree),
+    and the numbers of the used columns that were read plainly while deciding it."""
     if options.decimal:
         return decide_convention([], delimiter=raw.delimiter, decimal=options.decimal,
-                                 thousands=options.thousands, filename=raw.path.name, where=where)
+                                 thousands=options.thousands, filename=raw.path.name, where=where), {}
 
     def others() -> list:
         rest = [n for n in raw.names if n not in names and not _is_date_column(raw, n)]
         return _votes(raw, rest)
 
-    return decide_convention(_votes(raw, names), delimiter=raw.delimiter, decimal=None,
-                             thousands=options.thousands, filename=raw.path.name, where=where, others=others)
+    read_plainly: dict[str, np.ndarray] = {}
+    convention = decide_convention(_votes(raw, names, read_plainly), delimiter=raw.delimiter, decimal=None,
+                                   thousands=options.thousands, filename=raw.path.name, where=where, others=others)
+    return convention, read_plainly
 
 
 def _date_column(raw: RawTable, name: str, spec: dict, where: str) -> tuple[Converted, str | None, str]:

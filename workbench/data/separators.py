@@ -25,7 +25,7 @@ from typing import Callable
 
 import numpy as np
 
-from workbench.data.arrow import bool_array, bool_values, string_array
+from workbench.data.arrow import bool_values, float_values, string_array, valid_mask
 from workbench.errors import InputError
 
 __all__ = ["Convention", "decide_convention", "column_votes", "plain_number_votes", "text_cores", "GROUP_SPACES"]
@@ -99,29 +99,74 @@ def column_votes(cores) -> Votes:
                  ambiguous=ambiguous, ambiguous_has_comma=has_comma)
 
 
-def plain_number_votes(texts) -> Votes | None:
+def plain_number_votes(texts) -> tuple[Votes, np.ndarray] | None:
     """The votes of a trimmed pyarrow text column whose every value pyarrow reads as a plain
-    number (``12.5``, ``-3``, ``1e5``), found without a regex pass over the column; None when some
-    value is not plain (then ``column_votes`` decides). Such values never hold a comma, so they
-    vote for the dot (``12.5``) or are ambiguous (``1.234``, a dotted thousands group)."""
+    number (``12.5``, ``-3``, ``1e5``), with those numbers (float64, NaN where empty); None when
+    some value is not plain (then ``column_votes`` decides). Such values never hold a comma, so
+    they vote for the dot (``12.5``) or are ambiguous (``1.234``, a dotted thousands group).
+    The numbers are the column's values exactly when the file's decimal mark is the dot; under a
+    decimal comma ``1.234`` means 1234 and the column must be converted again."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     try:
-        pc.cast(texts, pa.float64())
+        values = float_values(pc.cast(texts, pa.float64()))
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None
-    has_dot = bool_values(pc.match_substring(texts, "."))
-    offsets = np.frombuffer(texts.buffers()[1], dtype=np.int32)[texts.offset:texts.offset + len(texts) + 1]
-    candidates = np.flatnonzero(has_dot & (np.diff(offsets) <= 8))     # "+123.456" at most
     ambiguous = np.zeros(len(texts), dtype=bool)
-    if len(candidates):
-        picked = np.zeros(len(texts), dtype=bool)
-        picked[candidates] = True
-        shape = pc.match_substring_regex(texts.filter(bool_array(picked)), r"^[+-]?[1-9]\d{0,2}\.\d{3}$")
-        ambiguous[candidates] = bool_values(shape)
-    first = lambda mask: int(np.argmax(mask)) if mask.any() else None  # noqa: E731
-    return Votes(dot_only=first(has_dot & ~ambiguous), ambiguous=first(ambiguous))
+    ambiguous[_dotted_thousands(texts)] = True
+    first = int(np.argmax(ambiguous)) if ambiguous.any() else None
+    return Votes(dot_only=_first_dot_outside(texts, ambiguous), ambiguous=first), values
+
+
+_SHORTEST_GROUPED, _LONGEST_GROUPED = len("1.234"), len("+123.456")
+_DIGIT_0, _DIGIT_9, _DOT, _PLUS, _MINUS = (ord(c) for c in "09.+-")
+
+
+def _dotted_thousands(texts) -> np.ndarray:
+    """Indices of the values shaped ``[+-]?[1-9]\\d{0,2}\\.\\d{3}`` (``1.234``, ``-12.500``), read from
+    the string buffers: first the values of 5 to 8 bytes with a dot 4 bytes before their end, then
+    every byte of those few."""
+    offsets = np.frombuffer(texts.buffers()[1], dtype=np.int32)[texts.offset:texts.offset + len(texts) + 1]
+    if texts.buffers()[2] is None or offsets[-1] == offsets[0]:
+        return np.zeros(0, dtype=np.int64)
+    data = np.frombuffer(texts.buffers()[2], dtype=np.uint8)
+    length = np.diff(offsets)
+    picked = np.flatnonzero((length >= _SHORTEST_GROUPED) & (length <= _LONGEST_GROUPED))
+    picked = picked[data[offsets[picked + 1] - 4] == _DOT]
+    if texts.null_count:
+        picked = picked[valid_mask(texts)[picked]]
+    if not len(picked):
+        return picked
+    size, place = length[picked, None], np.arange(_LONGEST_GROUPED)
+    cells = data[np.minimum(offsets[picked, None] + place, len(data) - 1)]
+    digit = (cells >= _DIGIT_0) & (cells <= _DIGIT_9)
+    signed = (cells[:, 0] == _PLUS) | (cells[:, 0] == _MINUS)
+    lead = signed.astype(np.int64)[:, None]
+    integer_part = (place >= lead) & (place < size - 4)
+    fraction = (place > size - 4) & (place < size)
+    shaped = (np.all(digit | ~integer_part, axis=1) & np.all(digit | ~fraction, axis=1)
+              & (size[:, 0] - 4 - lead[:, 0] >= 1) & (size[:, 0] - 4 - lead[:, 0] <= 3)
+              & (np.take_along_axis(cells, lead, axis=1)[:, 0] != _DIGIT_0))
+    return picked[shaped]
+
+
+_FIRST_BLOCK = 4096
+
+
+def _first_dot_outside(texts, ambiguous: np.ndarray) -> int | None:
+    """The first value holding a dot that is not ambiguous, looked for in growing blocks: in most
+    columns it is among the first rows, and the rest is never scanned."""
+    import pyarrow.compute as pc
+
+    start, size = 0, _FIRST_BLOCK
+    while start < len(texts):
+        block = texts.slice(start, size)
+        hits = np.flatnonzero(bool_values(pc.match_substring(block, ".")) & ~ambiguous[start:start + len(block)])
+        if len(hits):
+            return start + int(hits[0])
+        start, size = start + len(block), size * 4
+    return None
 
 
 @dataclass(frozen=True)

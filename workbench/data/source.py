@@ -264,7 +264,7 @@ def _read_bytes(path: Path, options: DataConfig, where: str) -> bytes:
     data = read_bytes(path, options.limits, where)
     if path.suffix.lower() not in SUFFIXES:
         raise _unsupported(path, where)
-    if not data.strip():
+    if not data or data.isspace():       # (strip() would copy the whole file)
         raise InputError(f"{path} is empty", where=f"{where}.path")
     return data
 
