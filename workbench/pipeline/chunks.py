@@ -147,21 +147,15 @@ class ChunkedObjective:
 
     def summed_hessian(self, x: np.ndarray, rows_factor: float) -> np.ndarray:
         """The Hessian of ``rows_factor`` × the loss (the summed loss uncertainties need), as the
-        sum of the chunks' Hessians (a mean loss weighted by its rows) and the penalty's once."""
-        base, mean = self.base, self.base.loss.name != "sse"
+        sum of the chunks' Hessians (a mean loss weighted by its rows; each a weighted product of
+        its design for a logistic regression, ``glm_hessian``) and the penalty's once."""
+        mean, n_rows = self.base.loss.name != "sse", self.n_rows     # locals: Dask ships the closure
 
         def part_hessian(part: FitObjective) -> np.ndarray:
-            weight = rows_factor * part.n_rows / self.n_rows if mean else rows_factor
-            return ad.hessian(lambda v: part.loss_of_flat(v) * weight)(x)
+            return part.summed_hessian(x, rows_factor * part.n_rows / n_rows if mean else rows_factor)
 
         total = np.sum(self.map_chunks(part_hessian), axis=0)
-        if base.loss.l1 or base.loss.l2:
-            def penalty_of(v):
-                tensors = {p.name: ad.reshape(v[s], p.shape) for p, s in zip(base.free, base.slices)}
-                return base.loss.penalty(base._penalized(tensors), v[0] * 0.0) * rows_factor
-
-            total = total + ad.hessian(penalty_of)(x)
-        return total
+        return total + self.base.penalty_hessian(x, rows_factor)
 
     def _penalty(self, x: np.ndarray) -> tuple[float, np.ndarray]:
         loss, base = self.base.loss, self.base

@@ -19,13 +19,14 @@ engine refuses a tape whose recording compared values of the parameters (a ``whe
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 
 from workbench import engine as ad
 from workbench.losses import Loss
 from workbench.models import Model, ParamInfo
+from workbench.pipeline import glm_hessian
 
 LOSS_VALUES_PER_ROW = 4      # residual, weighted residual, penalty per row, and the sum's input
 
@@ -190,13 +191,26 @@ class FitObjective:
 
     def model_jacobian(self, x: np.ndarray) -> np.ndarray:
         """∂prediction/∂x (unscaled, unweighted): for uncertainties and confidence bands."""
-        r, jac = self.residuals_and_jacobian(x) if self._ls_scale is not None else (None, None)
+        _, jac = self.residuals_and_jacobian(x) if self._ls_scale is not None else (None, None)
         if jac is not None:
             w = np.sqrt(self.weights)[:, None] if self.weights is not None else 1.0
             return jac / (self._ls_scale * w)
         self.refuse_large_jacobian(where="uncertainties")
+        return self.prediction_and_design(x)[1]
+
+    def prediction_and_design(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The prediction at ``x`` and J = ∂prediction/∂x (rows × free parameters). A model that
+        hands back its design matrix (``design_matrix``, prediction = X·θ in ``params`` order: the
+        built-in linear, logistic and polynomial models) gives both by one product; any other by
+        the engine's forward mode, one tangent per parameter through every operation."""
         values = self.unpack(x)
-        primals = [values[p.name] for p in self.free]
+        design_matrix = getattr(self.model, "design_matrix", None)
+        if design_matrix is not None and self.columns:
+            names = self.model.param_names
+            design = design_matrix(self.columns)
+            prediction = design @ np.array([float(values[name]) for name in names])
+            free = [names.index(p.name) for p in self.free]
+            return prediction, design if free == list(range(len(names))) else design[:, free]
 
         def prediction_of(*free_tensors):
             params = dict(self.fixed)
@@ -204,8 +218,32 @@ class FitObjective:
             return self.predict(params)
 
         with ad.no_grad():
-            _, jacs = ad.forward_jacobians(prediction_of, primals)
-        return np.concatenate([j.reshape(self.n_rows, -1) for j in jacs], axis=1)
+            prediction, jacs = ad.forward_jacobians(prediction_of, [values[p.name] for p in self.free])
+        jacobian = np.concatenate([j.reshape(self.n_rows, -1) for j in jacs], axis=1) if jacs else \
+            np.zeros((self.n_rows, 0))
+        return np.asarray(getattr(prediction, "data", prediction), dtype=float), jacobian
+
+    # ---- Hessians (uncertainties of losses other than least squares) ----------------------
+    def summed_hessian(self, x: np.ndarray, rows_factor: float) -> np.ndarray:
+        """The Hessian of ``rows_factor`` × the loss at ``x``, penalty included: for cross-entropy
+        on a logit linear in the parameters one weighted product of the design (``glm_hessian``),
+        otherwise the engine's exact Hessian of the whole expression."""
+        if not glm_hessian.applies(self.model, self.loss):
+            return ad.hessian(lambda v: self.loss_of_flat(v) * rows_factor)(x)
+        logits, design = self.prediction_and_design(x)
+        hessian = glm_hessian.logit_hessian(design, logits, self.weights, rows_factor / self.n_rows)
+        return hessian + self.penalty_hessian(x, rows_factor)
+
+    def penalty_hessian(self, x: np.ndarray, factor: float) -> np.ndarray:
+        """The Hessian of ``factor`` × the regularization penalty alone (zeros without one)."""
+        if not (self.loss.l1 or self.loss.l2):
+            return np.zeros((self.n_params, self.n_params))
+
+        def penalty_of(v):
+            tensors = {p.name: ad.reshape(v[s], p.shape) for p, s in zip(self.free, self.slices)}
+            return self.loss.penalty(self._penalized(tensors), v[0] * 0.0) * factor
+
+        return ad.hessian(penalty_of)(x)
 
     # ---- memory ----------------------------------------------------------------------------
     def forward_jacobian_elements(self, rows: int | None = None) -> int:
