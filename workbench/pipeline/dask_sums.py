@@ -41,15 +41,7 @@ class DaskChunkedObjective(ChunkedObjective):
                  weights_column: str | None = None):
         super().__init__(objective, chunk_rows)
         self.owns_client, self.mapper = True, _map_part
-        try:
-            from distributed import Client
-        except ImportError:
-            raise InputError("a Dask scheduler needs dask.distributed: pip install 'workbench[cluster]'",
-                             where="execution.scheduler") from None
-        try:
-            self.client = Client(scheduler, timeout="20s", set_as_default=False)
-        except OSError as err:
-            raise InfrastructureError(f"cannot reach the Dask scheduler at {scheduler}: {err}") from None
+        self.client = connect(scheduler)
         if partitions:
             template = _Template.of(objective, self.chunk_rows, weights_column)
             self.parts = [self.client.submit(read_partition, template, part, pure=False) for part in partitions]
@@ -82,6 +74,19 @@ class DaskChunkedObjective(ChunkedObjective):
             self.client.cancel(self.parts)
         finally:
             self.client.close()
+
+
+def connect(scheduler: str):
+    """A client of the Dask scheduler at ``scheduler`` (exit 2 without dask.distributed, 74 when unreachable)."""
+    try:
+        from distributed import Client
+    except ImportError:
+        raise InputError("a Dask scheduler needs dask.distributed: pip install 'workbench[cluster]'",
+                         where="execution.scheduler") from None
+    try:
+        return Client(scheduler, timeout="20s", set_as_default=False)
+    except OSError as err:
+        raise InfrastructureError(f"cannot reach the Dask scheduler at {scheduler}: {err}") from None
 
 
 @dataclass(frozen=True)

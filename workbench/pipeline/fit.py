@@ -101,6 +101,9 @@ class _Monitor:
             if prepared.config.loss.weights:
                 weights = prepared.dataset.columns[prepared.config.loss.weights][rows]
             self.val = (prepared.columns(rows), prepared.target(rows), weights)
+        self.held_out_loss = None
+        if prepared.cluster is not None and prepared.config.validation:   # held-out rows on the workers
+            self.val, self.held_out_loss = None, prepared.cluster.validation_loss
         self.bar = None
         if show_progress:
             from tqdm import tqdm
@@ -120,6 +123,8 @@ class _Monitor:
         if self.bar is not None:
             self.bar.update(1)
             self.bar.set_postfix(loss=f"{loss:.4g}", refresh=False)
+        if self.held_out_loss is not None:
+            return self.held_out_loss(self.prepared, x)
         if self.val is None:
             return None
         return self.prepared.objective.loss_value(x, *self.val)
@@ -213,7 +218,12 @@ def _fit_and_write(prepared: Prepared, out_dir: Path, stop: StopFlag, started: f
             monitor.close()
         if stop:
             opt = _as_stopped(opt, stop)
-        outcome = assemble_result(prepared, opt, out_dir, started)
+        if prepared.cluster is not None:      # rows on the workers: the whole table's numbers come from there
+            from workbench.pipeline.dask_results import assemble_on_cluster
+
+            outcome = assemble_on_cluster(prepared, opt, out_dir, started)
+        else:
+            outcome = assemble_result(prepared, opt, out_dir, started)
         outcome.trajectory = monitor.trajectory.items()
         if recorder is not None:
             recorder.annotate(outcome.result)
@@ -229,6 +239,8 @@ def fit_objective(prepared: Prepared):
     Built once per fit (the fit and its uncertainties share it; ``close_fit_objective`` ends it)."""
     from workbench.pipeline.chunks import optimizer_objective
 
+    if prepared.optimizer_view is None and prepared.cluster is not None:
+        prepared.optimizer_view = prepared.cluster.objective(prepared)     # the files' rows stay on the workers
     if prepared.optimizer_view is None:
         execution = getattr(prepared.config, "execution", None)
         scheduler = getattr(execution, "scheduler", None)
@@ -250,6 +262,8 @@ def close_fit_objective(prepared: Prepared) -> None:
     close = getattr(view, "close", None)
     if close is not None:
         close()
+    if prepared.cluster is not None:
+        prepared.cluster.close()
 
 
 def _closed_form(prepared: Prepared):

@@ -66,7 +66,7 @@ def solve_linear(prepared, view) -> tuple[LinearSolution | None, str | None]:
     if not rcond >= MIN_RCOND:
         return None, (f"the closed-form solve was not used: the design matrix is ill-conditioned (equilibrated "
                       f"condition number {1 / rcond if rcond > 0 else math.inf:.3g}); fitted iteratively")
-    scale = prepared.loss.scale(objective.n_rows)
+    scale = prepared.loss.scale(getattr(view, "n_rows", objective.n_rows))   # the view's: every row on a cluster
     penalized = design
     if prepared.loss.l2:
         penalty_rows = math.sqrt(prepared.loss.l2 / scale) * penalty_matrix(objective)
@@ -77,7 +77,7 @@ def solve_linear(prepared, view) -> tuple[LinearSolution | None, str | None]:
     outside = _outside_bounds(prepared, x)
     if outside:
         return None, (f"the closed-form solution puts {outside} outside its bounds; fitted iteratively")
-    return _result(prepared, x, x0, design, penalized, rcond), None
+    return _result(prepared, view, x, x0, design, penalized, rcond), None
 
 
 class _DesignTriangle:
@@ -128,9 +128,10 @@ def _outside_bounds(prepared, x: np.ndarray) -> str | None:
     return ", ".join(bad[:8]) if bad else None
 
 
-def _result(prepared, x, x0, design, penalized, rcond) -> LinearSolution:
+def _result(prepared, view, x, x0, design, penalized, rcond) -> LinearSolution:
     objective = prepared.objective
-    start, loss = objective.loss_value(x0), objective.loss_value(x)
+    losses = view if hasattr(view, "map_chunks") else objective     # in chunks: a chunk's memory
+    start, loss = losses.loss_value(x0), losses.loss_value(x)
     history = [{"step": step, "loss": value, "grad_norm": None, "lr": None, "val_loss": None, "elapsed_s": None}
                for step, value in ((0, start), (1, loss))]
     hessian = None

@@ -38,6 +38,7 @@ PARAMS_COLUMNS = ("name", "value", "stderr", "ci_low", "ci_high", "min", "max", 
 HISTORY_COLUMNS = ("step", "loss", "grad_norm", "lr", "val_loss", "elapsed_s")
 PARQUET_FROM_ROWS = 1_000_000   # output.predictions: auto writes Parquet from this many rows
 MANIFEST = "manifest.json"
+PREDICTION_PARTS = "predictions"      # the folder of a cluster fit's predictions, a part per file (dask_data)
 MANIFEST_KIND = "workbench fit outputs"
 MANIFEST_VERSION = 1
 # What the workbench writes into a fit's folder (fit, check, graph), also before manifests existed.
@@ -62,7 +63,12 @@ def write_tables(outcome) -> list[Path]:
     files.append(write_text(out / "params.csv", _csv_text(
         PARAMS_COLUMNS, ([r[c] for c in PARAMS_COLUMNS] for r in outcome.params_table))))
     choice = getattr(outcome.prepared.config.output, "predictions", "auto")
-    files.append(write_predictions(out, outcome.predictions, choice))
+    if getattr(outcome.prepared, "cluster", None) is not None:     # the rows are on the workers: a part per file
+        from workbench.pipeline.dask_results import write_prediction_parts
+
+        files += write_prediction_parts(outcome)
+    else:
+        files.append(write_predictions(out, outcome.predictions, choice))
     files.append(write_text(out / "history.csv", _csv_text(
         HISTORY_COLUMNS, ([h.get(c) for c in HISTORY_COLUMNS] for h in outcome.history))))
     return files
@@ -178,7 +184,11 @@ def check_fit_folder(target: Path) -> None:
     listed = manifest_files(target)
     for entry in sorted(target.iterdir()):
         ours = entry.name in listed or any(fnmatch.fnmatchcase(entry.name, p) for p in OUTPUT_PATTERNS)
-        if not ours or not entry.is_file():
+        if entry.name == PREDICTION_PARTS and entry.is_dir():    # a cluster fit's parts, each listed
+            ours = all(f"{entry.name}/{part.name}" in listed for part in entry.iterdir())
+        elif not entry.is_file():
+            ours = False
+        if not ours:
             raise InputError(f"holds {entry.name!r}, which no fit wrote; a fit replaces the whole folder, so it "
                              f"writes only into a new or empty folder or a previous fit's: choose another --out "
                              f"or move that file", where=str(target))

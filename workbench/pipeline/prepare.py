@@ -43,6 +43,7 @@ class Prepared:
     notes: list[str] = field(default_factory=list)
     levels: dict[str, list[str]] = field(default_factory=dict)   # categorical column -> levels, reference first
     optimizer_view: object | None = field(default=None, repr=False)   # ``fit.fit_objective``, built once
+    cluster: object | None = field(default=None, repr=False)   # ``dask_data.ClusterTable``: rows on the workers
 
     def columns(self, rows: np.ndarray) -> dict[str, np.ndarray]:
         return {name: values[rows] for name, values in self.dataset.columns.items()}
@@ -197,14 +198,20 @@ def _prepare(config) -> Prepared:
     formula = parse_model_formula(config.model)
     data_options, model_cfg, levels = model_data(config)
     check_model_config(model_cfg)          # a model too large to build is refused before the data is read
-    table_columns = _table_columns(data_options)
+    from workbench.pipeline.dask_data import on_cluster
+
+    cluster = on_cluster(config, data_options)    # a scheduler and several files: the rows stay there
+    table_columns = cluster.table_columns() if cluster else _table_columns(data_options)
     needed = required_columns(model_cfg, table_columns, formula)
     if config.loss.weights:
         needed.append(config.loss.weights)
-    dataset = load_dataset(data_options, needed)
+    if cluster:       # ``dataset`` is then the client's sample, with the whole table's account of rows
+        dataset, train_rows, val_rows = cluster.load(needed, config.validation, config.seed)
+    else:
+        dataset = load_dataset(data_options, needed)
+        train_rows, val_rows = _split(dataset.n, config.validation, config.seed)
     loss = build_loss(config.loss)
     binary = loss.name == "cross_entropy"
-    train_rows, val_rows = _split(dataset.n, config.validation, config.seed)
     # Without validation rows the fit's columns are the dataset's own (no copy of a large table).
     columns = {k: v[train_rows] for k, v in dataset.columns.items()} if len(val_rows) else dict(dataset.columns)
     _check_evaluation_size(model_cfg, formula, rows_at_once(config, dataset.n))
@@ -233,7 +240,7 @@ def _prepare(config) -> Prepared:
     notes = [*dataset.warnings, *model.notes]
     prepared = Prepared(config, dataset, formula, model, loss, free, fixed, lower, upper, x0, train_rows,
                         val_rows, weights, objective, _optimizer_name(config, loss, objective, notes), notes,
-                        levels)
+                        levels, cluster=cluster)
     from workbench.pipeline.start_point import check_start_point
 
     check_start_point(prepared)     # a loss or gradient that is not finite before the first step: exit 2

@@ -136,8 +136,11 @@ def _uncertainty(prepared: Prepared, x: np.ndarray, names: list[str], residual: 
 
 def _least_squares_stats(prepared: Prepared, residual: np.ndarray, p: int) -> dict:
     w = prepared.weights if prepared.weights is not None else 1.0
-    n = len(residual)
-    chi2 = float(np.sum(w * residual * residual))
+    return least_squares_stats(float(np.sum(w * residual * residual)), len(residual), p)
+
+
+def least_squares_stats(chi2: float, n: int, p: int) -> dict:
+    """χ², reduced χ², AIC and BIC of ``n`` rows and ``p`` parameters (χ² = Σ w r²)."""
     stats = {"chi_square": chi2, "reduced_chi_square": chi2 / (n - p) if n > p else None}
     if chi2 > 0:
         stats["aic"] = n * math.log(chi2 / n) + 2 * p
@@ -236,7 +239,7 @@ def loss_in_chunks(prepared: Prepared, x: np.ndarray) -> float:
     from workbench.pipeline.fit import fit_objective
 
     view = fit_objective(prepared)
-    return view.value_and_grad(x)[0] if view is not prepared.objective else prepared.objective.loss_value(x)
+    return view.loss_value(x) if view is not prepared.objective else prepared.objective.loss_value(x)
 
 
 class Labels:
