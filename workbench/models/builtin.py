@@ -87,6 +87,18 @@ class LinearModel(StandardizedInputs, Model):
             out = out + params[self.coef_names[c]] * self.scaled(columns, i, c)
         return out
 
+    def design_matrix(self, columns) -> np.ndarray:
+        """X with prediction = X·θ (θ in ``params`` order): a column of ones, then each input as
+        the model sees it. The closed-form solve takes it instead of pushing one tangent per
+        parameter through the engine (``pipeline.chunks.design_of``). Column-major: each column is
+        written in one contiguous stretch."""
+        n = len(next(iter(columns.values())))
+        design = np.empty((n, len(self.inputs) + 1), order="F")
+        design[:, 0] = 1.0
+        for i, c in enumerate(self.inputs):
+            design[:, i + 1] = self.scaled(columns, i, c)
+        return design
+
     def original_scale_matrix(self) -> np.ndarray | None:
         """intercept = intercept_z − Σ coef_z·mean/scale, coef = coef_z / scale."""
         if not self.standardizes():
@@ -114,6 +126,14 @@ class LogisticModel(LinearModel):
         self.kind, self.binary, self.linear_in_params = "logistic", True, False
         self.params = tuple(replace(p, init=0.0, doc=p.doc.replace("change in", "change in the log-odds of"))
                             for p in self.params)
+
+    def forward(self, params, columns):
+        # The logit as one product of the design and the parameters: a matrix-vector product
+        # (and its transpose in the gradient) reads each input once, where the sum of products
+        # makes two passes per input forward and two back.
+        from workbench import engine as ad
+
+        return self.design_matrix(columns) @ ad.stack([params[name] for name in self.param_names])
 
     def describe(self) -> str:
         terms = " + ".join(f"{self.coef_names[c]}·{c}" for c in self.inputs)
@@ -145,6 +165,15 @@ class PolynomialModel(StandardizedInputs, Model):
         d = self.degree
         return np.array([[comb(k, j) * (-m) ** (k - j) / s ** k if k >= j else 0.0 for k in range(d + 1)]
                          for j in range(d + 1)])
+
+    def design_matrix(self, columns) -> np.ndarray:
+        """X with prediction = X·θ: the powers 0…degree of the input as the model sees it."""
+        x = np.asarray(self.scaled(columns, 0, self.inputs[0]), dtype=float)
+        design = np.empty((len(x), self.degree + 1), order="F")
+        design[:, 0] = 1.0
+        for k in range(1, self.degree + 1):
+            np.multiply(design[:, k - 1], x, out=design[:, k])
+        return design
 
     def forward(self, params, columns):
         x = self.scaled(columns, 0, self.inputs[0])

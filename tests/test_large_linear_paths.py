@@ -1,0 +1,111 @@
+"""The fast paths of a large linear fit give the numbers of the general paths they replace.
+
+* a built-in linear or polynomial model hands back its design matrix (``design_matrix``) instead
+  of the engine's forward-mode Jacobian: the same X, the same prediction, the same triangle;
+* a chunked loss without its gradient (``ChunkedObjective.loss_value``) is the loss of
+  ``value_and_grad`` and of the unchunked objective;
+* the predictions file is the same table whatever its size.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from workbench.config import load_config
+from workbench.pipeline.chunks import ChunkedObjective, design_triangle
+from workbench.pipeline.prepare import prepare
+
+
+def _data(folder, n=300, seed=11):
+    rng = np.random.default_rng(seed)
+    x0, x1, x2 = rng.normal(size=(3, n)) * [[1.0], [30.0], [0.01]]
+    t = np.linspace(1.0, 900.0, n)
+    w = rng.uniform(0.5, 2.0, n)
+    y = 1.5 * x0 - 0.02 * x1 + 40.0 * x2 + 0.7 + rng.normal(0.0, 0.2, n)
+    curve = 1e-6 * t ** 2 - 0.01 * t + 2.0 + rng.normal(0.0, 0.05, n)
+    lines = ["x0,x1,x2,t,w,y,curve"] + [",".join(repr(float(v)) for v in row)
+                                        for row in zip(x0, x1, x2, t, w, y, curve)]
+    (folder / "d.csv").write_text("\n".join(lines) + "\n")
+
+
+LINEAR = "name: lin\ndata: {path: d.csv}\nmodel: {type: linear, inputs: [x0, x1, x2], target: y}\n"
+STANDARDIZED = ("name: lin\ndata: {path: d.csv}\n"
+                "model: {type: linear, inputs: [x0, x1, x2], target: y, standardize: true}\n")
+FIXED = LINEAR + "params: {coef_x1: {init: -0.02, fixed: true}}\n"
+WEIGHTED = LINEAR + "loss: {name: mse, weights: w}\n"
+POLY = "name: poly\ndata: {path: d.csv}\nmodel: {type: polynomial, inputs: [t], degree: 3, target: curve}\n"
+POLY_STD = ("name: poly\ndata: {path: d.csv}\n"
+            "model: {type: polynomial, inputs: [t], degree: 3, target: curve, standardize: true}\n")
+CASES = {"linear": LINEAR, "standardized": STANDARDIZED, "fixed": FIXED, "weighted": WEIGHTED,
+         "polynomial": POLY, "polynomial-standardized": POLY_STD}
+
+
+def _prepared(folder, text, *overrides):
+    _data(folder)
+    path = folder / "c.yaml"
+    path.write_text(text + "output: {plots: false}\n")
+    return prepare(load_config(path, list(overrides)))
+
+
+@pytest.mark.parametrize("text", CASES.values(), ids=CASES.keys())
+def test_a_built_in_models_design_matrix_is_the_engines_jacobian_of_its_prediction(tmp_path, text, monkeypatch):
+    prepared = _prepared(tmp_path, text)
+    objective = prepared.objective
+    x = np.asarray(prepared.x0, dtype=float) * 1.3 + 0.1       # anywhere: X does not depend on θ
+    fast_prediction, fast = objective.prediction_and_design(x)
+    monkeypatch.setattr(type(prepared.model), "design_matrix", None)       # the engine's forward mode
+    engine_prediction, engine = objective.prediction_and_design(x)
+    assert fast.shape == engine.shape == (objective.n_rows, objective.n_params)
+    np.testing.assert_allclose(fast, engine, rtol=1e-13, atol=0.0)
+    scale = np.max(np.abs(engine_prediction))
+    np.testing.assert_allclose(fast_prediction, engine_prediction, rtol=0.0, atol=1e-13 * scale)
+
+
+@pytest.mark.parametrize("text", CASES.values(), ids=CASES.keys())
+def test_the_design_triangle_from_the_design_matrix_equals_the_engines(tmp_path, text, monkeypatch):
+    prepared = _prepared(tmp_path, text)
+    objective, x0 = prepared.objective, np.asarray(prepared.x0, dtype=float)
+    fast = design_triangle(objective, x0)
+    monkeypatch.setattr(type(prepared.model), "design_matrix", None)       # the engine's path
+    engine = design_triangle(objective, x0)
+    signs = np.sign(np.diag(fast)) * np.sign(np.diag(engine))
+    # RᵀR = [X | r]ᵀW[X | r]: the triangles agree to rounding, row signs aside.
+    scale = np.abs(engine).max(axis=0)
+    assert np.max(np.abs(fast * signs[:, None] - engine) / scale) < 1e-10
+
+
+def test_a_formula_model_takes_the_engines_design():
+    from workbench.models.formula_model import FormulaModel
+
+    assert not hasattr(FormulaModel, "design_matrix")
+
+
+@pytest.mark.parametrize("overrides", [(), ("loss.name=sse",), ("loss.regularization.l2=0.5",)],
+                         ids=["mse", "sse", "l2"])
+def test_a_chunked_loss_without_gradient_is_the_loss_of_value_and_grad(tmp_path, overrides):
+    prepared = _prepared(tmp_path, WEIGHTED, *overrides)
+    objective = prepared.objective
+    chunked = ChunkedObjective(objective, 37)
+    x = np.asarray(prepared.x0, dtype=float) + 0.05
+    value = chunked.loss_value(x)
+    assert value == pytest.approx(chunked.value_and_grad(x)[0], rel=1e-13)
+    assert value == pytest.approx(objective.loss_value(x), rel=1e-12)
+    assert value != pytest.approx(chunked.loss_value(x + 0.1), rel=1e-6)
+
+
+@pytest.mark.parametrize("text", [LINEAR, POLY], ids=["linear", "polynomial"])
+def test_the_closed_form_in_chunks_gives_the_whole_solve(tmp_path, text):
+    from workbench.pipeline.fit import run_fit
+
+    _data(tmp_path)
+    path = tmp_path / "c.yaml"
+    path.write_text(text + "output: {plots: false}\n")
+    whole = run_fit(load_config(path, []), tmp_path / "whole", reports=False)
+    chunked = run_fit(load_config(path, ["execution.chunk_rows=29"]), tmp_path / "chunked", reports=False)
+    assert chunked.result["message"].startswith("solved in closed form")
+    for name, value in whole.result["params"].items():
+        assert chunked.result["params"][name] == pytest.approx(value, rel=1e-10, abs=1e-12), name
+        assert chunked.result["stderr"][name] == pytest.approx(whole.result["stderr"][name], rel=1e-9), name
+    assert chunked.result["loss"] == pytest.approx(whole.result["loss"], rel=1e-12)
+    assert [h["loss"] for h in chunked.history] == pytest.approx([h["loss"] for h in whole.history], rel=1e-12)
