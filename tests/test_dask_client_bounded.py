@@ -155,3 +155,14 @@ def test_a_linear_fit_of_parquet_files_samples_the_client_and_solves_on_every_ro
     whole = pq.read_table(tmp_path / "local" / "predictions.parquet")
     assert table.column_names == whole.column_names
     np.testing.assert_allclose(table["prediction"].to_numpy(), whole["prediction"].to_numpy(), rtol=1e-9)
+
+
+def test_minibatches_with_several_files_on_a_scheduler_are_refused_before_connecting(tmp_path):
+    from workbench.errors import InputError
+    from workbench.pipeline.prepare import prepare
+
+    _decay_files(tmp_path, n_files=2)
+    config = load_config(tmp_path / "c.yaml", ["execution.scheduler=tcp://127.0.0.1:9", "optimizer.name=adam",
+                                               "optimizer.batch_size=10"])
+    with pytest.raises(InputError, match="optimizer.batch_size"):
+        prepare(config)

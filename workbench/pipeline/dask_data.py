@@ -42,7 +42,15 @@ def on_cluster(config, options) -> "ClusterTable | None":
     if not scheduler or not is_pattern(options.path):
         return None
     files = matching_files(options.path)
-    return ClusterTable(scheduler, options, files) if len(files) > 1 else None
+    if len(files) < 2:
+        return None
+    if getattr(config.optimizer, "batch_size", None):
+        from workbench.errors import InputError
+
+        raise InputError("minibatches are drawn from rows the client holds, and with a scheduler and several "
+                         "files it holds only a sample: leave batch_size unset (every step then uses every row)",
+                         where="optimizer.batch_size")
+    return ClusterTable(scheduler, options, files)
 
 
 def gather_in_order(client, futures: list) -> list:
