@@ -14,6 +14,7 @@ Two promises:
 
 from __future__ import annotations
 
+import gc
 from typing import Callable, Sequence
 
 import numpy as np
@@ -63,9 +64,16 @@ def _differentiate(f: Callable, args: tuple, nums: tuple[int, ...]):
     saved, MODE.recording = MODE.recording, True
     made: list = []
     outer, MODE.made = MODE.made, made
+    # The cycle collector is paused while f records, as for the sweep (backward.py): every operation
+    # makes a tensor, a node and tuples, and the collections they trigger walk the whole growing graph,
+    # free of cycles, to find nothing. Cycles f itself makes are collected once it returns.
+    collecting = gc.isenabled()
+    gc.disable()
     try:
         out = f(*call_args)
     finally:
+        if collecting:
+            gc.enable()
         MODE.recording, MODE.made = saved, outer
         if outer is not None:   # a transform inside another's f: the outer one's graph goes through these
             outer += made
