@@ -109,3 +109,28 @@ def test_the_closed_form_in_chunks_gives_the_whole_solve(tmp_path, text):
         assert chunked.result["stderr"][name] == pytest.approx(whole.result["stderr"][name], rel=1e-9), name
     assert chunked.result["loss"] == pytest.approx(whole.result["loss"], rel=1e-12)
     assert [h["loss"] for h in chunked.history] == pytest.approx([h["loss"] for h in whole.history], rel=1e-12)
+
+
+def test_predictions_parquet_keeps_every_column_value_and_type(tmp_path):
+    import pyarrow.parquet as pq
+
+    from workbench.pipeline.outputs import write_predictions
+    from workbench.pipeline.results import Labels
+
+    rng = np.random.default_rng(2)
+    n = 5_000
+    codes = (rng.uniform(size=n) < 0.2).astype(np.int8)
+    predictions = {"row": np.arange(2, n + 2), "x": np.round(rng.normal(size=n), 3), "prediction": rng.normal(size=n),
+                   "residual": rng.normal(size=n), "set": Labels(codes, ["train", "validation"])}
+    path = write_predictions(tmp_path, predictions, "parquet")
+    table = pq.read_table(path)
+    assert table.column_names == list(predictions)
+    for name in ("row", "x", "prediction", "residual"):
+        got = table.column(name).to_numpy()
+        assert got.dtype == np.asarray(predictions[name]).dtype, name
+        np.testing.assert_array_equal(got, predictions[name])
+    assert str(table.schema.field("set").type).startswith("dictionary")
+    assert table.column("set").to_pylist() == list(predictions["set"])
+    stored = pq.ParquetFile(path).metadata.row_group(0)
+    kinds = {stored.column(i).path_in_schema: stored.column(i).compression for i in range(stored.num_columns)}
+    assert kinds["prediction"] == "UNCOMPRESSED" and kinds["row"] == "ZSTD"    # measured floats stored plain

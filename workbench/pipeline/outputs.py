@@ -93,7 +93,7 @@ def write_predictions(out: Path, predictions: dict, choice: str = "auto") -> Pat
 
         target = out / "predictions.parquet"
         with atomic_path(target) as tmp:
-            pq.write_table(table, tmp, compression="zstd")
+            pq.write_table(table, tmp, **_parquet_options(table))
         return target
     from pyarrow import csv as arrow_csv
 
@@ -104,6 +104,19 @@ def write_predictions(out: Path, predictions: dict, choice: str = "auto") -> Pat
             quoting = "none" if _plain_text(table) else "needed"     # quotes only where a value needs them
             arrow_csv.write_csv(table, handle, arrow_csv.WriteOptions(include_header=False, quoting_style=quoting))
     return target
+
+
+def _parquet_options(table) -> dict:
+    """How each predictions column is stored. Measured values (inputs, predictions, residuals) are
+    float64 with nearly every value distinct: a dictionary is tried and given up on, and zstd saves
+    a few percent, together most of the writing time (10 million rows: 7.8 s against about 2 s),
+    so they are stored plain. Dictionaries are for the categorical columns (``set``, ``file``),
+    zstd for them and for the integers (row numbers shrink to almost nothing)."""
+    import pyarrow as pa
+
+    dictionaries = [field.name for field in table.schema if pa.types.is_dictionary(field.type)]
+    compression = {field.name: "none" if pa.types.is_floating(field.type) else "zstd" for field in table.schema}
+    return {"use_dictionary": dictionaries, "compression": compression}
 
 
 def _arrow_column(values):
