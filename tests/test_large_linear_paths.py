@@ -134,3 +134,55 @@ def test_predictions_parquet_keeps_every_column_value_and_type(tmp_path):
     stored = pq.ParquetFile(path).metadata.row_group(0)
     kinds = {stored.column(i).path_in_schema: stored.column(i).compression for i in range(stored.num_columns)}
     assert kinds["prediction"] == "UNCOMPRESSED" and kinds["row"] == "ZSTD"    # measured floats stored plain
+
+
+# ---- the fit's own gradient check: cheaper, and still catching a wrong rule --------------------
+
+def _decay_project(folder, n):
+    rng = np.random.default_rng(3)
+    x = np.linspace(0, 8, n)
+    y = 3.2 * np.exp(-0.45 * x) + 0.8 + rng.normal(0, 0.02, n)
+    (folder / "decay.csv").write_text("x,y\n" + "".join(f"{a:.6f},{b:.6f}\n" for a, b in zip(x, y)))
+    path = folder / "decay.yaml"
+    path.write_text('name: decay\ndata: {path: decay.csv}\nmodel: {formula: "y ~ a * exp(-b * x) + c"}\n'
+                    "params: {a: 3.0, b: {init: 0.4, min: 0}, c: 1.0}\noptimizer: {name: lm, max_steps: 200}\n"
+                    "output: {dir: out, plots: false}\n")
+    return path
+
+
+def _wrong_exp(monkeypatch, below: float = np.inf):
+    """exp whose derivative rule is 5% too large where its input is below ``below`` (everywhere by default)."""
+    from workbench import engine as ad
+    from workbench.engine.graph import Primitive
+
+    wrong = Primitive("bad_exp", np.exp, vjp=lambda g, ans, x: g * ans * np.where(x < below, 1.05, 1.0),
+                      jvp=lambda t, ans, x: t * ans, elementwise=True)
+    monkeypatch.setattr(ad, "exp", wrong)
+
+
+@pytest.mark.parametrize("below", [np.inf, -1.0], ids=["everywhere", "on-part-of-the-rows"])
+def test_a_fits_own_check_names_a_wrong_rule(tmp_path, monkeypatch, below):
+    import json
+
+    from cli_helpers import run_main
+
+    config = _decay_project(tmp_path, 40)
+    _wrong_exp(monkeypatch, below)
+    assert run_main("fit", str(config), "--no-reports", "-q") == 1
+    check = json.loads((tmp_path / "out" / "result.json").read_text())["gradient_check"]
+    assert check["verdict"] == "failed" and check["failed_primitives"] == ["bad_exp"]
+
+
+def test_a_fits_own_check_of_many_rows_names_a_wrong_rule_and_reuses_the_fits_loss(tmp_path, monkeypatch):
+    from workbench.pipeline.fit import run_fit
+
+    config = load_config(_decay_project(tmp_path, 12_000), ["execution.chunk_rows=4096"])
+    right = run_fit(config, tmp_path / "right", reports=False)
+    assert right.result["gradient_check"]["verdict"] == "verified"
+    init, fitted = right.gradcheck.points
+    assert fitted.loss == right.result["loss"]
+    assert init.loss == pytest.approx(right.prepared.objective.loss_value(right.prepared.x0), rel=1e-12)
+    _wrong_exp(monkeypatch)
+    wrong = run_fit(config, tmp_path / "wrong", reports=False)
+    assert wrong.result["gradient_check"]["verdict"] == "failed"
+    assert wrong.result["gradient_check"]["failed_primitives"] == ["bad_exp"]

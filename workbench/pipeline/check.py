@@ -56,16 +56,24 @@ FULL_MAX_PARAMS = 200     # `workbench check` of a network: this many evenly spa
 COMPACT_BUDGET = 50_000   # a fit's own check takes the loss on fewer rows past rows × values per row this big
 COMPACT_ROWS = 3
 COMPACT_MAX_LOSS_ROWS = 10_000   # a fit's own check of more rows evaluates the loss on this fixed sample
+FULL_NODE_ELEMENTS = 64   # `workbench check`: a node's input of at most this many values is checked value by value
+COMPACT_NODE_ELEMENTS = 1   # a fit's own check: scalars value by value, larger inputs along 3 random directions
 AT_CHOICES = ("init", "fit", "both")
 
 
 # ---- the scaled functions being checked ----------------------------------------------------------
 
-def _flat_to_params(prepared, flat) -> dict:
-    params = dict(prepared.objective.fixed)
-    for p, s in zip(prepared.free, prepared.objective.slices):
-        params[p.name] = ad.reshape(flat[s], p.shape)
-    return params
+def _free_params(prepared, x: np.ndarray, chosen: np.ndarray, values) -> dict:
+    """The free parameters by name, x with x[chosen] taken from the tensor ``values``. Scalars
+    are picked from ``values`` one engine operation each, the others stay numbers: half of what
+    cutting a concatenated vector costs on every one of the check's hundreds of evaluations."""
+    objective = prepared.objective
+    if all(p.shape == () for p in objective.free):
+        position = {int(i): k for k, i in enumerate(chosen)}
+        return {p.name: values[position[s.start]] if s.start in position else x[s.start]
+                for p, s in zip(objective.free, objective.slices)}
+    flat = _embed(x, chosen, values)
+    return {p.name: ad.reshape(flat[s], p.shape) for p, s in zip(objective.free, objective.slices)}
 
 
 def _embed(x: np.ndarray, chosen: np.ndarray, values):
@@ -88,7 +96,7 @@ def _scaled(prepared, x: np.ndarray, chosen: np.ndarray, output, value: float):
     out_scale = max(1.0, abs(value)) if np.isfinite(value) else 1.0
 
     def phi(v):
-        return output(_embed(x, chosen, v * scale)) / out_scale
+        return output(_free_params(prepared, x, chosen, v * scale)) / out_scale
     return phi, x[chosen] / scale, scale, out_scale
 
 
@@ -146,31 +154,38 @@ def _rows(prepared, x, chosen, output, value, names: list[str], row=None) -> tup
 
 
 def _loss_of(prepared):
-    return lambda flat: prepared.objective.loss_of_flat(flat)
+    """The loss as a function of the free parameters by name."""
+    return lambda free: prepared.objective._loss_expr(free)
 
 
 def _prediction_at(prepared, row: int):
+    """One row's prediction as a function of the free parameters by name."""
     columns = {name: values[row:row + 1] for name, values in prepared.objective.columns.items()}
 
-    def output(flat):
+    def output(free):
         # A model of parameters alone predicts one value for every row; take this row's.
-        return prepared.objective.predict(_flat_to_params(prepared, flat), columns)[0]
+        return prepared.objective.predict({**prepared.objective.fixed, **free}, columns)[0]
     return output
 
 
-def _node_failures(prepared, x: np.ndarray):
+def _node_failures(prepared, x: np.ndarray, max_elements: int = FULL_NODE_ELEMENTS):
+    """Every node's rule of the loss at ``x`` against its own forward. An input of more than
+    ``max_elements`` values is checked along three random directions with a random cotangent: a
+    rule wrong on any of its values moves their weighted sum, so it is caught as surely as value by
+    value (which names the value, at one probe per value)."""
     phi, v0, _, _ = _scaled(prepared, x, np.arange(len(x)), _loss_of(prepared), prepared.objective.loss_value(x))
     leaf = ad.Tensor(v0, requires_grad=True)
     with np.errstate(all="ignore"), ad.enable_grad():
         out = phi(leaf)
         if not isinstance(out, ad.Tensor) or not out.requires_grad:
             return None
-        return ad.check_nodes(out, atol=NODE_ATOL, rtol=NODE_RTOL)
+        return ad.check_nodes(out, atol=NODE_ATOL, rtol=NODE_RTOL, max_elements=max_elements)
 
 
-def check_point(prepared, x: np.ndarray, at: str, *, rows: int = DEFAULT_ROWS,
-                max_params: int | None = None) -> PointCheck:
-    """Every check at ``x``: loss gradient, Jacobian on ``rows`` sampled rows, per-node rules."""
+def check_point(prepared, x: np.ndarray, at: str, *, rows: int = DEFAULT_ROWS, max_params: int | None = None,
+                node_elements: int = FULL_NODE_ELEMENTS) -> PointCheck:
+    """Every check at ``x``: loss gradient, Jacobian on ``rows`` sampled rows, per-node rules
+    (``_node_failures``, value by value for inputs of at most ``node_elements`` values)."""
     x = np.asarray(x, dtype=float)
     chosen = evenly_spaced(len(x), len(x) if max_params is None else max_params)
     loss = prepared.objective.loss_value(x)
@@ -181,10 +196,11 @@ def check_point(prepared, x: np.ndarray, at: str, *, rows: int = DEFAULT_ROWS,
     for r in evenly_spaced(prepared.objective.n_rows, rows):
         output = _prediction_at(prepared, int(r))
         with ad.no_grad():
-            value = float(np.asarray(output(ad.Tensor(x)).data))
-        entries, _ = _rows(prepared, x, chosen, output, value, names, row=int(row_numbers[r]))
+            value = output(prepared.objective.unpack(x))
+        entries, _ = _rows(prepared, x, chosen, output, float(np.asarray(getattr(value, "data", value))), names,
+                           row=int(row_numbers[r]))
         jacobian += entries
-    nodes = node_evidence(lambda at_x: _node_failures(prepared, at_x), x)
+    nodes = node_evidence(lambda at_x: _node_failures(prepared, at_x, node_elements), x)
     direction_dict = {} if direction is None else {
         "forward": direction.forward, "reverse": direction.reverse, "numeric": direction.numeric,
         "numeric_error": direction.numeric_error, "numeric_verdict": direction.verdict,
@@ -283,8 +299,9 @@ def fit_gradient_checks(outcome) -> CheckReport | None:
         if not np.all(np.isfinite(x)):
             continue
         try:
-            point = check_point(checked, x, at, rows=COMPACT_ROWS, max_params=COMPACT_MAX_PARAMS)
-            point.loss = loss_in_chunks(outcome.prepared, x)     # the fit's loss, whatever rows were checked
+            point = check_point(checked, x, at, rows=COMPACT_ROWS, max_params=COMPACT_MAX_PARAMS,
+                                node_elements=COMPACT_NODE_ELEMENTS)
+            point.loss = _fit_loss(outcome, x)     # the fit's loss, whatever rows were checked
             points.append(point)
         except Exception as err:  # noqa: BLE001 - a check that cannot run must not lose the report
             outcome.warnings.append(f"the gradient check at {POINT_LABELS[at]} could not run: {err}")
@@ -292,6 +309,15 @@ def fit_gradient_checks(outcome) -> CheckReport | None:
         return None
     return CheckReport(prepared.config.name, points, COMPACT_ROWS, compact=True,
                        loss_rows=None if of_rows is None else checked.objective.n_rows, of_rows=of_rows)
+
+
+def _fit_loss(outcome, x: np.ndarray) -> float:
+    """The loss of all the fit's rows at ``x``: result.json's at the fitted point (the same sum,
+    already computed), else summed over the row chunks."""
+    known = outcome.result.get("loss") if isinstance(outcome.result, dict) else None
+    if known is not None and x is outcome.x:
+        return float(known)
+    return loss_in_chunks(outcome.prepared, x)
 
 
 def gradient_check_summary(check: CheckReport | None, reason: str = "") -> dict:
