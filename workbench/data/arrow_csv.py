@@ -126,6 +126,9 @@ def _may_need_trimming(text) -> bool:
     if text.buffers()[2] is None or offsets[-1] == offsets[0]:
         return False
     data = np.frombuffer(text.buffers()[2], dtype=np.uint8)
+    used = data[offsets[0]:offsets[-1]]
+    if used.min() > 0x20 and used.max() < 0x80:     # no such byte anywhere (two fast reductions)
+        return False
     filled = offsets[1:] > offsets[:-1]
     for edge in (offsets[:-1], offsets[1:] - 1):       # an empty cell's edge is clipped into the data, then ignored
         if np.any(_MAY_BE_SPACE[data.take(edge, mode="clip")] & filled):
@@ -133,11 +136,9 @@ def _may_need_trimming(text) -> bool:
     return False
 
 
-def _trimmed_columns(table) -> list:
-    """Every column trimmed, each let go of in the table as soon as it is (its chunks and the
-    trimmed copy are not all held at once)."""
-    chunked = table.columns
-    table = None
+def _trimmed_columns(chunked: list) -> list:
+    """Every column trimmed; each read column is dropped from ``chunked`` once trimmed, so that the
+    read columns and their trimmed copies are not all held at once."""
     columns = []
     for j in range(len(chunked)):
         columns.append(_trimmed(chunked[j]))
@@ -166,8 +167,9 @@ def read_text_table(data: bytes, path: Path, delimiter_of, header_row: int | Non
     numbers = _line_numbers(data, table.num_rows)
     if numbers is None:
         return None
-    columns = _trimmed_columns(table)
-    del table
+    chunked = table.columns
+    del table                              # the columns are let go of one by one as they are trimmed
+    columns = _trimmed_columns(chunked)
     if quoted and any(pc.any(pc.match_substring(c, '"')).as_py() for c in columns):
         return None
     if all(c.null_count for c in columns):     # else a column without empty cells fills every row

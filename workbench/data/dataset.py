@@ -159,7 +159,9 @@ def _load_file(options, columns: Sequence[str], source_where: str) -> Dataset:
         raise InputError(f"no rows left in {raw.path.name}: {n} read, all dropped{example}", where=source_where)
     account = account_rows(raw, wanted, status, passes, keep, date_names)
     refuse_too_many_dropped(account, options.max_dropped, raw.path.name, source_where)
-    return Dataset(columns={name: converted[name].values[keep] for name in wanted},
+    every = keep.all()                # then the converted arrays are the columns, not copies (memory)
+    kept = {name: converted[name].values if every else converted[name].values[keep] for name in wanted}
+    return Dataset(columns=kept,
                    row_numbers=raw.row_numbers[keep].copy(), n_rows_read=n, n_dropped=int((~keep).sum()),
                    dropped=dropped, date_columns={k: v for k, v in origins.items() if k in needed},
                    path=raw.path, sheet=raw.sheet, sha256=raw.sha256, all_columns=list(raw.names),
