@@ -99,7 +99,7 @@ class Primitive:
     """
 
     __slots__ = ("name", "forward", "_vjp", "_jvp", "_vjp_all", "_jvp_all", "elementwise", "linear",
-                 "reads", "doc", "math", "shares", "has_rule", "vjps")
+                 "reads", "doc", "math", "shares", "has_rule", "vjps", "apply_two")
 
     def __init__(self, name: str, forward: Callable, vjp=None, jvp=None, *, vjp_all=None,
                  jvp_all=None, elementwise: bool = False, linear: bool = False, reads: str = "all",
@@ -115,6 +115,7 @@ class Primitive:
         self.reads = reads
         self.doc = doc
         self.math = math
+        self.apply_two = _two_arguments(self)
 
     # Setting a rule (also later, as a test that counts calls does) renormalises ``shares``.
     @property
@@ -180,6 +181,8 @@ class Primitive:
                 return self.forward(args[0])
             except (ValueError, IndexError, TypeError):
                 pass   # apply runs it again and names the failure
+        if len(args) == 2:
+            return self.apply_two(*args)
         return apply(self, args, NO_OPTIONS)
 
     def __repr__(self) -> str:
@@ -218,24 +221,20 @@ def apply(prim: Primitive, args: tuple, kw: dict = NO_OPTIONS):
     With no tensor among the arguments, the plain numpy result is returned: that is what lets
     the derivative rules run unchanged on arrays during an ordinary backward pass.
 
-    This runs once per operation, so it is written for speed: the one- and two-argument cases
-    (nearly every call) unwrap their arguments without building a list or calling a helper.
+    This runs once per operation, so it is written for speed: a one-argument call (nearly every
+    call that is not an operator) unwraps its argument without building a list or calling a
+    helper, and two arguments without options go to ``prim.apply_two``, which is this function
+    unrolled for them (the operators ``+ - * / ** @`` are such functions themselves).
     """
     n_args = len(args)
-    if n_args == 2:
-        a, b = args
-        a_is_tensor = isinstance(a, Tensor)
-        b_is_tensor = isinstance(b, Tensor)
-        has_tensor = a_is_tensor or b_is_tensor
-        if has_tensor:
-            inputs = (a.data if a_is_tensor else a, b.data if b_is_tensor else b)
-            wants_grad = (a_is_tensor and a.requires_grad) or (b_is_tensor and b.requires_grad)
-    elif n_args == 1:
+    if n_args == 1:
         x = args[0]
         has_tensor = isinstance(x, Tensor)
         if has_tensor:
             inputs = (x.data,)
             wants_grad = x.requires_grad
+    elif n_args == 2 and not kw:
+        return prim.apply_two(*args)
     else:
         tensors = [a for a in args if isinstance(a, Tensor)]
         has_tensor = bool(tensors)
@@ -255,7 +254,8 @@ def apply(prim: Primitive, args: tuple, kw: dict = NO_OPTIONS):
     # numpy returns a scalar instead of a 0-d array, and a constant may carry another dtype
     if type(out) is not np.ndarray or (out.dtype is not _FLOAT64 and out.dtype != _FLOAT64):
         out = np.asarray(out, dtype=np.float64)
-    # object.__new__ skips Tensor.__init__, whose checks the data has already passed
+    # object.__new__ skips Tensor.__init__, whose checks the data has already passed (the same
+    # steps as in _two_arguments' apply_two)
     result = _new_tensor(Tensor)
     result.data = out
     result.grad = None
@@ -274,6 +274,52 @@ def apply(prim: Primitive, args: tuple, kw: dict = NO_OPTIONS):
     if MODE.forward:   # an int, so the usual case (no forward sweep running) costs one test
         propagate_tangent(prim, args, kw, result)
     return result
+
+
+def _two_arguments(prim: Primitive, swapped: bool = False):
+    """``apply(prim, (a, b))`` written out for two arguments and no options: ``prim.apply_two``,
+    and with ``swapped`` the reflected operator (``2.0 * x`` is ``x.__rmul__(2.0)``: mul(2.0, x)).
+
+    The operators are these functions themselves (``Tensor.__mul__`` is ``mul.apply_two``), so
+    ``x * y`` costs one Python call: on a model's small arrays the calls, not numpy, are most of
+    an operation's cost. The steps after the forward rule are ``apply``'s, line for line.
+    """
+    def apply_two(a, b):
+        if swapped:
+            a, b = b, a
+        a_is_tensor = isinstance(a, Tensor)
+        b_is_tensor = isinstance(b, Tensor)
+        inputs = (a.data if a_is_tensor else a, b.data if b_is_tensor else b)
+        try:
+            out = prim.forward(*inputs)
+        except EngineError:
+            raise
+        except (ValueError, IndexError, TypeError) as err:
+            raise EngineError(_describe_failure(prim, list(inputs), NO_OPTIONS, err)) from None
+        if not (a_is_tensor or b_is_tensor):   # arrays only: a derivative rule run by the backward pass
+            return out
+        if type(out) is not np.ndarray or (out.dtype is not _FLOAT64 and out.dtype != _FLOAT64):
+            out = np.asarray(out, dtype=np.float64)
+        result = _new_tensor(Tensor)
+        result.data = out
+        result.grad = None
+        result._tangent = None
+        result.name = None
+        if ((a_is_tensor and a.requires_grad) or (b_is_tensor and b.requires_grad)) and MODE.recording:
+            result.requires_grad = True
+            result._node = node = _new_node(Node)
+            node.prim, node.args, node.kw, node.inputs = prim, (a, b), NO_OPTIONS, inputs
+            made = MODE.made
+            if made is not None:
+                made.append(_weak(result))
+        else:
+            result.requires_grad = False
+            result._node = None
+        if MODE.forward:
+            propagate_tangent(prim, (a, b), NO_OPTIONS, result)
+        return result
+    apply_two.__name__ = f"{prim.name}_swapped" if swapped else prim.name
+    return apply_two
 
 
 def _describe_failure(prim: Primitive, arrays: list, kw: dict, err: Exception) -> str:

@@ -11,17 +11,13 @@ from __future__ import annotations
 
 from workbench.engine import prims_math as m
 from workbench.engine import prims_shape as s
-from workbench.engine.graph import NO_OPTIONS, Primitive, apply
+from workbench.engine.graph import NO_OPTIONS, Primitive, _two_arguments, apply
 from workbench.engine.registry import REGISTRY
 from workbench.engine.tensor import Tensor
 
 def _binary(prim, swap: bool = False):
-    if swap:
-        def op(self, other):
-            return apply(prim, (other, self), NO_OPTIONS)
-    else:
-        def op(self, other):
-            return apply(prim, (self, other), NO_OPTIONS)
+    """``x * y`` and ``2.0 * x``: ``apply`` written out for two arguments (``graph.py``)."""
+    op = _two_arguments(prim, swapped=swap)
     op.__name__ = f"__{'r' if swap else ''}{prim.name}__"
     return op
 
