@@ -154,9 +154,12 @@ def test_one_ambiguous_value_among_integers_stops_reading_and_names_its_row(tmp_
 
 
 def test_one_decimal_dot_at_the_end_decides_a_long_column_of_ambiguous_values(tmp_path):
-    path = long_semicolon_file(tmp_path, 300_000, 299_999, "2.5", filler="1.234")
-    x = load_dataset({"path": path}, ["x"]).columns["x"]
-    assert x[0] == 1.234 and x[-1] == 2.5 and len(x) == 300_000
+    path = long_semicolon_file(tmp_path, 500_000, 499_999, "2.5", filler="1.234")
+    assert path.stat().st_size > 4 << 20                  # read in several blocks, joined again
+    ds = load_dataset({"path": path}, ["x", "y"])
+    assert ds.columns["x"][0] == 1.234 and ds.columns["x"][-1] == 2.5 and ds.n == 500_000
+    np.testing.assert_array_equal(ds.columns["y"], np.arange(500_000))
+    np.testing.assert_array_equal(ds.row_numbers, np.arange(2, 500_002))
 
 
 def test_one_decimal_comma_at_the_end_decides_a_long_column_of_ambiguous_values(tmp_path):

@@ -74,7 +74,8 @@ def float_values(array) -> np.ndarray:
     if len(array) == 0:
         return np.empty(0)
     values = np.frombuffer(array.buffers()[1], dtype=np.float64)[array.offset:array.offset + len(array)].copy()
-    values[~_valid(array)] = np.nan
+    if array.null_count:
+        values[~_valid(array)] = np.nan
     return values
 
 

@@ -26,6 +26,7 @@ __all__ = ["read_text_table"]
 _SNIFF_LINES = 256          # lines decoded up front to choose the delimiter (the sniffer reads 200)
 _HEADER_SCAN_ROWS = 20      # as source._find_header
 _WIDEST = 4096              # columns a file may have on this path
+_BLOCK = 1 << 22            # bytes pyarrow parses at a time: 4 MiB took 40% less CPU than 16 MiB (1e6 x 21)
 
 
 def _head_text(data: bytes) -> str | None:
@@ -46,7 +47,7 @@ def _arrow_table(data: bytes, delimiter: str, quoted: bool):
     import pyarrow as pa
     from pyarrow import csv
 
-    read = csv.ReadOptions(autogenerate_column_names=True, block_size=1 << 24)
+    read = csv.ReadOptions(autogenerate_column_names=True, block_size=_BLOCK)
     parse = csv.ParseOptions(delimiter=delimiter, quote_char='"', double_quote=True, escape_char=False,
                              newlines_in_values=quoted, ignore_empty_lines=True)
     convert = csv.ConvertOptions(column_types={f"f{i}": pa.string() for i in range(_WIDEST)},
@@ -78,11 +79,11 @@ def _line_numbers(data: bytes, n_records: int) -> np.ndarray | None:
     return filled + 1 if len(filled) == n_records else None
 
 
-_COUNT_BLOCK = 1 << 24
+_COUNT_BLOCK = 1 << 20
 
 
 def _count_newlines(data: bytes) -> int:
-    """``data.count(b"\\n")`` in blocks of 16 MiB with numpy (twice as fast, little memory)."""
+    """``data.count(b"\\n")`` in blocks of 1 MiB with numpy (twice as fast, little memory)."""
     view = np.frombuffer(data, dtype=np.uint8)
     return sum(int(np.count_nonzero(view[at:at + _COUNT_BLOCK] == 10)) for at in range(0, len(view), _COUNT_BLOCK))
 
