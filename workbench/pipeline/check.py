@@ -40,6 +40,7 @@ from pathlib import Path
 import numpy as np
 
 from workbench import engine as ad
+from workbench.engine.mode import MODE
 from workbench.engine.numdiff import DISAGREES, natural_length
 from workbench.errors import InputError
 from workbench.pipeline.check_kinks import (direction_is_inconclusive, kink_is_inconclusive, node_evidence,
@@ -96,8 +97,17 @@ def _scaled(prepared, x: np.ndarray, chosen: np.ndarray, output, value: float):
     out_scale = max(1.0, abs(value)) if np.isfinite(value) else 1.0
 
     def phi(v):
+        if _numbers_alone(v):
+            v = v.data
         return output(_free_params(prepared, x, chosen, v * scale)) / out_scale
     return phi, x[chosen] / scale, scale, out_scale
+
+
+def _numbers_alone(v) -> bool:
+    """True when an evaluation at the tensor ``v`` records nothing and carries no tangent: the
+    numeric probes, hundreds per check, which then run the same operations on plain numpy values
+    (the same numbers) without the engine's bookkeeping per operation."""
+    return isinstance(v, ad.Tensor) and not v.requires_grad and not MODE.forward and MODE.watch is None
 
 
 def _plain(phi, v: np.ndarray) -> float:
