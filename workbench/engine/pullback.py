@@ -219,8 +219,8 @@ def pullback(steps: list, adjoints: list, hook=None) -> None:
         if hook is None and not kw and (rules := prim.vjps) is not None:   # accumulate, written out
             for position, slot, shape in wanted:
                 share = rules[position](g, ans, *inputs)
-                if share.__class__ is not ndarray or share.shape != shape:
-                    share = fitted(share, shape)
+                if share.__class__ is not ndarray or share.shape != shape:   # a scalar's share: summed here
+                    share = _sum_all(share, None) if not shape and share.__class__ is ndarray else fitted(share, shape)
                 previous = adjoints[slot]
                 adjoints[slot] = share if previous is None else previous + share
         elif wanted:
