@@ -23,13 +23,19 @@ def command(config: str, overrides: tuple[str, ...], show: bool) -> None:
     if show:
         click.echo(to_yaml(cfg), nl=False)
         return
+    from workbench.pipeline.fit import close_fit_objective
     from workbench.pipeline.prepare import prepare
 
     prepared = prepare(cfg)
+    try:          # on a cluster the rows stay on the workers: the counts are the whole table's
+        used, held_out = (prepared.cluster.n, prepared.cluster.held_out_rows()) if prepared.cluster else \
+            (prepared.dataset.n, len(prepared.val_rows))
+    finally:
+        close_fit_objective(prepared)         # a Dask client and the workers' rows, released now
     ds, model = prepared.dataset, prepared.model
     click.echo(f"config    {config}: valid")
     sheet = f", sheet {ds.sheet!r}" if ds.sheet is not None else ""
-    click.echo(f"data      {ds.path}{sheet}: {ds.n_rows_read} rows read, {ds.n} used, {ds.n_dropped} dropped")
+    click.echo(f"data      {ds.path}{sheet}: {ds.n_rows_read} rows read, {used} used, {ds.n_dropped} dropped")
     click.echo(f"          {ds.summary_sentence}")
     for row, reason in list(ds.dropped)[:5]:
         click.echo(f"          row {row}: {reason}")
@@ -43,8 +49,8 @@ def command(config: str, overrides: tuple[str, ...], show: bool) -> None:
     click.echo(f"model     {model.describe()}")
     click.echo(f"loss      {prepared.loss.name}" + (f" (weights: {cfg.loss.weights})" if cfg.loss.weights else ""))
     click.echo(f"optimizer {prepared.optimizer_name}")
-    if len(prepared.val_rows):
-        click.echo(f"validation {len(prepared.val_rows)} rows held out (seed {cfg.seed})")
+    if held_out:
+        click.echo(f"validation {held_out} rows held out (seed {cfg.seed})")
     click.echo("params")
     for p in model.params:
         spec = cfg.params.get(p.name)

@@ -36,7 +36,7 @@ import numpy as np
 from workbench.data.cells import BAD, MISSING, OK, UNSEEN, Unusable, convert_numbers, is_missing
 from workbench.errors import InputError, did_you_mean
 
-__all__ = ["with_derived", "categorical_levels", "indicator_names", "level_label"]
+__all__ = ["with_derived", "categorical_levels", "distinct_labels", "ordered_levels", "indicator_names", "level_label"]
 
 
 def indicator_names(column: str, levels: Sequence[str]) -> list[str]:
@@ -72,17 +72,26 @@ def _as_float(text: str) -> float | None:
 
 def categorical_levels(raw, columns: Sequence[str], where: str = "model.categorical") -> dict[str, list[str]]:
     """Each categorical column's levels in ``raw`` (reference first); at least two are needed."""
+    return ordered_levels({column: distinct_labels(raw, column, where) for column in columns}, where)
+
+
+def distinct_labels(raw, column: str, where: str = "model.categorical") -> list[str]:
+    """The distinct labels (``level_label``) of ``column``'s usable cells in ``raw``, in order of appearance."""
+    if column not in raw.names:
+        raise InputError(f"column {column!r} not found in {raw.path.name}{did_you_mean(column, raw.names)}; "
+                         f"columns are: {', '.join(raw.names)}", where=where)
+    return list(dict.fromkeys(level_label(c) for c in raw.cells[column]
+                              if not is_missing(c) and not isinstance(c, Unusable)))
+
+
+def ordered_levels(labels: Mapping[str, Sequence[str]], where: str = "model.categorical") -> dict[str, list[str]]:
+    """Each column's distinct ``labels`` as its levels, reference first; at least two are needed."""
     levels = {}
-    for column in columns:
-        if column not in raw.names:
-            raise InputError(f"column {column!r} not found in {raw.path.name}{did_you_mean(column, raw.names)}; "
-                             f"columns are: {', '.join(raw.names)}", where=where)
-        labels = list(dict.fromkeys(level_label(c) for c in raw.cells[column]
-                                    if not is_missing(c) and not isinstance(c, Unusable)))
-        if len(labels) < 2:
-            raise InputError(f"column {column!r} has {len(labels)} distinct value(s); a categorical column "
+    for column, found in labels.items():
+        if len(found) < 2:
+            raise InputError(f"column {column!r} has {len(found)} distinct value(s); a categorical column "
                              f"needs at least two levels", where=where)
-        levels[column] = _level_order(labels)
+        levels[column] = _level_order(list(found))
     return levels
 
 

@@ -6,6 +6,11 @@ the same columns. The rows are concatenated; ``Dataset.files`` lists the files a
 ``Dataset.file_of_row`` says which one each row came from (predictions carry a ``file`` column).
 Date columns count days from the first file's origin. The Dask executor reads each file where
 its task runs (``workbench.pipeline.dask_sums``) with ``file_options``.
+
+A categorical column's levels are those of every file (``glob_levels``), so a level that first
+appears in a later file is a level of the fit. Each file's distinct labels are found on their own
+(``file_level_labels``: where the file is, a task on a cluster) and merged (``merged_levels``);
+more distinct values than the model could have parameters are refused, naming the column.
 """
 
 from __future__ import annotations
@@ -19,7 +24,8 @@ import numpy as np
 
 from workbench.errors import InputError
 
-__all__ = ["is_pattern", "matching_files", "file_options", "load_files", "joined_account", "origin_shift"]
+__all__ = ["is_pattern", "matching_files", "file_options", "load_files", "joined_account", "origin_shift",
+           "glob_levels", "file_level_labels", "merged_levels"]
 
 PATTERN_CHARACTERS = "*?["
 
@@ -94,6 +100,40 @@ def joined_account(files: list[Path], parts: list) -> dict:
                          first_row)
     return {"n_rows_read": n_read, "n_dropped": sum(p.n_dropped for p in parts),
             "dropped": dropped[:MAX_DROPPED_LISTED], "sha256": digest, "account": account}
+
+
+def glob_levels(options, columns, most: int, hint: str = "", where: str = "model.categorical") -> dict[str, list[str]]:
+    """Each of ``columns``' levels over every file ``options.path`` matches (reference first)."""
+    per_file = [file_level_labels(file_options(options, path), columns, most)
+                for path in matching_files(options.path)]
+    return merged_levels(options.path, per_file, columns, most, hint, where)
+
+
+def file_level_labels(options, columns, most: int) -> dict[str, list[str]]:
+    """One file's distinct labels of each of ``columns`` (``derive.distinct_labels``), at most
+    ``most + 1`` of each: enough for ``merged_levels`` to refuse too many, and bounded to send."""
+    from workbench.data.derive import distinct_labels
+    from workbench.data.source import read_raw
+
+    raw = read_raw(dataclasses.replace(options, categorical={}))
+    return {column: distinct_labels(raw, column)[:most + 1] for column in columns}
+
+
+def merged_levels(pattern: Path, per_file: list[dict], columns, most: int, hint: str = "",
+                  where: str = "model.categorical") -> dict[str, list[str]]:
+    """The levels of ``columns`` from every file's labels (``file_level_labels``, in the files'
+    order); InputError naming the column when it has more than ``most`` distinct values."""
+    from workbench.data.derive import ordered_levels
+
+    labels = {}
+    for column in columns:
+        found = list(dict.fromkeys(label for labels_of_file in per_file for label in labels_of_file[column]))
+        if len(found) > most:
+            raise InputError(f"column {column!r} has more than {most:,} distinct values in the files of "
+                             f"{Path(pattern).name}: a categorical column gets a parameter per level"
+                             f"{'; ' + hint if hint else ''}", where=where)
+        labels[column] = found
+    return ordered_levels(labels, where)
 
 
 def origin_shift(origin: str | None, first_origin: str | None) -> float:

@@ -21,6 +21,7 @@ The client's memory is then bounded by the sample, whatever the number of files.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import operator
 import weakref
@@ -72,10 +73,21 @@ class ClusterTable:
         self.scheduler, self.options, self.files = scheduler, options, list(files)
         self.client = connect(scheduler)
         self._finalizer = weakref.finalize(self, self.client.close)
-        self.raw = self.parts = self.held_out = None
+        self.raw = self.parts = self.held_out = self.held_counts = None
         self.views: dict[str, object] = {}
+        self.closed = False
 
     # ---- reading ------------------------------------------------------------------------------
+    def levels(self, columns, most: int, hint: str = "") -> dict[str, list[str]]:
+        """The categorical ``columns``' levels over every file: each file's distinct labels found
+        by a task where it is (at most ``most + 1`` of each travel), merged in the files' order."""
+        from workbench.data.multi import file_level_labels, file_options, merged_levels
+
+        per_file = gather_in_order(self.client, [self.client.submit(file_level_labels, file_options(self.options, path),
+                                                                    list(columns), most, pure=False)
+                                                 for path in self.files])
+        return merged_levels(self.options.path, per_file, columns, most, hint)
+
     def table_columns(self) -> list[str]:
         """The first file's columns, read by a task."""
         from workbench.data import read_columns
@@ -141,30 +153,29 @@ class ClusterTable:
                          file_of_row=owner.astype(np.int32), **joined_account(self.files, self.surveys))
         return sample, np.flatnonzero(~held), np.flatnonzero(held)
 
-    @property
-    def n_held_out(self) -> int:
-        return int(self.held_counts.sum()) if self.held_out[0] is not None else 0
+    def held_out_rows(self) -> int:
+        """How many rows of the whole table are held out for validation (counted where they are)."""
+        if self.held_counts is None:
+            self.held_counts = np.zeros(len(self.files), dtype=np.int64)
+            if self.held_out[0] is not None:
+                self.held_counts = np.array(gather_in_order(self.client, [self.client.submit(len, h)
+                                                                          for h in self.held_out]))
+        return int(self.held_counts.sum())
 
     # ---- fitting --------------------------------------------------------------------------------
     def start(self, prepared) -> None:
         """Make every part ready to fit ``prepared``'s model (once)."""
         from workbench.pipeline.chunks import DEFAULT_CHUNK_ROWS
-        from workbench.pipeline.dask_sums import _Template
+        from workbench.pipeline.dask_sums import Template
 
         if self.parts is not None:
             return
-        if self.held_out[0] is not None:
-            self.held_counts = np.array(gather_in_order(self.client, [self.client.submit(len, h)
-                                                                      for h in self.held_out]))
-        else:
-            self.held_counts = np.zeros(len(self.files), dtype=np.int64)
-        self.n_fitted = self.n - int(self.held_counts.sum())
+        self.n_fitted = self.n - self.held_out_rows()
         chunk_rows = getattr(getattr(prepared.config, "execution", None), "chunk_rows", None) or DEFAULT_CHUNK_ROWS
         loss = prepared.loss
-        template = _Template.of(prepared.objective, chunk_rows, prepared.config.loss.weights)
-        template = _Template(template.model, template.loss, template.weights, template.free, template.fixed,
-                             math.sqrt(2.0 * loss.scale(self.n_fitted)) if loss.is_least_squares else None,
-                             chunk_rows)
+        template = dataclasses.replace(Template.of(prepared.objective, chunk_rows, prepared.config.loss.weights),
+                                       ls_scale=math.sqrt(2.0 * loss.scale(self.n_fitted)) if loss.is_least_squares
+                                       else None)
         self.chunk_rows = chunk_rows
         self.parts = [self.client.submit(_ready, raw, template, shifts, held, pure=False)
                       for raw, shifts, held in zip(self.raw, self.shifts, self.held_out)]
@@ -178,7 +189,7 @@ class ClusterTable:
         self.start(prepared)
         key = "validation" if validation else "fit"
         if key not in self.views:
-            rows = self.n_held_out if validation else self.n_fitted
+            rows = self.held_out_rows() if validation else self.n_fitted
             self.views[key] = DaskChunkedObjective.on_parts(prepared.objective, self.chunk_rows, self.client,
                                                             self.parts, rows, validation)
         return self.views[key]
@@ -206,13 +217,26 @@ class ClusterTable:
                                              for part in self.parts])
 
     def describe(self) -> dict:
-        """How the fit ran, for result.json's ``execution``."""
+        """How the fit ran, for result.json's ``execution``: where the rows were, what the client's
+        sample was used for, and whether the start values came from every row."""
+        from workbench.pipeline.outputs import PREDICTION_PARTS
+
+        if self.sampled_rows < self.n:
+            start = (f"computed from the client's sample of {self.sampled_rows:,} of the {self.n:,} rows, so the "
+                     f"steps (not the optimum, to rounding) can differ from a fit of the same data on one machine")
+        else:
+            start = "computed from every row, as on one machine"
         return {"scheduler": self.scheduler, "files": len(self.files), "rows": self.n,
-                "sampled_rows": self.sampled_rows,
-                "sample": "start values, start-point and data checks, plots and report tables"}
+                "sampled_rows": self.sampled_rows, "predictions": PREDICTION_PARTS,
+                "sample": "start values, start-point and data checks, the flatness judgement, the gradient check, "
+                          "plots and report tables",
+                "start_values": start}
 
     def close(self) -> None:
-        """Release the rows held on the workers and the connection."""
+        """Release the rows held on the workers and the connection (once)."""
+        if self.closed:
+            return
+        self.closed = True
         try:
             for future_list in (self.parts, self.raw, self.held_out):
                 if future_list:
@@ -232,9 +256,9 @@ def _sample_rows(part, rows, held_out):
 
 def _held_out_per_file(n: int, share: float, seed: int, counts: list[int]) -> list[np.ndarray]:
     """``prepare``'s split of all ``n`` rows, as each file's held-out positions."""
-    from workbench.pipeline.prepare import _split
+    from workbench.pipeline.prepare import split_rows
 
-    _, held = _split(n, share, seed)
+    _, held = split_rows(n, share, seed)
     starts = np.concatenate([[0], np.cumsum(counts)])
     bounds = np.searchsorted(held, starts)
     return [held[bounds[i]:bounds[i + 1]] - starts[i] for i in range(len(counts))]

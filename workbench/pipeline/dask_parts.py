@@ -17,6 +17,7 @@ each part for small things only:
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 from dataclasses import dataclass, field
@@ -27,8 +28,6 @@ import numpy as np
 
 from workbench.pipeline.chunks import ChunkedObjective
 from workbench.pipeline.objective import FitObjective
-
-LOG_LOSS_CLIP = 1e-15       # as ``results.quality``
 
 
 @dataclass
@@ -50,8 +49,12 @@ class FileSurvey:
 
 @dataclass
 class RowSums:
-    """Sums over some rows from which ``results.quality``'s metrics follow exactly; two files'
-    sums merge (Chan et al.'s pairwise update for the target's spread)."""
+    """Sums over some rows from which the metrics follow exactly (``results.quality_sums``, turned
+    into metrics by ``results.metrics_from_sums``, as on one machine), and what else the whole
+    table's result needs of every row: Σ w r², the largest |prediction − y| (are the classes of a
+    0/1 target separated?), each input's range, and for a 0/1 target each input's range per class
+    (which inputs separate them). Two files' sums merge (Chan et al.'s pairwise update for the
+    target's spread)."""
 
     n: int = 0
     mean_y: float = 0.0
@@ -61,25 +64,25 @@ class RowSums:
     weighted_squares: float = 0.0            # Σ w r² (w = 1 without weights)
     correct: int = 0                         # 0/1 targets: rows on the right side of 0.5
     log_loss: float = 0.0                    # 0/1 targets: −Σ log-likelihood
-    largest_miss: float = 0.0                # max |prediction − y|: are the classes separated?
-    ranges: dict = field(default_factory=dict)   # input -> [min, max]
+    largest_miss: float = 0.0                # max |prediction − y| (NaN when any is)
+    ranges: dict = field(default_factory=dict)         # input -> [min, max]
+    class_ranges: dict = field(default_factory=dict)   # 0/1 targets: input -> [min₀, max₀, min₁, max₁]
 
     @classmethod
     def of(cls, y: np.ndarray, prediction: np.ndarray, weights, binary: bool, inputs: dict) -> "RowSums":
-        n = int(len(y))
-        if n == 0:
+        from workbench.pipeline.results import quality_sums
+
+        if len(y) == 0:
             return cls()
+        sums = cls(**quality_sums(y, prediction, binary),
+                   ranges={k: [float(np.min(v)), float(np.max(v))] for k, v in inputs.items()})
         r = prediction - y
-        mean = float(np.mean(y))
-        w = 1.0 if weights is None else weights
-        sums = cls(n, mean, float(np.sum((y - mean) ** 2)), float(np.sum(r * r)), float(np.sum(np.abs(r))),
-                   float(np.sum(w * r * r)), ranges={k: [float(np.min(v)), float(np.max(v))] for k, v in inputs.items()})
+        sums.weighted_squares = sums.squares if weights is None else float(np.sum(weights * r * r))
         with np.errstate(all="ignore"):
             sums.largest_miss = float(np.max(np.abs(r)))
         if binary:
-            p = np.clip(prediction, LOG_LOSS_CLIP, 1 - LOG_LOSS_CLIP)
-            sums.correct = int(np.sum((prediction >= 0.5) == (y >= 0.5)))
-            sums.log_loss = float(-np.sum(y * np.log(p) + (1 - y) * np.log(1 - p)))
+            ones = y >= 0.5
+            sums.class_ranges = {k: [*_range(v[~ones]), *_range(v[ones])] for k, v in inputs.items()}
         return sums
 
     def merged(self, other: "RowSums") -> "RowSums":
@@ -89,26 +92,64 @@ class RowSums:
             return other
         n = self.n + other.n
         delta = other.mean_y - self.mean_y
-        ranges = dict(self.ranges)
-        for name, (low, high) in other.ranges.items():
-            mine = ranges.get(name, [low, high])
-            ranges[name] = [min(mine[0], low), max(mine[1], high)]
+        ranges = {name: _joined_range(self.ranges.get(name), bounds) for name, bounds in other.ranges.items()}
+        by_class = {name: _joined_range(self.class_ranges.get(name), bounds)
+                    for name, bounds in other.class_ranges.items()}
         return RowSums(n, self.mean_y + delta * other.n / n,
                        self.spread_y + other.spread_y + delta * delta * self.n * other.n / n,
                        self.squares + other.squares, self.absolute + other.absolute,
                        self.weighted_squares + other.weighted_squares, self.correct + other.correct,
-                       self.log_loss + other.log_loss, max(self.largest_miss, other.largest_miss), ranges)
+                       self.log_loss + other.log_loss, _largest(self.largest_miss, other.largest_miss),
+                       {**self.ranges, **ranges}, {**self.class_ranges, **by_class})
 
     def metrics(self, binary: bool) -> dict:
         """``results.quality`` of the rows summed."""
-        if self.n == 0:
-            return {"n": 0}
-        metrics = {"n": self.n, "r2": 1.0 - self.squares / self.spread_y if self.spread_y > 0 else None,
-                   "rmse": float(np.sqrt(self.squares / self.n)), "mae": self.absolute / self.n}
-        if binary:
-            metrics["accuracy"] = self.correct / self.n
-            metrics["log_loss"] = self.log_loss / self.n
-        return metrics
+        from workbench.pipeline.results import metrics_from_sums
+
+        return metrics_from_sums(self.n, self.spread_y, self.squares, self.absolute, self.correct, self.log_loss,
+                                 binary)
+
+    def separated(self) -> bool:
+        """Every probability within ``degenerate.SEPARATED_ATOL`` of its 0/1 label, on every row
+        summed: the test ``degenerate.judge`` makes on one machine."""
+        from workbench.pipeline.degenerate import SEPARATED_ATOL
+
+        return self.n > 0 and self.largest_miss < SEPARATED_ATOL
+
+    def separating_inputs(self, inputs) -> list[str]:
+        """The ``inputs`` on which a threshold alone puts every 1 on one side and every 0 on the
+        other (``degenerate``'s rule), from each class's range over every row summed."""
+        found = []
+        for name in inputs:
+            low0, high0, low1, high1 = self.class_ranges.get(name, [math.nan] * 4)
+            if all(math.isfinite(v) for v in (low0, high0, low1, high1)) and (low1 > high0 or high1 < low0):
+                found.append(name)
+        return found
+
+
+def _range(values: np.ndarray) -> tuple[float, float]:
+    """[min, max] of ``values`` (NaN when one is not finite); (inf, −inf) when there are none, so
+    that a class absent from one file takes its range from the others."""
+    if len(values) == 0:
+        return math.inf, -math.inf
+    if not np.all(np.isfinite(values)):
+        return math.nan, math.nan
+    return float(np.min(values)), float(np.max(values))
+
+
+def _joined_range(mine: list | None, theirs: list) -> list:
+    """Two ranges ([low, high] or per class [low₀, high₀, low₁, high₁]) as one; NaN stays NaN."""
+    if mine is None:
+        return list(theirs)
+    return [(_smallest if i % 2 == 0 else _largest)(a, b) for i, (a, b) in enumerate(zip(mine, theirs))]
+
+
+def _largest(a: float, b: float) -> float:
+    return math.nan if math.isnan(a) or math.isnan(b) else max(a, b)
+
+
+def _smallest(a: float, b: float) -> float:
+    return math.nan if math.isnan(a) or math.isnan(b) else min(a, b)
 
 
 class FilePart:
@@ -169,12 +210,12 @@ class FilePart:
 
     def predictions(self, x: np.ndarray) -> np.ndarray:
         """The model's predictions (probabilities for a 0/1 model) for every row, a chunk at a time."""
-        from workbench.pipeline.results import _plain_prediction
+        from workbench.pipeline.results import plain_prediction
 
         t = self.template
         objective = self.train.base
         view = SimpleNamespace(objective=objective, model=t.model, loss=t.loss)
-        return _plain_prediction(view, objective.unpack(x), {c: self.columns[c] for c in t.model.inputs})
+        return plain_prediction(view, objective.unpack(x), {c: self.columns[c] for c in t.model.inputs})
 
     def sums(self, x: np.ndarray) -> tuple[RowSums, RowSums]:
         """``RowSums`` of the fitted and of the held-out rows at ``x``."""

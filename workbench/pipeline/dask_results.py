@@ -21,14 +21,18 @@ import numpy as np
 
 
 class _WholeTable:
-    """What ``results._uncertainty`` and ``prediction_spec`` read of an objective, for all the
-    fitted rows: their number and the loss (summed where the rows live)."""
+    """What ``results.estimate_uncertainty`` and ``prediction_spec`` read of an objective, for all the
+    fitted rows: their number and the loss (summed where the rows live); what depends only on the
+    model (whether a chunk's Jacobian fits the size limit) is the sample's objective's."""
 
-    def __init__(self, view, n_rows: int):
-        self.view, self.n_rows = view, n_rows
+    def __init__(self, view, n_rows: int, sample):
+        self.view, self.n_rows, self.sample = view, n_rows, sample
 
     def loss_value(self, x: np.ndarray) -> float:
         return self.view.value_and_grad(x)[0]
+
+    def jacobian_fits(self, rows: int | None = None) -> bool:
+        return self.sample.jacobian_fits(self.n_rows if rows is None else rows)
 
 
 def assemble_on_cluster(prepared, opt, out_dir, started: float):
@@ -39,13 +43,14 @@ def assemble_on_cluster(prepared, opt, out_dir, started: float):
     table, view = prepared.cluster, fit_objective(prepared)
     opt = _closed_form_on_every_row(prepared, opt, view)
     outcome = assemble_result(prepared, opt, out_dir, started)
-    x = outcome.x
-    fitted, held = table.sums(prepared, x)
-    whole = dataclasses.replace(prepared, objective=_WholeTable(view, fitted.n), weights=None)
+    fitted, held = table.sums(prepared, outcome.x)
+    whole = dataclasses.replace(prepared, objective=_WholeTable(view, fitted.n, prepared.objective), weights=None)
     root_chi2 = np.array([math.sqrt(fitted.weighted_squares)]) if math.isfinite(fitted.weighted_squares) \
         else np.array([np.nan])            # the uncertainties read only Σ w r² of the residuals
-    unc = _uncertainty(prepared, whole, outcome, fitted, root_chi2)
+    degenerate = _judged_on_every_row(prepared, outcome, opt, fitted)
+    unc = _uncertainty(prepared, whole, outcome, degenerate, root_chi2)
     _replace_numbers(outcome, prepared, whole, unc, fitted, held, root_chi2)
+    _gradient_check_of_the_table(outcome, table)
     return outcome
 
 
@@ -62,42 +67,51 @@ def _closed_form_on_every_row(prepared, opt, view):
     return dataclasses.replace(opt, fun=end, history=history, message=message)
 
 
-def _uncertainty(prepared, whole, outcome, fitted, root_chi2):
-    from workbench.pipeline import uncertainty
+def _judged_on_every_row(prepared, outcome, opt, fitted):
+    """``degenerate.judge`` with the separation of a 0/1 target judged on every fitted row (from
+    ``fitted``), the flat parameters on the sample; the optimizer's result is relabelled by it,
+    so the status, message and ``separation`` of result.json are the whole table's."""
     from workbench.pipeline.degenerate import judge
-    from workbench.pipeline.results import _uncertainty as on_rows, scalar_names
+    from workbench.pipeline.results import scalar_names
+
+    train, result = prepared.train_rows, outcome.result
+    prediction = np.asarray(outcome.predictions["prediction"], dtype=float)[train]
+    separation = (bool(prepared.model.binary) and fitted.separated(), fitted.separating_inputs(prepared.model.inputs))
+    degenerate = judge(prepared, outcome.x, prediction, prepared.target(train), scalar_names(prepared),
+                       separation=separation)
+    relabelled = degenerate.relabel(opt)
+    outcome.optimize_result = relabelled
+    result.update(converged=bool(relabelled.success), status=relabelled.status, message=relabelled.message)
+    result.pop("separation", None)
+    if degenerate.separated:
+        result["separation"] = degenerate.result_entry()
+    return degenerate
+
+
+def _uncertainty(prepared, whole, outcome, degenerate, root_chi2):
+    from workbench.pipeline import uncertainty
+    from workbench.pipeline.results import estimate_uncertainty, scalar_names
 
     x, names = outcome.x, scalar_names(prepared)
     if not np.all(np.isfinite(x)):
         return uncertainty.estimate(names, x, 0)
-    train = prepared.train_rows
-    prediction = np.asarray(outcome.predictions["prediction"], dtype=float)[train]
-    degenerate = judge(prepared, x, prediction, prepared.target(train), names)
-    if degenerate.separated and not fitted.largest_miss < _separated_below():
-        degenerate = dataclasses.replace(degenerate, separated_by=None)    # the sample was, the table is not
-    return degenerate.apply(on_rows(whole, x, names, root_chi2, outcome.optimize_result, degenerate.flat), names)
-
-
-def _separated_below() -> float:
-    from workbench.pipeline.degenerate import SEPARATED_ATOL
-
-    return SEPARATED_ATOL
+    on_rows = estimate_uncertainty(whole, x, names, root_chi2, outcome.optimize_result, degenerate.flat)
+    return degenerate.apply(on_rows, names)
 
 
 def _replace_numbers(outcome, prepared, whole, unc, fitted, held, root_chi2) -> None:
     from workbench.pipeline import uncertainty
     from workbench.pipeline.prediction_spec import prediction_spec
-    from workbench.pipeline.results import _params_table, finite_or_none, least_squares_stats, scalar_names
+    from workbench.pipeline.results import finite_or_none, least_squares_stats, params_table, scalar_names
 
     result, binary, table = outcome.result, prepared.model.binary, prepared.cluster
     shown_x, shown_unc, standardized = uncertainty.on_original_scale(prepared.model, outcome.x, unc)
-    params_table = _params_table(prepared, shown_x, scalar_names(prepared), shown_unc)
+    rows = params_table(prepared, shown_x, scalar_names(prepared), shown_unc)
     metrics = fitted.metrics(binary)
     if prepared.loss.is_least_squares:
         metrics.update(least_squares_stats(fitted.weighted_squares, fitted.n, len(outcome.x)))
     val_loss = table.validation_loss(prepared, outcome.x) if held.n and np.all(np.isfinite(outcome.x)) else None
-    result.update(params={r["name"]: r["value"] for r in params_table},
-                  stderr={r["name"]: r["stderr"] for r in params_table},
+    result.update(params={r["name"]: r["value"] for r in rows}, stderr={r["name"]: r["stderr"] for r in rows},
                   metrics={k: (finite_or_none(v) if isinstance(v, float) else v) for k, v in metrics.items()},
                   validation_metrics=held.metrics(binary) if held.n else None, val_loss=finite_or_none(val_loss),
                   warnings=list(prepared.notes) + list(unc.warnings), undetermined=unc.undetermined,
@@ -108,11 +122,62 @@ def _replace_numbers(outcome, prepared, whole, unc, fitted, held, root_chi2) -> 
     spec = prediction_spec(whole, unc, root_chi2)
     spec["input_ranges"] = {name: fitted.ranges[name] for name in prepared.model.inputs if name in fitted.ranges}
     result["prediction"] = spec
-    outcome.params_table, outcome.uncertainty, outcome.warnings = params_table, unc, result["warnings"]
+    outcome.params_table, outcome.uncertainty, outcome.warnings = rows, unc, result["warnings"]
+
+
+def _gradient_check_of_the_table(outcome, table) -> None:
+    """The gradient check ran on the client's sample; when that is not the whole table, its
+    ``loss_rows``/``of_rows`` (and the sentence of its ``detail``) say so against every fitted row."""
+    from workbench.pipeline.check import gradient_check_summary
+
+    check = outcome.gradcheck
+    if check is None or table.sampled_rows >= table.n:
+        return
+    checked = check.loss_rows if check.loss_rows is not None else outcome.prepared.objective.n_rows
+    outcome.gradcheck = dataclasses.replace(check, loss_rows=checked, of_rows=table.n_fitted)
+    outcome.result["gradient_check"] = gradient_check_summary(outcome.gradcheck)
 
 
 def write_prediction_parts(outcome) -> list:
     """The predictions of every row, one part per file written by its task into the folder being
-    written (``outputs.write_tables`` asks for this instead of one ``predictions.*``)."""
+    written (``outputs.write_tables`` asks for this instead of one ``predictions.*``). After the
+    fit (``api.Fit.write``) the workers no longer hold the rows: the parts the fit wrote are
+    copied instead."""
+    table = outcome.prepared.cluster
+    if table.closed:
+        return _copied_parts(outcome)
     choice = getattr(outcome.prepared.config.output, "predictions", "auto")
-    return outcome.prepared.cluster.write_predictions(outcome.out_dir, outcome.x, choice)
+    return table.write_predictions(outcome.out_dir, outcome.x, choice)
+
+
+def _copied_parts(outcome) -> list:
+    """The prediction parts listed in ``outcome.files`` (the set the fit wrote) copied (or hard
+    linked: the parts are never changed in place) into ``outcome.out_dir``; InputError when they
+    are gone."""
+    import os
+    import shutil
+    from pathlib import Path
+
+    from workbench.errors import InputError
+    from workbench.pipeline.outputs import PREDICTION_PARTS
+
+    parts = [Path(f) for f in outcome.files if Path(f).parent.name == PREDICTION_PARTS]
+    missing = [p for p in parts if not p.is_file()]
+    if not parts or missing:
+        where = f" ({missing[0]} is gone)" if missing else ""
+        raise InputError(f"a cluster fit's predictions are written by the workers while it runs, and the parts it "
+                         f"wrote are no longer there{where}: fit again to write them", where="write")
+    folder = Path(outcome.out_dir) / PREDICTION_PARTS
+    folder.mkdir(parents=True, exist_ok=True)
+    copied = []
+    for part in parts:
+        target = folder / part.name
+        if target.exists() and os.path.samefile(part, target):
+            copied.append(target)          # written into the folder it already is in
+            continue
+        try:
+            os.link(part, target)
+        except OSError:
+            shutil.copyfile(part, target)
+        copied.append(target)
+    return copied

@@ -43,7 +43,7 @@ class DaskChunkedObjective(ChunkedObjective):
         self.owns_client, self.mapper = True, _map_part
         self.client = connect(scheduler)
         if partitions:
-            template = _Template.of(objective, self.chunk_rows, weights_column)
+            template = Template.of(objective, self.chunk_rows, weights_column)
             self.parts = [self.client.submit(read_partition, template, part, pure=False) for part in partitions]
         else:
             self.parts = self.client.scatter([ChunkedObjective(self.chunk(start, stop), self.chunk_rows)
@@ -90,7 +90,7 @@ def connect(scheduler: str):
 
 
 @dataclass(frozen=True)
-class _Template:
+class Template:
     """What a worker needs to build its partition's objective, without any of the rows."""
 
     model: object
@@ -102,12 +102,12 @@ class _Template:
     chunk_rows: int
 
     @classmethod
-    def of(cls, objective, chunk_rows: int, weights_column: str | None) -> "_Template":
+    def of(cls, objective, chunk_rows: int, weights_column: str | None) -> "Template":
         return cls(objective.model, objective.loss, weights_column, objective.free, objective.fixed,
                    objective._ls_scale, chunk_rows)
 
 
-def read_partition(template: _Template | None, partition: Partition):
+def read_partition(template: Template | None, partition: Partition):
     """A worker's task: read one file, keep the fit's rows of it, and wrap them in row chunks;
     without a ``template`` (``partition.rows`` None), keep all its rows as a ``FilePart``."""
     from workbench.data import load_dataset

@@ -90,13 +90,19 @@ class Degenerate:
         return {"by": list(self.separated_by), "kind": "complete"}
 
 
-def judge(prepared, x: np.ndarray, prediction: np.ndarray, target: np.ndarray, names: list[str]) -> Degenerate:
-    """Flat parameters and separation at the fitted point ``x`` (see the module docstring)."""
+def judge(prepared, x: np.ndarray, prediction: np.ndarray, target: np.ndarray, names: list[str], *,
+          separation: tuple[bool, list[str]] | None = None) -> Degenerate:
+    """Flat parameters and separation at the fitted point ``x`` (see the module docstring).
+    ``separation``: (separated, the separating inputs) already judged on rows that ``prediction``
+    does not hold (a cluster fit's whole table, ``dask_results``) instead of judged here."""
     found = Degenerate()
     if not np.all(np.isfinite(x)) or len(target) == 0:
         return found
-    if _binary(prepared) and _separated(prediction, target):
-        found.separated_by = _separating_inputs(prepared, target)
+    if separation is None:
+        separated = _binary(prepared) and _separated(prediction, target)
+        separation = (separated, _separating_inputs(prepared, target) if separated else [])
+    if separation[0]:
+        found.separated_by = list(separation[1])
         return found
     found.flat = _flat_parameters(prepared, x, target, names)
     found.all_flat = bool(names) and len(found.flat) == len(names)

@@ -52,7 +52,7 @@ class Prepared:
         return self.dataset.columns[self.model.target][rows]
 
 
-def _split(n: int, share: float | None, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def split_rows(n: int, share: float | None, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Seeded hold-out: the same seed always holds out the same rows."""
     rows = np.arange(n)
     if not share:
@@ -136,21 +136,38 @@ def _table_columns(data_options) -> list[str]:
     return list(read_columns(data_options))
 
 
-def model_data(config, levels: dict[str, list[str]] | None = None):
+def model_data(config, levels: dict[str, list[str]] | None = None, cluster=None):
     """The data options and model config with each categorical column replaced by its indicator
-    inputs (``region[North]``), and the levels: found in the data, or ``levels`` (a fit's own)."""
-    from workbench.data.derive import categorical_levels, indicator_names
-    from workbench.data.source import as_data_config, read_raw
+    inputs (``region[North]``), and the levels: found in the data (every file of a glob, by the
+    ``cluster``'s workers when there is one), or ``levels`` (a fit's own)."""
+    from workbench.data.derive import indicator_names
+    from workbench.data.source import as_data_config
 
     options = as_data_config(config.data)
     categorical = tuple(getattr(config.model, "categorical", None) or ())
     if not categorical:
         return options, config.model, {}
-    levels = dict(levels) if levels is not None else categorical_levels(read_raw(options), categorical)
+    levels = dict(levels) if levels is not None else _levels_in_data(options, categorical, cluster)
     options.categorical = levels
     inputs = [name for c in config.model.inputs for name in (indicator_names(c, levels[c]) if c in levels else [c])]
     inputs += [name for c in categorical if c not in config.model.inputs for name in indicator_names(c, levels[c])]
     return options, dataclasses.replace(config.model, inputs=tuple(inputs)), levels
+
+
+def _levels_in_data(options, categorical: tuple, cluster) -> dict[str, list[str]]:
+    """The categorical columns' levels in the file, or in every file of a glob (more distinct
+    values than the model may have parameters are refused there, naming the column)."""
+    from workbench.data.derive import categorical_levels
+    from workbench.data.multi import glob_levels, is_pattern
+    from workbench.data.source import read_raw
+    from workbench.models.limits import ModelLimits
+
+    if not is_pattern(options.path):
+        return categorical_levels(read_raw(options), categorical)
+    limits = ModelLimits.from_env()
+    if cluster is not None:
+        return cluster.levels(categorical, limits.max_params, limits.hint("max_params"))
+    return glob_levels(options, categorical, limits.max_params, limits.hint("max_params"))
 
 
 def _check_evaluation_size(model_cfg, formula, n_rows: int) -> None:
@@ -193,14 +210,26 @@ def prepare(config) -> Prepared:
 
 
 def _prepare(config) -> Prepared:
-    from workbench.data import load_dataset
-
-    formula = parse_model_formula(config.model)
-    data_options, model_cfg, levels = model_data(config)
-    check_model_config(model_cfg)          # a model too large to build is refused before the data is read
+    from workbench.data.source import as_data_config
     from workbench.pipeline.dask_data import on_cluster
 
-    cluster = on_cluster(config, data_options)    # a scheduler and several files: the rows stay there
+    formula = parse_model_formula(config.model)
+    cluster = on_cluster(config, as_data_config(config.data))    # a scheduler and several files: the rows stay there
+    try:
+        return _prepare_with(config, formula, cluster)
+    except BaseException:
+        if cluster is not None:
+            cluster.close()            # the workers' rows and the connection, not left until exit
+        raise
+
+
+def _prepare_with(config, formula, cluster) -> Prepared:
+    from workbench.data import load_dataset
+
+    data_options, model_cfg, levels = model_data(config, cluster=cluster)
+    check_model_config(model_cfg)          # a model too large to build is refused before the data is read
+    if cluster:
+        cluster.options = data_options     # the files are read with the levels found in all of them
     table_columns = cluster.table_columns() if cluster else _table_columns(data_options)
     needed = required_columns(model_cfg, table_columns, formula)
     if config.loss.weights:
@@ -209,7 +238,7 @@ def _prepare(config) -> Prepared:
         dataset, train_rows, val_rows = cluster.load(needed, config.validation, config.seed)
     else:
         dataset = load_dataset(data_options, needed)
-        train_rows, val_rows = _split(dataset.n, config.validation, config.seed)
+        train_rows, val_rows = split_rows(dataset.n, config.validation, config.seed)
     loss = build_loss(config.loss)
     binary = loss.name == "cross_entropy"
     # Without validation rows the fit's columns are the dataset's own (no copy of a large table).

@@ -34,7 +34,7 @@ def scalar_names(prepared: Prepared) -> list[str]:
     return names
 
 
-def _plain_prediction(prepared: Prepared, params, columns) -> np.ndarray:
+def plain_prediction(prepared: Prepared, params, columns) -> np.ndarray:
     """The predictions for every row of ``columns``, computed a row chunk at a time: the model's
     intermediate values then take a chunk's memory, not the data's."""
     from workbench.pipeline.chunks import DEFAULT_CHUNK_ROWS
@@ -60,19 +60,43 @@ def _prediction_of_rows(prepared: Prepared, params, columns) -> np.ndarray:
     return out
 
 
+LOG_LOSS_CLIP = 1e-15      # probabilities are clipped this far from 0 and 1 for the log loss
+
+
 def quality(y: np.ndarray, pred: np.ndarray, binary: bool) -> dict:
     """n, R², RMSE, MAE (and accuracy and log loss for a 0/1 target)."""
+    return metrics_from_sums(**quality_sums(y, pred, binary), binary=binary)
+
+
+def quality_sums(y: np.ndarray, pred: np.ndarray, binary: bool) -> dict:
+    """The sums over rows that ``metrics_from_sums`` turns into the metrics: n, the target's mean
+    and Σ (y − mean)², Σ r², Σ |r| (r = pred − y), and for a 0/1 target the rows on the right side
+    of 0.5 and −Σ log-likelihood. Sums of several row sets add up (``dask_parts.RowSums``)."""
     n = int(len(y))
     if n == 0:
         return {"n": 0}
     r = pred - y
-    sst = float(np.sum((y - np.mean(y)) ** 2))
-    metrics = {"n": n, "r2": 1.0 - float(np.sum(r * r)) / sst if sst > 0 else None,
-               "rmse": float(np.sqrt(np.mean(r * r))), "mae": float(np.mean(np.abs(r)))}
+    mean = float(np.mean(y))
+    sums = {"n": n, "mean_y": mean, "spread_y": float(np.sum((y - mean) ** 2)), "squares": float(np.sum(r * r)),
+            "absolute": float(np.sum(np.abs(r)))}
     if binary:
-        p = np.clip(pred, 1e-15, 1 - 1e-15)
-        metrics["accuracy"] = float(np.mean((pred >= 0.5) == (y >= 0.5)))
-        metrics["log_loss"] = float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
+        p = np.clip(pred, LOG_LOSS_CLIP, 1 - LOG_LOSS_CLIP)
+        sums["correct"] = int(np.sum((pred >= 0.5) == (y >= 0.5)))
+        sums["log_loss"] = float(-np.sum(y * np.log(p) + (1 - y) * np.log(1 - p)))
+    return sums
+
+
+def metrics_from_sums(n: int, spread_y: float = 0.0, squares: float = 0.0, absolute: float = 0.0,
+                      correct: int = 0, log_loss: float = 0.0, binary: bool = False, mean_y: float = 0.0) -> dict:
+    """n, R² = 1 − Σ r² / Σ (y − mean)², RMSE = √(Σ r² / n), MAE = Σ |r| / n, and for a 0/1 target
+    accuracy and the mean log loss, from ``quality_sums`` (of one table, or added over files)."""
+    if n == 0:
+        return {"n": 0}
+    metrics = {"n": n, "r2": 1.0 - squares / spread_y if spread_y > 0 else None,
+               "rmse": float(np.sqrt(squares / n)), "mae": absolute / n}
+    if binary:
+        metrics["accuracy"] = correct / n
+        metrics["log_loss"] = log_loss / n
     return metrics
 
 
@@ -82,8 +106,8 @@ def _at_bound(prepared: Prepared, x: np.ndarray, names: list[str]) -> list[str]:
     return [n for n, h in zip(names, hit) if h]
 
 
-def _uncertainty(prepared: Prepared, x: np.ndarray, names: list[str], residual: np.ndarray, opt=None,
-                 no_effect: list[str] = ()):
+def estimate_uncertainty(prepared: Prepared, x: np.ndarray, names: list[str], residual: np.ndarray, opt=None,
+                         no_effect: list[str] = ()):
     """Exact uncertainties, refused before any large allocation (``uncertainty.too_large``); a
     failure of the linear algebra (an SVD that does not converge) is a warning, never a crash.
     A closed-form linear solve (``linear_solve``) brings its own triangle (or penalized Hessian)."""
@@ -148,7 +172,7 @@ def least_squares_stats(chi2: float, n: int, p: int) -> dict:
     return stats
 
 
-def _params_table(prepared: Prepared, x, names, unc) -> list[dict]:
+def params_table(prepared: Prepared, x, names, unc) -> list[dict]:
     rows = []
     for i, name in enumerate(names):
         rows.append({"name": name, "value": float(x[i]), "stderr": finite_or_none(unc.stderr[i]),
@@ -170,7 +194,7 @@ def assemble_result(prepared: Prepared, opt, out_dir: Path, started: float):
     obj = prepared.objective
     params = obj.unpack(x)
     names = scalar_names(prepared)
-    all_pred = _plain_prediction(prepared, params, prepared.dataset.columns)
+    all_pred = plain_prediction(prepared, params, prepared.dataset.columns)
     y_all = prepared.dataset.columns[prepared.model.target]
     train, val = prepared.train_rows, prepared.val_rows
     if not len(val):
@@ -180,7 +204,7 @@ def assemble_result(prepared: Prepared, opt, out_dir: Path, started: float):
 
     degenerate = judge(prepared, x, all_pred[train], y_all[train], names)   # a plateau, separated classes
     opt = degenerate.relabel(opt)
-    unc = (_uncertainty(prepared, x, names, residual, opt, degenerate.flat) if np.all(np.isfinite(x))
+    unc = (estimate_uncertainty(prepared, x, names, residual, opt, degenerate.flat) if np.all(np.isfinite(x))
            else uncertainty.estimate(names, x, 0))
     unc = degenerate.apply(unc, names)
     metrics = quality(y_all[train], all_pred[train], prepared.model.binary)
@@ -193,7 +217,7 @@ def assemble_result(prepared: Prepared, opt, out_dir: Path, started: float):
         w = prepared.dataset.columns[prepared.config.loss.weights][val] if prepared.config.loss.weights else None
         val_loss = obj.loss_value(x, prepared.columns(val), y_all[val], w)
     shown_x, shown_unc, standardized = uncertainty.on_original_scale(prepared.model, x, unc)
-    table = _params_table(prepared, shown_x, names, shown_unc)
+    table = params_table(prepared, shown_x, names, shown_unc)
     elapsed = time.perf_counter() - started
     result = {
         "name": prepared.config.name,

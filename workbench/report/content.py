@@ -114,7 +114,7 @@ def report_inputs(outcome) -> ReportInputs:
                         model_kind=None if prepared.config.model.formula else prepared.config.model.type,
                         binary=predicts_probability(prepared), logit=predicts_logit(prepared), effects=effects,
                         correlation=(list(unc.names), np.asarray(corr, dtype=float)) if corr is not None else None,
-                        notes=list(dict.fromkeys(outcome.warnings)), n_validation=len(prepared.val_rows),
+                        notes=list(dict.fromkeys(outcome.warnings)), n_validation=(outcome.result.get("validation_metrics") or {}).get("n", 0),
                         out_dir=_final_folder(outcome), command=getattr(outcome, "command", None))
 
 

@@ -27,6 +27,7 @@ imports the pipeline.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,7 +39,7 @@ from workbench.report import plots
 from workbench.report.i18n import Translator, translator
 from workbench.report.content import predicts_probability
 from workbench.report.plots import Drawn, FitSeries, Words
-from workbench.report.sentences import is_estimate
+from workbench.report.sentences import is_estimate, table_sample
 
 PLOT_KEYS = ("convergence", "fit", "residuals")              # the PNG files of ``output.plots``
 APPENDIX_KEYS = ("trajectories", "graph")                     # drawn for the report's appendix only
@@ -296,6 +297,15 @@ def record_problems(outcome, figures: Figures) -> None:
         outcome.result["pictures_not_drawn"] = missing
 
 
+def _of_whole_table(drawn: Drawn, result: dict) -> Drawn:
+    """A picture of rows drawn from the sample a cluster fit holds (``sentences.table_sample``):
+    its caption counts the rows drawn against the whole table's."""
+    sample = table_sample(result)
+    if sample is None or drawn.total is None or drawn.method not in ("all", "sample", "density"):
+        return drawn
+    return dataclasses.replace(drawn, total=sample[1], method="table_sample")
+
+
 def draw_figures(outcome, folder: Path, keys=PLOT_KEYS, already: Figures | None = None) -> Figures:
     """Draw the pictures ``keys`` as ``folder/<key>.png``, except those ``already`` drawn."""
     language = report_language(outcome.prepared.config)
@@ -306,7 +316,8 @@ def draw_figures(outcome, folder: Path, keys=PLOT_KEYS, already: Figures | None 
         if already.get(key) is not None:
             continue
         try:
-            drawn.append(DRAWERS[key](outcome, Path(folder) / f"{key}.png", tr, language))
+            drawn.append(_of_whole_table(DRAWERS[key](outcome, Path(folder) / f"{key}.png", tr, language),
+                                         outcome.result))
         except OutputError:
             raise               # the disk, not the picture: the whole set fails (exit 74)
         except Exception as err:  # noqa: BLE001 - one failed picture must not lose the others

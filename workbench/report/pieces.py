@@ -30,6 +30,8 @@ def figure_block(figures, key: str, title: str, caption: str, tr, language: str)
         caption += " " + tr("figure.sample", shown=count(drawn.shown), total=count(drawn.total))
     elif method == "density":
         caption += " " + tr("figure.density", total=count(drawn.total))
+    elif method == "table_sample":
+        caption += " " + tr("figure.table_sample", shown=count(drawn.shown), total=count(drawn.total))
     return Figure(path, caption, alt=title)
 
 

@@ -52,7 +52,8 @@ class Drawn:
     error: str | None = None            # the reason it could not be drawn
     shown: int | None = None            # rows drawn as points (None: not a picture of rows)
     total: int | None = None            # rows in the data
-    method: str = "all"                 # "all", "sample" (a random sample) or "density" (2-D histogram)
+    method: str = "all"                 # "all", "sample" (a random sample), "density" (2-D histogram) or
+    #                                     "table_sample" (drawn from the sample of a larger table a cluster fit holds)
     band: bool = False                  # the fit plot shows a confidence band
     detail: str = ""                    # e.g. the graph's renderer
 

@@ -38,6 +38,17 @@ def is_estimate(result: dict) -> bool:
     return status == "early_stopped" or (bool(result.get("converged")) and status != "diverged")
 
 
+def table_sample(result: dict) -> tuple[int, int] | None:
+    """(rows held, rows of the table) when the fit's predictions, pictures and tables are of a
+    sample of the table (a cluster fit's client holds at most a sample: result.json's
+    ``execution``); None when they are of every row."""
+    execution = result.get("execution") or {}
+    sampled, rows = execution.get("sampled_rows"), execution.get("rows")
+    if sampled is None or rows is None or sampled >= rows:
+        return None
+    return int(sampled), int(rows)
+
+
 def separated_by(result: dict, tr) -> str | None:
     """The inputs that separate a 0/1 target's classes, in words (None: not separated)."""
     separation = result.get("separation")

@@ -28,7 +28,7 @@ import numpy as np
 
 from workbench.report.i18n import Translator, translator
 from workbench.report.plots import SAMPLE_ABOVE
-from workbench.report.sentences import gradient_verdict, is_estimate
+from workbench.report.sentences import gradient_verdict, is_estimate, table_sample
 from workbench.report.stops import stop_sentence
 from workbench.report.text import count
 
@@ -274,9 +274,29 @@ def _cap_note(book: _Book, sheet, shown: int, total: int, file_name: str, width:
     """When rows were cut: a first-row note naming the file with all rows; returns the header row."""
     if shown >= total:
         return 0
-    note = book.tr("xlsx.capped", shown=count(shown), total=count(total), file=file_name)
+    return _note_row(book, sheet, book.tr("xlsx.capped", shown=count(shown), total=count(total), file=file_name),
+                     width)
+
+
+def _note_row(book: _Book, sheet, note: str | None, width: int) -> int:
+    """``note`` (if any) across the first row; returns the header row."""
+    if note is None:
+        return 0
     sheet.merge_range(0, 0, 0, max(width - 1, 0), note, book.fmt(None, bold=True, font_color="#B3261E"))
     return 1
+
+
+def _predictions_note(tr: Translator, result: dict, shown: int, total: int) -> str | None:
+    """Why the predictions sheet does not hold every row: the rows are a sample of a larger table
+    (``sentences.table_sample``: a cluster fit, whose every prediction is in its parts folder), or
+    only ``shown`` of ``total`` fit in a sheet; None when it holds every row."""
+    sample = table_sample(result)
+    if sample is not None:
+        folder = (result.get("execution") or {}).get("predictions") or "predictions"
+        return tr("xlsx.table_sample", shown=count(shown), total=count(sample[1]), folder=folder)
+    if shown < total:
+        return tr("xlsx.capped", shown=count(shown), total=count(total), file="predictions.csv")
+    return None
 
 
 def _predictions_sheet(book: _Book, outcome) -> tuple[int, int]:
@@ -285,7 +305,7 @@ def _predictions_sheet(book: _Book, outcome) -> tuple[int, int]:
     columns = _prediction_columns(outcome, tr)
     total = len(outcome.predictions["prediction"])
     n = rows_that_fit(total)
-    header_row = _cap_note(book, sheet, n, total, "predictions.csv", len(columns))
+    header_row = _note_row(book, sheet, _predictions_note(tr, outcome.result, n, total), len(columns))
     widths = book.header(sheet, header_row, [label for label, _, _ in columns])
     _write_rows(book, sheet, header_row + 1, columns, n, widths)
     sheet.freeze_panes(header_row + 1, 0)
@@ -354,10 +374,8 @@ def write_xlsx(outcome, target: Path) -> Path:
     with atomic_path(Path(target)) as tmp:
         book = _Book(tmp, tr)
         n_pred = len(outcome.predictions["prediction"])
-        notes = []
-        if rows_that_fit(n_pred) < n_pred:
-            notes.append(tr("xlsx.capped", shown=count(rows_that_fit(n_pred)), total=count(n_pred),
-                            file="predictions.csv"))
+        note = _predictions_note(tr, outcome.result, rows_that_fit(n_pred), n_pred)
+        notes = [note] if note is not None else []
         _summary_sheet(book, outcome.result, notes)
         _parameters_sheet(book, outcome.params_table, is_estimate(outcome.result))
         _predictions_sheet(book, outcome)

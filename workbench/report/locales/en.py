@@ -244,6 +244,7 @@ MESSAGES = {
                                "converge, so the curve is not an estimate).",
     "figure.sample": "Shown: a random sample of {shown} of the {total} rows.",
     "figure.density": "Shown: the density of all {total} rows (darker: more rows).",
+    "figure.table_sample": "Shown: a sample of {shown} of the {total} rows.",
     "figure.convergence.title": "Convergence",
     "figure.convergence": "Loss and gradient norm at each step of the optimizer (log scale): both should fall "
                           "and level off.",
@@ -324,6 +325,8 @@ MESSAGES = {
     "xlsx.no": "no",
     "xlsx.validation": "{label} (validation rows)",
     "xlsx.capped": "Only the first {shown} of {total} rows fit in an Excel sheet; every row is in {file}.",
+    "xlsx.table_sample": "These are a sample of {shown} of the {total} rows; every row's prediction is in the folder "
+                         "{folder}.",
     "xlsx.chart_title": "Actual and fitted {target}",
     "xlsx.chart_actual": "actual",
     "xlsx.chart_fitted": "fitted",
