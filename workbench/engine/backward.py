@@ -80,10 +80,10 @@ def owned_gradients(adjoints):
 
 
 def _sweep(output: Tensor, grad, retain_graph: bool, create_graph: bool, stops: frozenset,
-           made: list | None = None):
+           made: list | None = None, stop_tensors: tuple = ()):
     """Flatten the graph below ``output`` and pull the seed back: (tensors, slots, adjoints).
     ``made``: weak references to the tensors recorded while ``output`` was computed, if known
-    (``flatten_made``)."""
+    (``flatten_made``), and ``stop_tensors`` the tensors of ``stops`` (made before them)."""
     if output.__class__ is not Tensor or not output.requires_grad:
         shape = f" (shape {output.shape})" if isinstance(output, Tensor) else ""
         raise EngineError(f"backward: this tensor{shape} does not require a gradient (no input with "
@@ -101,7 +101,7 @@ def _sweep(output: Tensor, grad, retain_graph: bool, create_graph: bool, stops: 
     gc.disable()
     try:
         flat = None if made is None else flatten_made(output, made, stops, create_graph=create_graph,
-                                                      release=not retain_graph)
+                                                      release=not retain_graph, stop_tensors=stop_tensors)
         if flat is None:
             flat = flatten(output, stops, create_graph=create_graph, release=not retain_graph)
         steps, tensors, slots = flat
@@ -151,7 +151,7 @@ def adjoints_of(output: Tensor, wrt: list[Tensor], grad=None, *, retain_graph: b
     does not look through them. What the function transforms ask for; they pass ``made``, weak
     references to the tensors recorded while f ran (made after ``wrt``), so the graph needs no search."""
     stops = frozenset(map(id, wrt))
-    tensors, slots, adjoints = _sweep(output, grad, retain_graph, create_graph, stops, made)
+    tensors, slots, adjoints = _sweep(output, grad, retain_graph, create_graph, stops, made, tuple(wrt))
     found = []
     for tensor in wrt:
         slot = slots.get(id(tensor))

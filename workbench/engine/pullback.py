@@ -126,17 +126,19 @@ def flatten(root: Tensor, stops: frozenset = frozenset(), *, create_graph: bool 
 
 
 def flatten_made(root: Tensor, made: list, stops: frozenset = frozenset(), *,
-                 create_graph: bool = False, release: bool = False):
+                 create_graph: bool = False, release: bool = False, stop_tensors: tuple = ()):
     """``flatten``'s (steps, tensors, slots) from ``made``, weak references to the tensors a
     transform saw recorded while it ran f, in order of creation (``MODE.made``): a forward order,
     so no search is needed. A tensor ``root`` does not depend on gets a step that never receives
     an adjoint, so ``pullback`` skips it (and leaves its node alone). None when the graph reaches
     a tensor recorded elsewhere: ``flatten`` then searches. ``stops`` must not be among ``made``
-    (a transform's stand-ins are made before f runs).
+    (a transform's stand-ins are made before f runs). ``stop_tensors``, the tensors of ``stops``
+    when the caller has them, get the first slots at once (a model's parameters are the inputs
+    met first and most often).
     """
-    tensors: list[Tensor] = []
+    tensors: list[Tensor] = list(stop_tensors)
     steps: list[tuple] = []
-    slot_of: dict[int, int] = {}
+    slot_of: dict[int, int] = {id(t): slot for slot, t in enumerate(tensors)}
     emit, add_step, slot_get = tensors.append, steps.append, slot_of.get
 
     def slot_outside(arg) -> int:
@@ -153,22 +155,29 @@ def flatten_made(root: Tensor, made: list, stops: frozenset = frozenset(), *,
         args, has_rule = node.args, node.prim.has_rule
         if args is None:   # released by a backward pass inside f: flatten names it if it is reached
             return None
-        if len(args) == 1:   # the commonest nodes first, written out; a node's one argument wants an adjoint
+        n_args = len(args)
+        if n_args == 2 and (has_rule is None or len(has_rule) == 2):   # the commonest nodes, written out
+            a, b = args
+            if a.__class__ is Tensor and a.requires_grad:
+                if (sa := slot_get(id(a))) is None and (sa := slot_outside(a)) < 0:
+                    return None
+                if b.__class__ is Tensor and b.requires_grad:
+                    if (sb := slot_get(id(b))) is None and (sb := slot_outside(b)) < 0:
+                        return None
+                    wanted = ((0, sa, a.data.shape), (1, sb, b.data.shape))
+                else:
+                    wanted = ((0, sa, a.data.shape),)
+            elif b.__class__ is Tensor and b.requires_grad:
+                if (sb := slot_get(id(b))) is None and (sb := slot_outside(b)) < 0:
+                    return None
+                wanted = ((1, sb, b.data.shape),)
+            else:
+                wanted = ()
+        elif n_args == 1:   # a recorded node's one argument wants an adjoint
             a = args[0]
             if (sa := slot_get(id(a))) is None and (sa := slot_outside(a)) < 0:
                 return None
             wanted = ((0, sa, a.data.shape),) if has_rule is None or 0 in has_rule else ()
-        elif len(args) == 2 and (has_rule is None or len(has_rule) == 2):
-            a, b = args
-            wanted = ()
-            if a.__class__ is Tensor and a.requires_grad:
-                if (sa := slot_get(id(a))) is None and (sa := slot_outside(a)) < 0:
-                    return None
-                wanted = ((0, sa, a.data.shape),)
-            if b.__class__ is Tensor and b.requires_grad:
-                if (sb := slot_get(id(b))) is None and (sb := slot_outside(b)) < 0:
-                    return None
-                wanted += ((1, sb, b.data.shape),)
         elif (wanted := _wanted(args, has_rule, slot_get, slot_outside)) is None:
             return None
         slot = slot_of[id(tensor)] = len(tensors)
