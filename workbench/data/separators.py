@@ -132,8 +132,8 @@ def _dotted_thousands(texts) -> np.ndarray:
         return np.zeros(0, dtype=np.int64)
     data = np.frombuffer(texts.buffers()[2], dtype=np.uint8)
     length = np.diff(offsets)
-    picked = np.flatnonzero((length >= _SHORTEST_GROUPED) & (length <= _LONGEST_GROUPED))
-    picked = picked[data[offsets[picked + 1] - 4] == _DOT]
+    dot_placed = data.take(offsets[1:] - 4, mode="clip") == _DOT     # clipped where too short, then ignored
+    picked = np.flatnonzero((length >= _SHORTEST_GROUPED) & (length <= _LONGEST_GROUPED) & dot_placed)
     if texts.null_count:
         picked = picked[valid_mask(texts)[picked]]
     if not len(picked):
