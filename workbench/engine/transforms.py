@@ -113,9 +113,17 @@ def value_and_grad(f: Callable, argnums: int | Sequence[int] = 0) -> Callable:
         nums = numbered.get(len(args))
         if nums is None:
             nums = numbered[len(args)] = _argnums(argnums, len(args))
-        out, stand_ins, differentiable, made = _differentiate(f, args, nums)
-        out = _scalar_output(out, "grad")
-        grads = _adjoints(out, stand_ins, differentiable, made)
+        # paused from recording to the end of the sweep: resumed in between, the collector would
+        # walk the whole graph just recorded, all of it alive
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            out, stand_ins, differentiable, made = _differentiate(f, args, nums)
+            out = _scalar_output(out, "grad")
+            grads = _adjoints(out, stand_ins, differentiable, made)
+        finally:
+            if collecting:
+                gc.enable()
         value = out if differentiable else float(out.data.reshape(()))
         return value, (grads[0] if isinstance(argnums, int) else tuple(grads))
     return value_and_grad_f
