@@ -4,8 +4,8 @@ When every prediction is X·θ + b (the built-in ``linear`` and ``polynomial`` m
 formula the formula module finds linear in its parameters, ``Model.linear_in_params``), the
 loss (1/n)·Σ wᵢ rᵢ² (Σ for sse) + l2·‖D·θ‖² is minimised by one linear solve: no iterations.
 
-How. X = ∂prediction/∂θ is the model's exact Jacobian (forward mode, built once per row chunk,
-constant in θ). Each chunk's [√w·X | √w·(y − prediction(θ₀))] is reduced by QR to a
+How. X = ∂prediction/∂θ is the model's exact Jacobian, built once per row chunk and constant in
+θ: the built-in models hand it back directly (``design_matrix``), a formula by forward mode. Each chunk's [√w·X | √w·(y − prediction(θ₀))] is reduced by QR to a
 (p+1) × (p+1) triangle and the triangles are reduced again (TSQR, ``chunks.stack_triangles``,
 the same reduction the chunked iterative path uses, computed where the chunks live when Dask
 holds them): R = [[R₁₁, z], [0, ρ]] with θ = θ₀ + R₁₁⁻¹·z and ρ² the weighted sum of squared
