@@ -163,8 +163,10 @@ class Fit:
         history.csv, plots, reports) into ``out_dir``, as one set; returns the folder."""
         if self._outcome is None:
             raise InputError(f"this fit was loaded from {self.run_dir}, where its files already are", where="write")
+        from workbench.pipeline.dask_results import refuse_lost_parts
         from workbench.pipeline.outputs import write_outputs
 
+        refuse_lost_parts(self._outcome)       # a cluster fit's predictions: the parts its workers wrote
         self._outcome.out_dir = Path(out_dir)
         self._outcome.destination = None
         write_outputs(self._outcome, reports=reports)

@@ -150,27 +150,39 @@ def write_prediction_parts(outcome) -> list:
     return table.write_predictions(outcome.out_dir, outcome.x, choice)
 
 
-def _copied_parts(outcome) -> list:
-    """The prediction parts listed in ``outcome.files`` (the set the fit wrote) copied (or hard
-    linked: the parts are never changed in place) into ``outcome.out_dir``; InputError when they
-    are gone."""
-    import os
-    import shutil
+def refuse_lost_parts(outcome) -> None:
+    """InputError (before anything is written) when a cluster fit's outputs are to be written
+    again but the prediction parts its workers wrote (listed in ``outcome.files``) are gone."""
     from pathlib import Path
 
     from workbench.errors import InputError
     from workbench.pipeline.outputs import PREDICTION_PARTS
 
+    table = getattr(outcome.prepared, "cluster", None)
+    if table is None or not table.closed:
+        return
     parts = [Path(f) for f in outcome.files if Path(f).parent.name == PREDICTION_PARTS]
     missing = [p for p in parts if not p.is_file()]
     if not parts or missing:
         where = f" ({missing[0]} is gone)" if missing else ""
         raise InputError(f"a cluster fit's predictions are written by the workers while it runs, and the parts it "
                          f"wrote are no longer there{where}: fit again to write them", where="write")
+
+
+def _copied_parts(outcome) -> list:
+    """The prediction parts listed in ``outcome.files`` (the set the fit wrote) copied (or hard
+    linked: the parts are never changed in place) into ``outcome.out_dir``."""
+    import os
+    import shutil
+    from pathlib import Path
+
+    from workbench.pipeline.outputs import PREDICTION_PARTS
+
+    refuse_lost_parts(outcome)
     folder = Path(outcome.out_dir) / PREDICTION_PARTS
     folder.mkdir(parents=True, exist_ok=True)
     copied = []
-    for part in parts:
+    for part in (Path(f) for f in outcome.files if Path(f).parent.name == PREDICTION_PARTS):
         target = folder / part.name
         if target.exists() and os.path.samefile(part, target):
             copied.append(target)          # written into the folder it already is in
