@@ -6,6 +6,7 @@ several files, ``ClusterTable`` replaces loading the data on the client:
 * one task per file reads it where it runs and keeps its rows there for the whole fit
   (``dask_parts.FilePart``); the client gathers each file's account of its rows (read, used,
   dropped by reason with the first row) and its columns, never the rows;
+* a categorical column's levels are every file's, found by a task per file (``levels``);
 * the held-out split is ``prepare``'s own (the same seeded permutation of all the table's rows),
   computed by one task: the same rows are held out as on one machine;
 * the client gathers one sample of at most ``SAMPLE_ROWS`` evenly spaced rows of the whole table

@@ -8,8 +8,12 @@ send back (``dask_parts.RowSums``) or from the sums the optimizer used: the metr
 and held-out rows, χ² and the uncertainties (n, and Σ w r² as the residual sum), the loss on the
 held-out rows, the rows used, the inputs' fitted ranges and residual variance that ``predict``
 needs, and for a closed-form solve its loss and history. The separation of a 0/1 target is judged
-on every row (the largest |probability − label|). ``result.json`` says how the fit ran under
-``execution``. The predictions file is written by the tasks (``write_prediction_parts``).
+on every row (the largest |probability − label|, and each class's range of every input for the
+inputs that separate it), and the status, message and ``separation`` follow it. The gradient
+check's ``of_rows`` is the whole table's fitted rows when the sample is not all of them.
+``result.json`` says how the fit ran under ``execution``. The predictions are written by the
+tasks (``write_prediction_parts``); written again after the fit (``api.Fit.write``), the parts
+the tasks wrote are copied.
 """
 
 from __future__ import annotations
