@@ -48,9 +48,8 @@ def regex_votes(texts: list[str]) -> tuple:
     """(first dot-only, first ambiguous) by the careful regular expressions, as indices of ``texts``."""
     present = [i for i, t in enumerate(texts) if t.strip()]
     votes = column_votes(text_cores([texts[i] for i in present]))
-    at = lambda k: None if k is None else present[k]  # noqa: E731
     assert votes.comma_only is None
-    return at(votes.dot_only), at(votes.ambiguous)
+    return tuple(None if k is None else present[k] for k in (votes.dot_only, votes.ambiguous))
 
 
 plain_number = st.builds(
@@ -191,6 +190,13 @@ def test_line_numbers_when_records_equal_lines_and_when_they_cannot_be_counted()
     np.testing.assert_array_equal(_line_numbers(b"a\nb\r\nc", 3), [1, 2, 3])
     np.testing.assert_array_equal(_line_numbers(b"a\n\nb\n", 2), [1, 3])
     assert _line_numbers(b"x\ra\n\nb\n", 3) is None        # a bare carriage return ends a record too
+
+
+def test_a_quote_after_a_delimiter_and_spaces_is_read_the_careful_way(tmp_path):
+    data = b'x,y\n1, "a,b"\n2,"c"\n'
+    assert read_text_table(data, tmp_path / "q.csv", lambda head: ",", None, "data") is None
+    names, columns = read_text_table(b'"x","y"\n1,"2"\n', tmp_path / "q.csv", lambda head: ",", None, "data")[1:3]
+    assert names == ("x", "y") and columns["y"].to_pylist() == ["2"]
 
 
 def test_a_file_with_bare_carriage_returns_is_read_the_careful_way(tmp_path):
