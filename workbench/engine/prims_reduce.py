@@ -59,7 +59,7 @@ _COPY_LIMIT = 1 << 14   # elements; see _spread
 
 
 def _spread(g, x, axis, keepdims):
-    shape = np.shape(data_of(x))
+    shape = x.shape if x.__class__ is np.ndarray else np.shape(data_of(x))   # np.shape: ~0.3 µs more
     if isinstance(g, Tensor):
         from workbench.engine.prims_shape import broadcast_to
 
