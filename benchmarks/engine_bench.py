@@ -21,8 +21,9 @@ Run: python benchmarks/engine_bench.py [--only NAME ...] [--quick] [--median] [-
 
 ``--phases`` splits the ordinary path of Thurber and the chain into recording the graph (with the
 list of what f makes, as the transforms record), flattening it (``flatten_made``: a walk of that
-list), pulling back and the whole ``value_and_grad``, per operation in CPU time of this thread:
-where to look first when the µs/op column moves.
+list), pulling back and the whole ``value_and_grad``, per operation in CPU time of this thread,
+with the cycle collector paused from recording to the end of the sweep as ``value_and_grad``
+pauses it: where to look first when the µs/op column moves.
 
 Side by side with torch eager (never a dependency of the project): make a separate venv for the
 yardstick, ``python -m venv /tmp/torchvenv && /tmp/torchvenv/bin/pip install torch==2.13.0 numpy
@@ -39,6 +40,7 @@ processors), they slow a current numpy: unset both for this command alone to mea
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import statistics
 import sys
@@ -353,8 +355,10 @@ def phase_costs(w: Workload, rounds: int) -> dict[str, float]:
     best = {"record": float("inf"), "flatten": float("inf"), "pullback": float("inf"), "total": float("inf")}
     nums = tuple(range(len(w.args)))
     value_and_grad = ad.value_and_grad(w.loss, nums)
+    collecting = gc.isenabled()
     for _ in range(rounds):
         leaves = [leaf(np.array(a, dtype=float), True) for a in w.args]
+        gc.disable()   # as value_and_grad does, from recording to the end of the sweep
         start = clock()
         MODE.made = made = []   # as value_and_grad records: the list flatten_made walks
         try:
@@ -362,12 +366,15 @@ def phase_costs(w: Workload, rounds: int) -> dict[str, float]:
         finally:
             MODE.made = None
         recorded = clock()
-        steps, tensors, slots = flatten_made(out, made, frozenset(map(id, leaves)), release=True)
+        steps, tensors, slots = flatten_made(out, made, frozenset(map(id, leaves)), release=True,
+                                             stop_tensors=tuple(leaves))
         flattened = clock()
         adjoints = [None] * len(tensors)
         adjoints[slots[id(out)]] = np.array(1.0)
         pullback(steps, adjoints)
         pulled = clock()
+        if collecting:
+            gc.enable()
         value_and_grad(*w.args)
         done = clock()
         for name, took in (("record", recorded - start), ("flatten", flattened - recorded),
