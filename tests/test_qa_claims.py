@@ -373,4 +373,4 @@ def test_the_meaning_of_a_date_coefficient_is_per_day(tmp_path):
                    "model: {type: linear, inputs: [Date], target: sales}")
     meanings = {r[0]: r[1] for r in _parameter_rows(outcome)}
     assert meanings["coef_Date"] == "change in sales per additional 1 day of Date"
-    assert {r[0]: r[1] for r in _parameter_rows(outcome, "ja")}["coef_Date"].startswith("Dateが1 日増えたとき")
+    assert {r[0]: r[1] for r in _parameter_rows(outcome, "ja")}["coef_Date"].startswith("Dateが1日増えたとき")
