@@ -186,3 +186,14 @@ def test_a_fits_own_check_of_many_rows_names_a_wrong_rule_and_reuses_the_fits_lo
     wrong = run_fit(config, tmp_path / "wrong", reports=False)
     assert wrong.result["gradient_check"]["verdict"] == "failed"
     assert wrong.result["gradient_check"]["failed_primitives"] == ["bad_exp"]
+
+
+def test_chunks_are_visited_with_blas_on_one_thread(tmp_path):
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    prepared = _prepared(tmp_path, LINEAR)
+
+    def blas_threads(part):
+        return [pool["num_threads"] for pool in threadpoolctl.threadpool_info() if pool["user_api"] == "blas"]
+
+    inside = ChunkedObjective(prepared.objective, 100).map_chunks(blas_threads)
+    assert len(inside) == 3 and all(threads == [1] * len(threads) for threads in inside)
