@@ -45,11 +45,17 @@ def trimmed_column(texts: list[str]):
 # ---- the votes of plain numbers, from the buffers ------------------------------------------------
 
 def regex_votes(texts: list[str]) -> tuple:
-    """(first dot-only, first ambiguous) by the careful regular expressions, as indices of ``texts``."""
+    """(first dot-only, first comma-only, first ambiguous, whether it has a comma) by the careful
+    regular expressions, as indices of ``texts``."""
     present = [i for i, t in enumerate(texts) if t.strip()]
     votes = column_votes(text_cores([texts[i] for i in present]))
-    assert votes.comma_only is None
-    return tuple(None if k is None else present[k] for k in (votes.dot_only, votes.ambiguous))
+    at = [None if k is None else present[k] for k in (votes.dot_only, votes.comma_only, votes.ambiguous)]
+    return (*at, votes.ambiguous_has_comma)
+
+
+def buffer_votes(read) -> tuple:
+    votes = read.votes
+    return votes.dot_only, votes.comma_only, votes.ambiguous, votes.ambiguous_has_comma
 
 
 plain_number = st.builds(
@@ -63,15 +69,17 @@ plain_number = st.builds(
 
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.one_of(plain_number, st.just(""), st.just("  ")), min_size=1, max_size=12),
-       st.integers(0, 3))
-def test_buffer_votes_of_plain_numbers_equal_the_regular_expressions(texts, skip):
+       st.integers(0, 3), st.booleans())
+def test_buffer_votes_of_plain_numbers_equal_the_regular_expressions(texts, skip, commas):
+    if commas:
+        texts = [t.replace(".", ",") for t in texts]
     column = trimmed_column(texts)
-    expected = regex_votes(texts[skip:]) if skip < len(texts) else (None, None)
-    votes, values = plain_number_votes(column.slice(skip))
-    assert (votes.dot_only, votes.ambiguous) == expected
-    assert votes.comma_only is None
-    for value, text in zip(values, texts[skip:]):
-        assert (np.isnan(value) and not text.strip()) or value == float(text)
+    expected = regex_votes(texts[skip:]) if skip < len(texts) else (None, None, None, False)
+    read = plain_number_votes(column.slice(skip))
+    assert buffer_votes(read) == expected
+    assert read.decimal in ((",", None) if commas else (".", None))
+    for value, text in zip(read.values, texts[skip:]):
+        assert (np.isnan(value) and not text.strip()) or value == float(text.replace(",", "."))
 
 
 @pytest.mark.parametrize("text, ambiguous", [
@@ -79,21 +87,25 @@ def test_buffer_votes_of_plain_numbers_equal_the_regular_expressions(texts, skip
     ("0.123", False), ("01.234", False), ("1234.567", False), ("1.2345", False), ("1.23", False),
     ("1.234e3", False), ("-0.500", False), ("+1234.500", False), (".234", False), ("1.", False)])
 def test_the_dotted_thousands_shape_is_exact(text, ambiguous):
-    votes, _ = plain_number_votes(trimmed_column(["5", text, "7"]))
+    votes = plain_number_votes(trimmed_column(["5", text, "7"])).votes
     assert votes.ambiguous == (1 if ambiguous else None)
     assert votes.dot_only == (None if ambiguous else 1)
+    votes = plain_number_votes(trimmed_column(["5", text.replace(".", ","), "7"])).votes
+    assert (votes.ambiguous, votes.ambiguous_has_comma) == ((1, True) if ambiguous else (None, False))
+    assert votes.comma_only == (None if ambiguous else 1) and votes.dot_only is None
 
 
 def test_a_column_that_is_not_all_plain_numbers_is_left_to_the_regular_expressions():
     assert plain_number_votes(trimmed_column(["1.5", "1,5"])) is None
     assert plain_number_votes(trimmed_column(["1.5", "$2"])) is None
+    assert plain_number_votes(trimmed_column(["1,5", "1 234,5"])) is None
 
 
 def test_the_first_unambiguous_dot_is_found_far_down_a_long_column():
     texts = ["1.234"] * 200_000 + ["2.5", "3.125"]
-    votes, values = plain_number_votes(trimmed_column(texts))
-    assert (votes.dot_only, votes.ambiguous) == (200_000, 0)
-    assert values[-1] == 3.125 and values[0] == 1.234
+    read = plain_number_votes(trimmed_column(texts))
+    assert (read.votes.dot_only, read.votes.ambiguous) == (200_000, 0)
+    assert read.values[-1] == 3.125 and read.values[0] == 1.234
 
 
 # ---- numbers read while voting, reused only under a decimal dot ---------------------------------
@@ -102,17 +114,23 @@ def test_the_first_unambiguous_dot_is_found_far_down_a_long_column():
 def test_reused_numbers_equal_a_fresh_conversion(decimal):
     texts = ["1.5", "", "nan", "1e400", "-2e-3", "inf", "7", "  ", "-1.234"]
     column = trimmed_column(texts)
-    _, read = plain_number_votes(column)
+    read = plain_number_votes(column).values
     reused, fresh = convert_texts(column, decimal, None, read), convert_texts(column, decimal)
     np.testing.assert_array_equal(reused.values, fresh.values)
     np.testing.assert_array_equal(reused.status, fresh.status)
     assert list(reused.status) == [OK, MISSING, BAD, NOT_FINITE, OK, BAD, OK, MISSING, OK]
 
 
-def test_numbers_read_with_a_dot_are_not_reused_under_a_decimal_comma():
-    column = trimmed_column(["1.234", "12.500"])
-    _, read = plain_number_votes(column)
-    np.testing.assert_array_equal(convert_texts(column, ",", None, read).values, [1234.0, 12500.0])
+@pytest.mark.parametrize("texts, decimal, thousands, holds", [
+    (["1.234", "12.500"], ",", None, False), (["1.234", "12.500"], ".", None, True),
+    (["1,234", "12,5"], ".", None, False), (["1,234", "12,5"], ",", None, True), (["1,234", "12,5"], ",", ".", True),
+    (["1,234", "12,5"], ",", "e", False), (["12", "-3e5"], ",", None, True), (["12", "-3e5"], ".", ",", True)])
+def test_numbers_read_while_voting_hold_only_under_their_own_decimal_mark(texts, decimal, thousands, holds):
+    from workbench.data.columns import _holds
+    from workbench.data.separators import Convention
+
+    read = plain_number_votes(trimmed_column(texts))
+    assert _holds(read, Convention(decimal, thousands)) is holds
 
 
 def test_a_plain_column_takes_the_decimal_comma_another_column_proves(tmp_path):
@@ -126,6 +144,19 @@ def test_a_plain_column_takes_the_decimal_comma_another_column_proves(tmp_path):
 def test_a_plain_column_under_a_configured_decimal_comma(tmp_path, options):
     path = write(tmp_path, "eu.csv", "x;y\n1.500;2\n12.250;3\n")
     np.testing.assert_array_equal(load_dataset({"path": path, **options}, ["x"]).columns["x"], [1500.0, 12250.0])
+
+
+def test_a_plain_decimal_comma_column_takes_the_decimal_dot_another_column_proves(tmp_path):
+    path = write(tmp_path, "mixed.csv", 'a\tb\n1.5\t1,234\n2.25\t-12,500\n')
+    np.testing.assert_array_equal(load_dataset({"path": path}, ["b", "a"]).columns["b"], [1234.0, -12500.0])
+
+
+def test_a_european_file_of_plain_decimal_commas(tmp_path):
+    path = write(tmp_path, "eu.csv", "x;y;z\n0,125;1,234;7\n-1,5e3;+12,5; 8 \n;,5;9\n")
+    ds = load_dataset({"path": path, "max_dropped": 0.5}, ["x", "y", "z"])
+    np.testing.assert_array_equal(ds.columns["x"], [0.125, -1500.0])
+    np.testing.assert_array_equal(ds.columns["y"], [1.234, 12.5])
+    np.testing.assert_array_equal(ds.columns["z"], [7.0, 8.0])
 
 
 def test_plain_numbers_with_signs_exponents_spaces_and_empty_cells(tmp_path):
@@ -150,6 +181,11 @@ def test_one_ambiguous_value_among_integers_stops_reading_and_names_its_row(tmp_
     assert message == (f"data: long.csv 'x' row {odd_at + 2}: '-1.234': {AMBIGUOUS_MESSAGE} Nothing in the file "
                        f"decides it; set data.decimal (and data.thousands), e.g. decimal: ',' and thousands: "
                        f"'.' for European exports")
+
+
+def test_one_ambiguous_comma_value_at_the_end_of_integers_stops_reading(tmp_path):
+    path = long_semicolon_file(tmp_path, 300_000, 299_999, "1,234")
+    assert error_of({"path": path}, ["y", "x"]).startswith(f"data: long.csv 'x' row 300001: '1,234': {AMBIGUOUS_MESSAGE}")
 
 
 def test_one_decimal_dot_at_the_end_decides_a_long_column_of_ambiguous_values(tmp_path):

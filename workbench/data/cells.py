@@ -144,17 +144,14 @@ def _vector_numbers(texts, decimal: str | None, thousands: str | None) -> np.nda
 
 
 def convert_texts(texts, decimal: str | None = None, thousands: str | None = None,
-                  read_plainly: np.ndarray | None = None) -> Converted:
+                  numbers: np.ndarray | None = None) -> Converted:
     """A column of text cells (a trimmed pyarrow string array, null where empty) as numbers, with
     their status: vectorised, with the careful parser only for the cells plain parsing leaves.
-    ``read_plainly``: the column as pyarrow's plain cast read every value (``plain_number_votes``),
-    which is the result itself under a decimal dot; it is not read again then."""
+    ``numbers``: the column already read plainly under this convention (``plain_number_votes``:
+    NaN where empty, "nan", "inf" or 1e400), which is not read again; this array becomes the result."""
     from workbench.data.arrow import bool_array, valid_mask
 
-    if read_plainly is not None and (decimal or ".") == ".":
-        values = read_plainly
-    else:
-        values = _vector_numbers(texts, decimal, thousands)
+    values = numbers if numbers is not None else _vector_numbers(texts, decimal, thousands)
     finite = np.isfinite(values)
     status = np.full(len(values), OK, dtype=np.int8)
     if finite.all():                    # no empty cell (NaN), nothing for the careful parser

@@ -15,7 +15,8 @@ from workbench.data.arrow import TextView, bool_array, bool_values, string_array
 from workbench.data.cells import (MISSING_TEXT, Converted, Unusable, convert_numbers, convert_stored, convert_texts,
                                   is_missing)
 from workbench.data.dates import ISO, convert_dates, infer_format, looks_like_dates
-from workbench.data.separators import column_votes, decide_convention, plain_number_votes, text_cores
+from workbench.data.separators import (GROUP_SPACES, Convention, PlainRead, column_votes, decide_convention,
+                                       plain_number_votes, text_cores)
 from workbench.data.source import DataConfig, RawTable
 from workbench.errors import InputError
 
@@ -37,7 +38,8 @@ def convert_columns(raw: RawTable, names: list[str], options: DataConfig, where:
     number_names = [n for n in names if n not in date_names]
     convention, read_plainly = _convention(raw, number_names, options, where)
     for name in number_names:
-        converted[name] = _number_column(raw, name, convention, read_plainly.pop(name, None))
+        plain = read_plainly.pop(name, None)
+        converted[name] = _number_column(raw, name, convention, plain.values if _holds(plain, convention) else None)
     return converted, origins, set(date_names)
 
 
@@ -61,32 +63,39 @@ def _is_date_column(raw: RawTable, name: str) -> bool:
     return looks_like_dates(raw.leading(name, 500))
 
 
-def _number_column(raw: RawTable, name: str, convention, read_plainly: np.ndarray | None) -> Converted:
+def _holds(plain: PlainRead | None, convention: Convention) -> bool:
+    """Whether the numbers read while voting are the column's numbers under ``convention``: read
+    with its decimal mark (or with none to read), and no thousands separator that could be in them."""
+    if plain is None or plain.decimal not in (None, convention.decimal):
+        return False
+    return convention.decimal == "." or (convention.decimal == "," and convention.thousands in (None, ".", *GROUP_SPACES))
+
+
+def _number_column(raw: RawTable, name: str, convention, numbers: np.ndarray | None) -> Converted:
     import pyarrow as pa
 
     array = _arrow(raw, name)
     if array is None:
         return convert_numbers(raw.cells[name], convention.decimal, convention.thousands)
     if _is_text(array):
-        return convert_texts(array, convention.decimal, convention.thousands, read_plainly)
+        return convert_texts(array, convention.decimal, convention.thousands, numbers)
     if pa.types.is_integer(array.type) or pa.types.is_floating(array.type) or pa.types.is_boolean(array.type) \
             or pa.types.is_decimal(array.type):
         return convert_stored(array)
     return convert_numbers(raw.cells[name], convention.decimal, convention.thousands)
 
 
-def _votes(raw: RawTable, names: list[str], read_plainly: dict[str, np.ndarray] | None = None) -> list:
+def _votes(raw: RawTable, names: list[str], read_plainly: dict[str, PlainRead] | None = None) -> list:
     """Each column's evidence for ``decide_convention``; ``read_plainly``, when given, receives the
-    numbers of the columns whose every value was a plain number (read once, converted once)."""
+    columns whose every value was a plain number, with their numbers (read once, converted once)."""
     evidence = []
     for name in names:
         array = _arrow(raw, name)
         plain = plain_number_votes(array) if array is not None and _is_text(array) else None
         if plain is not None:
-            votes, values = plain
-            evidence.append((votes, name, raw.row_numbers, TextView(array)))
+            evidence.append((plain.votes, name, raw.row_numbers, TextView(array)))
             if read_plainly is not None:
-                read_plainly[name] = values
+                read_plainly[name] = plain
             continue
         rows, texts = _texts(raw, name)
         evidence.append((column_votes(text_cores(texts)), name, rows, texts))
@@ -121,7 +130,7 @@ def _convention(raw: RawTable, names: list[str], options: DataConfig, where: str
         rest = [n for n in raw.names if n not in names and not _is_date_column(raw, n)]
         return _votes(raw, rest)
 
-    read_plainly: dict[str, np.ndarray] = {}
+    read_plainly: dict[str, PlainRead] = {}
     convention = decide_convention(_votes(raw, names, read_plainly), delimiter=raw.delimiter, decimal=None,
                                    thousands=options.thousands, filename=raw.path.name, where=where, others=others)
     return convention, read_plainly

@@ -28,7 +28,7 @@ import numpy as np
 from workbench.data.arrow import bool_values, float_values, string_array, valid_mask
 from workbench.errors import InputError
 
-__all__ = ["Convention", "decide_convention", "column_votes", "plain_number_votes", "text_cores", "GROUP_SPACES"]
+__all__ = ["Convention", "PlainRead", "decide_convention", "column_votes", "plain_number_votes", "text_cores", "GROUP_SPACES"]
 
 GROUP_SPACES = " '\u00a0\u202f"
 _EDGES = "^[\\s(+\\-\u2212$€£¥]+|[\\s)%+\\-\u2212$€£¥]+$"
@@ -99,41 +99,73 @@ def column_votes(cores) -> Votes:
                  ambiguous=ambiguous, ambiguous_has_comma=has_comma)
 
 
-def plain_number_votes(texts) -> tuple[Votes, np.ndarray] | None:
-    """The votes of a trimmed pyarrow text column whose every value pyarrow reads as a plain
-    number (``12.5``, ``-3``, ``1e5``), with those numbers (float64, NaN where empty); None when
-    some value is not plain (then ``column_votes`` decides). Such values never hold a comma, so
-    they vote for the dot (``12.5``) or are ambiguous (``1.234``, a dotted thousands group).
-    The numbers are the column's values exactly when the file's decimal mark is the dot; under a
-    decimal comma ``1.234`` means 1234 and the column must be converted again."""
+@dataclass(frozen=True)
+class PlainRead:
+    """A column whose every value is a plain number with at most one kind of mark: its votes, and
+    its numbers (float64, NaN where empty) as read with ``decimal`` ("." or ","; None when no value
+    holds either mark, so that the numbers are the same under both)."""
+
+    votes: Votes
+    values: np.ndarray
+    decimal: str | None
+
+
+def plain_number_votes(texts) -> PlainRead | None:
+    """The votes and numbers of a trimmed pyarrow text column whose every value pyarrow reads as a
+    plain number, written with a dot (``12.5``, ``-3``, ``1e5``) or, in the whole column, with a
+    comma instead (``12,5``); found without a regex pass. None when some value is not plain
+    (then ``column_votes`` decides). A dot votes for the decimal dot (``12.5``) unless it may be a
+    thousands group (``1.234``: ambiguous); a comma likewise for the decimal comma (``12,5``, and
+    ``1,234`` ambiguous). Since the numbers hold under one convention only (``1.234`` is 1234
+    under decimal commas), ``decimal`` says which."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    comma, dot = _holds_byte(texts, _COMMA), _holds_byte(texts, _DOT)
+    if comma and dot:
+        return None                 # a failed cast costs 20 successful ones: not tried when sure to fail
+    mark = "," if comma else "."
     try:
-        values = float_values(pc.cast(texts, pa.float64()))
+        values = float_values(pc.cast(pc.replace_substring(texts, ",", ".") if comma else texts, pa.float64()))
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None
     ambiguous = np.zeros(len(texts), dtype=bool)
-    ambiguous[_dotted_thousands(texts)] = True
-    first = int(np.argmax(ambiguous)) if ambiguous.any() else None
-    return Votes(dot_only=_first_dot_outside(texts, ambiguous), ambiguous=first), values
+    ambiguous[_grouped_thousands(texts, ord(mark))] = True
+    first_ambiguous = int(np.argmax(ambiguous)) if ambiguous.any() else None
+    voter = _first_mark_outside(texts, mark, ambiguous)
+    if comma:
+        votes = Votes(comma_only=voter, ambiguous=first_ambiguous, ambiguous_has_comma=first_ambiguous is not None)
+    else:
+        votes = Votes(dot_only=voter, ambiguous=first_ambiguous)
+    return PlainRead(votes, values, None if comma is False and dot is False else mark)
 
 
 _SHORTEST_GROUPED, _LONGEST_GROUPED = len("1.234"), len("+123.456")
-_DIGIT_0, _DIGIT_9, _DOT, _PLUS, _MINUS = (ord(c) for c in "09.+-")
+_DIGIT_0, _DIGIT_9, _DOT, _PLUS, _MINUS, _COMMA = (ord(c) for c in "09.+-,")
 
 
-def _dotted_thousands(texts) -> np.ndarray:
-    """Indices of the values shaped ``[+-]?[1-9]\\d{0,2}\\.\\d{3}`` (``1.234``, ``-12.500``), read from
-    the string buffers: first the values of 5 to 8 bytes with a dot 4 bytes before their end, then
-    every byte of those few."""
+def _holds_byte(texts, byte: int) -> bool | None:
+    """Whether some value holds ``byte`` (a scan of the values' bytes); None when null slots hold
+    bytes too (no reader here makes such arrays), so that the bytes cannot tell."""
+    offsets = np.frombuffer(texts.buffers()[1], dtype=np.int32)[texts.offset:texts.offset + len(texts) + 1]
+    if texts.buffers()[2] is None or offsets[-1] == offsets[0]:
+        return False
+    if texts.null_count and np.any(np.diff(offsets)[~valid_mask(texts)]):
+        return None
+    return bool(np.any(np.frombuffer(texts.buffers()[2], dtype=np.uint8)[offsets[0]:offsets[-1]] == byte))
+
+
+def _grouped_thousands(texts, mark: int) -> np.ndarray:
+    """Indices of the values shaped ``[+-]?[1-9]\\d{0,2}M\\d{3}`` with M the ``mark`` (``1.234``,
+    ``-12,500``), read from the string buffers: first the values of 5 to 8 bytes with the mark 4
+    bytes before their end, then every byte of those few."""
     offsets = np.frombuffer(texts.buffers()[1], dtype=np.int32)[texts.offset:texts.offset + len(texts) + 1]
     if texts.buffers()[2] is None or offsets[-1] == offsets[0]:
         return np.zeros(0, dtype=np.int64)
     data = np.frombuffer(texts.buffers()[2], dtype=np.uint8)
     length = np.diff(offsets)
-    dot_placed = data.take(offsets[1:] - 4, mode="clip") == _DOT     # clipped where too short, then ignored
-    picked = np.flatnonzero((length >= _SHORTEST_GROUPED) & (length <= _LONGEST_GROUPED) & dot_placed)
+    mark_placed = data.take(offsets[1:] - 4, mode="clip") == mark     # clipped where too short, then ignored
+    picked = np.flatnonzero((length >= _SHORTEST_GROUPED) & (length <= _LONGEST_GROUPED) & mark_placed)
     if texts.null_count:
         picked = picked[valid_mask(texts)[picked]]
     if not len(picked):
@@ -154,15 +186,15 @@ def _dotted_thousands(texts) -> np.ndarray:
 _FIRST_BLOCK = 4096
 
 
-def _first_dot_outside(texts, ambiguous: np.ndarray) -> int | None:
-    """The first value holding a dot that is not ambiguous, looked for in growing blocks: in most
-    columns it is among the first rows, and the rest is never scanned."""
+def _first_mark_outside(texts, mark: str, ambiguous: np.ndarray) -> int | None:
+    """The first value holding ``mark`` that is not ambiguous, looked for in growing blocks: in
+    most columns it is among the first rows, and the rest is never scanned."""
     import pyarrow.compute as pc
 
     start, size = 0, _FIRST_BLOCK
     while start < len(texts):
         block = texts.slice(start, size)
-        hits = np.flatnonzero(bool_values(pc.match_substring(block, ".")) & ~ambiguous[start:start + len(block)])
+        hits = np.flatnonzero(bool_values(pc.match_substring(block, mark)) & ~ambiguous[start:start + len(block)])
         if len(hits):
             return start + int(hits[0])
         start, size = start + len(block), size * 4
