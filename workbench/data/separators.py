@@ -126,7 +126,7 @@ def plain_number_votes(texts) -> PlainRead | None:
         return None                 # a failed cast costs 20 successful ones: not tried when sure to fail
     mark = "," if comma else "."
     try:
-        values = float_values(pc.cast(pc.replace_substring(texts, ",", ".") if comma else texts, pa.float64()))
+        values = float_values(pc.cast(_commas_as_dots(texts) if comma else texts, pa.float64()))
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None
     ambiguous = np.zeros(len(texts), dtype=bool)
@@ -153,6 +153,17 @@ def _holds_byte(texts, byte: int) -> bool | None:
     if texts.null_count and np.any(np.diff(offsets)[~valid_mask(texts)]):
         return None
     return bool(np.any(np.frombuffer(texts.buffers()[2], dtype=np.uint8)[offsets[0]:offsets[-1]] == byte))
+
+
+def _commas_as_dots(texts):
+    """The text column with every comma made a dot, byte for byte (a new copy of its bytes: 10x
+    faster than ``replace_substring``)."""
+    import pyarrow as pa
+
+    data = np.frombuffer(texts.buffers()[2], dtype=np.uint8)
+    data = data + (data == _COMMA).view(np.uint8) * np.uint8(_DOT - _COMMA)
+    return pa.StringArray.from_buffers(len(texts), texts.buffers()[1], pa.py_buffer(data), texts.buffers()[0],
+                                       texts.null_count, texts.offset)
 
 
 def _grouped_thousands(texts, mark: int) -> np.ndarray:
