@@ -185,7 +185,8 @@ def test_one_ambiguous_value_among_integers_stops_reading_and_names_its_row(tmp_
 
 def test_one_ambiguous_comma_value_at_the_end_of_integers_stops_reading(tmp_path):
     path = long_semicolon_file(tmp_path, 300_000, 299_999, "1,234")
-    assert error_of({"path": path}, ["y", "x"]).startswith(f"data: long.csv 'x' row 300001: '1,234': {AMBIGUOUS_MESSAGE}")
+    message = error_of({"path": path}, ["y", "x"])
+    assert message.startswith(f"data: long.csv 'x' row 300001: '1,234': {AMBIGUOUS_MESSAGE}")
 
 
 def test_one_decimal_dot_at_the_end_decides_a_long_column_of_ambiguous_values(tmp_path):

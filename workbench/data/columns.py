@@ -68,7 +68,8 @@ def _holds(plain: PlainRead | None, convention: Convention) -> bool:
     with its decimal mark (or with none to read), and no thousands separator that could be in them."""
     if plain is None or plain.decimal not in (None, convention.decimal):
         return False
-    return convention.decimal == "." or (convention.decimal == "," and convention.thousands in (None, ".", *GROUP_SPACES))
+    return convention.decimal == "." or (
+        convention.decimal == "," and convention.thousands in (None, ".", *GROUP_SPACES))
 
 
 def _number_column(raw: RawTable, name: str, convention, numbers: np.ndarray | None) -> Converted:

@@ -28,7 +28,8 @@ import numpy as np
 from workbench.data.arrow import bool_values, float_values, string_array, valid_mask
 from workbench.errors import InputError
 
-__all__ = ["Convention", "PlainRead", "decide_convention", "column_votes", "plain_number_votes", "text_cores", "GROUP_SPACES"]
+__all__ = ["Convention", "PlainRead", "decide_convention", "column_votes", "plain_number_votes", "text_cores",
+           "GROUP_SPACES"]
 
 GROUP_SPACES = " '\u00a0\u202f"
 _EDGES = "^[\\s(+\\-\u2212$€£¥]+|[\\s)%+\\-\u2212$€£¥]+$"
