@@ -197,3 +197,12 @@ def test_chunks_are_visited_with_blas_on_one_thread(tmp_path):
 
     inside = ChunkedObjective(prepared.objective, 100).map_chunks(blas_threads)
     assert len(inside) == 3 and all(threads == [1] * len(threads) for threads in inside)
+
+
+def test_an_inputs_spread_summed_in_blocks_is_numpys_standard_deviation():
+    from workbench.models.builtin import SPREAD_ROWS, spread
+
+    rng = np.random.default_rng(8)
+    values = rng.normal(size=3 * SPREAD_ROWS + 17) * 7.0 + 1e4
+    assert spread(values) == pytest.approx(float(np.std(values)), rel=1e-13)
+    assert spread(np.full(10, 3.0)) == 1.0 and spread(np.array([1.0, np.inf])) == 1.0
