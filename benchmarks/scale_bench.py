@@ -152,6 +152,7 @@ def measure(workload: str, rows: int, folder: Path, torch_python: str) -> dict:
     config.write_text(CONFIGS[workload].format(csv=csv, inputs=inputs))
     script, loss_file, out = folder / f"{workload}_ref.py", folder / "ref_loss.json", folder / "out"
     loss_file.unlink(missing_ok=True)
+    (out / "result.json").unlink(missing_ok=True)     # a failed run must not show the last run's loss
     script.write_text(REFERENCES[workload].format(csv=str(csv), out=str(folder / "ref_pred.csv"),
                                                   loss_file=str(loss_file)))
     ours = run_child([sys.executable, "-m", "workbench", "fit", str(config), "--no-reports", "-q",

@@ -136,3 +136,28 @@ def test_logistic_curvature_is_p_times_one_minus_p_without_cancellation(logit):
     if abs(logit) == 40.0:       # where 1 − σ(40) rounds to 0, the curvature still has every digit
         p = 1 / (1 + np.exp(-40.0))
         assert p * (1 - p) == 0.0 and value > 4e-18
+
+
+def test_a_chunked_network_whose_chunk_jacobian_passes_the_size_limit_ends_without_uncertainties(tmp_path,
+                                                                                                 monkeypatch):
+    """The scale benchmark's mlp row at 1e5 rows: the fit succeeded, then the chunked Jacobian
+    factor for its uncertainties was refused as exit 2 naming optimizer.name (an adam fit)."""
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(300, 3))
+    y = np.tanh(x @ [1.0, -0.5, 0.3]) + rng.normal(0, 0.05, 300)
+    (tmp_path / "m.csv").write_text("x0,x1,x2,y\n" + "".join(f"{a!r},{b!r},{c!r},{t!r}\n"
+                                                            for (a, b, c), t in zip(x.tolist(), y.tolist())))
+    path = tmp_path / "m.yaml"
+    path.write_text("name: m\ndata: {path: m.csv}\nmodel: {type: mlp, inputs: [x0, x1, x2], hidden: [8], target: y}\n"
+                    "loss: mse\noptimizer: {name: adam, max_steps: 5}\nexecution: {chunk_rows: 100}\n")
+    objective = prepare(load_config(path)).objective
+    jacobian, evaluation = objective.forward_jacobian_elements(100), 2 * 100 * (objective.model.values_per_row + 4)
+    assert jacobian > 4 * evaluation
+    monkeypatch.setenv("WORKBENCH_MODEL_MAX_ELEMENTS", str(jacobian // 2))
+    assert not objective.jacobian_fits(100)
+    outcome = run_fit(load_config(path, ["output.plots=false"]), tmp_path / "out", reports=False)
+    assert outcome.result["uncertainty"]["method"] == "none"
+    why = outcome.result["uncertainty"]["why"]
+    assert "uncertainties: the forward-mode Jacobian of 41 parameters over 300 rows" in why
+    assert "optimizer.name" not in why
+    assert all(value is None for value in outcome.result["stderr"].values())

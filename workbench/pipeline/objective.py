@@ -191,11 +191,11 @@ class FitObjective:
 
     def model_jacobian(self, x: np.ndarray) -> np.ndarray:
         """∂prediction/∂x (unscaled, unweighted): for uncertainties and confidence bands."""
+        self.refuse_large_jacobian(where="uncertainties")
         _, jac = self.residuals_and_jacobian(x) if self._ls_scale is not None else (None, None)
         if jac is not None:
             w = np.sqrt(self.weights)[:, None] if self.weights is not None else 1.0
             return jac / (self._ls_scale * w)
-        self.refuse_large_jacobian(where="uncertainties")
         return self.prediction_and_design(x)[1]
 
     def prediction_and_design(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -252,6 +252,17 @@ class FitObjective:
         over ``rows`` at once (all by default; a chunked fit takes one chunk at a time)."""
         rows = self.n_rows if rows is None else rows
         return self.n_params * (self.n_params + evaluation_elements(rows, self.model.values_per_row) // 2)
+
+    def jacobian_fits(self, rows: int | None = None) -> bool:
+        """True when the forward-mode Jacobian over ``rows`` rows (all by default) is within the
+        model size limit, i.e. ``refuse_large_jacobian`` would let it through."""
+        from workbench.errors import InputError
+
+        try:
+            self.refuse_large_jacobian(rows=rows)
+        except InputError:
+            return False
+        return True
 
     def refuse_large_jacobian(self, where: str = "optimizer.name", rows: int | None = None) -> None:
         """InputError before a forward-mode Jacobian larger than the model size limit is allocated."""

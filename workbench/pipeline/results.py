@@ -125,8 +125,9 @@ def estimate_uncertainty(prepared: Prepared, x: np.ndarray, names: list[str], re
         return uncertainty.estimate(names, x, n, hessian=hessian, loss_sum=obj.loss_value(x) * rows_factor,
                                     at_bound=at_bound, no_effect=no_effect)
     chunked = fit_objective(prepared)
-    if least_squares and chunked is not obj:
-        # The triangle of √w·J from the row chunks: the same singular values as J, p × p in memory.
+    if least_squares and chunked is not obj and obj.jacobian_fits(min(chunked.chunk_rows, n)):
+        # The triangle of √w·J from the row chunks: the same singular values as J, p × p in memory
+        # (a chunk's Jacobian past the model size limit, a large network's, is refused below).
         return uncertainty.estimate(names, x, n, jacobian=chunked.model_jacobian_factor(x), residuals=weighted,
                                     at_bound=at_bound, no_effect=no_effect)
     refusal = (uncertainty.too_large("Jacobian (rows × parameters)", n * len(x)) if least_squares else
