@@ -191,7 +191,6 @@ def test_one_ambiguous_comma_value_at_the_end_of_integers_stops_reading(tmp_path
 
 def test_one_decimal_dot_at_the_end_decides_a_long_column_of_ambiguous_values(tmp_path):
     path = long_semicolon_file(tmp_path, 500_000, 499_999, "2.5", filler="1.234")
-    assert path.stat().st_size > 4 << 20                  # read in several blocks, joined again
     ds = load_dataset({"path": path}, ["x", "y"])
     assert ds.columns["x"][0] == 1.234 and ds.columns["x"][-1] == 2.5 and ds.n == 500_000
     np.testing.assert_array_equal(ds.columns["y"], np.arange(500_000))
@@ -239,6 +238,18 @@ def test_a_quote_after_a_delimiter_and_spaces_is_read_the_careful_way(tmp_path):
 def test_a_file_with_bare_carriage_returns_is_read_the_careful_way(tmp_path):
     data = b"x,y\n1,2\r3,4\n\n5,6\n"
     assert read_text_table(data, tmp_path / "cr.csv", lambda head: ",", None, "data") is None
+
+
+def test_a_column_read_in_several_blocks_is_joined_trimmed_and_emptied_once():
+    import pyarrow as pa
+
+    from workbench.data.arrow_csv import _trimmed_columns
+
+    blocks = [pa.chunked_array([string_array(["1", " 2", ""]), string_array(["3\u00a0", "4"])]),
+              pa.chunked_array([string_array(["a", "b", "c"]), string_array(["d", "e"])])]
+    first, second = _trimmed_columns(blocks)
+    assert first.to_pylist() == ["1", "2", None, "3", "4"] and second.to_pylist() == list("abcde")
+    assert blocks == [None, None]                        # each read column let go of once trimmed
 
 
 @pytest.mark.parametrize("texts, needed", [
