@@ -12,7 +12,7 @@ from collections.abc import Mapping
 import numpy as np
 
 __all__ = ["string_array", "bool_array", "null_where_empty", "float_values", "bool_values", "valid_mask",
-           "TextView", "LazyCells"]
+           "text_offsets", "text_bytes", "holds_byte", "TextView", "LazyCells"]
 
 
 def string_array(texts: list[str]):
@@ -40,13 +40,39 @@ def bool_array(mask: np.ndarray):
     return pa.BooleanArray.from_buffers(pa.bool_(), len(mask), [None, pa.py_buffer(bits)])
 
 
+def text_offsets(text) -> np.ndarray:
+    """Where each value of a pyarrow string array starts in its bytes, and where the last one ends
+    (``len(text) + 1`` numbers: value i is ``bytes[offsets[i]:offsets[i + 1]]``)."""
+    import pyarrow as pa
+
+    width = np.int64 if pa.types.is_large_string(text.type) else np.int32
+    return np.frombuffer(text.buffers()[1], dtype=width)[text.offset:text.offset + len(text) + 1]
+
+
+def text_bytes(text) -> np.ndarray:
+    """The UTF-8 bytes of a pyarrow string array's buffer (``text_offsets`` index into them)."""
+    data = text.buffers()[2]
+    return np.zeros(0, dtype=np.uint8) if data is None else np.frombuffer(data, dtype=np.uint8)
+
+
+def holds_byte(text, byte: int) -> bool | None:
+    """Whether some value of a pyarrow string array holds ``byte`` (a scan of its values' bytes);
+    None when null slots hold bytes too (no reader here makes such arrays): the bytes cannot tell."""
+    offsets = text_offsets(text)
+    if offsets[-1] == offsets[0]:
+        return False
+    if text.null_count and np.any(np.diff(offsets)[~valid_mask(text)]):
+        return None
+    return bool(np.any(text_bytes(text)[offsets[0]:offsets[-1]] == byte))
+
+
 def null_where_empty(text):
     """A string array with its empty strings made null (an empty cell), by rewriting its
     validity bits (comparing with a Python "" would make pyarrow import pandas)."""
     import pyarrow as pa
 
     n = len(text)
-    offsets = np.frombuffer(text.buffers()[1], dtype=np.int32)[text.offset:text.offset + n + 1]
+    offsets = text_offsets(text)
     filled = np.diff(offsets) > 0
     if text.null_count:
         filled &= valid_mask(text)

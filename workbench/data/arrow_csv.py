@@ -18,7 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from workbench.data.arrow import bool_array, null_where_empty, valid_mask
+from workbench.data.arrow import (bool_array, holds_byte, null_where_empty, text_bytes, text_offsets,
+                                  valid_mask)
 from workbench.errors import InputError
 
 __all__ = ["read_text_table"]
@@ -123,13 +124,9 @@ _MAY_BE_SPACE[:0x21] = _MAY_BE_SPACE[0x80:] = True    # ASCII space and controls
 def _may_need_trimming(text) -> bool:
     """Whether some cell starts or ends with a byte that may belong to whitespace: an ASCII space
     or control character, or any byte of a non-ASCII character (U+3000, U+00A0...)."""
-    import pyarrow as pa
-
-    width = np.int64 if pa.types.is_large_string(text.type) else np.int32
-    offsets = np.frombuffer(text.buffers()[1], dtype=width)[text.offset:text.offset + len(text) + 1]
-    if text.buffers()[2] is None or offsets[-1] == offsets[0]:
+    offsets, data = text_offsets(text), text_bytes(text)
+    if offsets[-1] == offsets[0]:
         return False
-    data = np.frombuffer(text.buffers()[2], dtype=np.uint8)
     used = data[offsets[0]:offsets[-1]]
     if used.min() > 0x20 and used.max() < 0x80:     # no such byte anywhere (two fast reductions)
         return False
@@ -138,14 +135,6 @@ def _may_need_trimming(text) -> bool:
         if np.any(_MAY_BE_SPACE[data.take(edge, mode="clip")] & filled):
             return True
     return False
-
-
-def _holds_quote(text) -> bool:
-    """Whether some cell of a trimmed text column holds a '"' (a byte scan of its cells' bytes)."""
-    offsets = np.frombuffer(text.buffers()[1], dtype=np.int32)[text.offset:text.offset + len(text) + 1]
-    if text.buffers()[2] is None or offsets[-1] == offsets[0]:
-        return False
-    return bool(np.any(np.frombuffer(text.buffers()[2], dtype=np.uint8)[offsets[0]:offsets[-1]] == ord('"')))
 
 
 def _trimmed_columns(chunked: list) -> list:
@@ -180,7 +169,7 @@ def read_text_table(data: bytes, path: Path, delimiter_of, header_row: int | Non
     chunked = table.columns
     del table                              # the columns are let go of one by one as they are trimmed
     columns = _trimmed_columns(chunked)
-    if quoted and any(_holds_quote(c) for c in columns):
+    if quoted and any(holds_byte(c, ord('"')) is not False for c in columns):
         return None
     if all(c.null_count for c in columns):     # else a column without empty cells fills every row
         filled = np.zeros(len(numbers), dtype=bool)

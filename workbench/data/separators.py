@@ -25,7 +25,8 @@ from typing import Callable
 
 import numpy as np
 
-from workbench.data.arrow import bool_values, float_values, string_array, valid_mask
+from workbench.data.arrow import (bool_values, float_values, holds_byte, string_array, text_bytes, text_offsets,
+                                  valid_mask)
 from workbench.errors import InputError
 
 __all__ = ["Convention", "PlainRead", "decide_convention", "column_votes", "plain_number_votes", "text_cores",
@@ -122,7 +123,7 @@ def plain_number_votes(texts) -> PlainRead | None:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    comma, dot = _holds_byte(texts, _COMMA), _holds_byte(texts, _DOT)
+    comma, dot = holds_byte(texts, _COMMA), holds_byte(texts, _DOT)
     if comma and dot:
         return None                 # a failed cast costs 20 successful ones: not tried when sure to fail
     mark = "," if comma else "."
@@ -145,23 +146,12 @@ _SHORTEST_GROUPED, _LONGEST_GROUPED = len("1.234"), len("+123.456")
 _DIGIT_0, _DIGIT_9, _DOT, _PLUS, _MINUS, _COMMA = (ord(c) for c in "09.+-,")
 
 
-def _holds_byte(texts, byte: int) -> bool | None:
-    """Whether some value holds ``byte`` (a scan of the values' bytes); None when null slots hold
-    bytes too (no reader here makes such arrays), so that the bytes cannot tell."""
-    offsets = np.frombuffer(texts.buffers()[1], dtype=np.int32)[texts.offset:texts.offset + len(texts) + 1]
-    if texts.buffers()[2] is None or offsets[-1] == offsets[0]:
-        return False
-    if texts.null_count and np.any(np.diff(offsets)[~valid_mask(texts)]):
-        return None
-    return bool(np.any(np.frombuffer(texts.buffers()[2], dtype=np.uint8)[offsets[0]:offsets[-1]] == byte))
-
-
 def _commas_as_dots(texts):
     """The text column with every comma made a dot, byte for byte (a new copy of its bytes: 10x
     faster than ``replace_substring``)."""
     import pyarrow as pa
 
-    data = np.frombuffer(texts.buffers()[2], dtype=np.uint8)
+    data = text_bytes(texts)
     data = data + (data == _COMMA).view(np.uint8) * np.uint8(_DOT - _COMMA)
     return pa.StringArray.from_buffers(len(texts), texts.buffers()[1], pa.py_buffer(data), texts.buffers()[0],
                                        texts.null_count, texts.offset)
@@ -171,10 +161,9 @@ def _grouped_thousands(texts, mark: int) -> np.ndarray:
     """Indices of the values shaped ``[+-]?[1-9]\\d{0,2}M\\d{3}`` with M the ``mark`` (``1.234``,
     ``-12,500``), read from the string buffers: first the values of 5 to 8 bytes with the mark 4
     bytes before their end, then every byte of those few."""
-    offsets = np.frombuffer(texts.buffers()[1], dtype=np.int32)[texts.offset:texts.offset + len(texts) + 1]
-    if texts.buffers()[2] is None or offsets[-1] == offsets[0]:
+    offsets, data = text_offsets(texts), text_bytes(texts)
+    if offsets[-1] == offsets[0]:
         return np.zeros(0, dtype=np.int64)
-    data = np.frombuffer(texts.buffers()[2], dtype=np.uint8)
     length = np.diff(offsets)
     mark_placed = data.take(offsets[1:] - 4, mode="clip") == mark     # clipped where too short, then ignored
     picked = np.flatnonzero((length >= _SHORTEST_GROUPED) & (length <= _LONGEST_GROUPED) & mark_placed)
