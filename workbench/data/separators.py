@@ -123,8 +123,8 @@ def plain_number_votes(texts) -> PlainRead | None:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    comma, dot = holds_byte(texts, _COMMA), holds_byte(texts, _DOT)
-    if comma and dot:
+    comma = holds_byte(texts, _COMMA)
+    if comma and holds_byte(texts, _DOT) is not False:
         return None                 # a failed cast costs 20 successful ones: not tried when sure to fail
     mark = "," if comma else "."
     try:
@@ -139,7 +139,8 @@ def plain_number_votes(texts) -> PlainRead | None:
         votes = Votes(comma_only=voter, ambiguous=first_ambiguous, ambiguous_has_comma=first_ambiguous is not None)
     else:
         votes = Votes(dot_only=voter, ambiguous=first_ambiguous)
-    return PlainRead(votes, values, None if comma is False and dot is False else mark)
+    marked = comma is not False or voter is not None or first_ambiguous is not None
+    return PlainRead(votes, values, mark if marked else None)
 
 
 _SHORTEST_GROUPED, _LONGEST_GROUPED = len("1.234"), len("+123.456")
