@@ -1,8 +1,9 @@
 """The fast paths of reading a CSV (issue 15) decide exactly what the careful rules of issue 16
-decide: the decimal-mark votes of plain numbers read from the string buffers agree with the
-regular expressions of ``column_votes``; numbers read once while voting are the column's values
-only under a decimal dot; spreadsheet row numbers stay right whichever way lines are counted; an
-ambiguous value anywhere in a long column still stops reading with the same message."""
+decide: the decimal-mark votes of plain numbers (with dots, or with commas throughout) read from
+the string buffers agree with the regular expressions of ``column_votes``; numbers read once while
+voting are the column's values only under their own decimal mark; spreadsheet row numbers stay
+right whichever way lines are counted; an ambiguous value anywhere in a long column still stops
+reading with the same message."""
 
 from __future__ import annotations
 
