@@ -116,7 +116,7 @@ def _vector_numbers(texts, decimal: str | None, thousands: str | None) -> np.nda
     """Numbers written plainly (``-12.5``, ``1e3``, ``1.234,5`` under its convention), parsed by
     pyarrow in C; NaN where the careful parser must look. Overflow stays infinite, to be reported.
     ``texts``: Python strings, or a pyarrow string array already trimmed (null cells give NaN)."""
-    from workbench.data.arrow import float_values, string_array
+    from workbench.data.arrow import float_values, holds_byte, string_array
     from workbench.data.separators import GROUP_SPACES
 
     if not len(texts):
@@ -126,7 +126,7 @@ def _vector_numbers(texts, decimal: str | None, thousands: str | None) -> np.nda
 
     decimal = decimal or "."
     trimmed = pc.utf8_trim_whitespace(string_array(texts)) if isinstance(texts, list) else texts
-    if decimal == ".":
+    if decimal == "." and holds_byte(trimmed, ord(",")) is not True:    # a comma fails it, at 20x the cost
         try:                    # every value a plain number: pyarrow reads them all (inf and nan are checked)
             return float_values(pc.cast(trimmed, pa.float64()))
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
