@@ -10,7 +10,10 @@ free parameter and for the model's Jacobian on a sample of data rows:
 * central differences and a Richardson-extrapolated estimate (``workbench.engine.gradcheck``),
 
 and then checks every recorded node of the loss's graph on its own (``ad.check_nodes``) so
-that a wrong rule is named by its primitive instead of merely making the total wrong.
+that a wrong rule is named by its primitive instead of merely making the total wrong. The
+compact check, which every fit (and every member of a sweep) pays for, checks a node's inputs
+larger than a scalar along three random directions instead of value by value, and reads the
+fitted point's loss from the fit's result.
 
 Why derivatives are compared in natural units. Near the optimum the gradient is close to zero,
 and a parameter such as the x⁵ coefficient of a polynomial over day numbers moves the loss by
