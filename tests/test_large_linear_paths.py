@@ -189,7 +189,7 @@ def test_a_fits_own_check_of_many_rows_names_a_wrong_rule_and_reuses_the_fits_lo
 
 
 def test_chunks_are_visited_with_blas_on_one_thread(tmp_path):
-    threadpoolctl = pytest.importorskip("threadpoolctl")
+    import threadpoolctl
     prepared = _prepared(tmp_path, LINEAR)
 
     def blas_threads(part):

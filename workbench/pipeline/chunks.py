@@ -20,12 +20,10 @@ replaces it to compute the same triangles where the data's partitions live.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 
 import numpy as np
 
-from workbench import engine as ad
 from workbench.pipeline.objective import FitObjective
 
 DEFAULT_CHUNK_ROWS = 65536
@@ -83,14 +81,12 @@ def design_triangle(part: FitObjective, x: np.ndarray) -> np.ndarray:
 
 
 def one_blas_thread():
-    """BLAS limited to one thread while the chunks are visited, when threadpoolctl is installed.
-    A chunk's products (65,536 × 22) gain nothing from a second thread (a triangle: 9.0 ms on one,
-    11.8 ms on two) and lose four times that when the cores are shared with other work (median
-    40 ms at a load of 8 on 2 cores): the threads wait for each other."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        return contextlib.nullcontext()
+    """BLAS limited to one thread while the chunks are visited (threadpoolctl, a dependency for
+    this alone). A chunk's products (65,536 × 22) gain nothing from a second thread (a triangle:
+    9.0 ms on one, 11.8 ms on two) and lose four times that when the cores are shared with other
+    work (median 40 ms at a load of 8 on 2 cores): the threads wait for each other."""
+    from threadpoolctl import threadpool_limits
+
     return threadpool_limits(1, user_api="blas")
 
 
