@@ -35,13 +35,6 @@ execution: {chunk_rows: 64}
 """
 
 
-@pytest.fixture(scope="module")
-def cluster():
-    with distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
-                                  dashboard_address=None) as running:
-        yield running
-
-
 @pytest.fixture
 def small_sample(monkeypatch):
     from workbench.pipeline import dask_data

@@ -33,13 +33,6 @@ execution: {chunk_rows: 64}
 """
 
 
-@pytest.fixture(scope="module")
-def cluster():
-    with distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
-                                  dashboard_address=None) as running:
-        yield running
-
-
 @pytest.fixture
 def client_reads(monkeypatch):
     """Rows the client process reads from data files (tasks run in the workers' processes)."""
