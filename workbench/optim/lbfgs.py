@@ -5,7 +5,10 @@ pairs (two-loop recursion, initial scaling s'y / y'y). Every accepted step satis
 strong Wolfe conditions, which keeps s'y > 0 and the approximation positive definite.
 When the line search fails, the memory is cleared and the search is retried along the
 steepest descent direction (at most ``restarts`` times); if that fails too, the run has
-stalled.
+stalled, unless the gradient is too small to lower the loss past its rounding error
+(``_below_rounding``): then it is at a minimum to rounding precision. A search that failed
+because every trial was within rounding of the loss (``flat``, see ``linesearch``) at such a
+point ends the run at once, without the restart.
 
 Converged when, after a step, max|g| <= gtol * |f| (``base.loss_scale``, as in first_order),
 or the relative decrease (f_prev - f) / max(|f_prev|, |f|) <= ftol, or the largest step
@@ -67,11 +70,14 @@ def run_lbfgs(objective, x0: np.ndarray, options: Options, monitor: Monitor) -> 
         alpha0 = 1.0 if pairs else min(1.0, 1.0 / max(float(np.max(np.abs(g))), 1e-300))
         search = strong_wolfe(_line(objective, x, direction), f, slope, alpha0)
         if not search.success:
-            if pairs and resets_left > 0:
+            gmax = float(np.max(np.abs(g)))
+            # A search that saw only rounding, where the gradient cannot make the loss move
+            # either, has its answer: a restart along the gradient would see only rounding too.
+            rounding_bound = search.flat and _below_rounding(gmax, x, f)
+            if pairs and resets_left > 0 and not rounding_bound:
                 resets_left -= 1
                 pairs.clear()
                 continue
-            gmax = float(np.max(np.abs(g)))
             if _below_rounding(gmax, x, f):
                 message = (f"at a minimum to rounding precision after {steps(step)}: the largest gradient "
                            f"{gmax:.3g} cannot lower the loss {f:.6g} by more than its rounding error")
@@ -119,6 +125,9 @@ def _converged(options: Options, f: float, f_new: float, g: np.ndarray, s: np.nd
     if gmax <= gtol * loss_scale(f_new, loss0):
         return f"largest gradient {gmax:.3g} at or below gtol {gtol:g} relative to the loss after {steps(step)}"
     decrease = (f - f_new) / max(abs(f), abs(f_new), 1e-300)
+    if decrease < 0:  # only an approximate-Wolfe step (linesearch) may rise, and only by rounding
+        return (f"the loss changed by no more than its rounding error ({-decrease:.3g} relative, at or "
+                f"below ftol {ftol:g}) after {steps(step)}")
     if decrease <= ftol:
         return f"relative loss decrease {decrease:.3g} at or below ftol {ftol:g} after {steps(step)}"
     move = float(np.max(np.abs(s)))
