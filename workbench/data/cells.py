@@ -164,9 +164,47 @@ def convert_texts(texts, decimal: str | None = None, thousands: str | None = Non
     if len(careful):
         picked = np.zeros(len(values), dtype=bool)
         picked[careful] = True
-        for i, text in zip(careful, texts.filter(bool_array(picked)).to_pylist()):
-            _read_one(i, text, values, status, decimal, thousands)
+        left = texts.filter(bool_array(picked))
+        decorated = _decorated_numbers(left, decimal, thousands)
+        read = np.isfinite(decorated)
+        values[careful[read]], status[careful[read]] = decorated[read], OK
+        if not read.all():
+            for i, text in zip(careful[~read], left.filter(bool_array(~read)).to_pylist()):
+                _read_one(i, text, values, status, decimal, thousands)
     return Converted(values, status)
+
+
+_EDGE_MARKS = "[$€£¥+\\-]"
+
+
+def _decorated_numbers(texts, decimal: str | None, thousands: str | None) -> np.ndarray:
+    """``parse_number`` of every cell, in C, for the decorations exports add: currency symbols and
+    signs at either end (``¥1,995``, ``1234-``), a trailing ``%`` (÷100) and accounting parentheses
+    (negative). NaN (or ±inf) where the cell needs the careful parser: the cells read here are a
+    subset of what it reads, with the same values (the same core, the same float, the factor
+    sign·scale applied in the same order)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from workbench.data.arrow import bool_values
+
+    if not len(texts):
+        return np.empty(0)
+    text = pc.replace_substring(texts, "\u2212", "-")
+    paren = bool_values(pc.match_substring_regex(text, r"^\(.+\)$"))
+    text = pc.utf8_trim_whitespace(pc.if_else(pa.array(paren), pc.utf8_slice_codeunits(text, 1, -1), text))
+    percent = bool_values(pc.ends_with(text, "%"))
+    text = pc.utf8_trim_whitespace(pc.if_else(pa.array(percent), pc.utf8_slice_codeunits(text, 0, -1), text))
+    parts = pc.extract_regex(text, f"^(?P<head>(?:{_EDGE_MARKS}\\s*)*)(?P<core>.*?)(?P<tail>(?:\\s*{_EDGE_MARKS})*)$")
+    edges = pc.binary_join_element_wise(parts.field("head"), parts.field("tail"), "")
+    signs = np.asarray(pc.count_substring_regex(edges, "[+-]").fill_null(9), dtype=np.int64)
+    minus = np.asarray(pc.count_substring(edges, "-").fill_null(0), dtype=np.int64)
+    numbers = _vector_numbers(parts.field("core"), decimal, thousands)
+    refused = (signs > 1) | ((signs > 0) & paren)
+    factor = np.where((minus == 1) != paren, -1.0, 1.0) * np.where(percent, 0.01, 1.0)
+    numbers = factor * numbers
+    numbers[refused] = np.nan
+    return numbers
 
 
 def _read_one(i: int, text: str, values: np.ndarray, status: np.ndarray, decimal, thousands) -> None:
