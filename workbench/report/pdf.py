@@ -17,6 +17,7 @@ from pathlib import Path
 from workbench.report.blocks import Code, Figure, Paragraph, ReportContent, Section, Table
 from workbench.report.fonts import font_face, needs_cjk
 from workbench.report.i18n import Translator, translator
+from workbench.report.line_breaks import break_lines
 
 MARGIN, TOP, BOTTOM = 20.0, 16.0, 18.0          # mm
 INK, MUTED, ACCENT, BAD = (29, 36, 48), (93, 104, 120), (31, 95, 168), (179, 38, 30)
@@ -88,6 +89,9 @@ class _Document:
              after: float = 1.5) -> None:
         self.font(size, color, bold)
         self.pdf.set_x(MARGIN + indent)
+        if self.wrap == "CHAR" and not code:      # Japanese: never break inside a number
+            room = self.width - indent - 2 * self.pdf.c_margin - 0.01
+            text = "\n".join(break_lines(text, room, self.pdf.get_string_width))
         self.pdf.multi_cell(self.width - indent, _mm(size), text, align="L", wrapmode="CHAR" if code else self.wrap,
                             new_x="LMARGIN", new_y="NEXT")
         self.pdf.ln(after)
