@@ -1,4 +1,5 @@
-"""A unit after a number: Japanese sets wide units (日, 円) without a space, Latin ones with one."""
+"""Units and counts after numbers: Japanese sets wide units (日, 円) without a space, Latin ones with
+one; row counts are grouped (300,000) in both languages."""
 
 from workbench.report.i18n import translator
 from workbench.report.text import unit_suffix
@@ -17,3 +18,10 @@ def test_english_units_always_take_a_space():
     assert unit_suffix("日", en) == " 日"
     assert unit_suffix("USD", en) == " USD"
     assert unit_suffix("", en) == ""
+
+
+def test_row_counts_are_grouped_like_every_other_number():
+    from workbench.report.pieces import measure_rows
+
+    rows = measure_rows({"n": 300000, "rmse": 4.183}, None, ("rmse", "n"), translator("ja"), "Units", None)
+    assert dict((label, value) for label, value, _ in rows)[translator("ja")("measure.n")] == "300,000"

@@ -20,7 +20,7 @@ from workbench.report.blocks import Code, Paragraph, Section, Table
 from workbench.report.pieces import figure_block, measure_rows
 from workbench.report.sentences import gradient_verdict
 from workbench.report.stops import stop_sentence
-from workbench.report.text import names_list, number, percent
+from workbench.report.text import count, names_list, number, percent
 
 MAX_CORRELATIONS = 12
 CORRELATION_SHOWN = 0.5
@@ -50,13 +50,17 @@ def _key_values(rows, tr) -> Table:
     return Table((tr("col.item"), tr("col.detail")), tuple((str(k), str(v)) for k, v in rows))
 
 
+def _count_or_dash(value) -> str:
+    return count(value) if isinstance(value, int) else "—" if value is None else str(value)
+
+
 def _data(inputs, tr) -> Section:
     data = inputs.result.get("data") or {}
     rows = [(tr("data.file"), data.get("path", "—")),
             (tr("data.sheet"), data.get("sheet") or tr("data.no_sheet")),
-            (tr("data.rows_read"), data.get("rows_read", "—")),
-            (tr("data.rows_used"), data.get("rows_used", "—")),
-            (tr("data.rows_dropped"), data.get("rows_dropped", 0))]
+            (tr("data.rows_read"), _count_or_dash(data.get("rows_read"))),
+            (tr("data.rows_used"), _count_or_dash(data.get("rows_used"))),
+            (tr("data.rows_dropped"), _count_or_dash(data.get("rows_dropped", 0)))]
     if inputs.n_validation:
         share = inputs.n_validation / max(int(data.get("rows_used") or 0), inputs.n_validation, 1)
         rows.append((tr("data.validation"), tr("data.validation_value", n=inputs.n_validation, share=percent(share, 0),

@@ -51,7 +51,7 @@ def measure_rows(metrics: dict, validation: dict | None, keys, tr, target: str, 
         if metrics.get(key) is None:
             continue
         shown = [metrics[key]] + ([validation.get(key)] if validation else [])
-        cells = [str(v) if key == "n" and v is not None else
+        cells = [count(v) if key == "n" and v is not None else
                  share_text(v) if key == "accuracy" and v is not None else
                  r2_text(v) if key == "r2" and v is not None else
                  number(v, 4) + (unit_suffix(target_unit, tr) if key in UNIT_MEASURES and v is not None else "")
