@@ -5,14 +5,21 @@ column's one format.
 ``dates``, or looking like dates), reads each date column with its one format (``dates.py``;
 a mix of formats or an ambiguous one is an ``InputError`` naming two rows), decides the file's
 decimal mark from every text value of the number columns (``separators.py``), and converts.
+
+``percent_columns(raw, names, converted)`` names the number columns written as percentages (every
+read text cell ends in ``%``, so ``23.2%`` was read as 0.232): a report then states their effects
+per percentage point. A column mixing cells with and without ``%`` is read as it is, with a
+warning naming a row of each kind, since one of the two kinds is likely off by a factor of 100.
 """
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
-from workbench.data.arrow import TextView, bool_array, bool_values, string_array, valid_mask
-from workbench.data.cells import (MISSING_TEXT, Converted, Unusable, convert_numbers, convert_stored, convert_texts,
+from workbench.data.arrow import TextView, bool_array, bool_values, holds_byte, string_array, valid_mask
+from workbench.data.cells import (MISSING_TEXT, OK, Converted, Unusable, convert_numbers, convert_stored, convert_texts,
                                   is_missing)
 from workbench.data.dates import ISO, convert_dates, infer_format, looks_like_dates
 from workbench.data.separators import (GROUP_SPACES, Convention, PlainRead, column_votes, decide_convention,
@@ -20,7 +27,9 @@ from workbench.data.separators import (GROUP_SPACES, Convention, PlainRead, colu
 from workbench.data.source import DataConfig, RawTable
 from workbench.errors import InputError
 
-__all__ = ["convert_columns"]
+__all__ = ["convert_columns", "percent_columns"]
+
+_PERCENT_END = r"%\s*\)?$"     # 12% and the accounting negative (12%)
 
 
 def convert_columns(raw: RawTable, names: list[str], options: DataConfig, where: str,
@@ -41,6 +50,47 @@ def convert_columns(raw: RawTable, names: list[str], options: DataConfig, where:
         plain = read_plainly.pop(name, None)
         converted[name] = _number_column(raw, name, convention, plain.values if _holds(plain, convention) else None)
     return converted, origins, set(date_names)
+
+
+def percent_columns(raw: RawTable, names: list[str], converted: dict[str, Converted],
+                    date_names=()) -> tuple[list[str], list[str]]:
+    """The columns of ``names`` whose every number was written with a trailing ``%``, and a warning
+    for each column where only some were (naming the file, the column and a row of each kind)."""
+    percent, warnings = [], []
+    for name in names:
+        if name in date_names:
+            continue
+        marked = _percent_marks(raw, name)
+        if marked is None:
+            continue
+        read = converted[name].status == OK
+        with_mark, without = np.flatnonzero(read & marked), np.flatnonzero(read & ~marked)
+        if len(with_mark) and not len(without):
+            percent.append(name)
+        elif len(with_mark):
+            rows = raw.row_numbers
+            warnings.append(f"{raw.path.name} column {name!r} mixes percentages and plain numbers (row "
+                            f"{rows[with_mark[0]]}: {raw.cell(name, with_mark[0])!s}, row {rows[without[0]]}: "
+                            f"{raw.cell(name, without[0])!s}); '12%' is read as 0.12 and '12' as 12, so check "
+                            f"that the two kinds are on one scale")
+    return percent, warnings
+
+
+def _percent_marks(raw: RawTable, name: str) -> np.ndarray | None:
+    """Per row, whether the cell is text ending in ``%``; None when no cell can be."""
+    array = _arrow(raw, name)
+    if array is not None and _is_text(array):
+        if holds_byte(array, ord("%")) is False:
+            return None
+        import pyarrow.compute as pc
+
+        return bool_values(pc.match_substring_regex(array, _PERCENT_END))
+    if array is not None:
+        return None
+    ends = re.compile(_PERCENT_END)
+    marks = np.fromiter((isinstance(cell, str) and ends.search(cell.strip()) is not None
+                         for cell in raw.cells[name]), dtype=bool, count=len(raw.cells[name]))
+    return marks if marks.any() else None
 
 
 def _arrow(raw: RawTable, name: str):

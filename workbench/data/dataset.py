@@ -18,7 +18,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from workbench.data.cells import BAD, OK, Converted, convert_numbers
-from workbench.data.columns import convert_columns
+from workbench.data.columns import convert_columns, percent_columns
 from workbench.data.dates import looks_like_dates
 from workbench.data.drops import account_rows, reason, refuse_by_policy, refuse_too_many_dropped, row_reason, shown
 from workbench.data.multi import is_pattern, load_files
@@ -51,6 +51,7 @@ class Dataset:
     file_of_row: np.ndarray | None = None   # index into ``files`` of each used row
     warnings: list[str] = field(default_factory=list)   # about the data (derived columns' quoted texts)
     date_formats: dict[str, str] = field(default_factory=dict)   # date column -> format it was read with
+    percent_columns: list[str] = field(default_factory=list)     # used columns written as 23.2% (read 0.232)
 
     @property
     def summary(self) -> dict:
@@ -159,14 +160,16 @@ def _load_file(options, columns: Sequence[str], source_where: str) -> Dataset:
         raise InputError(f"no rows left in {raw.path.name}: {n} read, all dropped{example}", where=source_where)
     account = account_rows(raw, wanted, status, passes, keep, date_names)
     refuse_too_many_dropped(account, options.max_dropped, raw.path.name, source_where)
+    percent, percent_warnings = percent_columns(raw, wanted, converted, date_names)
     every = keep.all()                # then the converted arrays are the columns, not copies (memory)
     kept = {name: converted[name].values if every else converted[name].values[keep] for name in wanted}
     return Dataset(columns=kept,
                    row_numbers=raw.row_numbers[keep].copy(), n_rows_read=n, n_dropped=int((~keep).sum()),
                    dropped=dropped, date_columns={k: v for k, v in origins.items() if k in needed},
                    path=raw.path, sheet=raw.sheet, sha256=raw.sha256, all_columns=list(raw.names),
-                   header_row=raw.header_row, account=account, warnings=list(getattr(raw, "warnings", ())),
-                   date_formats=formats)
+                   header_row=raw.header_row, account=account,
+                   warnings=[*getattr(raw, "warnings", ()), *percent_warnings], date_formats=formats,
+                   percent_columns=percent)
 
 
 def read_table(cfg: Any, *, source_where: str = "data"):

@@ -238,6 +238,7 @@ def assemble_result(prepared: Prepared, opt, out_dir: Path, started: float):
                  "sha256": prepared.dataset.sha256, "rows_read": prepared.dataset.n_rows_read,
                  "rows_used": int(prepared.dataset.n), "rows_dropped": int(prepared.dataset.n_dropped),
                  "dropped": prepared.dataset.summary["dropped"], "dropped_summary": prepared.dataset.summary_sentence,
+                 "percent_columns": list(getattr(prepared.dataset, "percent_columns", ())),
                  **({"files": [str(f) for f in prepared.dataset.files]} if prepared.dataset.files else {})},
     }
     result["prediction"] = prediction_spec(prepared, unc, residual)   # what `workbench predict` needs

@@ -90,8 +90,9 @@ def _effects_of(outcome) -> list[Effect]:
         return np.asarray(getattr(out, "data", out), dtype=float)
 
     unc = outcome.uncertainty
+    per_point = {column: 0.01 for column in sentences.percent_columns(outcome.result)}
     return input_effects(predict, outcome.x, objective.columns, model.inputs, getattr(unc, "covariance", None),
-                         getattr(unc, "t_value", float("nan")), binary=binary, logit=logit)
+                         getattr(unc, "t_value", float("nan")), binary=binary, logit=logit, steps=per_point)
 
 
 def _final_folder(outcome) -> Path:
@@ -155,9 +156,12 @@ def _parameters(inputs: ReportInputs, tr) -> Section:
     formula = getattr(getattr(inputs.config, "model", None), "formula", None)
     # A date input counts days: "per additional 1 day of Date" unless the config gives it a unit.
     days = {c: tr("unit.day") for c in (inputs.result.get("prediction") or {}).get("date_origins") or {}}
+    # A percentage column's 1 is 100 percentage points (whatever unit the config gives): its
+    # coefficient is per 100 points, and says so.
+    points = {c: tr("unit.percent_whole") for c in sentences.percent_columns(inputs.result)}
     meanings = parameter_meanings([r["name"] for r in table[:MAX_PARAM_ROWS]], tr=tr, target=inputs.target,
                                   kind=inputs.model_kind, inputs=inputs.inputs, formula=formula,
-                                  describe=inputs.describe, units={**days, **inputs.units}, logit=inputs.logit)
+                                  describe=inputs.describe, units={**days, **inputs.units, **points}, logit=inputs.logit)
     undetermined = {name for kind, names in sentences.undetermined_by_kind(inputs.result) for name in names
                     if kind == "undetermined"}
     scaling = {name for kind, names in sentences.undetermined_by_kind(inputs.result) for name in names

@@ -1,5 +1,10 @@
 """How much the prediction moves per additional 1 of an input: the numbers behind the effect sentences.
 
+"One more" is 1 of the input, except for an input written as percentages (result.json's
+``data.percent_columns``: ``23.2%`` read as 0.232), where 1 would be 100 percentage points: its
+effect is per percentage point (``steps``: column -> 0.01), so slopes and their intervals are
+÷100, an odds ratio is exp(slope/100) and a change of probability is for 0.01 more.
+
 An effect is stated only where it is well defined, and always with its 95% interval:
 
 * ``slope``: the model is linear in the input (the slope is the same on every row), so "each
@@ -49,6 +54,7 @@ class Effect:
     low: float | None           # the 95% interval of ``value``
     high: float | None
     importance: float           # |effect| times the input's spread: the order of the sentences
+    step: float = 1.0           # the size of "one more" of the input (0.01: a percentage point)
 
     @property
     def null(self) -> float:
@@ -87,9 +93,9 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
     return 0.5 * (1.0 + np.tanh(0.5 * z))       # exact and overflow-free for any z
 
 
-def _probability_step(predict: Predict, x: np.ndarray, columns, column: str, logit: bool) -> float:
-    """Mean change of the predicted probability when ``column`` grows by 1."""
-    up, now = predict(x, _shifted(columns, column, 1.0)), predict(x, columns)
+def _probability_step(predict: Predict, x: np.ndarray, columns, column: str, logit: bool, step: float) -> float:
+    """Mean change of the predicted probability when ``column`` grows by ``step``."""
+    up, now = predict(x, _shifted(columns, column, step)), predict(x, columns)
     if logit:
         up, now = _sigmoid(up), _sigmoid(now)
     return float(np.mean(up - now))
@@ -116,35 +122,37 @@ def _interval(value: float, stderr: float | None, t_value: float, bounds=(-math.
     return max(value - t_value * stderr, bounds[0]), min(value + t_value * stderr, bounds[1])
 
 
-def _effect(predict, x, columns, column, covariance, t_value, binary, logit) -> Effect | None:
+def _effect(predict, x, columns, column, covariance, t_value, binary, logit, step) -> Effect | None:
     slopes = _slopes(predict, x, columns, column)
     if not np.all(np.isfinite(slopes)):
         return None
     mean = float(np.mean(slopes))
     constant = float(np.std(slopes)) <= CONSTANT_SLOPE * max(abs(mean), 1e-300)
     spread = float(np.std(columns[column])) or 1.0
-    if binary and logit and constant:
-        se = _delta_stderr(lambda v: float(np.mean(_slopes(predict, v, columns, column))), x, covariance)
-        low, high = _interval(mean, se, t_value)
-        low, high = (None, None) if low is None else (math.exp(low), math.exp(high))
-        return Effect(column, "odds_ratio", math.exp(mean), se, low, high, abs(mean) * spread)
-    if binary:
-        change = _probability_step(predict, x, columns, column, logit)
-        se = _delta_stderr(lambda v: _probability_step(predict, v, columns, column, logit), x, covariance)
+    if binary and not (logit and constant):
+        change = _probability_step(predict, x, columns, column, logit, step)
+        se = _delta_stderr(lambda v: _probability_step(predict, v, columns, column, logit, step), x, covariance)
         low, high = _interval(change, se, t_value, (-1.0, 1.0))
-        return Effect(column, "probability", change, se, low, high, abs(change) * spread)
+        return Effect(column, "probability", change, se, low, high, abs(change) / step * spread, step)
     se = _delta_stderr(lambda v: float(np.mean(_slopes(predict, v, columns, column))), x, covariance)
-    low, high = _interval(mean, se, t_value)
-    return Effect(column, "slope" if constant else "average", mean, se, low, high, abs(mean) * spread)
+    se = None if se is None else se * step
+    low, high = _interval(mean * step, se, t_value)
+    if binary:
+        low, high = (None, None) if low is None else (math.exp(low), math.exp(high))
+        return Effect(column, "odds_ratio", math.exp(mean * step), se, low, high, abs(mean) * spread, step)
+    return Effect(column, "slope" if constant else "average", mean * step, se, low, high, abs(mean) * spread, step)
 
 
 def input_effects(predict: Predict, x, columns: Mapping[str, np.ndarray], inputs, covariance, t_value: float,
-                  *, binary: bool = False, logit: bool = False) -> list[Effect]:
+                  *, binary: bool = False, logit: bool = False,
+                  steps: Mapping[str, float] | None = None) -> list[Effect]:
     """Each input's effect, most important first; an input whose slope is not finite is left out.
 
     ``predict(x, columns)`` is the model's output on ``columns`` for parameters ``x``: the logit
-    when ``logit`` (a 0/1 target fitted on logits), else the prediction itself.
+    when ``logit`` (a 0/1 target fitted on logits), else the prediction itself. ``steps``: the
+    size of "one more" of an input where it is not 1 (see the module docstring).
     """
+    steps = steps or {}
     x = np.asarray(x, dtype=float)
     if not np.all(np.isfinite(x)):
         return []
@@ -152,8 +160,10 @@ def input_effects(predict: Predict, x, columns: Mapping[str, np.ndarray], inputs
     with np.errstate(all="ignore"):
         for column in inputs:
             if column in columns:
-                effect = _effect(predict, x, columns, column, covariance, float(t_value), binary, logit)
+                effect = _effect(predict, x, columns, column, covariance, float(t_value), binary, logit,
+                                 float(steps.get(column, 1.0)))
                 if effect is not None:
                     effects.append(effect if effect.measured else
-                                   Effect(column, "unmeasured", effect.value, None, None, None, effect.importance))
+                                   Effect(column, "unmeasured", effect.value, None, None, None, effect.importance,
+                                          effect.step))
     return sorted(effects, key=lambda e: -e.importance)

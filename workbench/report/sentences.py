@@ -5,7 +5,8 @@ report's ``Translator``, and returns sentences in the report's language:
 
 * ``quality_sentences``: how much of the variation the model explains (or how often it classifies
   correctly) and the typical error, in the target's units;
-* ``effect_sentence``: what one more unit of an input does, with its interval; "no clear effect"
+* ``effect_sentence``: what one more unit of an input does (one more percentage point of a column
+  written as percentages, result.json's ``data.percent_columns``), with its interval; "no clear effect"
   where the 95% interval includes no effect; nothing claimed where the interval is unknown;
 * ``trust_sentences``: how the run ended and why (``stops.py``: a fit that diverged never
   "converged", and each cause of a divergence says truly which values are shown) and the
@@ -87,12 +88,19 @@ def quality_sentences(result: dict, target: str, tr, *, binary: bool = False, ta
     return out
 
 
+def percent_columns(result: dict) -> list[str]:
+    """The inputs written as percentages (result.json's ``data.percent_columns``)."""
+    return list((result.get("data") or {}).get("percent_columns") or [])
+
+
 def input_kinds(result: dict) -> dict[str, tuple[str, dict]]:
-    """How each input reads in a sentence, from result.json's ``prediction``: a date column counts
-    days ("each additional day"), a categorical level's indicator compares it with the reference
-    level (the first); other inputs are numbers (absent here)."""
+    """How each input reads in a sentence, from result.json's ``prediction`` and ``data``: a date
+    column counts days ("each additional day"), a percentage column percentage points, a
+    categorical level's indicator compares it with the reference level (the first); other inputs
+    are numbers (absent here)."""
     spec = result.get("prediction") or {}
-    kinds = {name: ("date", {}) for name in spec.get("date_origins") or {}}
+    kinds = {name: ("percent", {}) for name in percent_columns(result)}
+    kinds.update({name: ("date", {}) for name in spec.get("date_origins") or {}})
     for column, levels in (spec.get("levels") or {}).items():
         for level in levels[1:]:
             kinds[f"{column}[{level}]"] = ("level", {"column": column, "level": level, "reference": levels[0]})
