@@ -7,8 +7,10 @@ second Ctrl-C, or the time limit plus a grace period, stops it *hard* with an ex
 
 The memory limit is the process's address space (``RLIMIT_AS``), set to what the process uses
 when the limit is applied plus ``max_memory``: an allocation beyond it raises ``MemoryError``
-instead of taking the machine down. Signals and timers work in a process's main thread only;
-elsewhere (a Dask worker's thread) the limits are not enforced, and ``enforce`` says so.
+instead of taking the machine down. Signals and timers work in a process's main thread only,
+and the address space is the whole process's: a sweep runs a limited run that a Dask worker
+hands to a thread in a child process (``workbench.sweep.worker``). A platform that has neither
+the timer nor ``RLIMIT_AS`` refuses the limit when it is read (exit 2), never ignores it.
 """
 
 from __future__ import annotations
@@ -85,8 +87,22 @@ def parse_limits(raw: Mapping, source: str) -> RunLimits:
     """``timeout:`` and ``max_memory:`` from a mapping (a sweep file), each optional."""
     timeout = raw.get("timeout")
     memory = raw.get("max_memory")
+    if timeout is not None and not hasattr(signal, "setitimer"):
+        raise InputError("this platform has no interval timer (SIGALRM) to stop a run at a time limit",
+                         where=f"{source}: timeout")
+    if memory is not None and not _can_limit_memory():
+        raise InputError("this platform cannot limit a process's address space (RLIMIT_AS)",
+                         where=f"{source}: max_memory")
     return RunLimits(None if timeout is None else parse_seconds(timeout, f"{source}: timeout"),
                      None if memory is None else parse_bytes(memory, f"{source}: max_memory"))
+
+
+def _can_limit_memory() -> bool:
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - Windows
+        return False
+    return hasattr(resource, "RLIMIT_AS")
 
 
 class StopFlag:

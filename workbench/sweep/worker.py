@@ -164,15 +164,18 @@ def execute(task: RunTask) -> dict:
 
     With ``task.partial_dir`` (a local worker, same file system) the run writes straight into
     that folder, which only the coordinator then renames into place; otherwise it writes to a
-    temporary folder whose files travel back in the report."""
+    temporary folder whose files travel back in the report. A run with a time or memory limit
+    that is handed to a thread (a Dask worker) runs in a child process, where the limits hold."""
     import shutil
 
     from workbench.sweep.leaderboard import flatten_metrics
     from workbench.sweep.store import utc_now
 
     started_at, clock = utc_now(), time.perf_counter()
-    files = None
-    if task.partial_dir:
+    files, pid = None, os.getpid()
+    if _needs_own_process(task):
+        status, error, result, files, pid = _run_in_child_process(task)
+    elif task.partial_dir:
         out_dir = Path(task.partial_dir)
         shutil.rmtree(out_dir, ignore_errors=True)     # what a crashed earlier attempt left
         out_dir.mkdir(parents=True)
@@ -185,7 +188,110 @@ def execute(task: RunTask) -> dict:
     return {"key": task.key, "status": status, "error": error,
             "metrics": flatten_metrics(result) if result else None,
             "started_at": started_at, "finished_at": utc_now(), "host": socket.gethostname(),
-            "pid": os.getpid(), "elapsed_s": round(time.perf_counter() - clock, 6), "files": files}
+            "pid": pid, "elapsed_s": round(time.perf_counter() - clock, 6), "files": files}
+
+
+# A limited run handed to a thread (a Dask worker) runs in a child process instead: the time
+# limit's alarm works in a process's main thread only, and the memory limit (RLIMIT_AS) holds for
+# a whole process, which a Dask worker shares with other runs. Dask's worker processes are
+# daemonic, and multiprocessing gives daemonic processes no children: hence a plain subprocess.
+CHILD_START_S = 15.0    # what a child may take to start (its imports) before its own alarm is set
+_CHILD_TASK, _CHILD_OUTCOME, _CHILD_STDERR, _CHILD_RUN = "task.pickle", "outcome.pickle", "stderr.txt", "run"
+_CHILD_BOOT = ("import sys, json; sys.path[:0] = json.loads(sys.argv[2]); "
+               "from workbench.sweep.worker import child_main; child_main(sys.argv[1])")
+
+
+def _needs_own_process(task: RunTask) -> bool:
+    import threading
+
+    limited = task.limits.timeout is not None or task.limits.max_memory is not None
+    return limited and threading.current_thread() is not threading.main_thread()
+
+
+def _run_in_child_process(task: RunTask) -> tuple[str, str | None, dict | None, dict[str, bytes], int]:
+    """(status, error, result, files, pid) of ``task`` run in a child process, where its limits
+    hold as in a local worker. A child still alive ``GRACE_S + CHILD_START_S`` after its time
+    limit (stuck in native code, where the alarm cannot reach it) is killed; a child that dies
+    is the run's failure, with the reason."""
+    import json
+    import pickle
+    import subprocess
+    import sys
+
+    from workbench.pipeline.limits import GRACE_S
+
+    with tempfile.TemporaryDirectory(prefix=f"workbench-run-{task.key}-") as tmp:
+        folder = Path(tmp)
+        out_dir = folder / _CHILD_RUN
+        out_dir.mkdir()
+        # Our own object to our own child, in a folder only this user can read: never user input.
+        (folder / _CHILD_TASK).write_bytes(pickle.dumps(task))
+        deadline = None if task.limits.timeout is None else task.limits.timeout + GRACE_S + CHILD_START_S
+        killed_at_limit = False
+        with open(folder / _CHILD_STDERR, "wb") as stderr:
+            child = subprocess.Popen([sys.executable, "-c", _CHILD_BOOT, tmp, json.dumps([p for p in sys.path if p])],
+                                     stdin=subprocess.DEVNULL, stdout=stderr, stderr=stderr,
+                                     env=dict(os.environ, MPLBACKEND="Agg"))
+            try:
+                child.wait(deadline)
+            except subprocess.TimeoutExpired:
+                killed_at_limit = True
+            finally:
+                if child.poll() is None:
+                    child.kill()
+                    child.wait()
+        status, error, result = _child_outcome(task, folder, child.returncode, killed_at_limit)
+        if (folder / _CHILD_STDERR).stat().st_size and not (out_dir / NATIVE_STDERR).exists():
+            os.replace(folder / _CHILD_STDERR, out_dir / NATIVE_STDERR)
+        return status, error, result, _collect(out_dir), child.pid
+
+
+def _child_outcome(task: RunTask, folder: Path, returncode: int, killed_at_limit: bool):
+    import pickle
+
+    out_dir = folder / _CHILD_RUN
+    if killed_at_limit:
+        return "failed", _time_limit_message(task, out_dir), _read_result(out_dir)
+    try:
+        return pickle.loads((folder / _CHILD_OUTCOME).read_bytes())
+    except (OSError, EOFError, pickle.UnpicklingError):
+        return "failed", _death_message(task, returncode), _read_result(out_dir)
+
+
+def _death_message(task: RunTask, returncode: int) -> str:
+    import signal
+
+    how = f"exited with status {returncode}"
+    if returncode < 0:
+        try:
+            how = f"was killed by {signal.Signals(-returncode).name}"
+        except ValueError:
+            how = f"was killed by signal {-returncode}"
+    message = f"the process running it {how} before it reported"
+    if task.limits.max_memory:
+        # Under an address-space limit a process dies when a native library cannot allocate, and
+        # the kernel's OOM killer ends it with SIGKILL.
+        message = f"ran out of memory ({task.limits.describe_memory()}): {message}"
+    return message
+
+
+def child_main(folder: str) -> None:
+    """The child process's side of ``_run_in_child_process``: run the task in ``folder`` on this
+    process's main thread and leave its outcome there."""
+    import pickle
+
+    _die_with_parent()
+    root = Path(folder)
+    task = pickle.loads((root / _CHILD_TASK).read_bytes())
+    if task.runner == DEFAULT_RUNNER:
+        # What a warm worker's thread has loaded already, loaded before the run's clock starts.
+        import workbench.config  # noqa: F401
+        import workbench.pipeline.fit  # noqa: F401
+    load_runner(task.runner)
+    outcome = _run_in(task, root / _CHILD_RUN)
+    staged = root / (_CHILD_OUTCOME + ".partial")
+    staged.write_bytes(pickle.dumps(outcome))
+    os.replace(staged, root / _CHILD_OUTCOME)
 
 
 @contextlib.contextmanager
