@@ -119,3 +119,19 @@ def test_a_limited_run_in_a_thread_reports_like_the_run_in_the_thread_itself(tmp
     for field in ("status", "error", "metrics", "files"):
         assert in_child[field] == in_thread[field], field
     assert in_child["error"] == "the fit diverged at step 13: the loss became NaN"
+
+
+def test_a_limit_the_platform_cannot_honour_is_refused_naming_the_key(monkeypatch):
+    import sys
+
+    from workbench.errors import InputError
+    from workbench.pipeline.limits import parse_limits
+
+    monkeypatch.delattr(signal, "setitimer")
+    with pytest.raises(InputError, match=r"^sweep.yaml: timeout: this platform has no interval timer") as err:
+        parse_limits({"timeout": 5}, "sweep.yaml")
+    assert err.value.exit_code == 2
+    monkeypatch.setitem(sys.modules, "resource", None)
+    with pytest.raises(InputError, match=r"^sweep.yaml: max_memory: this platform cannot limit"):
+        parse_limits({"max_memory": "1GB"}, "sweep.yaml")
+    assert parse_limits({}, "sweep.yaml") == RunLimits()
