@@ -11,8 +11,8 @@ import threading
 from pathlib import Path
 
 import pytest
-
 from sweep_runners import make_sweep, quiet_run, store_rows
+
 from workbench.pipeline.limits import RunLimits
 from workbench.sweep.worker import RunTask, execute
 

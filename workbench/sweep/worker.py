@@ -285,8 +285,8 @@ def child_main(folder: str) -> None:
     task = pickle.loads((root / _CHILD_TASK).read_bytes())
     if task.runner == DEFAULT_RUNNER:
         # What a warm worker's thread has loaded already, loaded before the run's clock starts.
-        import workbench.config  # noqa: F401
-        import workbench.pipeline.fit  # noqa: F401
+        import workbench.config
+        import workbench.pipeline.fit
     load_runner(task.runner)
     outcome = _run_in(task, root / _CHILD_RUN)
     staged = root / (_CHILD_OUTCOME + ".partial")
