@@ -1,4 +1,5 @@
-"""How much the prediction moves per additional 1 of an input: the numbers behind the effect sentences.
+"""How much the prediction moves per additional unit of an input (per percentage point of a percentage
+column): the numbers behind the effect sentences.
 
 "One more" is 1 of the input, except for an input written as percentages (result.json's
 ``data.percent_columns``: ``23.2%`` read as 0.232), where 1 would be 100 percentage points: its
