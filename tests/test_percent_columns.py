@@ -146,3 +146,34 @@ def test_careful_per_cell_path_notes_percentages_too():
     assert percent == ["Share"]
     assert warnings == [w for w in warnings if "'Mixed'" in w and "row 2: 12%" in w and "row 3: 0.4" in w]
     assert len(warnings) == 1
+
+
+def _glob_fit(folder, files: dict[str, list]) -> dict:
+    from workbench.config import load_config
+    from workbench.pipeline.fit import run_fit
+
+    (folder / "parts").mkdir()
+    for name, rows in files.items():
+        write_csv(folder / "parts", name, "Discount,Units", rows)
+    config = write_config(folder, """
+        name: glob
+        data: {path: parts/*.csv}
+        model: {type: linear, inputs: [Discount], target: Units}
+        output: {dir: out, plots: false}
+    """, name="glob.yaml")
+    run_fit(load_config(config), folder / "out", reports=False)
+    return json.loads((folder / "out" / "result.json").read_text(encoding="utf-8"))
+
+
+def test_a_glob_of_files_that_all_write_percentages_keeps_the_percent_column(tmp_path):
+    rows = _discount_rows()
+    result = _glob_fit(tmp_path, {"a.csv": rows[:20], "b.csv": rows[20:]})
+    assert result["data"]["percent_columns"] == ["Discount"]
+
+
+def test_a_glob_where_only_some_files_write_percentages_is_read_as_written_and_warned(tmp_path):
+    rows = _discount_rows()
+    as_fractions = [(f"{float(cell.rstrip('%')) / 100:.3f}", units) for cell, units in rows[20:]]
+    result = _glob_fit(tmp_path, {"a.csv": rows[:20], "b.csv": as_fractions})
+    assert result["data"]["percent_columns"] == []
+    assert any("'Discount' is written as percentages in a.csv but not in b.csv" in w for w in result["warnings"])

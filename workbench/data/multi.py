@@ -98,8 +98,28 @@ def joined_account(files: list[Path], parts: list) -> dict:
     n_read = sum(p.n_rows_read for p in parts)
     account = RowAccount(n_read, sum(p.n for p in parts), dict(sorted(reasons.items(), key=lambda kv: -kv[1])),
                          first_row)
+    percent, percent_warnings = _joined_percent_columns(files, parts)
+    warnings = list(dict.fromkeys(w for part in parts for w in getattr(part, "warnings", ()) or ()))
     return {"n_rows_read": n_read, "n_dropped": sum(p.n_dropped for p in parts),
-            "dropped": dropped[:MAX_DROPPED_LISTED], "sha256": digest, "account": account}
+            "dropped": dropped[:MAX_DROPPED_LISTED], "sha256": digest, "account": account,
+            "warnings": warnings + percent_warnings, "percent_columns": percent,
+            "date_formats": dict(getattr(parts[0], "date_formats", {}) or {})}
+
+
+def _joined_percent_columns(files: list[Path], parts: list) -> tuple[list[str], list[str]]:
+    """The columns every file writes as percentages, and a warning for each column that only some
+    files write so (read as written: the report then states its effect per 1, not per point)."""
+    listed = [list(getattr(part, "percent_columns", ()) or ()) for part in parts]
+    names = list(dict.fromkeys(name for names in listed for name in names))
+    everywhere = [name for name in names if all(name in names_of for names_of in listed)]
+    warnings = []
+    for name in names:
+        if name not in everywhere:
+            with_percent = next(f.name for f, names_of in zip(files, listed) if name in names_of)
+            without = next(f.name for f, names_of in zip(files, listed) if name not in names_of)
+            warnings.append(f"column {name!r} is written as percentages in {with_percent} but not in {without}: "
+                            f"read as written, and its effect is stated per 1, not per percentage point")
+    return everywhere, warnings
 
 
 def glob_levels(options, columns, most: int, hint: str = "", where: str = "model.categorical") -> dict[str, list[str]]:

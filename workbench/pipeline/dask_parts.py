@@ -45,6 +45,7 @@ class FileSurvey:
     date_formats: dict
     header_row: int
     warnings: list
+    percent_columns: list
 
 
 @dataclass
@@ -166,7 +167,7 @@ class FilePart:
         self.facts = FileSurvey(dataset.n, dataset.n_rows_read, dataset.n_dropped, list(dataset.dropped),
                                 dataset.summary, dataset.sha256, list(dataset.all_columns), dict(dataset.date_columns),
                                 dict(getattr(dataset, "date_formats", {}) or {}), dataset.header_row,
-                                list(dataset.warnings))
+                                list(dataset.warnings), list(dataset.percent_columns))
 
     def survey(self) -> FileSurvey:
         return self.facts
