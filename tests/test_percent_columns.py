@@ -177,3 +177,44 @@ def test_a_glob_where_only_some_files_write_percentages_is_read_as_written_and_w
     result = _glob_fit(tmp_path, {"a.csv": rows[:20], "b.csv": as_fractions})
     assert result["data"]["percent_columns"] == []
     assert any("'Discount' is written as percentages in a.csv but not in b.csv" in w for w in result["warnings"])
+
+
+def _workbook(path, formats: dict[int, str]):
+    import openpyxl
+
+    rng = np.random.default_rng(3)
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["Discount", "Markup", "Units"])
+    for i in range(40):
+        discount, markup = float(rng.uniform(0, 0.4)), float(rng.uniform(5, 30))
+        sheet.append([discount, markup, 50 + 76.6 * discount + 0.5 * markup + float(rng.normal(0, 1))])
+        for column, fmt in formats.items():
+            sheet.cell(row=i + 2, column=column).number_format = fmt
+    book.save(path)
+
+
+def test_an_excel_column_shown_as_percentages_is_a_percent_column(tmp_path):
+    from workbench.config import load_config
+    from workbench.pipeline.fit import run_fit
+
+    _workbook(tmp_path / "sales.xlsx", {1: "0.0%", 2: '0"%"'})     # Markup: a literal %, not ×100
+    config = write_config(tmp_path, """
+        name: xl
+        data: {path: sales.xlsx}
+        model: {type: linear, inputs: [Discount, Markup], target: Units}
+        output: {dir: out, plots: false}
+    """, name="xl.yaml")
+    run_fit(load_config(config), tmp_path / "out", reports=False)
+    result = json.loads((tmp_path / "out" / "result.json").read_text(encoding="utf-8"))
+    assert result["data"]["percent_columns"] == ["Discount"]
+    assert result["params"]["coef_Discount"] == pytest.approx(76.6, rel=0.05)    # read as stored: 0.232
+
+
+def test_a_percent_number_is_a_float_that_survives_pickling():
+    import pickle
+
+    from workbench.data.cells import PercentNumber
+
+    value = pickle.loads(pickle.dumps(PercentNumber(0.232)))
+    assert isinstance(value, PercentNumber) and value == 0.232 and float(value) * 2 == 0.464

@@ -26,7 +26,7 @@ from functools import lru_cache
 import numpy as np
 
 __all__ = ["OK", "MISSING", "BAD", "NOT_FINITE", "FORMULA", "UNSEEN", "MISSING_TEXT", "Converted", "Unusable",
-           "parse_number", "convert_numbers", "convert_texts", "convert_stored", "is_missing"]
+           "PercentNumber", "parse_number", "convert_numbers", "convert_texts", "convert_stored", "is_missing"]
 
 OK, MISSING, BAD, NOT_FINITE, FORMULA, UNSEEN = 0, 1, 2, 3, 4, 5     # BAD and above: unreadable
 MISSING_TEXT = frozenset({"", "na", "n/a", "#n/a", "null", "none", "-", "--", "—", "–"})
@@ -54,6 +54,16 @@ class Unusable(str):
 
     def __reduce__(self):
         return Unusable, (str(self), self.status)
+
+
+class PercentNumber(float):
+    """A number an Excel cell shows as a percentage (stored 0.232, shown 23.2%): a float like any
+    other, marked so that the column is known to be written in percentages."""
+
+    __slots__ = ()
+
+    def __reduce__(self):
+        return PercentNumber, (float(self),)
 
 
 def is_missing(cell: object) -> bool:

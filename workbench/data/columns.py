@@ -19,8 +19,8 @@ import re
 import numpy as np
 
 from workbench.data.arrow import TextView, bool_array, bool_values, holds_byte, string_array, valid_mask
-from workbench.data.cells import (MISSING_TEXT, OK, Converted, Unusable, convert_numbers, convert_stored, convert_texts,
-                                  is_missing)
+from workbench.data.cells import (MISSING_TEXT, OK, Converted, PercentNumber, Unusable, convert_numbers, convert_stored,
+                                  convert_texts, is_missing)
 from workbench.data.dates import ISO, convert_dates, infer_format, looks_like_dates
 from workbench.data.separators import (GROUP_SPACES, Convention, PlainRead, column_votes, decide_convention,
                                        plain_number_votes, text_cores)
@@ -88,7 +88,8 @@ def _percent_marks(raw: RawTable, name: str) -> np.ndarray | None:
     if array is not None:
         return None
     ends = re.compile(_PERCENT_END)
-    marks = np.fromiter((isinstance(cell, str) and ends.search(cell.strip()) is not None
+    marks = np.fromiter((isinstance(cell, PercentNumber)
+                         or (isinstance(cell, str) and ends.search(cell.strip()) is not None)
                          for cell in raw.cells[name]), dtype=bool, count=len(raw.cells[name]))
     return marks if marks.any() else None
 

@@ -16,7 +16,7 @@ import re
 import zipfile
 from pathlib import Path
 
-from workbench.data.cells import FORMULA, Unusable
+from workbench.data.cells import FORMULA, PercentNumber, Unusable
 from workbench.errors import InputError, did_you_mean
 
 __all__ = ["excel_rows", "choose_sheet"]
@@ -44,6 +44,7 @@ def excel_rows(data: bytes, path: Path, sheet, where: str) -> tuple[list[list], 
     grid = [[_cell(v) for v in values] for values in frame.itertuples(index=False, name=None)]
     if any(cell is None for row in grid for cell in row) and _has_formulas(data):
         _mark_unsaved_formulas(grid, data, chosen)
+    _mark_percent_columns(grid, data, chosen)
     rows, numbers = [], []
     for number, cells in enumerate(grid, start=1):
         if any(cell is not None for cell in cells):
@@ -86,6 +87,46 @@ def _mark_unsaved_formulas(grid: list[list], data: bytes, sheet: str) -> None:
                     cells[j] = Unusable(text, FORMULA)
     finally:
         book.close()
+
+
+FORMAT_ROWS = 1000      # rows whose number formats decide whether a column is shown as percentages
+
+
+def _mark_percent_columns(grid: list[list], data: bytes, sheet: str) -> None:
+    """Mark as ``PercentNumber`` the numbers of every column whose numbers Excel shows as
+    percentages (a ``%`` in the number format of each number in the first ``FORMAT_ROWS`` rows:
+    the formats of a column are one style in practice, and reading every cell's would double the
+    time of a large sheet)."""
+    import openpyxl
+
+    try:
+        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception:                  # noqa: BLE001 - pandas read the sheet; formats are a nicety
+        return
+    try:
+        shown, numbers = {}, {}
+        for cells in book[sheet].iter_rows(min_row=1, max_row=min(len(grid), FORMAT_ROWS)):
+            for j, cell in enumerate(cells):
+                value = getattr(cell, "value", None)
+                if isinstance(value, (int, float)) and not isinstance(value, bool):
+                    numbers[j] = numbers.get(j, 0) + 1
+                    shown[j] = shown.get(j, 0) + _scales_by_100(str(getattr(cell, "number_format", "") or ""))
+    finally:
+        book.close()
+    percent = [j for j, count in numbers.items() if shown.get(j) == count]
+    for row in grid:
+        for j in percent:
+            if j < len(row) and isinstance(row[j], (int, float)) and not isinstance(row[j], bool):
+                row[j] = PercentNumber(row[j])
+
+
+_LITERALS = re.compile(r'"[^"]*"|\\.')
+
+
+def _scales_by_100(number_format: str) -> bool:
+    """Whether a number format shows its value times 100 with a % (``0.0%``), not a literal
+    percent sign after the value itself (``0"%"``, ``0\\%``)."""
+    return "%" in _LITERALS.sub("", number_format)
 
 
 def choose_sheet(names: list[str], sheet, path: Path, where: str) -> str:
