@@ -126,8 +126,8 @@ def _converged(options: Options, f: float, f_new: float, g: np.ndarray, s: np.nd
         return f"largest gradient {gmax:.3g} at or below gtol {gtol:g} relative to the loss after {steps(step)}"
     decrease = (f - f_new) / max(abs(f), abs(f_new), 1e-300)
     if decrease < 0:  # only an approximate-Wolfe step (linesearch) may rise, and only by rounding
-        return (f"the loss changed by no more than its rounding error ({-decrease:.3g} relative, at or "
-                f"below ftol {ftol:g}) after {steps(step)}")
+        return (f"the loss changed by no more than its rounding error ({-decrease:.3g} relative) after "
+                f"{steps(step)}: at a minimum to rounding precision")
     if decrease <= ftol:
         return f"relative loss decrease {decrease:.3g} at or below ftol {ftol:g} after {steps(step)}"
     move = float(np.max(np.abs(s)))
