@@ -207,8 +207,12 @@ class Predictor:
         ``reading`` replaces data options such as ``decimal``). A fit that did not converge is
         refused unless ``force`` (``check_status``)."""
         from workbench.data import load_dataset
+        from workbench.data.multi import is_pattern, matching_files
         from workbench.data.source import read_raw
 
+        if is_pattern(path) and not Path(path).is_file():      # a glob: each file read and predicted on its own
+            files = matching_files(Path(path), "data")
+            return _joined([(f, self.predict_file(f, sheet, force=force, **reading)) for f in files])
         status_warnings = self.check_status(force)
 
         options, _, _ = self._model_data(Path(path), sheet, reading)
@@ -352,6 +356,22 @@ class Predictor:
             with np.errstate(invalid="ignore"):
                 outside |= usable & ((values < lo - slack) | (values > hi + slack))
         return outside
+
+
+def _joined(parts: list[tuple[Path, Prediction]]) -> Prediction:
+    """The predictions of several files as one, the rows in file order with a ``file`` column first;
+    each file's own warnings named by the file (the fit's status warning once)."""
+    import pandas as pd
+
+    frames, warnings = [], []
+    for path, part in parts:
+        frame = part.frame.copy()
+        frame.insert(0, "file" if "file" not in frame.columns else "source_file", path.name)
+        frames.append(frame)
+        warnings += [w if w.startswith("the fit did not converge") else f"{path.name}: {w}" for w in part.warnings]
+    first = parts[0][1]
+    return Prediction(pd.concat(frames), np.concatenate([part.values for _, part in parts]),
+                      list(dict.fromkeys(warnings)), first.main, first.added)
 
 
 def _unpredicted(dataset, count: int, n_rows: int) -> str:
