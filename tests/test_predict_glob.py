@@ -37,3 +37,24 @@ def test_every_file_of_a_glob_gets_its_own_predictions(tmp_path):
         one_by_one += pd.read_csv(single)["prediction"].tolist()
     assert np.allclose(joined["prediction"], one_by_one, rtol=0, atol=0)
     assert "6 of 6 rows predicted" in done.stdout
+
+
+def test_a_percentage_input_given_as_plain_numbers_is_warned_about(tmp_path):
+    rng = np.random.default_rng(12)
+    share = rng.uniform(0.05, 0.4, 40)
+    units = 20 + 30 * share + rng.normal(0, 0.5, 40)
+    pd.DataFrame({"share": [f"{100 * v:.1f}%" for v in share], "units": units}).to_csv(tmp_path / "fit.csv",
+                                                                                        index=False)
+    config = write_config(tmp_path, f"""
+        data: {tmp_path / 'fit.csv'}
+        model: {{type: linear, inputs: [share], target: units}}
+        output: {{plots: false}}
+        """, name="fit.yaml")
+    assert run_cli("fit", str(config), "--out", str(tmp_path / "run"), "--no-reports", "-q").returncode == 0
+    pd.DataFrame({"share": ["23.2%", "50%"]}).to_csv(tmp_path / "ok.csv", index=False)
+    pd.DataFrame({"share": [23.2, 50.0]}).to_csv(tmp_path / "plain.csv", index=False)
+
+    fine = run_cli("predict", str(tmp_path / "run"), str(tmp_path / "ok.csv"), "--out", str(tmp_path / "a.csv"))
+    warned = run_cli("predict", str(tmp_path / "run"), str(tmp_path / "plain.csv"), "--out", str(tmp_path / "b.csv"))
+    assert fine.returncode == 0 and "percentages" not in fine.stderr
+    assert warned.returncode == 0 and "plain.csv column 'share' holds plain numbers" in warned.stderr

@@ -231,7 +231,17 @@ class Predictor:
         usable = np.zeros(n_rows, dtype=bool)
         usable[at] = True
         warnings = [] if usable.all() else [_unpredicted(dataset, int((~usable).sum()), n_rows)]
+        warnings += list(dataset.warnings) + self._percent_scale(dataset, Path(path))
         return self._finish(frame, columns, usable, status_warnings + warnings)
+
+    def _percent_scale(self, dataset, path: Path) -> list[str]:
+        """A warning for each input the fit read as percentages (23.2% as 0.232) that this file
+        writes as plain numbers: 23.2 is then 23.2, a hundred times the fitted scale."""
+        fitted = (self.result.get("data") or {}).get("percent_columns") or []
+        now = set(getattr(dataset, "percent_columns", ()) or ())
+        return [f"{path.name} column {name!r} holds plain numbers, but the fit read it as percentages "
+                f"(23.2% as 0.232): a plain 23.2 is read as 23.2, a hundred times that scale; write the "
+                f"values with % (or as fractions)" for name in fitted if name in self.inputs and name not in now]
 
     def _require_columns(self, raw, options) -> None:
         from workbench.formula.table import parse_table_expression
