@@ -42,3 +42,17 @@ def test_any_text_is_kept_and_fits(text, room):
     lines = break_lines(text, room, width)
     assert "".join(lines).replace(" ", "") == text.replace(" ", "")
     assert all(width(line) <= room for line in lines)
+
+
+def test_japanese_table_cells_are_cut_between_wide_characters(tmp_path):
+    from workbench.report.blocks import ReportContent
+    from workbench.report.i18n import translator
+    from workbench.report.pdf import _cells_broken, _Document
+
+    content = ReportContent(language="ja", title="t", subtitle="", manager=[], appendix=[], footer="")
+    doc = _Document(content, translator("ja"))
+    doc.font(8.5)
+    cell = "−123,883,496〜−122,392,261"
+    room = doc.pdf.get_string_width(cell) * 0.6
+    (broken,) = _cells_broken(doc, [cell], [room])
+    assert broken.split("\n") == ["−123,883,496〜", "−122,392,261"]

@@ -179,14 +179,27 @@ def _table(doc: _Document, block: Table) -> None:
                    first_row_as_headings=True, repeat_headings=1, cell_fill_mode="NONE") as table:
         pdf.set_draw_color(190, 198, 210)
         pdf.set_line_width(0.2)
-        table.row(list(block.columns))
+        rooms = [w - 2 * padding - 0.3 for w in widths]
+        doc.font(size, bold=True)
+        table.row(_cells_broken(doc, list(block.columns), rooms))
+        doc.font(size)
         for row in block.rows:
             cells = [str(c) for c in row] + [""] * (len(block.columns) - len(row))
-            table.row(cells[:len(block.columns)])
+            table.row(_cells_broken(doc, cells[:len(block.columns)], rooms))
     pdf.ln(1.5)
     if block.caption:
         doc.text(block.caption, SIZES["caption"], MUTED)
     pdf.ln(1.5)
+
+
+def _cells_broken(doc: _Document, cells: list[str], rooms: list[float]) -> list[str]:
+    """Japanese cells cut into lines between wide characters, never inside a number (as the
+    paragraphs are: ``line_breaks``), in the font set now; other languages wrap at spaces."""
+    if doc.wrap != "CHAR":
+        return cells
+    measure = doc.pdf.get_string_width
+    return ["\n".join(break_lines(cell, room, measure)) if measure(cell) > room else cell
+            for cell, room in zip(cells, rooms)]
 
 
 def _image_size(path: Path) -> tuple[int, int]:
