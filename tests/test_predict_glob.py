@@ -58,3 +58,27 @@ def test_a_percentage_input_given_as_plain_numbers_is_warned_about(tmp_path):
     warned = run_cli("predict", str(tmp_path / "run"), str(tmp_path / "plain.csv"), "--out", str(tmp_path / "b.csv"))
     assert fine.returncode == 0 and "percentages" not in fine.stderr
     assert warned.returncode == 0 and "plain.csv column 'share' holds plain numbers" in warned.stderr
+
+
+def test_new_rows_that_cannot_decide_their_decimal_mark_take_the_fits(tmp_path):
+    rng = np.random.default_rng(13)
+    price = rng.uniform(1000, 5000, 40)
+    units = 10 + 0.01 * price + rng.normal(0, 0.5, 40)
+    european = [f"{p:,.2f}".replace(",", "X").replace(".", ",").replace("X", ".") for p in price]
+    pd.DataFrame({"price": european, "units": [f"{u:.3f}".replace(".", ",") for u in units]}).to_csv(
+        tmp_path / "fit.csv", sep=";", index=False)
+    config = write_config(tmp_path, f"""
+        data: {tmp_path / 'fit.csv'}
+        model: {{type: linear, inputs: [price], target: units}}
+        output: {{plots: false}}
+        """, name="fit.yaml")
+    assert run_cli("fit", str(config), "--out", str(tmp_path / "run"), "--no-reports", "-q").returncode == 0
+    (tmp_path / "new.csv").write_text("price\n1.234\n2.500\n", encoding="utf-8")     # alone: 1.234 or 1234?
+
+    done = run_cli("predict", str(tmp_path / "run"), str(tmp_path / "new.csv"), "--out", str(tmp_path / "p.csv"))
+    assert done.returncode == 0, done.stderr
+    assert pd.read_csv(tmp_path / "p.csv", dtype=str)["price"].tolist() == ["1.234", "2.500"]   # as written
+    predicted = pd.read_csv(tmp_path / "p.csv")["prediction"].to_numpy()
+    fit = __import__("json").loads((tmp_path / "run" / "result.json").read_text(encoding="utf-8"))
+    expected = fit["params"]["intercept"] + fit["params"]["coef_price"] * np.array([1234.0, 2500.0])
+    assert np.allclose(predicted, expected)

@@ -33,9 +33,11 @@ _PERCENT_END = r"%\s*\)?$"     # 12% and the accounting negative (12%)
 
 
 def convert_columns(raw: RawTable, names: list[str], options: DataConfig, where: str,
-                    formats: dict[str, str] | None = None) -> tuple[dict[str, Converted], dict[str, str], set[str]]:
+                    formats: dict[str, str] | None = None,
+                    decided: dict | None = None) -> tuple[dict[str, Converted], dict[str, str], set[str]]:
     """Each named column converted; the ISO origin of each date column; the date columns.
-    ``formats``, when given, receives the format each date column was read with (given or inferred)."""
+    ``formats``, when given, receives the format each date column was read with (given or inferred);
+    ``decided`` receives the decimal mark the number columns were read with (key ``decimal``)."""
     date_names = [n for n in names if n in options.dates or _is_date_column(raw, n)]
     converted, origins = {}, {}
     for name in date_names:
@@ -46,6 +48,8 @@ def convert_columns(raw: RawTable, names: list[str], options: DataConfig, where:
             formats[name] = fmt
     number_names = [n for n in names if n not in date_names]
     convention, read_plainly = _convention(raw, number_names, options, where)
+    if decided is not None and number_names:
+        decided["decimal"] = convention.decimal
     for name in number_names:
         plain = read_plainly.pop(name, None)
         converted[name] = _number_column(raw, name, convention, plain.values if _holds(plain, convention) else None)
@@ -184,7 +188,8 @@ def _convention(raw: RawTable, names: list[str], options: DataConfig, where: str
 
     read_plainly: dict[str, PlainRead] = {}
     convention = decide_convention(_votes(raw, names, read_plainly), delimiter=raw.delimiter, decimal=None,
-                                   thousands=options.thousands, filename=raw.path.name, where=where, others=others)
+                                   thousands=options.thousands, filename=raw.path.name, where=where, others=others,
+                                   fallback=getattr(options, "decimal_fallback", None))
     return convention, read_plainly
 
 

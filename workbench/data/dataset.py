@@ -52,6 +52,7 @@ class Dataset:
     warnings: list[str] = field(default_factory=list)   # about the data (derived columns' quoted texts)
     date_formats: dict[str, str] = field(default_factory=dict)   # date column -> format it was read with
     percent_columns: list[str] = field(default_factory=list)     # used columns written as 23.2% (read 0.232)
+    decimal_mark: str | None = None         # the decimal mark the number columns were read with
 
     @property
     def summary(self) -> dict:
@@ -145,7 +146,8 @@ def _load_file(options, columns: Sequence[str], source_where: str) -> Dataset:
     condition = _parse_where(options.where, raw, source_where)
     needed = list(dict.fromkeys(wanted + list(condition.names if condition else ())))
     formats = dict(getattr(raw, "date_formats", {}))
-    converted, origins, date_names = convert_columns(raw, needed, options, source_where, formats)
+    decided: dict = {}
+    converted, origins, date_names = convert_columns(raw, needed, options, source_where, formats, decided)
     for name in needed:
         _check_usable(raw, name, converted[name], name in date_names, source_where)
     n = len(raw.row_numbers)
@@ -169,6 +171,7 @@ def _load_file(options, columns: Sequence[str], source_where: str) -> Dataset:
                    path=raw.path, sheet=raw.sheet, sha256=raw.sha256, all_columns=list(raw.names),
                    header_row=raw.header_row, account=account,
                    warnings=[*getattr(raw, "warnings", ()), *percent_warnings], date_formats=formats,
+                   decimal_mark=decided.get("decimal"),
                    percent_columns=percent)
 
 

@@ -103,7 +103,8 @@ def joined_account(files: list[Path], parts: list) -> dict:
     return {"n_rows_read": n_read, "n_dropped": sum(p.n_dropped for p in parts),
             "dropped": dropped[:MAX_DROPPED_LISTED], "sha256": digest, "account": account,
             "warnings": warnings + percent_warnings, "percent_columns": percent,
-            "date_formats": dict(getattr(parts[0], "date_formats", {}) or {})}
+            "date_formats": dict(getattr(parts[0], "date_formats", {}) or {}),
+            "decimal_mark": getattr(parts[0], "decimal_mark", None)}
 
 
 def _joined_percent_columns(files: list[Path], parts: list) -> tuple[list[str], list[str]]:

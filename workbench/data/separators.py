@@ -217,12 +217,14 @@ class Sample:
 
 def decide_convention(evidence: list[tuple[Votes, str, np.ndarray, list[str]]], *, delimiter: str | None,
                       decimal: str | None, thousands: str | None, filename: str, where: str,
-                      others: Callable[[], list] = list) -> Convention:
+                      others: Callable[[], list] = list, fallback: str | None = None) -> Convention:
     """The file's convention from every column's votes.
 
     ``evidence`` holds, per used column: its votes, its name, the spreadsheet row of each text
     value and the texts. When they prove nothing, ``others()`` gives the same for the file's other
     columns, which decide only when they agree. ``decimal``/``thousands`` given are taken as they are.
+    ``fallback``: the decimal mark to take when nothing decides it (``workbench predict``: the one
+    the fit's data proved), instead of stopping.
     """
     if decimal:
         return Convention(decimal, thousands)
@@ -249,6 +251,8 @@ def decide_convention(evidence: list[tuple[Votes, str, np.ndarray, list[str]]], 
                   if (v.dot_only is None) != (v.comma_only is None)}
         if len(proven) == 1:
             return Convention(proven.pop(), thousands)
+        if fallback:
+            return Convention(fallback, thousands)
     for sample, has_comma in unsure:
         if has_comma or delimiter != ",":
             raise InputError(f"{filename} {sample}: is that number written with a decimal comma or a "

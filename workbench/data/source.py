@@ -66,6 +66,7 @@ class DataConfig:
     derive: dict[str, str] = field(default_factory=dict)    # new column -> expression (derive.py)
     categorical: dict[str, list] = field(default_factory=dict)  # column -> levels, reference first
     check_texts: bool = True            # derive: quoted text must be a value of its column (text_values.py)
+    decimal_fallback: str | None = None  # predict: the decimal mark of the fit's data, when the rows cannot decide
 
 
 @dataclass(frozen=True)

@@ -139,7 +139,10 @@ class Predictor:
                                        unreadable="drop", max_dropped=1.0, derive=self._needed_derive(),
                                        dates=self._dates_with_origins(), **dict(reading or {}))
             config = dataclasses.replace(config, data=data)
-        return model_data(config, self.spec.get("levels") or None)
+        options, model_config, levels = model_data(config, self.spec.get("levels") or None)
+        if data_path is not None:       # new rows that cannot decide their decimal mark take the fit's
+            options.decimal_fallback = self.spec.get("decimal_mark")
+        return options, model_config, levels
 
     def _dates_with_origins(self) -> dict:
         """The fit's date columns with the origins their days counted from and the formats it read

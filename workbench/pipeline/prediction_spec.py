@@ -47,6 +47,7 @@ def prediction_spec(prepared, unc, residual: np.ndarray) -> dict:
             "inputs": list(model.inputs), "target": model.target, "binary": bool(model.binary),
             "least_squares": bool(prepared.loss.is_least_squares), "date_origins": dict(dataset.date_columns),
             "date_formats": dict(getattr(dataset, "date_formats", {}) or {}),
+            "decimal_mark": getattr(dataset, "decimal_mark", None),
             "levels": dict(getattr(prepared, "levels", {}) or {}), "input_ranges": ranges,
             "free": scalar_names(prepared), "covariance": covariance, "residual_variance": residual_variance,
             "dof": int(unc.dof), "model_state": state}
