@@ -375,6 +375,7 @@ def _table(rows, numbers, header_row, path: Path, where: str):
     if not body:
         raise InputError(f"{path.name} has a header (row {numbers[at]}) but no data rows below it",
                          where=f"{where}.path")
+    _refuse_ragged_rows(rows[at], numbers[at], body, path, where)
     width = max(len(rows[at]), *(len(row) for _, row in body))
     header = list(rows[at]) + [None] * (width - len(rows[at]))
     grid = np.empty((len(body), width), dtype=object)
@@ -383,6 +384,20 @@ def _table(rows, numbers, header_row, path: Path, where: str):
     named = column_names(header, lambda j: all(c is None for c in grid[:, j]))
     return (numbers[at], tuple(name for _, name in named), {name: grid[:, j] for j, name in named},
             np.array([n for n, _ in body], dtype=int))
+
+
+def _refuse_ragged_rows(header: list, header_number: int, body: list, path: Path, where: str) -> None:
+    """Some rows, not all, with values right of the header's last name: a value with an unquoted
+    separator (``3,1,234`` for 3 and 1,234) shifts what follows, so reading on would be wrong."""
+    named = max((j + 1 for j, cell in enumerate(header) if cell is not None), default=0)
+    ragged = [(n, row) for n, row in body if any(cell is not None for cell in row[named:])]
+    if ragged and len(ragged) < len(body):
+        number, row = ragged[0]
+        fields = max(j + 1 for j, cell in enumerate(row) if cell is not None)
+        raise InputError(f"{path.name} row {number} has {fields} values but the header (row {header_number}) "
+                         f"names {named} columns: a value with an unquoted separator (1,234 in a comma-"
+                         f"separated file) shifts the values after it; quote such values, or set "
+                         f"{where}.delimiter", where=f"{where}.path")
 
 
 def column_names(header: list, is_empty) -> list[tuple[int, str]]:

@@ -1,0 +1,26 @@
+"""A row with more values than the header names, when other rows have none there, is exit 2
+naming the row: an unquoted thousands separator (3,1,234) would otherwise shift 1,234 into 1 and 234."""
+
+from cli_helpers import run_cli, write_config
+
+
+def _fit(tmp_path, text: str):
+    (tmp_path / "d.csv").write_text(text, encoding="utf-8")
+    config = write_config(tmp_path, """
+        data: {path: d.csv}
+        model: {type: linear, inputs: [x], target: y}
+        output: {plots: false}
+        """, name="c.yaml")
+    return run_cli("fit", str(config), "--out", str(tmp_path / "out"), "--no-reports", "-q")
+
+
+def test_a_row_with_an_extra_value_is_refused_naming_it(tmp_path):
+    done = _fit(tmp_path, "x,y\n1,2\n2,4\n3,1,234\n4,8\n5,10\n")
+    assert done.returncode == 2
+    assert "d.csv row 4 has 3 values but the header (row 1) names 2 columns" in done.stderr
+    assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
+def test_trailing_empty_fields_and_an_unnamed_column_on_every_row_are_read_as_before(tmp_path):
+    assert _fit(tmp_path, "x,y,\n1,2,\n2,4,\n3,6.1,\n4,8,\n").returncode == 0
+    assert _fit(tmp_path, "x,y\n1,2,a\n2,4,b\n3,6.1,c\n4,8,d\n").returncode == 0
