@@ -25,3 +25,13 @@ def test_row_counts_are_grouped_like_every_other_number():
 
     rows = measure_rows({"n": 300000, "rmse": 4.183}, None, ("rmse", "n"), translator("ja"), "Units", None)
     assert dict((label, value) for label, value, _ in rows)[translator("ja")("measure.n")] == "300,000"
+
+
+def test_odds_ratios_near_one_show_the_digits_that_part_them_from_one():
+    from workbench.report.effects import Effect
+    from workbench.report.sentences import effect_sentence
+
+    effect = Effect("Preis", "odds_ratio", 1.00213, 0.0001, 1.0019, 1.0023, 1.0)
+    sentence = effect_sentence(effect, "Kauf", translator("en"))
+    assert "1.0021" in sentence and "1.0019" in sentence and "1.0023" in sentence
+    assert "1.00 to 1.00" not in sentence

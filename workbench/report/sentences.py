@@ -24,6 +24,8 @@ Console notes (starting values, options an optimizer ignores) are not sentences 
 
 from __future__ import annotations
 
+import math
+
 from workbench.report.effects import Effect
 from workbench.report.stops import stop_sentence
 from workbench.report.text import names_list, number, percent, share_text, unit_suffix
@@ -122,7 +124,9 @@ def effect_sentence(effect: Effect, target: str, tr, units: dict | None = None, 
         return tr("effect.unmeasured", **fields)
     way = "up" if effect.direction > 0 else "down"
     if effect.kind == "odds_ratio":
-        fields.update(ratio=number(effect.value, 3), low=number(effect.low, 3), high=number(effect.high, 3))
+        digits = _ratio_digits(effect.value, effect.low, effect.high)
+        fields.update(ratio=number(effect.value, digits), low=number(effect.low, digits),
+                      high=number(effect.high, digits))
         return tr(f"effect.odds.{way}" if effect.clear else "effect.odds.none", **fields)
     if effect.kind == "probability":
         fields.update(points=number(abs(effect.value) * 100, 3), low=number(effect.low * 100, 3),
@@ -132,6 +136,16 @@ def effect_sentence(effect: Effect, target: str, tr, units: dict | None = None, 
         return tr("effect.none", low=number(effect.low, 3), high=number(effect.high, 3), **fields)
     amount = number(abs(effect.value), 3) + unit_suffix(units.get(target), tr)
     return tr(f"effect.{effect.kind}.{way}", amount=amount, spread=number(effect.stderr, 2), **fields)
+
+
+def _ratio_digits(*ratios: float | None) -> int:
+    """Significant digits that show how far odds ratios near 1 are from 1: 1.0021 (1.0019 to
+    1.0023), not 1.00 (1.00 to 1.00), for an input whose unit is small against its effect."""
+    digits = 3
+    for ratio in ratios:
+        if ratio is not None and math.isfinite(ratio) and 0 < abs(ratio - 1.0) < 0.1:
+            digits = max(digits, 2 + math.ceil(-math.log10(abs(ratio - 1.0))))
+    return min(digits, 7)
 
 
 def effect_sentences(effects: list[Effect], target: str, tr, units: dict | None = None,
