@@ -260,7 +260,7 @@ def test_validate_on_a_cluster_prints_the_tables_counts_and_closes_its_client(tm
         return client
 
     monkeypatch.setattr(dask_sums, "connect", recording)
-    done = run_cli("validate", str(tmp_path / "c.yaml"), "--set", f"execution.scheduler={cluster.scheduler_address}")
+    done = run_cli("validate", str(tmp_path / "c.yaml"), "--scheduler", cluster.scheduler_address)   # as fit takes it
     assert done.returncode == 0, done.stderr
     assert f"{TABLE_ROWS} rows read, {TABLE_ROWS} used, 0 dropped" in done.stdout
     assert f"validation {HELD_OUT} rows held out" in done.stdout

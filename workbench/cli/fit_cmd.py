@@ -6,7 +6,8 @@ import sys
 
 import click
 
-from workbench.cli.options import config_argument, out_option, quiet_option, set_option
+from workbench.cli.options import (config_argument, out_option, quiet_option, scheduler_option, set_option,
+                                   with_scheduler)
 
 
 @click.command("fit")
@@ -23,9 +24,7 @@ from workbench.cli.options import config_argument, out_option, quiet_option, set
 @click.option("--history", type=click.Path(dir_okay=False), default=None, metavar="PATH",
               help="Refit history (SQLite) to append the fit to and judge drift against (exit 5); "
                    "default: output.history of the config.")
-@click.option("--scheduler", default=None, metavar="ADDRESS",
-              help="Dask scheduler (tcp://host:8786) that computes the sums over the data's rows; "
-                   "default: execution.scheduler of the config, else this machine.")
+@scheduler_option
 def command(config: str, out: str | None, overrides: tuple[str, ...], quiet: bool, strict: bool,
             no_reports: bool, timeout: float | None, max_memory: str | None, history: str | None,
             scheduler: str | None) -> None:
@@ -51,9 +50,7 @@ def command(config: str, out: str | None, overrides: tuple[str, ...], quiet: boo
     low_memory = low_memory_warning(limits)
     if low_memory and not quiet:
         click.echo(f"warning: {low_memory}", err=True)
-    if scheduler:
-        overrides = (*overrides, f"execution.scheduler={scheduler}")
-    cfg = load_config(config, overrides)
+    cfg = load_config(config, with_scheduler(overrides, scheduler))
     out_dir = resolve_out_dir(cfg, out)
     drifted = None
     try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from workbench.cli.options import config_argument, set_option
+from workbench.cli.options import config_argument, scheduler_option, set_option, with_scheduler
 
 
 @click.command("validate")
@@ -12,14 +12,15 @@ from workbench.cli.options import config_argument, set_option
 @set_option
 @click.option("--show", is_flag=True, help="Print the resolved config as YAML (base files merged, ${VAR} "
               "filled in, --set applied, defaults written out) instead of checking the data.")
-def command(config: str, overrides: tuple[str, ...], show: bool) -> None:
+@scheduler_option
+def command(config: str, overrides: tuple[str, ...], show: bool, scheduler: str | None) -> None:
     """Check CONFIG and its data without fitting: rows used and dropped, columns, parameters
     with their starting values, the parsed formula. Exit status 0 when valid, 2 otherwise."""
     import numpy as np
 
     from workbench.config import load_config, to_yaml
 
-    cfg = load_config(config, overrides)
+    cfg = load_config(config, with_scheduler(overrides, scheduler))
     if show:
         click.echo(to_yaml(cfg), nl=False)
         return
