@@ -35,3 +35,10 @@ def test_odds_ratios_near_one_show_the_digits_that_part_them_from_one():
     sentence = effect_sentence(effect, "Kauf", translator("en"))
     assert "1.0021" in sentence and "1.0019" in sentence and "1.0023" in sentence
     assert "1.00 to 1.00" not in sentence
+
+
+def test_the_dropped_rows_sentence_groups_its_counts():
+    from workbench.data.summary import RowAccount
+
+    assert RowAccount(180000, 180000, {}, None).sentence() == "all 180,000 rows used"
+    assert RowAccount(12000, 10000, {"empty y": 2000}, 5).sentence().startswith("2,000 of 12,000 rows dropped")

@@ -46,8 +46,8 @@ class RowAccount:
 
     def sentence(self) -> str:
         if not self.total:
-            return f"all {self.rows_read} rows used"
-        return f"{self.total} of {self.rows_read} rows dropped: {self.reasons()}; first at row {self.first_row}"
+            return f"all {self.rows_read:,} rows used"
+        return f"{self.total:,} of {self.rows_read:,} rows dropped: {self.reasons()}; first at row {self.first_row}"
 
 
 def _plural(reason: str, count: int) -> str:
