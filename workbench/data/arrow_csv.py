@@ -25,7 +25,7 @@ from workbench.errors import InputError
 __all__ = ["read_text_table"]
 
 _SNIFF_LINES = 256          # lines decoded up front to choose the delimiter (the sniffer reads 200)
-_HEADER_SCAN_ROWS = 20      # as source._find_header
+_HEADER_SCAN_ROWS = 20      # as header.find_header
 _WIDEST = 4096              # columns a file may have on this path
 _BLOCK = 1 << 24            # bytes pyarrow parses at a time: at 1e7 x 21, 4 MiB blocks parse no faster once
 #                             joined, and their freed pieces raise the peak by 1.5 GB
@@ -182,7 +182,7 @@ def read_text_table(data: bytes, path: Path, delimiter_of, header_row: int | Non
 
 
 def _split_header(columns: list, numbers: np.ndarray, header_row: int | None, path: Path, where: str):
-    from workbench.data.source import column_names, find_header
+    from workbench.data.header import column_names, find_header
 
     if not len(numbers):
         raise InputError(f"{path.name} has no data: every row is empty", where=f"{where}.path")

@@ -80,7 +80,8 @@ def read_parquet(path: Path, limits: Mapping, where: str):
     import pyarrow.parquet as pq
 
     from workbench.data.arrow import LazyCells
-    from workbench.data.source import RawTable, column_names
+    from workbench.data.header import column_names
+    from workbench.data.source import RawTable
 
     check_regular_file(path, limits, where)
     try:

@@ -34,6 +34,7 @@ import numpy as np
 from workbench.data.arrow import LazyCells
 from workbench.data.cells import is_missing
 from workbench.data.files import check_workbook, read_bytes
+from workbench.data.header import rows_to_table
 from workbench.errors import InputError, did_you_mean
 
 __all__ = ["DataConfig", "RawTable", "as_data_config", "read_raw", "TEXT_SUFFIXES", "EXCEL_SUFFIXES",
@@ -44,7 +45,6 @@ EXCEL_SUFFIXES = (".xlsx", ".xlsm")
 PARQUET_SUFFIXES = (".parquet",)
 SUFFIXES = TEXT_SUFFIXES + EXCEL_SUFFIXES + PARQUET_SUFFIXES
 _DELIMITER_NAMES = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|", "space": " "}
-_HEADER_SCAN_ROWS = 20
 _CACHE: dict[tuple, tuple] = {}
 
 
@@ -244,7 +244,7 @@ def _parse(data: bytes, path: Path, options: DataConfig, where: str) -> tuple:
         from workbench.data.excel import excel_rows
 
         rows, numbers, sheet = excel_rows(data, path, options.sheet, where)
-        return (sheet, None, *_table(rows, numbers, options.header_row, path, where), False)
+        return (sheet, None, *rows_to_table(rows, numbers, options.header_row, path, where), False)
     if suffix not in TEXT_SUFFIXES:
         raise _unsupported(path, where)
     if options.sheet is not None:
@@ -256,7 +256,7 @@ def _parse(data: bytes, path: Path, options: DataConfig, where: str) -> tuple:
         header_row, names, columns, row_numbers, delimiter = fast
         return (None, delimiter, header_row, names, columns, row_numbers, True)
     rows, numbers, delimiter = _text_rows(data, path, options, where)
-    return (None, delimiter, *_table(rows, numbers, options.header_row, path, where), False)
+    return (None, delimiter, *rows_to_table(rows, numbers, options.header_row, path, where), False)
 
 
 def _read_bytes(path: Path, options: DataConfig, where: str) -> bytes:
@@ -336,84 +336,6 @@ def _text_rows(data: bytes, path: Path, options: DataConfig, where: str) -> tupl
     except csv.Error as exc:
         raise InputError(f"{path.name} line {reader.line_num}: {exc}", where=f"{where}.path") from None
     return rows, numbers, delimiter
-
-
-def find_header(rows: list[list], numbers: list[int], header_row: int | None, path: Path, where: str) -> int:
-    """Index into ``rows`` (the non-empty rows, numbered by ``numbers``) of the header row."""
-    if not rows:
-        raise InputError(f"{path.name} has no data: every row is empty", where=f"{where}.path")
-    if header_row is not None:
-        if header_row in numbers:
-            return numbers.index(header_row)
-        if header_row < numbers[-1]:
-            raise InputError(f"row {header_row} of {path.name} is empty", where=f"{where}.header_row")
-        raise InputError(f"{path.name} has no row {header_row} (its last row is {numbers[-1]})",
-                         where=f"{where}.header_row")
-    filled = [_filled(row) for row in rows[:_HEADER_SCAN_ROWS]]
-    return next(i for i, count in enumerate(filled) if count > max(filled) / 2)
-
-
-def _filled(row: list) -> int:
-    """How many cells of the row are not empty."""
-    return len(row) - row.count(None)
-
-
-def _header_name(cell: object) -> str | None:
-    if cell is None:
-        return None
-    if isinstance(cell, float) and cell.is_integer():
-        return str(int(cell))
-    if hasattr(cell, "isoformat"):
-        return cell.isoformat()
-    return " ".join(str(cell).split())
-
-
-def _table(rows, numbers, header_row, path: Path, where: str):
-    """(header row number, names, columns of cells, row numbers) of the data below the header."""
-    at = find_header(rows, numbers, header_row, path, where)
-    body = list(zip(numbers[at + 1:], rows[at + 1:]))
-    if not body:
-        raise InputError(f"{path.name} has a header (row {numbers[at]}) but no data rows below it",
-                         where=f"{where}.path")
-    _refuse_ragged_rows(rows[at], numbers[at], body, path, where)
-    width = max(len(rows[at]), *(len(row) for _, row in body))
-    header = list(rows[at]) + [None] * (width - len(rows[at]))
-    grid = np.empty((len(body), width), dtype=object)
-    for k, (_, row) in enumerate(body):
-        grid[k, :len(row)] = row
-    named = column_names(header, lambda j: all(c is None for c in grid[:, j]))
-    return (numbers[at], tuple(name for _, name in named), {name: grid[:, j] for j, name in named},
-            np.array([n for n, _ in body], dtype=int))
-
-
-def _refuse_ragged_rows(header: list, header_number: int, body: list, path: Path, where: str) -> None:
-    """Some rows, not all, with values right of the header's last name: a value with an unquoted
-    separator (``3,1,234`` for 3 and 1,234) shifts what follows, so reading on would be wrong."""
-    named = max((j + 1 for j, cell in enumerate(header) if cell is not None), default=0)
-    ragged = [(n, row) for n, row in body if any(cell is not None for cell in row[named:])]
-    if ragged and len(ragged) < len(body):
-        number, row = ragged[0]
-        fields = max(j + 1 for j, cell in enumerate(row) if cell is not None)
-        raise InputError(f"{path.name} row {number} has {fields} values but the header (row {header_number}) "
-                         f"names {named} columns: a value with an unquoted separator (1,234 in a comma-"
-                         f"separated file) shifts the values after it; quote such values, or set "
-                         f"{where}.delimiter", where=f"{where}.path")
-
-
-def column_names(header: list, is_empty) -> list[tuple[int, str]]:
-    """(position, unique name) of each column kept: header names cleaned, duplicates suffixed,
-    unnamed columns called ``column N`` unless ``is_empty(position)`` (then left out)."""
-    named, seen = [], {}
-    for j, cell in enumerate(header):
-        name = _header_name(cell)
-        if name is None:
-            if is_empty(j):
-                continue                   # an empty column, as exports often have on the right
-            name = f"column {j + 1}"
-        unique = name if name not in seen else f"{name}.{seen[name]}"
-        seen[name] = seen.get(name, 0) + 1
-        named.append((j, unique))
-    return named
 
 
 def _renamed(names, columns, renames: Mapping[str, str], path: Path, where: str):
