@@ -24,3 +24,13 @@ def test_a_row_with_an_extra_value_is_refused_naming_it(tmp_path):
 def test_trailing_empty_fields_and_an_unnamed_column_on_every_row_are_read_as_before(tmp_path):
     assert _fit(tmp_path, "x,y,\n1,2,\n2,4,\n3,6.1,\n4,8,\n").returncode == 0
     assert _fit(tmp_path, "x,y\n1,2,a\n2,4,b\n3,6.1,c\n4,8,d\n").returncode == 0
+
+
+def test_a_repeated_header_name_is_read_as_the_first_column_and_said(tmp_path):
+    import json
+
+    done = _fit(tmp_path, "x,x,y\n1,10,2\n2,20,4\n3,30,6.1\n4,40,8\n")
+    assert done.returncode == 0
+    result = json.loads((tmp_path / "out" / "result.json").read_text(encoding="utf-8"))
+    assert abs(result["params"]["coef_x"] - 2.0) < 0.1        # the first x (1..4), not the second (10..40): 0.2
+    assert any("has columns 'x' and 'x.1': the model reads 'x', the first" in w for w in result["warnings"])

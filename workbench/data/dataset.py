@@ -170,7 +170,8 @@ def _load_file(options, columns: Sequence[str], source_where: str) -> Dataset:
                    dropped=dropped, date_columns={k: v for k, v in origins.items() if k in needed},
                    path=raw.path, sheet=raw.sheet, sha256=raw.sha256, all_columns=list(raw.names),
                    header_row=raw.header_row, account=account,
-                   warnings=[*getattr(raw, "warnings", ()), *percent_warnings], date_formats=formats,
+                   warnings=[*getattr(raw, "warnings", ()), *percent_warnings, *_repeated_names(raw, needed)],
+                   date_formats=formats,
                    decimal_mark=decided.get("decimal"),
                    percent_columns=percent)
 
@@ -206,3 +207,10 @@ def numeric_columns(path: str | Path, sheet: str | int | None = None) -> list[st
         if n_ok and n_ok >= present / 2:
             numeric.append(name)
     return numeric
+
+
+def _repeated_names(raw, needed) -> list[str]:
+    """A warning for each used column whose name the header repeats: the model reads the first."""
+    return [f"{raw.path.name} has columns {name!r} and {name + '.1'!r}: the model reads {name!r}, the first "
+            f"(a header name repeated in a file is read with .1 added to the second); rename one if that is "
+            f"not the column meant" for name in needed if f"{name}.1" in raw.names]
