@@ -34,3 +34,14 @@ def test_a_repeated_header_name_is_read_as_the_first_column_and_said(tmp_path):
     result = json.loads((tmp_path / "out" / "result.json").read_text(encoding="utf-8"))
     assert abs(result["params"]["coef_x"] - 2.0) < 0.1        # the first x (1..4), not the second (10..40): 0.2
     assert any("has columns 'x' and 'x.1': the model reads 'x', the first" in w for w in result["warnings"])
+
+
+def test_an_unclosed_quote_is_named_with_its_line(tmp_path):
+    done = _fit(tmp_path, 'x,y\n1,2\n"3,4\n5,6\n7,8\n')
+    assert done.returncode == 2
+    assert "d.csv line 3: a quote (\") opened there is never closed" in done.stderr
+
+
+def test_an_inch_mark_and_a_quoted_cell_across_lines_read_as_before(tmp_path):
+    assert _fit(tmp_path, 'x,y,note\n1,2,a 5" screen\n2,4,b\n3,6.1,c\n4,8,d\n').returncode == 0
+    assert _fit(tmp_path, 'x,y,note\n1,2,"two\nlines"\n2,4,b\n3,6.1,c\n4,8,d\n').returncode == 0

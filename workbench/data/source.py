@@ -325,16 +325,21 @@ def _text_rows(data: bytes, path: Path, options: DataConfig, where: str) -> tupl
         raise InputError(f"{path.name} is not a text file (it contains NUL bytes)", where=f"{where}.path")
     delimiter = _delimiter(text, options, path.suffix.lower())
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, skipinitialspace=True)
-    rows, numbers, last_line = [], [], 0
+    rows, numbers, last_line, spans_to_end = [], [], 0, False
     try:
         for record in reader:
             cells = [cell.strip() or None for cell in record]
             if any(cells):                 # all cells are text or None here
                 rows.append(cells)
                 numbers.append(last_line + 1)
+            spans_to_end = reader.line_num - last_line > 1 and any("\n" in cell for cell in record)
             last_line = reader.line_num
     except csv.Error as exc:
         raise InputError(f"{path.name} line {reader.line_num}: {exc}", where=f"{where}.path") from None
+    if spans_to_end and text.count('"') % 2:
+        raise InputError(f"{path.name} line {numbers[-1]}: a quote (\") opened there is never closed, so every "
+                         f"line after it would be read as one cell; close the quote or remove it",
+                         where=f"{where}.path")
     return rows, numbers, delimiter
 
 
