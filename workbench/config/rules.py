@@ -26,8 +26,13 @@ def _data_file(cfg: dict, fail: Fail) -> None:
     if not suffix and (PurePath(data["path"]).name in ("", ".", "..") or data["path"].endswith(("/", "\\"))):
         raise fail("data.path", f"{data['path']!r} is a folder: name a data file ({', '.join(readable)})")
     if suffix not in readable:
-        found = f"'{suffix}'" if suffix else "no extension"
-        raise fail("data.path", f"cannot read files with {found}: use {', '.join(readable)} "
+        if any(mark in data["path"] for mark in "*?["):
+            raise fail("data.path", f"a pattern of files must end in one kind of file, such as parts/*.csv, "
+                                    f"parts/*.parquet or parts/*.xlsx ({', '.join(readable)}), got {data['path']!r}")
+        if not suffix:
+            raise fail("data.path", f"{data['path']!r} has no extension: name a data file ({', '.join(readable)}); "
+                                    f"for a folder of files, a pattern such as {data['path'].rstrip('/')}/*.csv")
+        raise fail("data.path", f"cannot read files with '{suffix}': use {', '.join(readable)} "
                                 f"(save .xls or .ods files as .xlsx)")
     if data.get("thousands") is not None and data["thousands"] == data.get("decimal"):
         raise fail("data.thousands", f"must differ from data.decimal (both are {data['decimal']!r})")
