@@ -24,7 +24,8 @@ import click
 def command(run_dir: str, data: str | None, out: str, sheet: str | None, until: str | None, every: str,
             start: str | None, force: bool, quiet: bool) -> None:
     """Apply the model fitted into RUN_DIR (a `workbench fit` output folder) to the rows of DATA
-    (CSV or Excel, read like the fit's data: same derived columns, date origins and renames).
+    (CSV, Excel or Parquet, read like the fit's data: same derived columns, date origins and
+    renames; a pattern such as 'new/*.csv' predicts every file, with a file column).
 
     Writes FILE (.csv or .xlsx) with the rows plus prediction, ci_lower, ci_upper (95% interval
     of the mean) and pi_lower, pi_upper (95% interval of a new observation) for least-squares

@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from workbench.optim.options import DEFAULT_MAX_STEPS, FIRST_ORDER, OPTIMIZER_NAMES, OPTION_SPECS
+from workbench.optim.options import FIRST_ORDER, OPTIMIZER_NAMES, OPTION_SPECS
 from workbench.optim.schedules import SCHEDULE_KEY_SPECS, SCHEDULE_KEYS
 
 MODEL_TYPES = ("linear", "polynomial", "exponential", "power", "gaussian", "michaelis_menten",

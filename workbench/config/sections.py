@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from workbench.config.schema import DEFAULT_MAX_STEPS, REPORT_FORMATS
+from workbench.config.schema import REPORT_FORMATS
+from workbench.optim.options import DEFAULT_MAX_STEPS
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from workbench import engine as ad
+from workbench.errors import InputError
 from workbench.losses import Loss
 from workbench.models import Model, ParamInfo
 from workbench.pipeline import glm_hessian
@@ -256,8 +257,6 @@ class FitObjective:
     def jacobian_fits(self, rows: int | None = None) -> bool:
         """True when the forward-mode Jacobian over ``rows`` rows (all by default) is within the
         model size limit, i.e. ``refuse_large_jacobian`` would let it through."""
-        from workbench.errors import InputError
-
         try:
             self.refuse_large_jacobian(rows=rows)
         except InputError:

@@ -286,7 +286,7 @@ def child_main(folder: str) -> None:
     if task.runner == DEFAULT_RUNNER:
         # What a warm worker's thread has loaded already, loaded before the run's clock starts.
         import workbench.config
-        import workbench.pipeline.fit
+        import workbench.pipeline.fit  # noqa: F401  (loaded, not used: see above)
     load_runner(task.runner)
     outcome = _run_in(task, root / _CHILD_RUN)
     staged = root / (_CHILD_OUTCOME + ".partial")
