@@ -1,5 +1,6 @@
 """The transforms' sweep without a graph search: steps made from the list of what f recorded
-(``MODE.made``, ``pullback.flatten_made``) in order of creation, and the search as the fallback."""
+(``MODE.made``, ``pullback.flatten_made``) in order of creation, each node noting its inputs'
+slots as it is recorded (``Node.wanted``), and the search as the fallback."""
 
 from __future__ import annotations
 
@@ -14,12 +15,15 @@ from workbench.engine.tensor import leaf
 
 
 def _recorded(f, *values):
-    """(output, stand-in leaves, the tensors f recorded in order) as a transform sees them."""
+    """(output, stand-in leaves, the recording) as a transform sees them: the stand-ins at the
+    first slots, then a weak reference to each tensor f recorded, in order."""
     leaves = [leaf(np.array(v, dtype=float), True) for v in values]
-    saved, MODE.made = MODE.made, []
+    made = [None] * len(leaves)
+    for slot, stand in enumerate(leaves):
+        stand._rec, stand._slot = made, slot
+    saved, MODE.made = MODE.made, made
     try:
         out = f(*leaves)
-        made = MODE.made
     finally:
         MODE.made = saved
     return out, leaves, made
@@ -37,12 +41,13 @@ def _step_signature(steps, tensors):
 
 def test_the_list_gives_the_searchs_steps_in_creation_order():
     out, leaves, made = _recorded(_fan_out, np.linspace(0.1, 1.0, 5), 0.7)
-    stops = frozenset(map(id, leaves))
-    steps, tensors, slots = flatten_made(out, made, stops)
-    searched_steps, searched_tensors, _ = flatten(out, stops)
-    assert _step_signature(steps, tensors) == _step_signature(searched_steps, searched_tensors)
-    assert [tensors[step[0]] for step in steps] == [ref() for ref in made]   # in the order f made them
-    assert all(slots[id(tensors[w[1]])] < step[0] for step in steps for w in step[5])
+    steps, n_slots = flatten_made(out, made)
+    by_slot = leaves + [ref() for ref in made[len(leaves):]]
+    assert n_slots == len(by_slot) == len(made)
+    searched_steps, searched_tensors, _ = flatten(out, frozenset(map(id, leaves)))
+    assert _step_signature(steps, by_slot) == _step_signature(searched_steps, searched_tensors)
+    assert [by_slot[step[0]] for step in steps] == [ref() for ref in made[len(leaves):]]   # in the order f made them
+    assert all(w[1] < step[0] for step in steps for w in step[5])   # every input has its slot before its user
 
 
 def test_value_and_grad_through_the_list_matches_the_search():
@@ -91,7 +96,9 @@ def test_a_tensor_recorded_before_f_ran_falls_back_to_the_search():
     def f(x):
         return ad.sum(x * outside)
     out, leaves, made = _recorded(f, np.array([0.5, 0.25]))
-    assert flatten_made(out, made, frozenset(map(id, leaves))) is None
+    product = out._node.args[0]
+    assert product._node.wanted is None                   # noted as x * outside was recorded
+    assert flatten_made(out, made) is None
     g = ad.grad(f)(np.array([0.5, 0.25]))
     np.testing.assert_allclose(g, np.exp([1.0, 2.0]), rtol=1e-15)
 

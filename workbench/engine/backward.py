@@ -80,10 +80,10 @@ def owned_gradients(adjoints):
 
 
 def _sweep(output: Tensor, grad, retain_graph: bool, create_graph: bool, stops: frozenset,
-           made: list | None = None, stop_tensors: tuple = ()):
+           made: list | None = None):
     """Flatten the graph below ``output`` and pull the seed back: (tensors, slots, adjoints).
-    ``made``: weak references to the tensors recorded while ``output`` was computed, if known
-    (``flatten_made``), and ``stop_tensors`` the tensors of ``stops`` (made before them)."""
+    ``made``: what a transform recorded while ``output`` was computed (``flatten_made``); when it
+    serves, tensors and slots are None and the adjoints are by the slots of ``made``."""
     if output.__class__ is not Tensor or not output.requires_grad:
         shape = f" (shape {output.shape})" if isinstance(output, Tensor) else ""
         raise EngineError(f"backward: this tensor{shape} does not require a gradient (no input with "
@@ -100,13 +100,17 @@ def _sweep(output: Tensor, grad, retain_graph: bool, create_graph: bool, stops: 
     collecting = gc.isenabled()
     gc.disable()
     try:
-        flat = None if made is None else flatten_made(output, made, stops, create_graph=create_graph,
-                                                      release=not retain_graph, stop_tensors=stop_tensors)
-        if flat is None:
-            flat = flatten(output, stops, create_graph=create_graph, release=not retain_graph)
-        steps, tensors, slots = flat
-        adjoints = [None] * len(tensors)
-        adjoints[slots[id(output)]] = _seed(output, grad, create_graph)
+        flat = None if made is None else flatten_made(output, made, create_graph=create_graph,
+                                                      release=not retain_graph)
+        if flat is not None:
+            steps, n_slots = flat
+            tensors = slots = None
+            adjoints = [None] * n_slots
+            adjoints[output._slot] = _seed(output, grad, create_graph)
+        else:
+            steps, tensors, slots = flatten(output, stops, create_graph=create_graph, release=not retain_graph)
+            adjoints = [None] * len(tensors)
+            adjoints[slots[id(output)]] = _seed(output, grad, create_graph)
         saved_mode = MODE.recording
         MODE.recording = create_graph
         try:
@@ -148,10 +152,12 @@ def backprop(output: Tensor, grad=None, *, retain_graph: bool = False, create_gr
 def adjoints_of(output: Tensor, wrt: list[Tensor], grad=None, *, retain_graph: bool = False,
                 create_graph: bool = False, made: list | None = None) -> list:
     """The adjoints ∂output/∂t for the tensors ``t`` in ``wrt`` (None where unreached); the search
-    does not look through them. What the function transforms ask for; they pass ``made``, weak
-    references to the tensors recorded while f ran (made after ``wrt``), so the graph needs no search."""
+    does not look through them. What the function transforms ask for; they pass ``made``, what f
+    recorded, with ``wrt`` (the stand-ins) at its first slots, so the graph needs no search."""
     stops = frozenset(map(id, wrt))
-    tensors, slots, adjoints = _sweep(output, grad, retain_graph, create_graph, stops, made, tuple(wrt))
+    tensors, slots, adjoints = _sweep(output, grad, retain_graph, create_graph, stops, made)
+    if tensors is None:   # by the recording's slots: every step ran or was unreached, so only the
+        return adjoints[:len(wrt)]   # stand-ins' slots can hold an adjoint
     found = []
     for tensor in wrt:
         slot = slots.get(id(tensor))

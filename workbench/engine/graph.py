@@ -51,15 +51,21 @@ class Node:
     to the vjp rules without unwrapping every tensor again. ``args`` and ``inputs`` become
     ``None`` once a backward pass has released the graph: that drops the references to the
     inputs, so intermediate values can be freed.
+
+    ``wanted`` is set when the node is recorded while a transform runs f (``MODE.made``): the
+    ``(position, slot, shape)`` of each input that wants an adjoint, by its slot in that recording,
+    so the sweep needs no search (``pullback.flatten_made``); None when an input was recorded
+    elsewhere, and the sweep must search after all.
     """
 
-    __slots__ = ("prim", "args", "kw", "inputs")
+    __slots__ = ("prim", "args", "kw", "inputs", "wanted")
 
     def __init__(self, prim: "Primitive", args: tuple, kw: dict, inputs: tuple | None = None):
         self.prim = prim
         self.args = args
         self.kw = kw
         self.inputs = inputs if inputs is not None else tuple(data_of(a) for a in args)
+        self.wanted = None
 
     @property
     def released(self) -> bool:
@@ -266,9 +272,17 @@ def apply(prim: Primitive, args: tuple, kw: dict = NO_OPTIONS):
         result._node = node = _new_node(Node)   # Node.__init__, written out: once per operation
         node.prim, node.args, node.kw, node.inputs = prim, args, kw, inputs
         made = MODE.made
-        if made is not None:   # creation order is a topological order: the sweep needs no search
+        if made is None:
+            result._rec = node.wanted = None
+        else:   # creation order is a topological order: the sweep needs no search
+            result._rec, result._slot = made, len(made)
             made.append(_weak(result))   # weak: a result f drops unused is freed as before
-    else:
+            has_rule = prim.has_rule
+            if n_args == 1 and x._rec is made and (has_rule is None or 0 in has_rule):   # the commonest
+                node.wanted = ((0, x._slot, inputs[0].shape),)
+            else:
+                node.wanted = _wanted(args, inputs, has_rule, made)
+    else:   # (``_rec`` is read only of a tensor that requires grad)
         result.requires_grad = False
         result._node = None
     if MODE.forward:   # an int, so the usual case (no forward sweep running) costs one test
@@ -287,15 +301,16 @@ def _two_arguments(prim: Primitive, swapped: bool = False):
     def apply_two(a, b):
         if swapped:
             a, b = b, a
-        a_is_tensor = isinstance(a, Tensor)
-        b_is_tensor = isinstance(b, Tensor)
-        inputs = (a.data if a_is_tensor else a, b.data if b_is_tensor else b)
+        a_is_tensor = a.__class__ is Tensor
+        b_is_tensor = b.__class__ is Tensor
+        x = a.data if a_is_tensor else a
+        y = b.data if b_is_tensor else b
         try:
-            out = prim.forward(*inputs)
+            out = prim.forward(x, y)
         except EngineError:
             raise
         except (ValueError, IndexError, TypeError) as err:
-            raise EngineError(_describe_failure(prim, list(inputs), NO_OPTIONS, err)) from None
+            raise EngineError(_describe_failure(prim, [x, y], NO_OPTIONS, err)) from None
         if not (a_is_tensor or b_is_tensor):   # arrays only: a derivative rule run by the backward pass
             return out
         if type(out) is not np.ndarray or (out.dtype is not _FLOAT64 and out.dtype != _FLOAT64):
@@ -305,14 +320,33 @@ def _two_arguments(prim: Primitive, swapped: bool = False):
         result.grad = None
         result._tangent = None
         result.name = None
-        if ((a_is_tensor and a.requires_grad) or (b_is_tensor and b.requires_grad)) and MODE.recording:
+        a_wants = a_is_tensor and a.requires_grad
+        b_wants = b_is_tensor and b.requires_grad
+        if (a_wants or b_wants) and MODE.recording:
             result.requires_grad = True
             result._node = node = _new_node(Node)
-            node.prim, node.args, node.kw, node.inputs = prim, (a, b), NO_OPTIONS, inputs
+            node.prim, node.args, node.kw, node.inputs = prim, (a, b), NO_OPTIONS, (x, y)
             made = MODE.made
-            if made is not None:
+            if made is None:
+                result._rec = node.wanted = None
+            else:   # _wanted, its commonest cases written out: both inputs, or one, recorded here
+                result._rec, result._slot = made, len(made)
                 made.append(_weak(result))
-        else:
+                has_rule = prim.has_rule
+                if has_rule is not None and len(has_rule) != 2:
+                    node.wanted = _wanted(node.args, node.inputs, has_rule, made)
+                elif a_wants and a._rec is made:
+                    if not b_wants:
+                        node.wanted = ((0, a._slot, x.shape),)
+                    elif b._rec is made:
+                        node.wanted = ((0, a._slot, x.shape), (1, b._slot, y.shape))
+                    else:
+                        node.wanted = _wanted(node.args, node.inputs, has_rule, made)
+                elif not a_wants and b._rec is made:
+                    node.wanted = ((1, b._slot, y.shape),)
+                else:
+                    node.wanted = _wanted(node.args, node.inputs, has_rule, made)
+        else:   # (``_rec`` is read only of a tensor that requires grad)
             result.requires_grad = False
             result._node = None
         if MODE.forward:
@@ -320,6 +354,35 @@ def _two_arguments(prim: Primitive, swapped: bool = False):
         return result
     apply_two.__name__ = f"{prim.name}_swapped" if swapped else prim.name
     return apply_two
+
+
+def _wanted(args: tuple, inputs: tuple, has_rule, made: list) -> tuple | None:
+    """``Node.wanted`` for a node recorded into ``made``: (position, slot, shape) of each input that
+    wants an adjoint and has a rule. An input made before f by the caller (a leaf that is no
+    stand-in) needs no adjoint; one recorded elsewhere, with a graph of its own, makes it None."""
+    if len(args) == 2 and (has_rule is None or len(has_rule) == 2):   # the commonest nodes, written out
+        a, b = args
+        wanted = ()
+        if a.__class__ is Tensor and a.requires_grad:
+            if a._rec is made:
+                wanted = ((0, a._slot, inputs[0].shape),)
+            elif a._node is not None:
+                return None
+        if b.__class__ is Tensor and b.requires_grad:
+            if b._rec is made:
+                wanted += ((1, b._slot, inputs[1].shape),)
+            elif b._node is not None:
+                return None
+        return wanted
+    wanted = []
+    for position, arg in enumerate(args):
+        if arg.__class__ is Tensor and arg.requires_grad:
+            if arg._rec is not made:
+                if arg._node is not None:
+                    return None
+            elif has_rule is None or position in has_rule:
+                wanted.append((position, arg._slot, inputs[position].shape))
+    return tuple(wanted)
 
 
 def _describe_failure(prim: Primitive, arrays: list, kw: dict, err: Exception) -> str:

@@ -169,8 +169,25 @@ sub = primitive("sub", np.subtract,
                 (lambda g, y, a, b: g, lambda g, y, a, b: -g),
                 (lambda t, y, a, b: t, lambda t, y, a, b: -t), elementwise=True, linear=True,
                 math="y = a − b  |  ā = ḡ,  b̄ = −ḡ", method=False, arity=2, check=Check(("real", "real")))
+def _mul_vjp_a(g, y, a, b):
+    """ā = ḡ·b. When a is one number broadcast over a vector b, its share is summed to a number
+    anyway, Σ ḡ·b: one dot product (~0.3 µs on 37 numbers) instead of a product and a sum (~1.1)."""
+    if a.__class__ is np.ndarray and not a.shape and b.__class__ is np.ndarray and b.ndim == 1 \
+            and g.__class__ is np.ndarray and g.shape == b.shape:
+        return g.dot(b)
+    return g * b
+
+
+def _mul_vjp_b(g, y, a, b):
+    """b̄ = ḡ·a, summed by a dot product when b is one number broadcast over a vector a."""
+    if b.__class__ is np.ndarray and not b.shape and a.__class__ is np.ndarray and a.ndim == 1 \
+            and g.__class__ is np.ndarray and g.shape == a.shape:
+        return g.dot(a)
+    return g * a
+
+
 mul = primitive("mul", np.multiply,
-                (lambda g, y, a, b: g * b, lambda g, y, a, b: g * a),
+                (_mul_vjp_a, _mul_vjp_b),
                 (lambda t, y, a, b: t * b, lambda t, y, a, b: a * t), elementwise=True, reads="inputs",
                 math="y = a·b  |  ā = ḡ·b,  b̄ = ḡ·a", method=False, arity=2, check=Check(("real", "real")))
 div = primitive("div", np.divide,

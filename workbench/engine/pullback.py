@@ -30,25 +30,24 @@ what comes back). Hooks observe or replace; they never copy the loop.
 
 from __future__ import annotations
 
-from numpy import add, ndarray
+from numpy import ndarray
 
-from workbench.engine.prims_shape import unbroadcast
+from workbench.engine.prims_shape import total, unbroadcast
 from workbench.engine.tensor import Tensor
 
 
-_sum_all = add.reduce
 
 
 def fitted(share, shape: tuple):
     """``share`` summed back over the axes broadcasting added, so it has ``shape``."""
     try:
-        if share.shape == shape:
+        if share.shape == shape:   # (a float64 from a rule that summed already has shape ())
             return share
     except AttributeError:   # a Python number from a rule
         pass
     # a scalar parameter's share of a vector: the commonest case in a model fit, summed here
     # without unbroadcast's general bookkeeping
-    return _sum_all(share, None) if not shape and share.__class__ is ndarray else unbroadcast(share, shape)
+    return total(share) if not shape and share.__class__ is ndarray else unbroadcast(share, shape)
 
 
 def accumulate(adjoints: list, slot: int, share, shape: tuple):
@@ -125,81 +124,36 @@ def flatten(root: Tensor, stops: frozenset = frozenset(), *, create_graph: bool 
     return steps, tensors, slot_of
 
 
-def flatten_made(root: Tensor, made: list, stops: frozenset = frozenset(), *,
-                 create_graph: bool = False, release: bool = False, stop_tensors: tuple = ()):
-    """``flatten``'s (steps, tensors, slots) from ``made``, weak references to the tensors a
-    transform saw recorded while it ran f, in order of creation (``MODE.made``): a forward order,
-    so no search is needed. A tensor ``root`` does not depend on gets a step that never receives
-    an adjoint, so ``pullback`` skips it (and leaves its node alone). None when the graph reaches
-    a tensor recorded elsewhere: ``flatten`` then searches. ``stops`` must not be among ``made``
-    (a transform's stand-ins are made before f runs). ``stop_tensors``, the tensors of ``stops``
-    when the caller has them, get the first slots at once (a model's parameters are the inputs
-    met first and most often).
-    """
-    tensors: list[Tensor] = list(stop_tensors)
-    steps: list[tuple] = []
-    slot_of: dict[int, int] = {id(t): slot for slot, t in enumerate(tensors)}
-    emit, add_step, slot_get = tensors.append, steps.append, slot_of.get
+def flatten_made(root: Tensor, made: list, *, create_graph: bool = False, release: bool = False):
+    """``flatten``'s steps from ``made``, what a transform saw recorded while it ran f
+    (``MODE.made``): (steps, number of slots), or None when the search must run after all.
 
-    def slot_outside(arg) -> int:
-        """A slot for an input not made in f (a leaf or a stop); -1 when the search must go on."""
-        if arg._node is not None and id(arg) not in stops:
-            return -1
-        slot = slot_of[id(arg)] = len(tensors)
-        emit(arg)
-        return slot
+    ``made`` holds None at the slots of the transform's stand-ins, then a weak reference to each
+    tensor f recorded, at its slot, in order of creation: a forward order. Each node noted, as it
+    was recorded, the slots of the inputs that want an adjoint (``Node.wanted``), so this is one
+    pass that packs steps: no search, no slot lookups. A tensor f dropped is skipped (nothing
+    depends on it); one ``root`` does not depend on gets a step that never receives an adjoint,
+    so ``pullback`` skips it and leaves its node alone. None when ``root`` was not recorded here,
+    when a node's input was recorded elsewhere (another transform, or before f ran), or when a
+    backward pass inside f released a node: ``flatten`` searches, and names a released node.
+    """
+    if root._rec is not made:
+        return None
+    steps: list[tuple] = []
+    add_step = steps.append
     for ref in made:
-        if (tensor := ref()) is None:   # dropped by f: nothing depends on it
+        if ref is None or (tensor := ref()) is None:   # a stand-in's slot, or a tensor f dropped
             continue
         node = tensor._node
-        args, has_rule = node.args, node.prim.has_rule
-        if args is None:   # released by a backward pass inside f: flatten names it if it is reached
+        wanted = node.wanted
+        if wanted is None or node.args is None or tensor._rec is not made:
             return None
-        n_args = len(args)
-        if n_args == 2 and (has_rule is None or len(has_rule) == 2):   # the commonest nodes, written out
-            a, b = args
-            if a.__class__ is Tensor and a.requires_grad:
-                if (sa := slot_get(id(a))) is None and (sa := slot_outside(a)) < 0:
-                    return None
-                if b.__class__ is Tensor and b.requires_grad:
-                    if (sb := slot_get(id(b))) is None and (sb := slot_outside(b)) < 0:
-                        return None
-                    wanted = ((0, sa, a.data.shape), (1, sb, b.data.shape))
-                else:
-                    wanted = ((0, sa, a.data.shape),)
-            elif b.__class__ is Tensor and b.requires_grad:
-                if (sb := slot_get(id(b))) is None and (sb := slot_outside(b)) < 0:
-                    return None
-                wanted = ((1, sb, b.data.shape),)
-            else:
-                wanted = ()
-        elif n_args == 1:   # a recorded node's one argument wants an adjoint
-            a = args[0]
-            if (sa := slot_get(id(a))) is None and (sa := slot_outside(a)) < 0:
-                return None
-            wanted = ((0, sa, a.data.shape),) if has_rule is None or 0 in has_rule else ()
-        elif (wanted := _wanted(args, has_rule, slot_get, slot_outside)) is None:
-            return None
-        slot = slot_of[id(tensor)] = len(tensors)
-        emit(tensor)
         if create_graph:
-            add_step((slot, tensor, node.prim, node.kw, args, wanted, node if release else None))
+            add_step((tensor._slot, tensor, node.prim, node.kw, node.args, wanted, node if release else None))
         else:
-            add_step((slot, tensor.data, node.prim, node.kw, node.inputs, wanted, node if release else None))
-    return (steps, tensors, slot_of) if id(root) in slot_of else None
-
-
-def _wanted(args: tuple, has_rule, slot_get, slot_outside) -> list | None:
-    """``flatten_made``'s (position, slot, shape) of each input wanting an adjoint, for any number
-    of arguments; None when an input was recorded outside f."""
-    wanted = []
-    for position, arg in enumerate(args):
-        if arg.__class__ is Tensor and arg.requires_grad:
-            if (slot := slot_get(id(arg))) is None and (slot := slot_outside(arg)) < 0:
-                return None
-            if has_rule is None or position in has_rule:
-                wanted.append((position, slot, arg.data.shape))
-    return wanted
+            add_step((tensor._slot, tensor.data, node.prim, node.kw, node.inputs, wanted,
+                      node if release else None))
+    return steps, len(made)
 
 
 def pullback(steps: list, adjoints: list, hook=None) -> None:
@@ -217,19 +171,19 @@ def pullback(steps: list, adjoints: list, hook=None) -> None:
     while steps:
         step = pop()
         out, ans, prim, kw, inputs, wanted, node = step
-        g = adjoints[out]
-        if hook is not None:
-            g = hook.cotangent(step, g)
+        g = adjoints[out] if hook is None else hook.cotangent(step, adjoints[out])
         if g is None:
             continue
         adjoints[out] = None    # handed on: the sweep keeps only the adjoints still to be used
         if node is not None:
             node.args = node.inputs = None   # Node.release(), written out: once per step
         if hook is None and not kw and (rules := prim.vjps) is not None:   # accumulate, written out
+            arity = len(inputs)   # the rules' arguments spelled out, not *inputs: a cheaper call
             for position, slot, shape in wanted:
-                share = rules[position](g, ans, *inputs)
+                rule = rules[position]
+                share = rule(g, ans, inputs[0]) if arity == 1 else rule(g, ans, *inputs) if arity > 2 else rule(g, ans, inputs[0], inputs[1])
                 if share.__class__ is not ndarray or share.shape != shape:   # a scalar's share: summed here
-                    share = _sum_all(share, None) if not shape and share.__class__ is ndarray else fitted(share, shape)
+                    share = fitted(share, shape)
                 previous = adjoints[slot]
                 adjoints[slot] = share if previous is None else previous + share
         elif wanted:

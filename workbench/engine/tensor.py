@@ -47,7 +47,9 @@ def as_float_array(value, what: str = "Tensor") -> np.ndarray:
 class Tensor:
     """A float64 array with an optional gradient and the graph node that produced it."""
 
-    __slots__ = ("data", "grad", "requires_grad", "_node", "_tangent", "name", "__weakref__")
+    # ``_rec``/``_slot``: the recording list of the transform that made this tensor (``MODE.made``) and
+    # its slot there; set only while a transform records (``graph.py``), read only when ``_rec`` matches
+    __slots__ = ("data", "grad", "requires_grad", "_node", "_tangent", "name", "_rec", "_slot", "__weakref__")
     __array_ufunc__ = None
     __array_priority__ = 1000
 
@@ -57,6 +59,7 @@ class Tensor:
         self.grad = None
         self._node = None
         self._tangent = None
+        self._rec = None
         self.name = name
 
     # ---- plain properties -------------------------------------------------------------
@@ -149,7 +152,7 @@ def leaf(data: np.ndarray, requires_grad: bool = False) -> Tensor:
     """``Tensor(data, requires_grad)`` for a float64 array that needs no checking (engine-internal)."""
     tensor = _new_tensor(Tensor)
     tensor.data, tensor.requires_grad = data, requires_grad
-    tensor.grad = tensor._node = tensor._tangent = tensor.name = None
+    tensor.grad = tensor._node = tensor._tangent = tensor.name = tensor._rec = None
     return tensor
 
 

@@ -50,19 +50,23 @@ def _argnums(argnums, n_args: int) -> tuple[int, ...]:
 
 
 def _differentiate(f: Callable, args: tuple, nums: tuple[int, ...]):
-    """Evaluate f with stand-ins at ``nums``; return (output, stand-ins, differentiable?, the
-    tensors f recorded, weakly, in order of creation)."""
+    """Evaluate f with stand-ins at ``nums``; return (output, stand-ins, differentiable?, what f
+    recorded: ``MODE.made``, the stand-ins' slots first, then a weak reference to each tensor f
+    recorded, in order of creation)."""
     differentiable = False
     call_args = list(args)
     stand_ins = []
-    for i in nums:
+    # the stand-ins take the first slots of the recording; each result f records takes the next
+    made: list = [None] * len(nums)
+    for slot, i in enumerate(nums):
         differentiable = differentiable or isinstance(args[i], Tensor)
         call_args[i] = stand = _stand_in(args[i])
+        stand._rec, stand._slot = made, slot
         stand_ins.append(stand)
-    # enable_grad(), without a context object per call; and a list of what f records, so the
-    # backward pass walks it instead of searching the graph
+    # enable_grad(), without a context object per call; and the recording list, so the backward
+    # pass walks it instead of searching the graph. A transform inside another's f records into a
+    # list of its own: the outer one meets those tensors as recorded elsewhere, and searches.
     saved, MODE.recording = MODE.recording, True
-    made: list = []
     outer, MODE.made = MODE.made, made
     # The cycle collector is paused while f records, as for the sweep (backward.py): every operation
     # makes a tensor, a node and tuples, and the collections they trigger walk the whole growing graph,
@@ -75,8 +79,6 @@ def _differentiate(f: Callable, args: tuple, nums: tuple[int, ...]):
         if collecting:
             gc.enable()
         MODE.recording, MODE.made = saved, outer
-        if outer is not None:   # a transform inside another's f: the outer one's graph goes through these
-            outer += made
     return out, stand_ins, differentiable, made
 
 
