@@ -12,10 +12,10 @@ eager when it is importable (it is not a dependency). Columns:
 * µs/op = our value-and-gradient time ÷ the number of recorded operations;
 * ÷torch = ours ÷ torch eager (value and gradient, same formulas).
 
-Every figure is the best (or with --median, the median) of many blocks of calls timed with
-time.perf_counter, the variants taking turns block by block (a block lasts about 2 ms, or one
-call of a large workload); other processes share this 2-core machine, so the best is the stable
-statistic. Each row also checks that our gradient
+Every figure is the best (or with --median, the median) of many calls timed with
+time.perf_counter, the variants taking turns in blocks of calls (about 5 ms, at least two calls;
+the first call of each block warms the caches and is not counted); other processes share this
+2-core machine, so the best is the stable statistic. Each row also checks that our gradient
 matches the hand-written one and that the tape's is bit-identical to the graph's.
 
 Run: python benchmarks/engine_bench.py [--only NAME ...] [--quick] [--median] [--threads N] [--phases]
@@ -78,31 +78,34 @@ class Workload:
 
 
 def time_round_robin(fns: dict[str, Callable], budget: float, min_rounds: int = 5,
-                     block_seconds: float = 2e-3) -> dict[str, list[float]]:
-    """Wall time per call of each function, the functions taking turns in blocks, until ``budget``
-    seconds and ``min_rounds`` blocks each.
+                     block_seconds: float = 5e-3) -> dict[str, list[float]]:
+    """Wall time of each call of each function, the functions taking turns in blocks, until
+    ``budget`` seconds and ``min_rounds`` blocks each.
 
-    Taking turns means a burst of load from another process hits every variant alike. Each turn is
-    a block of calls lasting about ``block_seconds`` (one call for the large workloads), timed as a
-    whole: an optimizer calls its gradient back to back, and one torch call evicts enough of the
-    caches to make the next numpy call on 37 values 2.2 times slower (8 → 19 µs measured). Calls
-    taken one at a time in turn would time that refill, not the engine.
+    Taking turns means a burst of load from another process hits every variant alike. A turn is a
+    block of calls lasting about ``block_seconds`` (at least two calls), and each call in it is
+    timed except the first, which warms the caches up again: an optimizer calls its gradient back
+    to back, and one torch call evicts enough to make the next numpy call on 37 values 2.2 times
+    slower (8 → 19 µs measured). Calls taken one at a time in turn would time that refill.
     """
     sizes = {}
     for name, fn in fns.items():
         fn()   # warm up: caches, lazy imports, BLAS threads
         begin = time.perf_counter()
         fn()
-        sizes[name] = max(1, int(block_seconds / max(time.perf_counter() - begin, 1e-9)))
+        sizes[name] = 1 + max(1, int(block_seconds / max(time.perf_counter() - begin, 1e-9)))
     times: dict[str, list[float]] = {name: [] for name in fns}
     start = time.perf_counter()
-    while len(times[next(iter(fns))]) < min_rounds or time.perf_counter() - start < budget:
+    rounds = 0
+    while rounds < min_rounds or time.perf_counter() - start < budget:
+        rounds += 1
         for name, fn in fns.items():
-            calls = sizes[name]
-            begin = time.perf_counter()
-            for _ in range(calls):
+            fn()
+            record = times[name].append
+            for _ in range(sizes[name] - 1):
+                begin = time.perf_counter()
                 fn()
-            times[name].append((time.perf_counter() - begin) / calls)
+                record(time.perf_counter() - begin)
     return times
 
 

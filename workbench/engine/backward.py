@@ -79,7 +79,7 @@ def owned_gradients(adjoints):
     return owned
 
 
-def _sweep(output: Tensor, grad, retain_graph: bool, create_graph: bool, stops: frozenset,
+def _sweep(output: Tensor, grad, retain_graph: bool, create_graph: bool, stop_at: tuple,
            made: list | None = None):
     """Flatten the graph below ``output`` and pull the seed back: (tensors, slots, adjoints).
     ``made``: what a transform recorded while ``output`` was computed (``flatten_made``); when it
@@ -108,6 +108,7 @@ def _sweep(output: Tensor, grad, retain_graph: bool, create_graph: bool, stops: 
             adjoints = [None] * n_slots
             adjoints[output._slot] = _seed(output, grad, create_graph)
         else:
+            stops = frozenset(map(id, stop_at)) if stop_at else frozenset()
             steps, tensors, slots = flatten(output, stops, create_graph=create_graph, release=not retain_graph)
             adjoints = [None] * len(tensors)
             adjoints[slots[id(output)]] = _seed(output, grad, create_graph)
@@ -137,7 +138,7 @@ def backprop(output: Tensor, grad=None, *, retain_graph: bool = False, create_gr
     adjoint and are not looked through.
     """
     stops = frozenset(id(t) for t in stop_at) if stop_at else frozenset()
-    tensors, _, adjoints = _sweep(output, grad, retain_graph, create_graph, stops)
+    tensors, _, adjoints = _sweep(output, grad, retain_graph, create_graph, stop_at)
     collected: dict[int, tuple[Tensor, object]] = {}
     for slot in range(len(tensors) - 1, -1, -1):
         adjoint = adjoints[slot]
@@ -154,10 +155,10 @@ def adjoints_of(output: Tensor, wrt: list[Tensor], grad=None, *, retain_graph: b
     """The adjoints ∂output/∂t for the tensors ``t`` in ``wrt`` (None where unreached); the search
     does not look through them. What the function transforms ask for; they pass ``made``, what f
     recorded, with ``wrt`` (the stand-ins) at its first slots, so the graph needs no search."""
-    stops = frozenset(map(id, wrt))
-    tensors, slots, adjoints = _sweep(output, grad, retain_graph, create_graph, stops, made)
+    tensors, slots, adjoints = _sweep(output, grad, retain_graph, create_graph, wrt, made)
     if tensors is None:   # by the recording's slots: every step ran or was unreached, so only the
         return adjoints[:len(wrt)]   # stand-ins' slots can hold an adjoint
+    stops = frozenset(map(id, wrt))
     found = []
     for tensor in wrt:
         slot = slots.get(id(tensor))

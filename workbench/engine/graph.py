@@ -181,18 +181,28 @@ class Primitive:
     def __call__(self, *args, **kw):
         if kw:
             return apply(self, args, kw)
-        if len(args) == 1 and args[0].__class__ is np.ndarray:
-            # an array alone: a rule (sin's ḡ·cos x) run by the backward pass; nothing to record
-            try:
-                return self.forward(args[0])
-            except (ValueError, IndexError, TypeError):
-                pass   # apply runs it again and names the failure
-        if len(args) == 2:
+        if len(args) == 1:
+            x = args[0]
+            if x.__class__ is np.ndarray:
+                # an array alone: a rule (sin's ḡ·cos x) run by the backward pass; nothing to record
+                try:
+                    return self.forward(x)
+                except (ValueError, IndexError, TypeError):
+                    pass   # apply runs it again and names the failure
+            elif x.__class__ is Tensor:
+                return apply_one(self, x)
+        elif len(args) == 2:
             return self.apply_two(*args)
         return apply(self, args, NO_OPTIONS)
 
     def __repr__(self) -> str:
         return f"<primitive {self.name}>"
+
+
+def passes(g, ans, *inputs):
+    """x̄ = ḡ: the adjoint passes to the input unchanged (both terms of a sum, identity). The
+    backward loop knows this rule and hands ḡ on without calling it."""
+    return g
 
 
 def _shares_from_rules(rules: tuple):
@@ -287,6 +297,46 @@ def apply(prim: Primitive, args: tuple, kw: dict = NO_OPTIONS):
         result._node = None
     if MODE.forward:   # an int, so the usual case (no forward sweep running) costs one test
         propagate_tangent(prim, args, kw, result)
+    return result
+
+
+def apply_one(prim: Primitive, x: Tensor):
+    """``apply(prim, (x,))`` for one tensor and no options (``sin(x)``, ``x.exp()``), written out as
+    ``apply_two`` is for two: the commonest call that is not an operator."""
+    data = x.data
+    try:
+        out = prim.forward(data)
+    except EngineError:
+        raise
+    except (ValueError, IndexError, TypeError) as err:
+        raise EngineError(_describe_failure(prim, [data], NO_OPTIONS, err)) from None
+    if type(out) is not np.ndarray or (out.dtype is not _FLOAT64 and out.dtype != _FLOAT64):
+        out = np.asarray(out, dtype=np.float64)
+    result = _new_tensor(Tensor)
+    result.data = out
+    result.grad = None
+    result._tangent = None
+    result.name = None
+    if x.requires_grad and MODE.recording:
+        result.requires_grad = True
+        result._node = node = _new_node(Node)
+        node.prim, node.args, node.kw, node.inputs = prim, (x,), NO_OPTIONS, (data,)
+        made = MODE.made
+        if made is None:
+            result._rec = node.wanted = None
+        else:
+            result._rec, result._slot = made, len(made)
+            made.append(_weak(result))
+            has_rule = prim.has_rule
+            if x._rec is made and (has_rule is None or 0 in has_rule):
+                node.wanted = ((0, x._slot, data.shape),)
+            else:
+                node.wanted = _wanted(node.args, node.inputs, has_rule, made)
+    else:
+        result.requires_grad = False
+        result._node = None
+    if MODE.forward:
+        propagate_tangent(prim, (x,), NO_OPTIONS, result)
     return result
 
 

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 from numpy import ndarray
 
+from workbench.engine.graph import passes
 from workbench.engine.prims_shape import total, unbroadcast
 from workbench.engine.tensor import Tensor
 
@@ -156,6 +157,21 @@ def flatten_made(root: Tensor, made: list, *, create_graph: bool = False, releas
     return steps, len(made)
 
 
+def _general_step(step: tuple, g, adjoints: list, hook) -> None:
+    """A step the loop does not write out (options, one rule for all inputs, or a hook): the
+    primitive's ``shares``, each added by ``accumulate``; a hook sees them, or a failure."""
+    _, ans, prim, kw, inputs, wanted, _ = step
+    try:
+        shares = prim.shares(g, ans, inputs, kw, wanted)
+        added = [accumulate(adjoints, slot, share, shape) for (_, slot, shape), share in zip(wanted, shares)]
+    except Exception as err:
+        if hook is None or not hook.failed(step, err):
+            raise
+        return
+    if hook is not None:
+        hook.shares(step, g, shares, added)
+
+
 def pullback(steps: list, adjoints: list, hook=None) -> None:
     """Run ``steps`` from the last to the first, pulling each step's adjoint back to its inputs.
 
@@ -180,19 +196,13 @@ def pullback(steps: list, adjoints: list, hook=None) -> None:
         if hook is None and not kw and (rules := prim.vjps) is not None:   # accumulate, written out
             arity = len(inputs)   # the rules' arguments spelled out, not *inputs: a cheaper call
             for position, slot, shape in wanted:
-                rule = rules[position]
-                share = rule(g, ans, inputs[0]) if arity == 1 else rule(g, ans, *inputs) if arity > 2 else rule(g, ans, inputs[0], inputs[1])
+                if (rule := rules[position]) is passes:   # x̄ = ḡ (a sum's terms): handed on without a call
+                    share = g
+                else:
+                    share = rule(g, ans, inputs[0]) if arity == 1 else rule(g, ans, *inputs) if arity > 2 else rule(g, ans, inputs[0], inputs[1])
                 if share.__class__ is not ndarray or share.shape != shape:   # a scalar's share: summed here
                     share = fitted(share, shape)
                 previous = adjoints[slot]
                 adjoints[slot] = share if previous is None else previous + share
         elif wanted:
-            try:
-                shares = prim.shares(g, ans, inputs, kw, wanted)
-                added = [accumulate(adjoints, slot, share, shape) for (_, slot, shape), share in zip(wanted, shares)]
-            except Exception as err:
-                if hook is None or not hook.failed(step, err):
-                    raise
-                continue
-            if hook is not None:
-                hook.shares(step, g, shares, added)
+            _general_step(step, g, adjoints, hook)

@@ -28,10 +28,11 @@ from workbench.engine.prims_shape import identity, stack, reshape
 from workbench.engine.tensor import Tensor, as_float_array, leaf
 
 
+_new_tensor = object.__new__
+
+
 def _stand_in(value) -> Tensor:
     """A tensor that requires grad and stands for ``value`` (connected to it if it has a graph)."""
-    if value.__class__ is float:   # a model's scalar parameter: the commonest argument
-        return leaf(np.array(value), requires_grad=True)
     if isinstance(value, Tensor):
         if value.requires_grad:
             return identity(value)
@@ -59,8 +60,15 @@ def _differentiate(f: Callable, args: tuple, nums: tuple[int, ...]):
     # the stand-ins take the first slots of the recording; each result f records takes the next
     made: list = [None] * len(nums)
     for slot, i in enumerate(nums):
-        differentiable = differentiable or isinstance(args[i], Tensor)
-        call_args[i] = stand = _stand_in(args[i])
+        value = args[i]
+        if value.__class__ is float:   # a model's scalar parameter, the commonest: leaf(), written out
+            stand = _new_tensor(Tensor)
+            stand.data, stand.requires_grad = np.array(value), True
+            stand.grad = stand._node = stand._tangent = stand.name = None
+        else:
+            differentiable = differentiable or isinstance(value, Tensor)
+            stand = _stand_in(value)
+        call_args[i] = stand
         stand._rec, stand._slot = made, slot
         stand_ins.append(stand)
     # enable_grad(), without a context object per call; and the recording list, so the backward
