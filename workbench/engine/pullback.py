@@ -30,11 +30,13 @@ what comes back). Hooks observe or replace; they never copy the loop.
 
 from __future__ import annotations
 
-from numpy import ndarray
+from numpy import add, ndarray
 
 from workbench.engine.graph import passes
 from workbench.engine.prims_shape import total, unbroadcast
 from workbench.engine.tensor import Tensor
+
+_sum_all = add.reduce   # numpy's pairwise sum, called directly: a scalar's share, once per step
 
 
 
@@ -201,7 +203,7 @@ def pullback(steps: list, adjoints: list, hook=None) -> None:
                 else:
                     share = rule(g, ans, inputs[0]) if arity == 1 else rule(g, ans, *inputs) if arity > 2 else rule(g, ans, inputs[0], inputs[1])
                 if share.__class__ is not ndarray or share.shape != shape:   # a scalar's share: summed here
-                    share = fitted(share, shape)
+                    share = _sum_all(share, None) if not shape and share.__class__ is ndarray else fitted(share, shape)
                 previous = adjoints[slot]
                 adjoints[slot] = share if previous is None else previous + share
         elif wanted:
