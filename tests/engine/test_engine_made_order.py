@@ -95,7 +95,7 @@ def test_a_tensor_recorded_before_f_ran_falls_back_to_the_search():
 
     def f(x):
         return ad.sum(x * outside)
-    out, leaves, made = _recorded(f, np.array([0.5, 0.25]))
+    out, _, made = _recorded(f, np.array([0.5, 0.25]))
     product = out._node.args[0]
     assert product._node.wanted is None                   # noted as x * outside was recorded
     assert flatten_made(out, made) is None
