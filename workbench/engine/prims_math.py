@@ -27,7 +27,8 @@ import math
 
 import numpy as np
 
-from workbench.engine.graph import Primitive, data_of, passes
+from workbench.engine.graph import Primitive, passes
+from workbench.engine.record import data_of
 from workbench.engine.registry import Check, primitive, register
 
 _TWO_OVER_ROOT_PI = 2.0 / math.sqrt(math.pi)
