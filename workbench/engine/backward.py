@@ -81,9 +81,10 @@ def owned_gradients(adjoints):
 
 def _sweep(output: Tensor, grad, retain_graph: bool, create_graph: bool, stop_at: tuple,
            made: list | None = None):
-    """Flatten the graph below ``output`` and pull the seed back: (tensors, slots, adjoints).
-    ``made``: what a transform recorded while ``output`` was computed (``flatten_made``); when it
-    serves, tensors and slots are None and the adjoints are by the slots of ``made``."""
+    """Flatten the graph below ``output`` and pull the seed back: (tensors, slots, adjoints, stops),
+    ``stops`` the ids of ``stop_at``, which the search does not look through. ``made``: what a
+    transform recorded while ``output`` was computed (``flatten_made``); when it serves, no search
+    runs, tensors, slots and stops are None and the adjoints are by the slots of ``made``."""
     if output.__class__ is not Tensor or not output.requires_grad:
         shape = f" (shape {output.shape})" if isinstance(output, Tensor) else ""
         raise EngineError(f"backward: this tensor{shape} does not require a gradient (no input with "
@@ -104,7 +105,7 @@ def _sweep(output: Tensor, grad, retain_graph: bool, create_graph: bool, stop_at
                                                       release=not retain_graph)
         if flat is not None:
             steps, n_slots = flat
-            tensors = slots = None
+            tensors = slots = stops = None
             adjoints = [None] * n_slots
             adjoints[output._slot] = _seed(output, grad, create_graph)
         else:
@@ -121,7 +122,7 @@ def _sweep(output: Tensor, grad, retain_graph: bool, create_graph: bool, stop_at
     finally:
         if collecting:
             gc.enable()
-    return tensors, slots, adjoints
+    return tensors, slots, adjoints, stops
 
 
 def _released(tensor: Tensor) -> EngineError:
@@ -137,8 +138,7 @@ def backprop(output: Tensor, grad=None, *, retain_graph: bool = False, create_gr
     is a numpy array, or a tensor with ``create_graph``. Tensors in ``stop_at`` collect their
     adjoint and are not looked through.
     """
-    stops = frozenset(id(t) for t in stop_at) if stop_at else frozenset()
-    tensors, _, adjoints = _sweep(output, grad, retain_graph, create_graph, stop_at)
+    tensors, _, adjoints, stops = _sweep(output, grad, retain_graph, create_graph, stop_at)
     collected: dict[int, tuple[Tensor, object]] = {}
     for slot in range(len(tensors) - 1, -1, -1):
         adjoint = adjoints[slot]
@@ -155,10 +155,9 @@ def adjoints_of(output: Tensor, wrt: list[Tensor], grad=None, *, retain_graph: b
     """The adjoints ∂output/∂t for the tensors ``t`` in ``wrt`` (None where unreached); the search
     does not look through them. What the function transforms ask for; they pass ``made``, what f
     recorded, with ``wrt`` (the stand-ins) at its first slots, so the graph needs no search."""
-    tensors, slots, adjoints = _sweep(output, grad, retain_graph, create_graph, wrt, made)
+    tensors, slots, adjoints, stops = _sweep(output, grad, retain_graph, create_graph, wrt, made)
     if tensors is None:   # by the recording's slots: every step ran or was unreached, so only the
         return adjoints[:len(wrt)]   # stand-ins' slots can hold an adjoint
-    stops = frozenset(map(id, wrt))
     found = []
     for tensor in wrt:
         slot = slots.get(id(tensor))

@@ -12,7 +12,7 @@ from __future__ import annotations
 from workbench.engine import prims_math as m
 from workbench.engine import prims_shape as s
 from workbench.engine.graph import Primitive
-from workbench.engine.record import NO_OPTIONS, _two_arguments, apply
+from workbench.engine.record import _two_arguments, apply, apply_one
 from workbench.engine.registry import REGISTRY
 from workbench.engine.tensor import Tensor
 
@@ -37,10 +37,10 @@ def _getitem(self, index):
 
 
 def _method(function):
-    """``x.name(...)`` for ``name(x, ...)``; a primitive of one tensor skips the keyword dict."""
+    """``x.name(...)`` for ``name(x, ...)``; a primitive of the tensor alone goes to ``apply_one``."""
     if isinstance(function, Primitive):
         def method(self, *args, **kw):
-            return apply(function, (self, *args), kw) if args or kw else apply(function, (self,), NO_OPTIONS)
+            return apply(function, (self, *args), kw) if args or kw else apply_one(function, self)
         method.__name__ = function.name
         return method
 
@@ -56,9 +56,9 @@ def install() -> None:
                          ("pow", m.pow), ("matmul", s.matmul)):
         setattr(Tensor, f"__{dunder}__", _binary(prim))
         setattr(Tensor, f"__r{dunder}__", _binary(prim, swap=True))
-    Tensor.__neg__ = lambda self: apply(m.neg, (self,), NO_OPTIONS)
+    Tensor.__neg__ = lambda self: apply_one(m.neg, self)
     Tensor.__pos__ = lambda self: self
-    Tensor.__abs__ = lambda self: apply(m.abs, (self,), NO_OPTIONS)
+    Tensor.__abs__ = lambda self: apply_one(m.abs, self)
     Tensor.__getitem__ = _getitem
     Tensor.T = property(lambda self: s.transpose(self))
     for entry in REGISTRY.values():   # x.exp(), x.sum(0), x.var(ddof=1): one per registration

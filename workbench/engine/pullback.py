@@ -33,7 +33,7 @@ from __future__ import annotations
 from numpy import add, ndarray
 
 from workbench.engine.graph import passes
-from workbench.engine.prims_shape import total, unbroadcast
+from workbench.engine.prims_shape import unbroadcast
 from workbench.engine.tensor import Tensor
 
 _sum_all = add.reduce   # numpy's pairwise sum, called directly: a scalar's share, once per step
@@ -50,7 +50,7 @@ def fitted(share, shape: tuple):
         pass
     # a scalar parameter's share of a vector: the commonest case in a model fit, summed here
     # without unbroadcast's general bookkeeping
-    return total(share) if not shape and share.__class__ is ndarray else unbroadcast(share, shape)
+    return _sum_all(share, None) if not shape and share.__class__ is ndarray else unbroadcast(share, shape)
 
 
 def accumulate(adjoints: list, slot: int, share, shape: tuple):
