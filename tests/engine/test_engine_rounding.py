@@ -50,3 +50,45 @@ def test_tanh_and_sigmoid_rules_round_as_written():
     assert np.array_equal(ad.grad(lambda v: ad.sum(ad.tanh(v) * w))(x), w * (1.0 - t * t))
     s = ad.sigmoid(x)
     assert np.array_equal(ad.grad(lambda v: ad.sum(ad.sigmoid(v) * w))(x), w * (s * (1.0 - s)))
+
+
+def test_numpys_row_sums_are_its_sums_of_each_row_alone():
+    """What ``pullback``'s waiting shares rely on: one call summing the rows of a stack gives each
+    row's pairwise sum bit for bit, at every length up to the longest share that waits."""
+    from workbench.engine.pullback import _BATCHED
+
+    rng = np.random.default_rng(3)
+    for length in [*range(1, 140), 255, 256, 257, 1000, 4095, _BATCHED]:
+        rows = rng.normal(size=(5, length)) * 10 ** rng.uniform(-8, 8, size=(5, length))
+        together = np.add.reduce(np.array(list(rows)), 1)
+        assert [float(t) for t in together] == [float(np.add.reduce(row, None)) for row in rows], length
+
+
+def _both_ways(f, point):
+    """f's gradient by a transform (whose scalar leaves' shares wait) and by ``Tensor.backward``
+    (which sums each share at once)."""
+    _, grads = ad.value_and_grad(f, tuple(range(len(point))))(*point)
+    leaves = [ad.Tensor(np.array(v), requires_grad=True) for v in point]
+    f(*leaves).backward()
+    return [float(g) for g in grads], [leaf.grad for leaf in leaves]
+
+
+def test_scalar_leaves_waiting_to_be_summed_get_the_search_paths_bits():
+    """The transforms let a scalar's shares wait and sum them together (``pullback``'s ``leaves``);
+    ``Tensor.backward`` sums each at once. Same bits either way: shares of one length summed in one
+    call; parameters used several times, through another scalar, with shares of different lengths
+    and one longer than any that waits."""
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=37) * 10 ** rng.uniform(-6, 6, 37)   # magnitudes a dot product would round apart
+    x2, z, long = x * x, rng.normal(size=5), rng.normal(size=5000)
+
+    def one_length(a, b, c, d, e):
+        return ad.sum((a + b * x + c * x2) / (1.0 + d * x + e * x2))
+    got, want = _both_ways(one_length, (1.5, -0.3, 2.0, 0.2, 0.01))
+    assert got == want   # bit for bit
+
+    def mixed(a, b, c, d):
+        return (ad.sum(a * x + b * x * x + a) + ad.sum(c * z) * a + ad.sum(d * long) + a * b * c
+                + ad.sum(ad.exp(b * z)))
+    got, want = _both_ways(mixed, (0.7, -1.3, 2.1, 0.01))
+    assert got == want

@@ -108,15 +108,17 @@ def _sweep(output: Tensor, grad, retain_graph: bool, create_graph: bool, stop_at
             tensors = slots = stops = None
             adjoints = [None] * n_slots
             adjoints[output._slot] = _seed(output, grad, create_graph)
+            leaves = len(stop_at)   # the stand-ins, at the first slots: no step consumes them
         else:
             stops = frozenset(map(id, stop_at)) if stop_at else frozenset()
             steps, tensors, slots = flatten(output, stops, create_graph=create_graph, release=not retain_graph)
             adjoints = [None] * len(tensors)
             adjoints[slots[id(output)]] = _seed(output, grad, create_graph)
+            leaves = 0
         saved_mode = MODE.recording
         MODE.recording = create_graph
         try:
-            pullback(steps, adjoints)
+            pullback(steps, adjoints, leaves=leaves)
         finally:
             MODE.recording = saved_mode
     finally:

@@ -53,11 +53,12 @@ class Primitive:
     backward loop calls them directly for the commonest step, one without options or hook.
 
     ``has_rule`` is the set of positions with a vjp rule (None: every position), so a sweep
-    never asks for the adjoint of an input without one (``where``'s condition).
+    never asks for the adjoint of an input without one (``where``'s condition); ``both_ruled``
+    says that both inputs of a two-argument call have one (the operators' fast path).
     """
 
     __slots__ = ("name", "forward", "_vjp", "_jvp", "_vjp_all", "_jvp_all", "elementwise", "linear",
-                 "reads", "doc", "math", "shares", "has_rule", "vjps", "apply_two")
+                 "reads", "doc", "math", "shares", "has_rule", "both_ruled", "vjps", "apply_two")
 
     def __init__(self, name: str, forward: Callable, vjp=None, jvp=None, *, vjp_all=None,
                  jvp_all=None, elementwise: bool = False, linear: bool = False, reads: str = "all",
@@ -119,6 +120,7 @@ class Primitive:
             self.shares = _shares_from_rules(rules)
             self.has_rule = frozenset(i for i, rule in enumerate(rules) if rule is not None)
             self.vjps = rules
+        self.both_ruled = self.has_rule is None or {0, 1} <= self.has_rule
 
     def tangent_terms(self, tangents, ans, inputs, kw) -> list:
         """(position, jvp term) for each input with a tangent; see the class docstring."""

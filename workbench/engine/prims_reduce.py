@@ -68,7 +68,7 @@ def _spread(g, x, axis, keepdims):
         g = _keepdims(g, shape, axis, keepdims)
     # Plain arrays: a small adjoint is copied out, cheaper than np.broadcast_to's ~3 µs of setup;
     # a large one stays a read-only view, so no memory is written for it.
-    if math.prod(shape) > _COPY_LIMIT:
+    if (x.size if x.__class__ is np.ndarray else math.prod(shape)) > _COPY_LIMIT:
         return np.broadcast_to(g, shape)
     spread = np.empty(shape)
     spread[...] = g

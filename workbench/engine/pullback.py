@@ -30,7 +30,7 @@ what comes back). Hooks observe or replace; they never copy the loop.
 
 from __future__ import annotations
 
-from numpy import add, ndarray
+from numpy import add, array, ndarray
 
 from workbench.engine.graph import passes
 from workbench.engine.prims_shape import unbroadcast
@@ -51,6 +51,50 @@ def fitted(share, shape: tuple):
     # a scalar parameter's share of a vector: the commonest case in a model fit, summed here
     # without unbroadcast's general bookkeeping
     return _sum_all(share, None) if not shape and share.__class__ is ndarray else unbroadcast(share, shape)
+
+
+class Waiting:
+    """A scalar leaf's first share of a vector, not yet summed (``pullback``'s ``leaves``).
+
+    Anything added to it sums it first, so the adjoint comes out as an eager sum would give it:
+    ``sum(first) + later``, the same operands in the same order."""
+
+    __slots__ = ("share",)
+
+    def __add__(self, other):
+        return _sum_all(self.share, None) + other
+
+
+_BATCHED = 4096   # elements: a longer share is summed at once, not kept waiting for the others
+_new_waiting = object.__new__
+
+
+def _waiting(share: ndarray, waiting: list):
+    """``share`` kept ``Waiting`` to be summed with the others, or summed now when it is long."""
+    if share.size > _BATCHED:
+        return _sum_all(share, None)
+    waits = _new_waiting(Waiting)
+    waits.share = share
+    waiting.append(waits)
+    return waits
+
+
+def _sum_waiting(adjoints: list, leaves: int, waiting: list) -> None:
+    """Replace each ``Waiting`` adjoint by its sum: shares of one length stacked as the rows of an
+    array and summed along them in one numpy call, which runs numpy's pairwise sum on each row
+    exactly as on that row alone (the same bits, tested), for the cost of one call."""
+    slots = [slot for slot in range(leaves) if adjoints[slot].__class__ is Waiting]   # (some were added to)
+    if len(slots) > 1:
+        try:
+            stacked = array([adjoints[slot].share for slot in slots])
+        except ValueError:   # shares of different lengths
+            stacked = None
+        if stacked is not None and stacked.ndim == 2:
+            for slot, total in zip(slots, _sum_all(stacked, 1)):
+                adjoints[slot] = total
+            return
+    for slot in slots:
+        adjoints[slot] = _sum_all(adjoints[slot].share, None)
 
 
 def accumulate(adjoints: list, slot: int, share, shape: tuple):
@@ -149,7 +193,7 @@ def flatten_made(root: Tensor, made: list, *, create_graph: bool = False, releas
             continue
         node = tensor._node
         wanted = node.wanted
-        if wanted is None or node.args is None or tensor._rec is not made:
+        if wanted is None or node.args is None:
             return None
         if create_graph:
             add_step((tensor._slot, tensor, node.prim, node.kw, node.args, wanted, node if release else None))
@@ -174,7 +218,7 @@ def _general_step(step: tuple, g, adjoints: list, hook) -> None:
         hook.shares(step, g, shares, added)
 
 
-def pullback(steps: list, adjoints: list, hook=None) -> None:
+def pullback(steps: list, adjoints: list, hook=None, leaves: int = 0) -> None:
     """Run ``steps`` from the last to the first, pulling each step's adjoint back to its inputs.
 
     ``adjoints`` is a list by slot, holding the seed at the output's slot; on return it holds the
@@ -184,7 +228,13 @@ def pullback(steps: list, adjoints: list, hook=None) -> None:
     ``shares(step, g, shares, added)`` (the rules' shares, and the same summed back to the
     inputs' shapes as they were added, in the order of ``step[5]``) and
     ``failed(step, error) -> bool`` (True: the error is recorded and the sweep goes on).
+
+    ``leaves``: the slots below it belong to tensors no step consumes (a transform's stand-ins, a
+    tape's arguments). A scalar there gets its first share of a vector unsummed (``Waiting``), and
+    ``_sum_waiting`` sums them all at the end in one numpy call, each bit for bit as alone: a
+    model's scalar parameters each cost numpy a sum of the data, and one call per sum is most of it.
     """
+    waiting: list = []
     pop = steps.pop
     while steps:
         step = pop()
@@ -202,9 +252,14 @@ def pullback(steps: list, adjoints: list, hook=None) -> None:
                     share = g
                 else:
                     share = rule(g, ans, inputs[0]) if arity == 1 else rule(g, ans, *inputs) if arity > 2 else rule(g, ans, inputs[0], inputs[1])
-                if share.__class__ is not ndarray or share.shape != shape:   # a scalar's share: summed here
+                if share.__class__ is not ndarray or share.shape != shape:   # summed back to its input's shape
+                    if slot < leaves and not shape and share.__class__ is ndarray and adjoints[slot] is None:
+                        adjoints[slot] = _waiting(share, waiting)   # a scalar leaf's first share: it may wait
+                        continue
                     share = _sum_all(share, None) if not shape and share.__class__ is ndarray else fitted(share, shape)
                 previous = adjoints[slot]
                 adjoints[slot] = share if previous is None else previous + share
         elif wanted:
             _general_step(step, g, adjoints, hook)
+    if waiting:
+        _sum_waiting(adjoints, leaves, waiting)

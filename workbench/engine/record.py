@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 _new_tensor = _new_node = object.__new__
 _weak = weakref.ref
 _FLOAT64 = np.dtype(np.float64)   # numpy hands out this one object for native float64 arrays
+_NDARRAY = np.ndarray
 
 
 class Node:
@@ -110,7 +111,7 @@ def apply(prim: Primitive, args: tuple, kw: dict = NO_OPTIONS):
     if not has_tensor:
         return out
     # numpy returns a scalar instead of a 0-d array, and a constant may carry another dtype
-    if type(out) is not np.ndarray or (out.dtype is not _FLOAT64 and out.dtype != _FLOAT64):
+    if out.__class__ is not _NDARRAY or (out.dtype is not _FLOAT64 and out.dtype != _FLOAT64):
         out = np.asarray(out, dtype=np.float64)
     # object.__new__ skips Tensor.__init__, whose checks the data has already passed (the same
     # steps as in _two_arguments' apply_two)
@@ -152,7 +153,7 @@ def apply_one(prim: Primitive, x: Tensor):
         raise
     except (ValueError, IndexError, TypeError) as err:
         raise EngineError(_describe_failure(prim, [data], NO_OPTIONS, err)) from None
-    if type(out) is not np.ndarray or (out.dtype is not _FLOAT64 and out.dtype != _FLOAT64):
+    if out.__class__ is not _NDARRAY or (out.dtype is not _FLOAT64 and out.dtype != _FLOAT64):
         out = np.asarray(out, dtype=np.float64)
     result = _new_tensor(Tensor)
     result.data = out
@@ -162,7 +163,10 @@ def apply_one(prim: Primitive, x: Tensor):
     if x.requires_grad and MODE.recording:
         result.requires_grad = True
         result._node = node = _new_node(Node)
-        node.prim, node.args, node.kw, node.inputs = prim, (x,), NO_OPTIONS, (data,)
+        node.prim = prim
+        node.args = (x,)
+        node.kw = NO_OPTIONS
+        node.inputs = (data,)
         made = MODE.made
         if made is None:
             result._rec = node.wanted = None
@@ -207,7 +211,7 @@ def _two_arguments(prim: Primitive, swapped: bool = False):
             raise EngineError(_describe_failure(prim, [x, y], NO_OPTIONS, err)) from None
         if not (a_is_tensor or b_is_tensor):   # arrays only: a derivative rule run by the backward pass
             return out
-        if type(out) is not np.ndarray or (out.dtype is not _FLOAT64 and out.dtype != _FLOAT64):
+        if out.__class__ is not _NDARRAY or (out.dtype is not _FLOAT64 and out.dtype != _FLOAT64):
             out = np.asarray(out, dtype=np.float64)
         result = _new_tensor(Tensor)
         result.data = out
@@ -218,28 +222,30 @@ def _two_arguments(prim: Primitive, swapped: bool = False):
         b_wants = b_is_tensor and b.requires_grad
         if (a_wants or b_wants) and MODE.recording:
             result.requires_grad = True
-            result._node = node = _new_node(Node)
-            node.prim, node.args, node.kw, node.inputs = prim, (a, b), NO_OPTIONS, (x, y)
+            result._node = node = _new_node(Node)   # Node.__init__, written out, one store at a time:
+            node.prim = prim                         # cheaper than one multiple assignment
+            node.args = (a, b)
+            node.kw = NO_OPTIONS
+            node.inputs = (x, y)
             made = MODE.made
             if made is None:
                 result._rec = node.wanted = None
             else:   # _wanted, its commonest cases written out: both inputs, or one, recorded here
                 result._rec, result._slot = made, len(made)
                 made.append(_weak(result))
-                has_rule = prim.has_rule
-                if has_rule is not None and len(has_rule) != 2:
-                    node.wanted = _wanted(node.args, node.inputs, has_rule, made)
+                if not prim.both_ruled:
+                    node.wanted = _wanted(node.args, node.inputs, prim.has_rule, made)
                 elif a_wants and a._rec is made:
                     if not b_wants:
                         node.wanted = ((0, a._slot, x.shape),)
                     elif b._rec is made:
                         node.wanted = ((0, a._slot, x.shape), (1, b._slot, y.shape))
                     else:
-                        node.wanted = _wanted(node.args, node.inputs, has_rule, made)
+                        node.wanted = _wanted(node.args, node.inputs, prim.has_rule, made)
                 elif not a_wants and b._rec is made:
                     node.wanted = ((1, b._slot, y.shape),)
                 else:
-                    node.wanted = _wanted(node.args, node.inputs, has_rule, made)
+                    node.wanted = _wanted(node.args, node.inputs, prim.has_rule, made)
         else:   # (``_rec`` is read only of a tensor that requires grad)
             result.requires_grad = False
             result._node = None

@@ -155,7 +155,7 @@ class Tape:
         """The backward sweep from ``seed``, by ``pullback``: adjoints of the differentiated arguments."""
         adjoints = [None] * self._n_slots
         adjoints[self.output] = seed
-        pullback(trail, adjoints)
+        pullback(trail, adjoints, leaves=self.n_args)   # the arguments' slots come first; no step makes them
         # copies where the sweep shared an array (as Tensor.backward gives them): safe to change in place
         return owned_gradients([np.zeros(self.arg_shapes[i]) if adjoints[i] is None else adjoints[i]
                                 for i in self.argnums])

@@ -134,7 +134,7 @@ def value_and_grad(f: Callable, argnums: int | Sequence[int] = 0) -> Callable:
         finally:
             if collecting:
                 gc.enable()
-        value = out if differentiable else float(out.data.reshape(()))
+        value = out if differentiable else out.data.item()   # (one element: _scalar_output checked)
         return value, (grads[0] if isinstance(argnums, int) else tuple(grads))
     return value_and_grad_f
 
