@@ -24,6 +24,9 @@ from workbench.engine.pullback import flatten, flatten_made, pullback
 from workbench.engine.tensor import Tensor
 
 
+_FLOAT64, _array = np.float64, np.array   # (read once per gradient handed out)
+
+
 def topological_order(root: Tensor, stops: frozenset[int] = frozenset()) -> list[Tensor]:
     """Tensors reachable from ``root`` through recorded nodes, ``root`` first, leaves last.
 
@@ -64,9 +67,10 @@ def owned_gradients(adjoints):
     """
     given: set[int] = set()
     owned = []
+    keep = owned.append
     for adjoint in adjoints:
-        if adjoint.__class__ is np.float64:   # a summed scalar share: a fresh 0-d array is owned
-            owned.append(np.array(adjoint))
+        if adjoint.__class__ is _FLOAT64:   # a summed scalar share: a fresh 0-d array is owned
+            keep(_array(adjoint))
             continue
         if not isinstance(adjoint, Tensor):
             array = np.asarray(adjoint, dtype=np.float64)
@@ -75,7 +79,7 @@ def owned_gradients(adjoints):
                 array = array.copy()
             given.add(id(array))
             adjoint = array
-        owned.append(adjoint)
+        keep(adjoint)
     return owned
 
 

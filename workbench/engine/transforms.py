@@ -29,6 +29,7 @@ from workbench.engine.tensor import Tensor, as_float_array, leaf
 
 
 _new_tensor = object.__new__
+_array = np.array
 
 
 def _stand_in(value) -> Tensor:
@@ -63,7 +64,7 @@ def _differentiate(f: Callable, args: tuple, nums: tuple[int, ...]):
         value = args[i]
         if value.__class__ is float:   # a model's scalar parameter, the commonest: leaf(), written out
             stand = _new_tensor(Tensor)
-            stand.data, stand.requires_grad = np.array(value), True
+            stand.data, stand.requires_grad = _array(value), True
             stand.grad = stand._node = stand._tangent = stand.name = None
         else:
             differentiable = differentiable or isinstance(value, Tensor)
