@@ -39,8 +39,6 @@ from workbench.engine.tensor import Tensor
 _sum_all = add.reduce   # numpy's pairwise sum, called directly: a scalar's share, once per step
 
 
-
-
 def fitted(share, shape: tuple):
     """``share`` summed back over the axes broadcasting added, so it has ``shape``."""
     try:
@@ -70,7 +68,8 @@ _new_waiting = object.__new__
 
 
 def _waiting(share: ndarray, waiting: list):
-    """``share`` kept ``Waiting`` to be summed with the others, or summed now when it is long."""
+    """``share`` kept ``Waiting`` to be summed with the others (noted in ``waiting``, so the sweep
+    knows to sum at its end), or summed now when it is long."""
     if share.size > _BATCHED:
         return _sum_all(share, None)
     waits = _new_waiting(Waiting)
@@ -79,10 +78,11 @@ def _waiting(share: ndarray, waiting: list):
     return waits
 
 
-def _sum_waiting(adjoints: list, leaves: int, waiting: list) -> None:
-    """Replace each ``Waiting`` adjoint by its sum: shares of one length stacked as the rows of an
-    array and summed along them in one numpy call, which runs numpy's pairwise sum on each row
-    exactly as on that row alone (the same bits, tested), for the cost of one call."""
+def _sum_waiting(adjoints: list, leaves: int) -> None:
+    """Replace each ``Waiting`` adjoint among the first ``leaves`` by its sum. Shares of one length
+    are copied as the rows of one array and summed along them in one numpy call, which runs
+    numpy's pairwise sum on each row exactly as on that row alone (the same bits, tested): two
+    numpy calls in all, where summing one by one costs one per share."""
     slots = [slot for slot in range(leaves) if adjoints[slot].__class__ is Waiting]   # (some were added to)
     if len(slots) > 1:
         try:
@@ -231,7 +231,7 @@ def pullback(steps: list, adjoints: list, hook=None, leaves: int = 0) -> None:
 
     ``leaves``: the slots below it belong to tensors no step consumes (a transform's stand-ins, a
     tape's arguments). A scalar there gets its first share of a vector unsummed (``Waiting``), and
-    ``_sum_waiting`` sums them all at the end in one numpy call, each bit for bit as alone: a
+    ``_sum_waiting`` sums them all at the end with one numpy sum, each bit for bit as alone: a
     model's scalar parameters each cost numpy a sum of the data, and one call per sum is most of it.
     """
     waiting: list = []
@@ -262,4 +262,4 @@ def pullback(steps: list, adjoints: list, hook=None, leaves: int = 0) -> None:
         elif wanted:
             _general_step(step, g, adjoints, hook)
     if waiting:
-        _sum_waiting(adjoints, leaves, waiting)
+        _sum_waiting(adjoints, leaves)
