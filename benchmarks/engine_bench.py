@@ -4,8 +4,8 @@ Five float64 workloads (issue 2, item 10): logistic-regression loss on X 100000�
 10→64→64→1 on 10000 rows with MSE; sum(exp(−a·x)·sin(b·x) + c·x²) over 1e6 values (gradient in
 a, b, c); the NIST Thurber rational model on its 37 points (7 scalar parameters); a 2000-op chain
 on a 10-vector. For each: the numpy forward time, a hand-written numpy value-and-gradient, ours
-through the graph (``ad.value_and_grad``, the transform built once and called, as an optimizer
-calls it; the tape, likewise, is recorded once) and through a recorded tape (``ad.record``), and
+through the graph (``ad.value_and_grad``, the transform built once and then called, as an
+optimizer calls it) and through a tape (``ad.record``, recorded once and then replayed), and
 torch eager when it is importable (it is not a dependency). Columns:
 
 * ratio = value-and-gradient time ÷ numpy forward time (the cheap-gradient ratio);

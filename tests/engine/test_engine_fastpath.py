@@ -127,7 +127,7 @@ def test_a_rule_set_after_creation_is_the_one_the_inline_step_calls():
     assert gradient.tolist() == [2.0, -6.0] and calls == [(2,)]
 
 
-def test_the_collector_is_paused_only_while_f_records():
+def test_the_collector_is_paused_while_f_records_and_resumed_after():
     seen = []
 
     def f(w):

@@ -112,7 +112,7 @@ def test_the_search_is_not_run_when_the_list_suffices(monkeypatch):
     np.testing.assert_allclose(g, np.tanh(x) + x * (1 - np.tanh(x) ** 2), rtol=1e-15)
 
 
-def test_nested_transforms_hand_their_list_to_the_outer_one_and_restore_it():
+def test_a_nested_transform_records_its_own_list_and_restores_the_outer_one():
     def inner(y):
         return ad.sum(ad.sin(y) * y)
 
@@ -157,3 +157,28 @@ def test_a_primitive_called_on_one_array_gives_the_forward_value_and_names_a_fai
     boom = Primitive("boom", refuse, lambda g, y, v: g)
     with pytest.raises(ad.EngineError, match=r"boom: cannot apply to shapes \(2,\): no such shape"):
         boom(x)
+
+
+def test_a_stand_in_an_inner_transform_took_from_the_outer_recording_is_searched_for():
+    """A tensor argument of a nested transform is stood in for by an identity recorded in the
+    outer list; the inner transform gives it a slot of its own. Kept alive by f, it must not be
+    read by the outer sweep at its old slot (that took another tensor's adjoint: 7, not 14)."""
+    kept = []
+
+    def inner(a, b):
+        kept.append((a, b))   # f keeps its arguments (a log, a cache)
+        return a * 3.0 + b * 5.0
+
+    def f(x):
+        h = x * 2.0
+        ga, gb = ad.grad(inner, (0, 1))(x, x)
+        return h * 7.0 + ga + gb
+    value, gradient = ad.value_and_grad(f)(1.0)
+    assert value == 22.0 and float(gradient) == 14.0
+
+
+def test_a_result_marked_as_requiring_grad_after_it_was_made_joins_a_transform():
+    made_plain = ad.sin(ad.Tensor(1.0))   # computed without gradients
+    made_plain.requires_grad = True       # then marked, as a user may
+    assert float(ad.grad(lambda x: x * made_plain)(2.0)) == np.sin(1.0)
+    assert float(ad.grad(lambda x: ad.sum(ad.stack([x, made_plain])))(2.0)) == 1.0

@@ -2,7 +2,7 @@
 
 This is the first half of reverse mode (Fang et al., 2024, parts one and two): an operation that
 runs on tensors requiring a gradient is evaluated, its value kept, and a node recorded that links
-the result to its inputs (``record.py``). The backward pass (``backward.py``, ``pullback.py``)
+the result to its inputs (``recording.py``). The backward pass (``backward.py``, ``pullback.py``)
 later walks these links in reverse, asking each node's primitive for its rules.
 
 A ``Primitive`` bundles an operation's three rules in one place:
@@ -25,7 +25,7 @@ from typing import Callable
 import numpy as np
 
 from workbench.engine.errors import EngineError
-from workbench.engine.record import NO_OPTIONS, _two_arguments, apply, apply_one
+from workbench.engine.recording import NO_OPTIONS, _two_arguments, apply, apply_one
 from workbench.engine.tensor import Tensor
 
 
@@ -42,7 +42,8 @@ class Primitive:
     The rules may be given one per input (``vjp``, ``jvp``: a tuple, None where an input has no
     derivative) or as one call for all inputs (``vjp_all``, ``jvp_all``: shared work, such as
     concatenate's slicing). Whichever form was given is normalised once, here, into the two
-    methods every sweep calls:
+    methods a sweep calls for any primitive (the backward loop's fast lane calls ``vjps`` directly
+    for the commonest steps, below):
 
     * ``shares(g, ans, inputs, kw, wanted)``: the vjp shares ∂L/∂input for the inputs at the
       positions ``wanted[k][0]``, in that order (not yet summed back over broadcast axes);

@@ -12,12 +12,12 @@ from __future__ import annotations
 from workbench.engine import prims_math as m
 from workbench.engine import prims_shape as s
 from workbench.engine.graph import Primitive
-from workbench.engine.record import _two_arguments, apply, apply_one
+from workbench.engine.recording import _two_arguments, apply, apply_one
 from workbench.engine.registry import REGISTRY
 from workbench.engine.tensor import Tensor
 
 def _binary(prim, swap: bool = False):
-    """``x * y`` and ``2.0 * x``: ``apply`` written out for two arguments (``record.py``)."""
+    """``x * y`` and ``2.0 * x``: ``apply`` written out for two arguments (``recording.py``)."""
     op = _two_arguments(prim, swapped=swap)
     op.__name__ = f"__{'r' if swap else ''}{prim.name}__"
     return op

@@ -28,7 +28,7 @@ import math
 import numpy as np
 
 from workbench.engine.graph import Primitive, passes
-from workbench.engine.record import data_of
+from workbench.engine.recording import data_of
 from workbench.engine.registry import Check, primitive, register
 
 _TWO_OVER_ROOT_PI = 2.0 / math.sqrt(math.pi)

@@ -21,7 +21,7 @@ import math
 
 import numpy as np
 
-from workbench.engine.record import data_of
+from workbench.engine.recording import data_of
 from workbench.engine.prims_math import exp, log, sqrt, square
 from workbench.engine.registry import Check, primitive, register
 from workbench.engine.tensor import Tensor

@@ -20,7 +20,7 @@ import numpy as np
 
 from workbench.engine.errors import EngineError
 from workbench.engine.graph import Primitive, passes
-from workbench.engine.record import data_of
+from workbench.engine.recording import data_of
 from workbench.engine.prims_reduce import sum
 from workbench.engine.registry import primitive, register
 

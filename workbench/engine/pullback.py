@@ -67,14 +67,12 @@ _BATCHED = 4096   # elements: a longer share is summed at once, not kept waiting
 _new_waiting = object.__new__
 
 
-def _waiting(share: ndarray, waiting: list):
-    """``share`` kept ``Waiting`` to be summed with the others (noted in ``waiting``, so the sweep
-    knows to sum at its end), or summed now when it is long."""
+def _waiting(share: ndarray):
+    """``share`` kept ``Waiting`` to be summed with the others, or summed now when it is long."""
     if share.size > _BATCHED:
         return _sum_all(share, None)
     waits = _new_waiting(Waiting)
     waits.share = share
-    waiting.append(waits)
     return waits
 
 
@@ -193,7 +191,9 @@ def flatten_made(root: Tensor, made: list, *, create_graph: bool = False, releas
             continue
         node = tensor._node
         wanted = node.wanted
-        if wanted is None or node.args is None:
+        # (``_rec``: a transform nested in f may have re-slotted a tensor of this recording as one
+        # of its own stand-ins; then this list's slots no longer describe it, and the search runs)
+        if wanted is None or node.args is None or tensor._rec is not made:
             return None
         if create_graph:
             add_step((tensor._slot, tensor, node.prim, node.kw, node.args, wanted, node if release else None))
@@ -234,7 +234,6 @@ def pullback(steps: list, adjoints: list, hook=None, leaves: int = 0) -> None:
     ``_sum_waiting`` sums them all at the end with one numpy sum, each bit for bit as alone: a
     model's scalar parameters each cost numpy a sum of the data, and one call per sum is most of it.
     """
-    waiting: list = []
     pop = steps.pop
     while steps:
         step = pop()
@@ -244,7 +243,7 @@ def pullback(steps: list, adjoints: list, hook=None, leaves: int = 0) -> None:
             continue
         adjoints[out] = None    # handed on: the sweep keeps only the adjoints still to be used
         if node is not None:
-            node.args = node.inputs = None   # Node.release(), written out: once per step
+            node.args = node.inputs = None   # released: its inputs' arrays may be freed
         if hook is None and not kw and (rules := prim.vjps) is not None:   # accumulate, written out
             arity = len(inputs)   # the rules' arguments spelled out, not *inputs: a cheaper call
             for position, slot, shape in wanted:
@@ -254,12 +253,12 @@ def pullback(steps: list, adjoints: list, hook=None, leaves: int = 0) -> None:
                     share = rule(g, ans, inputs[0]) if arity == 1 else rule(g, ans, *inputs) if arity > 2 else rule(g, ans, inputs[0], inputs[1])
                 if share.__class__ is not ndarray or share.shape != shape:   # summed back to its input's shape
                     if slot < leaves and not shape and share.__class__ is ndarray and adjoints[slot] is None:
-                        adjoints[slot] = _waiting(share, waiting)   # a scalar leaf's first share: it may wait
+                        adjoints[slot] = _waiting(share)   # a scalar leaf's first share: it may wait
                         continue
                     share = _sum_all(share, None) if not shape and share.__class__ is ndarray else fitted(share, shape)
                 previous = adjoints[slot]
                 adjoints[slot] = share if previous is None else previous + share
         elif wanted:
             _general_step(step, g, adjoints, hook)
-    if waiting:
+    if leaves:
         _sum_waiting(adjoints, leaves)

@@ -48,7 +48,7 @@ class Tensor:
     """A float64 array with an optional gradient and the graph node that produced it."""
 
     # ``_rec``/``_slot``: the recording list of the transform that made this tensor (``MODE.made``) and
-    # its slot there; set only while a transform records (``record.py``), read only when ``_rec`` matches
+    # its slot there; set only while a transform records (``recording.py``), read only when ``_rec`` matches
     __slots__ = ("data", "grad", "requires_grad", "_node", "_tangent", "name", "_rec", "_slot", "__weakref__")
     __array_ufunc__ = None
     __array_priority__ = 1000

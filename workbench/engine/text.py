@@ -12,7 +12,7 @@ import unicodedata
 
 import numpy as np
 
-from workbench.engine.record import data_of
+from workbench.engine.recording import data_of
 
 ARRAY_HEAD = 2   # elements shown before the "…" in an array summary (the last one follows it)
 

@@ -31,7 +31,7 @@ import numpy as np
 from workbench.engine.backward import topological_order
 from workbench.engine.pullback import flatten, pullback
 from workbench.engine.errors import EngineError
-from workbench.engine.record import data_of
+from workbench.engine.recording import data_of
 from workbench.engine.text import (adjoint_symbol, aligned, describe_options, factor, format_number,
                                    scalar_or_array, summarize, tangent_symbol)
 from workbench.engine.tensor import Tensor

@@ -50,25 +50,17 @@ class Node:
     ``(position, slot, shape)`` of each input that wants an adjoint, by its slot in that recording,
     so the sweep needs no search (``pullback.flatten_made``); None when an input was recorded
     elsewhere, and the sweep must search after all.
+
+    Nodes are made only by the recording functions below, which set these five fields in place
+    (once per operation, so without an ``__init__`` call); the backward loop releases one by
+    setting ``args`` and ``inputs`` to None.
     """
 
     __slots__ = ("prim", "args", "kw", "inputs", "wanted")
 
-    def __init__(self, prim: "Primitive", args: tuple, kw: dict, inputs: tuple | None = None):
-        self.prim = prim
-        self.args = args
-        self.kw = kw
-        self.inputs = inputs if inputs is not None else tuple(data_of(a) for a in args)
-        self.wanted = None
-
     @property
     def released(self) -> bool:
         return self.args is None
-
-    def release(self) -> None:
-        """Forget the inputs (after a backward pass) so their arrays can be freed."""
-        self.args = None
-        self.inputs = None
 
 
 NO_OPTIONS: dict = {}   # shared empty ``kw`` for the operators, so no dict is made per operation
@@ -80,10 +72,10 @@ def apply(prim: Primitive, args: tuple, kw: dict = NO_OPTIONS):
     With no tensor among the arguments, the plain numpy result is returned: that is what lets
     the derivative rules run unchanged on arrays during an ordinary backward pass.
 
-    This runs once per operation, so it is written for speed: a one-argument call (nearly every
-    call that is not an operator) unwraps its argument without building a list or calling a
-    helper, and two arguments without options go to ``prim.apply_two``, which is this function
-    unrolled for them (the operators ``+ - * / ** @`` are such functions themselves).
+    A tensor alone without options goes to ``apply_one`` and two arguments without options to
+    ``prim.apply_two``: this function written out for them, since they are nearly every call
+    (the operators ``+ - * / ** @`` are such functions themselves). What reaches this body is a
+    call with options, or with one argument that is no tensor.
     """
     n_args = len(args)
     if n_args == 1:
@@ -122,7 +114,7 @@ def apply(prim: Primitive, args: tuple, kw: dict = NO_OPTIONS):
     result.name = None
     if wants_grad and MODE.recording:
         result.requires_grad = True
-        result._node = node = _new_node(Node)   # Node.__init__, written out: once per operation
+        result._node = node = _new_node(Node)   # its fields set in place: once per operation
         node.prim, node.args, node.kw, node.inputs = prim, args, kw, inputs
         made = MODE.made
         if made is None:
@@ -135,9 +127,9 @@ def apply(prim: Primitive, args: tuple, kw: dict = NO_OPTIONS):
                 node.wanted = ((0, x._slot, inputs[0].shape),)
             else:
                 node.wanted = _wanted(args, inputs, has_rule, made)
-    else:   # (``_rec`` is read only of a tensor that requires grad)
+    else:   # (``_rec`` too: a user may mark this result as requiring grad later)
         result.requires_grad = False
-        result._node = None
+        result._node = result._rec = None
     if MODE.forward:   # an int, so the usual case (no forward sweep running) costs one test
         propagate_tangent(prim, args, kw, result)
     return result
@@ -180,7 +172,7 @@ def apply_one(prim: Primitive, x: Tensor):
                 node.wanted = _wanted(node.args, node.inputs, has_rule, made)
     else:
         result.requires_grad = False
-        result._node = None
+        result._node = result._rec = None
     if MODE.forward:
         propagate_tangent(prim, (x,), NO_OPTIONS, result)
     return result
@@ -190,9 +182,9 @@ def _two_arguments(prim: Primitive, swapped: bool = False):
     """``apply(prim, (a, b))`` written out for two arguments and no options: ``prim.apply_two``,
     and with ``swapped`` the reflected operator (``2.0 * x`` is ``x.__rmul__(2.0)``: mul(2.0, x)).
 
-    The operators are these functions themselves (``Tensor.__mul__`` is ``mul.apply_two``), so
-    ``x * y`` costs one Python call: on a model's small arrays the calls, not numpy, are most of
-    an operation's cost. The steps after the forward rule are ``apply``'s, line for line.
+    The operators are functions made by this one (``Tensor.__mul__`` is ``_two_arguments(mul)``,
+    ``methods.py``), so ``x * y`` costs one Python call: on a model's small arrays the calls, not
+    numpy, are most of an operation's cost. The steps after the forward rule are ``apply``'s.
     """
     def apply_two(a, b):
         if swapped:
@@ -222,8 +214,8 @@ def _two_arguments(prim: Primitive, swapped: bool = False):
         b_wants = b_is_tensor and b.requires_grad
         if (a_wants or b_wants) and MODE.recording:
             result.requires_grad = True
-            result._node = node = _new_node(Node)   # Node.__init__, written out, one store at a time:
-            node.prim = prim                         # cheaper than one multiple assignment
+            result._node = node = _new_node(Node)   # one store at a time: cheaper than one
+            node.prim = prim                         # multiple assignment, which builds a tuple
             node.args = (a, b)
             node.kw = NO_OPTIONS
             node.inputs = (x, y)
@@ -246,9 +238,9 @@ def _two_arguments(prim: Primitive, swapped: bool = False):
                     node.wanted = ((1, b._slot, y.shape),)
                 else:
                     node.wanted = _wanted(node.args, node.inputs, prim.has_rule, made)
-        else:   # (``_rec`` is read only of a tensor that requires grad)
+        else:   # (``_rec`` too: a user may mark this result as requiring grad later)
             result.requires_grad = False
-            result._node = None
+            result._node = result._rec = None
         if MODE.forward:
             propagate_tangent(prim, (a, b), NO_OPTIONS, result)
         return result
