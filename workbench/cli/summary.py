@@ -43,12 +43,13 @@ def _print_network(outcome) -> None:
 
 def _print_quality(outcome) -> None:
     from workbench.optim.base import steps
+    from workbench.report.text import count
 
     result = outcome.result
     metrics = result["metrics"]
     r2 = metrics.get("r2")
     click.echo(f"  loss {_fmt(result['loss'])}   R² {_fmt(r2, 4)}   RMSE {_fmt(metrics.get('rmse'), 4)}"
-               f"   rows {_grouped(metrics.get('n'))}")
+               f"   rows {count(metrics['n'])}")
     state = "converged" if result["converged"] else "DID NOT CONVERGE"
     click.echo(f"  {state} after {steps(result['iterations'])} ({result['optimizer']}): {result['message']}")
     check = result.get("gradient_check")
@@ -67,8 +68,3 @@ def gradient_check_failure(outcome, config_path: str) -> str | None:
         return None
     return (f"the gradient check failed: {check['detail']}; every output is written to {outcome.destination}, "
             f"but the fit may be wrong (`workbench check {config_path}` shows each derivative)")
-
-
-def _grouped(count) -> str:
-    """A row count as people read it: 180,000."""
-    return f"{count:,}" if isinstance(count, int) else str(count)

@@ -26,6 +26,7 @@ def command(config: str, overrides: tuple[str, ...], show: bool, scheduler: str 
         return
     from workbench.pipeline.fit import close_fit_objective
     from workbench.pipeline.prepare import prepare
+    from workbench.report.text import count
 
     prepared = prepare(cfg)
     try:          # on a cluster the rows stay on the workers: the counts are the whole table's
@@ -36,7 +37,8 @@ def command(config: str, overrides: tuple[str, ...], show: bool, scheduler: str 
     ds, model = prepared.dataset, prepared.model
     click.echo(f"config    {config}: valid")
     sheet = f", sheet {ds.sheet!r}" if ds.sheet is not None else ""
-    click.echo(f"data      {ds.path}{sheet}: {ds.n_rows_read} rows read, {used} used, {ds.n_dropped} dropped")
+    click.echo(f"data      {ds.path}{sheet}: {count(ds.n_rows_read)} rows read, {count(used)} used, "
+               f"{count(ds.n_dropped)} dropped")
     click.echo(f"          {ds.summary_sentence}")
     for row, reason in list(ds.dropped)[:5]:
         click.echo(f"          row {row}: {reason}")
@@ -51,7 +53,7 @@ def command(config: str, overrides: tuple[str, ...], show: bool, scheduler: str 
     click.echo(f"loss      {prepared.loss.name}" + (f" (weights: {cfg.loss.weights})" if cfg.loss.weights else ""))
     click.echo(f"optimizer {prepared.optimizer_name}")
     if held_out:
-        click.echo(f"validation {held_out} rows held out (seed {cfg.seed})")
+        click.echo(f"validation {count(held_out)} rows held out (seed {cfg.seed})")
     click.echo("params")
     for p in model.params:
         spec = cfg.params.get(p.name)
