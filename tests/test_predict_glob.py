@@ -82,3 +82,28 @@ def test_new_rows_that_cannot_decide_their_decimal_mark_take_the_fits(tmp_path):
     fit = __import__("json").loads((tmp_path / "run" / "result.json").read_text(encoding="utf-8"))
     expected = fit["params"]["intercept"] + fit["params"]["coef_price"] * np.array([1234.0, 2500.0])
     assert np.allclose(predicted, expected)
+
+
+def test_a_file_of_a_glob_that_cannot_be_read_is_one_line_about_the_data_argument(tmp_path):
+    rng = np.random.default_rng(14)
+    price = rng.uniform(1, 10, 40)
+    pd.DataFrame({"price": price, "units": 50 - 3 * price + rng.normal(0, 1.0, 40)}).to_csv(tmp_path / "sales.csv",
+                                                                                             index=False)
+    config = write_config(tmp_path, f"""
+        data: {tmp_path / 'sales.csv'}
+        model: {{type: linear, inputs: [price], target: units}}
+        output: {{plots: false}}
+        """, name="fit.yaml")
+    assert run_cli("fit", str(config), "--out", str(tmp_path / "run"), "--no-reports", "-q").returncode == 0
+    (tmp_path / "new").mkdir()
+    pd.DataFrame({"price": [1.0, 2.0]}).to_csv(tmp_path / "new" / "a.csv", index=False)
+    pd.DataFrame({"price": ["cheap", "dear", "free"]}).to_csv(tmp_path / "new" / "b.csv", index=False)
+    pd.DataFrame({"price": [9.5]}).to_csv(tmp_path / "new" / "c.csv", index=False)
+
+    done = run_cli("predict", str(tmp_path / "run"), str(tmp_path / "new" / "*.csv"), "--out", str(tmp_path / "p.csv"))
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith("error: ") and not lines[0].startswith("error: data:")   # predict has no data key
+    assert "'price'" in lines[0]
+    assert not (tmp_path / "p.csv").exists()

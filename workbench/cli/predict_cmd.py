@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import click
 
+# The data keys a fit's config would name that predict's own arguments stand for: the new rows
+# are the DATA argument and its --sheet, not the config's data.path and data.sheet. (The other
+# data.* keys are the fit's reading options, which predict applies to DATA as they were.)
+ARGUMENT_FOR_KEY = {"data": "DATA", "data.path": "DATA", "data.sheet": "--sheet"}
+
 
 @click.command("predict")
 @click.argument("run_dir", type=click.Path(file_okay=False))
@@ -49,10 +54,11 @@ def command(run_dir: str, data: str | None, out: str, sheet: str | None, until: 
     if data is not None:
         try:
             prediction = predictor.predict_file(Path(data), sheet, force=force)
-        except InputError as err:       # the file is the DATA argument here, not the config's data.path
-            if err.where != "data.path":
+        except InputError as err:
+            argument = ARGUMENT_FOR_KEY.get(err.where)
+            if argument is None:
                 raise
-            raise InputError(err.detail, where="DATA") from None
+            raise InputError(err.detail, where=argument) from None
     else:
         prediction = predictor.forecast_dates(until, every, start, force=force)
     write_prediction(prediction.frame, target)

@@ -197,7 +197,7 @@ class ClusterTable:
 
     def validation_loss(self, prepared, x: np.ndarray) -> float:
         """The loss on the held-out rows at ``x`` (with the penalty, as ``FitObjective.loss_value``)."""
-        return self.objective(prepared, validation=True).value_and_grad(x)[0]
+        return self.objective(prepared, validation=True).loss_value(x)
 
     def sums(self, prepared, x: np.ndarray) -> tuple[RowSums, RowSums]:
         """``RowSums`` of the fitted and the held-out rows of the whole table at ``x``."""

@@ -6,11 +6,12 @@ and the report tables draw), and so are the gradient check and the flatness judg
 number that must see every row is replaced by the whole table's, from per-file sums the tasks
 send back (``dask_parts.RowSums``) or from the sums the optimizer used: the metrics of the fitted
 and held-out rows, χ² and the uncertainties (n, and Σ w r² as the residual sum), the loss on the
-held-out rows, the rows used, the inputs' fitted ranges and residual variance that ``predict``
-needs, and for a closed-form solve its loss and history. The separation of a 0/1 target is judged
-on every row (the largest |probability − label|, and each class's range of every input for the
-inputs that separate it), and the status, message and ``separation`` follow it. The gradient
-check's ``of_rows`` is the whole table's fitted rows when the sample is not all of them.
+held-out rows, the rows used, and the inputs' fitted ranges and residual variance that ``predict``
+needs (a closed-form solve's loss, history and message already are every row's: ``linear_solve``
+takes them from the optimizer's view, which sums over the workers' rows). The separation of a 0/1
+target is judged on every row (the largest |probability − label|, and each class's range of every
+input for the inputs that separate it), and the status, message and ``separation`` follow it. The
+gradient check's ``of_rows`` is the whole table's fitted rows when the sample is not all of them.
 ``result.json`` says how the fit ran under ``execution``. The predictions are written by the
 tasks (``write_prediction_parts``); written again after the fit (``api.Fit.write``), the parts
 the tasks wrote are copied.
@@ -33,7 +34,7 @@ class _WholeTable:
         self.view, self.n_rows, self.sample = view, n_rows, sample
 
     def loss_value(self, x: np.ndarray) -> float:
-        return self.view.value_and_grad(x)[0]
+        return self.view.loss_value(x)
 
     def jacobian_fits(self, rows: int | None = None) -> bool:
         return self.sample.jacobian_fits(self.n_rows if rows is None else rows)
@@ -45,7 +46,6 @@ def assemble_on_cluster(prepared, opt, out_dir, started: float):
     from workbench.pipeline.results import assemble_result
 
     table, view = prepared.cluster, fit_objective(prepared)
-    opt = _closed_form_on_every_row(prepared, opt, view)
     outcome = assemble_result(prepared, opt, out_dir, started)
     fitted, held = table.sums(prepared, outcome.x)
     whole = dataclasses.replace(prepared, objective=_WholeTable(view, fitted.n, prepared.objective), weights=None)
@@ -56,19 +56,6 @@ def assemble_on_cluster(prepared, opt, out_dir, started: float):
     _replace_numbers(outcome, prepared, whole, unc, fitted, held, root_chi2)
     _gradient_check_of_the_table(outcome, table)
     return outcome
-
-
-def _closed_form_on_every_row(prepared, opt, view):
-    """A closed-form solution's loss, history and message over every fitted row (the solve
-    itself already used every row's triangle; its loss was evaluated on the sample)."""
-    from workbench.pipeline.linear_solve import LinearSolution
-
-    if not isinstance(opt, LinearSolution):
-        return opt
-    start, end = (view.value_and_grad(np.asarray(v, dtype=float))[0] for v in (prepared.x0, opt.x))
-    history = [dict(h, loss=value) for h, value in zip(opt.history, (start, end))]
-    message = opt.message.replace(f"{prepared.objective.n_rows:,} ×", f"{view.n_rows:,} ×")
-    return dataclasses.replace(opt, fun=end, history=history, message=message)
 
 
 def _judged_on_every_row(prepared, outcome, opt, fitted):

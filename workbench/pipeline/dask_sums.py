@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from workbench.errors import InfrastructureError, InputError
+from workbench.errors import InputError
 from workbench.pipeline.chunks import ChunkedObjective
 
 
@@ -76,17 +76,63 @@ class DaskChunkedObjective(ChunkedObjective):
             self.client.close()
 
 
-def connect(scheduler: str):
-    """A client of the Dask scheduler at ``scheduler`` (exit 2 without dask.distributed, 74 when unreachable)."""
+CLUSTER_HINT = "pip install 'workbench[cluster]'"
+CONNECT_TIMEOUT_S = 8.0   # with start-up, an unreachable scheduler is reported within 10 s
+
+
+def connect(scheduler: str, *, timeout: float = CONNECT_TIMEOUT_S, where: str = "execution.scheduler"):
+    """A client of the Dask scheduler at ``scheduler``. Bad input (exit 2, one line naming the
+    address, prefixed by ``where``: the config key or the option it came from) when
+    dask.distributed is missing or no Dask scheduler answers there within ``timeout`` seconds."""
     try:
         from distributed import Client
     except ImportError:
-        raise InputError("a Dask scheduler needs dask.distributed: pip install 'workbench[cluster]'",
-                         where="execution.scheduler") from None
+        raise InputError(f"a Dask scheduler needs dask.distributed, which is not installed: {CLUSTER_HINT}",
+                         where=where) from None
+    probe_scheduler(scheduler, timeout, where)
     try:
-        return Client(scheduler, timeout="20s", set_as_default=False)
-    except OSError as err:
-        raise InfrastructureError(f"cannot reach the Dask scheduler at {scheduler}: {err}") from None
+        return Client(scheduler, timeout=timeout, set_as_default=False)
+    except Exception as err:  # noqa: BLE001 - any failure to connect is the address's problem
+        raise InputError(f"cannot connect to the Dask scheduler at {scheduler}: {_reason(err)}", where=where) from None
+
+
+def probe_scheduler(address: str, timeout: float, where: str) -> None:
+    """Ask ``address`` who it is, within ``timeout`` seconds; ``InputError`` unless a Dask
+    scheduler answers. Probing first, without a ``Client``, keeps a failure quick and quiet: a
+    ``Client`` that failed to connect spends another 2 × timeout closing itself, and one given a
+    malformed address complains again when it is garbage-collected."""
+    import asyncio
+
+    from distributed.comm import connect as open_comm
+
+    async def identity() -> object:
+        comm = await open_comm(address, timeout=timeout)
+        try:
+            await comm.write({"op": "identity", "reply": True})
+            return await comm.read()
+        finally:
+            await comm.close()
+
+    try:
+        reply = asyncio.run(asyncio.wait_for(identity(), timeout))
+    except TimeoutError:      # asyncio.TimeoutError too, since Python 3.11
+        reason = f"no answer within {timeout:g} s"
+    except MemoryError:   # a server that is not Dask: its first bytes read as an absurd frame length
+        reason = "the server there does not answer like a Dask scheduler"
+    except Exception as err:  # noqa: BLE001 - refused, unknown host, bad address, not Dask...
+        reason = _reason(err)
+    else:
+        if isinstance(reply, dict) and reply.get("type") == "Scheduler":
+            return
+        reason = "the server there is not a Dask scheduler"
+    raise InputError(f"cannot reach the Dask scheduler at {address} ({reason})", where=where)
+
+
+def _reason(err: BaseException) -> str:
+    """The first line of ``err``, with its type unless the text says enough on its own."""
+    text = str(err).splitlines()[0] if str(err) else ""
+    return f"{type(err).__name__}: {text}" if text and not isinstance(err, (OSError, ValueError)) else (
+        text or type(err).__name__)
 
 
 @dataclass(frozen=True)

@@ -53,7 +53,8 @@ def solve_linear(prepared, view) -> tuple[LinearSolution | None, str | None]:
     """The closed-form solution, or None and the note saying why the iterative path is taken.
 
     ``view`` is what the optimizer would see (``fit_objective``): its chunks, local or on Dask,
-    give the triangles."""
+    give the triangles, and its rows and loss are the solution's (on a cluster every row's, not
+    the client's sample)."""
     objective, x0 = prepared.objective, np.asarray(prepared.x0, dtype=float)
     p = objective.n_params
     if hasattr(view, "map_chunks"):
@@ -66,7 +67,7 @@ def solve_linear(prepared, view) -> tuple[LinearSolution | None, str | None]:
     if not rcond >= MIN_RCOND:
         return None, (f"the closed-form solve was not used: the design matrix is ill-conditioned (equilibrated "
                       f"condition number {1 / rcond if rcond > 0 else math.inf:.3g}); fitted iteratively")
-    scale = prepared.loss.scale(getattr(view, "n_rows", objective.n_rows))   # the view's: every row on a cluster
+    scale = prepared.loss.scale(view.n_rows)     # the view's: every row on a cluster, not the client's sample
     penalized = design
     if prepared.loss.l2:
         penalty_rows = math.sqrt(prepared.loss.l2 / scale) * penalty_matrix(objective)
@@ -129,16 +130,15 @@ def _outside_bounds(prepared, x: np.ndarray) -> str | None:
 
 
 def _result(prepared, view, x, x0, design, penalized, rcond) -> LinearSolution:
-    objective = prepared.objective
-    losses = view if hasattr(view, "map_chunks") else objective     # in chunks: a chunk's memory
-    start, loss = losses.loss_value(x0), losses.loss_value(x)
+    # The view's loss and rows: in chunks a chunk's memory, on a cluster every row (not the client's sample).
+    start, loss = view.loss_value(x0), view.loss_value(x)
     history = [{"step": step, "loss": value, "grad_norm": None, "lr": None, "val_loss": None, "elapsed_s": None}
                for step, value in ((0, start), (1, loss))]
     hessian = None
     if prepared.loss.l2:
         # The summed loss Σ wᵢrᵢ² + (l2/scale)·‖Dθ‖² (the iterative path's Hessian): twice RᵀR.
         hessian = 2.0 * (penalized.T @ penalized)
-    message = (f"solved in closed form: a QR factorization of the {objective.n_rows:,} × {objective.n_params} design "
+    message = (f"solved in closed form: a QR factorization of the {view.n_rows:,} × {view.n_params} design "
                f"matrix (equilibrated condition number {1 / rcond:.3g})")
     return LinearSolution(x=x, fun=loss, success=True, status=CONVERGED, message=message, nit=1, nfev=1, njev=1,
                           history=history, design_factor=design, penalized_hessian=hessian)

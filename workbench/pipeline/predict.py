@@ -209,16 +209,22 @@ class Predictor:
         """Predictions for every row of the file at ``path`` (CSV or Excel, read like the fit's data;
         ``reading`` replaces data options such as ``decimal``). A fit that did not converge is
         refused unless ``force`` (``check_status``)."""
-        from workbench.data import load_dataset
         from workbench.data.multi import is_pattern, matching_files
-        from workbench.data.source import read_raw
 
+        status_warnings = self.check_status(force)
         if is_pattern(path) and not Path(path).is_file():      # a glob: each file read and predicted on its own
             files = matching_files(Path(path), "data")
-            return _joined([(f, self.predict_file(f, sheet, force=force, **reading)) for f in files])
-        status_warnings = self.check_status(force)
+            return _joined([(f, self._predict_rows_of(f, sheet, reading)) for f in files], status_warnings)
+        prediction = self._predict_rows_of(Path(path), sheet, reading)
+        return dataclasses.replace(prediction, warnings=status_warnings + prediction.warnings)
 
-        options, _, _ = self._model_data(Path(path), sheet, reading)
+    def _predict_rows_of(self, path: Path, sheet, reading: Mapping) -> Prediction:
+        """``predict_file`` of one file, with the file's own warnings only (the fit's status is
+        checked once by the caller, for all the files of a glob)."""
+        from workbench.data import load_dataset
+        from workbench.data.source import read_raw
+
+        options, _, _ = self._model_data(path, sheet, reading)
         options = dataclasses.replace(options, check_texts=False)   # new rows may lack a value the fit's had
         plain = dataclasses.replace(options, derive={}, categorical={})
         raw = read_raw(plain, "data")
@@ -234,8 +240,8 @@ class Predictor:
         usable = np.zeros(n_rows, dtype=bool)
         usable[at] = True
         warnings = [] if usable.all() else [_unpredicted(dataset, int((~usable).sum()), n_rows)]
-        warnings += list(dataset.warnings) + self._percent_scale(dataset, Path(path))
-        return self._finish(frame, columns, usable, status_warnings + warnings)
+        warnings += list(dataset.warnings) + self._percent_scale(dataset, path)
+        return self._finish(frame, columns, usable, warnings)
 
     def _percent_scale(self, dataset, path: Path) -> list[str]:
         """A warning for each input the fit read as percentages (23.2% as 0.232) that this file
@@ -371,20 +377,20 @@ class Predictor:
         return outside
 
 
-def _joined(parts: list[tuple[Path, Prediction]]) -> Prediction:
+def _joined(parts: list[tuple[Path, Prediction]], status_warnings: list[str]) -> Prediction:
     """The predictions of several files as one, the rows in file order with a ``file`` column first;
-    each file's own warnings named by the file (the fit's status warning once)."""
+    the fit's ``status_warnings`` first, then each file's own warnings named by the file."""
     import pandas as pd
 
-    frames, warnings = [], []
+    frames, warnings = [], list(status_warnings)
     for path, part in parts:
         frame = part.frame.copy()
         frame.insert(0, "file" if "file" not in frame.columns else "source_file", path.name)
         frames.append(frame)
-        warnings += [w if w.startswith("the fit did not converge") else f"{path.name}: {w}" for w in part.warnings]
+        warnings += [f"{path.name}: {w}" for w in part.warnings]
     first = parts[0][1]
-    return Prediction(pd.concat(frames), np.concatenate([part.values for _, part in parts]),
-                      list(dict.fromkeys(warnings)), first.main, first.added)
+    return Prediction(pd.concat(frames), np.concatenate([part.values for _, part in parts]), warnings,
+                      first.main, first.added)
 
 
 def _unpredicted(dataset, count: int, n_rows: int) -> str:

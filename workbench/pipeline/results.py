@@ -264,8 +264,7 @@ def loss_in_chunks(prepared: Prepared, x: np.ndarray) -> float:
     table's loss takes a chunk's memory."""
     from workbench.pipeline.fit import fit_objective
 
-    view = fit_objective(prepared)
-    return view.loss_value(x) if view is not prepared.objective else prepared.objective.loss_value(x)
+    return fit_objective(prepared).loss_value(x)
 
 
 class Labels:

@@ -18,19 +18,15 @@ import socket
 import uuid
 from typing import Iterator
 
-from workbench.errors import InputError
-from workbench.sweep.worker import SINGLE_THREAD_ENV, RunTask, execute, init_local_worker
-
-CLUSTER_HINT = "pip install 'workbench[cluster]'"
-CONNECT_TIMEOUT_S = 8.0   # with start-up, an unreachable scheduler is reported within 10 s
+from workbench.pipeline.dask_sums import CONNECT_TIMEOUT_S, connect
+from workbench.sweep.worker import RUN_PROCESS_ENV, RunTask, execute, init_local_worker
 
 
 @contextlib.contextmanager
 def single_threaded_env() -> Iterator[None]:
     """Set the BLAS thread variables (and a headless plot backend) for child processes."""
-    wanted = dict(SINGLE_THREAD_ENV, MPLBACKEND="Agg")
-    saved = {name: os.environ.get(name) for name in wanted}
-    os.environ.update(wanted)
+    saved = {name: os.environ.get(name) for name in RUN_PROCESS_ENV}
+    os.environ.update(RUN_PROCESS_ENV)
     try:
         yield
     finally:
@@ -122,43 +118,6 @@ class LocalExecutor:
             pool.shutdown(wait=True)
 
 
-def _reason(err: BaseException) -> str:
-    text = str(err).splitlines()[0] if str(err) else ""
-    return f"{type(err).__name__}: {text}" if text and not isinstance(err, (OSError, ValueError)) else (
-        text or type(err).__name__)
-
-
-def probe_scheduler(address: str, timeout: float) -> None:
-    """Ask ``address`` who it is, within ``timeout`` seconds; ``InputError`` unless a Dask
-    scheduler answers. Probing first, without a ``Client``, keeps a failure quick: a ``Client``
-    that failed to connect spends another 2 × timeout closing itself."""
-    import asyncio
-
-    from distributed.comm import connect
-
-    async def identity() -> object:
-        comm = await connect(address, timeout=timeout)
-        try:
-            await comm.write({"op": "identity", "reply": True})
-            return await comm.read()
-        finally:
-            await comm.close()
-
-    try:
-        reply = asyncio.run(asyncio.wait_for(identity(), timeout))
-    except (TimeoutError, asyncio.TimeoutError):
-        reason = f"no answer within {timeout:g} s"
-    except MemoryError:   # a server that is not Dask: its first bytes read as an absurd frame length
-        reason = "the server there does not answer like a Dask scheduler"
-    except Exception as err:  # noqa: BLE001 - refused, unknown host, bad address, not Dask...
-        reason = _reason(err)
-    else:
-        if isinstance(reply, dict) and reply.get("type") == "Scheduler":
-            return
-        reason = "the server there is not a Dask scheduler"
-    raise InputError(f"cannot reach the Dask scheduler at {address} ({reason})", where="--scheduler")
-
-
 class DaskExecutor:
     """Runs on an existing ``dask.distributed`` scheduler; results come back to the coordinator."""
 
@@ -166,18 +125,8 @@ class DaskExecutor:
     shares_files = False            # workers may be elsewhere: files come back with the result
 
     def __init__(self, address: str, *, timeout: float = CONNECT_TIMEOUT_S):
-        try:
-            from distributed import Client
-        except ImportError:
-            raise InputError(f"--scheduler needs dask.distributed, which is not installed: {CLUSTER_HINT}",
-                             where="--scheduler") from None
         self.address = address
-        probe_scheduler(address, timeout)
-        try:
-            self.client = Client(address, timeout=timeout, set_as_default=False)
-        except Exception as err:  # noqa: BLE001 - any failure to connect is the address's problem
-            raise InputError(f"cannot connect to the Dask scheduler at {address}: {_reason(err)}",
-                             where="--scheduler") from None
+        self.client = connect(address, timeout=timeout, where="--scheduler")
         self.host = f"dask {address}"
         self._capacity, self._capacity_checked = 1, float("-inf")
         from distributed import as_completed

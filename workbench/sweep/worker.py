@@ -31,6 +31,8 @@ from workbench.pipeline.limits import RunLimits
 DEFAULT_RUNNER = "workbench.sweep.worker:fit_runner"
 SINGLE_THREAD_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
                      "VECLIB_MAXIMUM_THREADS": "1", "NUMEXPR_NUM_THREADS": "1"}
+# What a run's own process adds to the environment it inherits: one core per run, headless plots.
+RUN_PROCESS_ENV = {**SINGLE_THREAD_ENV, "MPLBACKEND": "Agg"}
 ERROR_FILE = "error.txt"
 NATIVE_STDERR = "stderr.txt"    # what native libraries printed during a memory-limited run
 
@@ -231,7 +233,7 @@ def _run_in_child_process(task: RunTask) -> tuple[str, str | None, dict | None, 
         with open(folder / _CHILD_STDERR, "wb") as stderr:
             child = subprocess.Popen([sys.executable, "-c", _CHILD_BOOT, tmp, json.dumps([p for p in sys.path if p])],
                                      stdin=subprocess.DEVNULL, stdout=stderr, stderr=stderr,
-                                     env=dict(os.environ, MPLBACKEND="Agg"))
+                                     env={**os.environ, **RUN_PROCESS_ENV})
             try:
                 child.wait(deadline)
             except subprocess.TimeoutExpired:
