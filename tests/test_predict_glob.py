@@ -105,5 +105,5 @@ def test_a_file_of_a_glob_that_cannot_be_read_is_one_line_about_the_data_argumen
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1, done.stderr
     assert lines[0].startswith("error: ") and not lines[0].startswith("error: data:")   # predict has no data key
-    assert "'price'" in lines[0]
+    assert "'price' in b.csv" in lines[0]                                                 # the file named
     assert not (tmp_path / "p.csv").exists()

@@ -1,5 +1,5 @@
-"""A row with more values than the header names, when other rows have none there, is exit 2
-naming the row: an unquoted thousands separator (3,1,234) would otherwise shift 1,234 into 1 and 234."""
+"""A row with more values than the header names, a number among those beyond it, is exit 2 naming
+the row: an unquoted thousands separator (3,1,234) would otherwise shift 1,234 into 1 and 234."""
 
 from cli_helpers import run_cli, write_config
 

@@ -20,12 +20,12 @@ import numpy as np
 
 from workbench.data.arrow import (bool_array, holds_byte, null_where_empty, text_bytes, text_offsets,
                                   valid_mask)
+from workbench.data.header import HEADER_SCAN_ROWS, column_names, find_header
 from workbench.errors import InputError
 
 __all__ = ["read_text_table"]
 
 _SNIFF_LINES = 256          # lines decoded up front to choose the delimiter (the sniffer reads 200)
-_HEADER_SCAN_ROWS = 20      # as header.find_header
 _WIDEST = 4096              # columns a file may have on this path
 _BLOCK = 1 << 24            # bytes pyarrow parses at a time: at 1e7 x 21, 4 MiB blocks parse no faster once
 #                             joined, and their freed pieces raise the peak by 1.5 GB
@@ -182,8 +182,6 @@ def read_text_table(data: bytes, path: Path, delimiter_of, header_row: int | Non
 
 
 def _split_header(columns: list, numbers: np.ndarray, header_row: int | None, path: Path, where: str):
-    from workbench.data.header import column_names, find_header
-
     if not len(numbers):
         raise InputError(f"{path.name} has no data: every row is empty", where=f"{where}.path")
     if header_row is not None:
@@ -194,7 +192,7 @@ def _split_header(columns: list, numbers: np.ndarray, header_row: int | None, pa
             raise InputError(f"{path.name} has no row {header_row} (its last row is {numbers[-1]})",
                              where=f"{where}.header_row")
     else:
-        scan = min(_HEADER_SCAN_ROWS, len(numbers))
+        scan = min(HEADER_SCAN_ROWS, len(numbers))
         head_rows = [list(row) for row in zip(*(c.slice(0, scan).to_pylist() for c in columns))]
         at = find_header(head_rows, list(numbers[:scan]), None, path, where)
     if at + 1 >= len(numbers):

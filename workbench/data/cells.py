@@ -184,7 +184,7 @@ def convert_texts(texts, decimal: str | None = None, thousands: str | None = Non
     return Converted(values, status)
 
 
-_EDGE_MARKS = "[$€£¥+\\-]"
+_EDGE_MARKS = f"[{re.escape(_CURRENCY + '+-')}]"       # what _peel_signs takes off either end
 
 
 def _decorated_numbers(texts, decimal: str | None, thousands: str | None) -> np.ndarray:
@@ -193,28 +193,38 @@ def _decorated_numbers(texts, decimal: str | None, thousands: str | None) -> np.
     (negative). NaN (or ±inf) where the cell needs the careful parser: the cells read here are a
     subset of what it reads, with the same values (the same core, the same float, the factor
     sign·scale applied in the same order)."""
-    import pyarrow as pa
     import pyarrow.compute as pc
 
-    from workbench.data.arrow import bool_values
+    from workbench.data.arrow import bool_array, bool_values
 
     if not len(texts):
         return np.empty(0)
     text = pc.replace_substring(texts, "\u2212", "-")
     paren = bool_values(pc.match_substring_regex(text, r"^\(.+\)$"))
-    text = pc.utf8_trim_whitespace(pc.if_else(pa.array(paren), pc.utf8_slice_codeunits(text, 1, -1), text))
+    text = pc.utf8_trim_whitespace(pc.if_else(bool_array(paren), pc.utf8_slice_codeunits(text, 1, -1), text))
     percent = bool_values(pc.ends_with(text, "%"))
-    text = pc.utf8_trim_whitespace(pc.if_else(pa.array(percent), pc.utf8_slice_codeunits(text, 0, -1), text))
+    text = pc.utf8_trim_whitespace(pc.if_else(bool_array(percent), pc.utf8_slice_codeunits(text, 0, -1), text))
     parts = pc.extract_regex(text, f"^(?P<head>(?:{_EDGE_MARKS}\\s*)*)(?P<core>.*?)(?P<tail>(?:\\s*{_EDGE_MARKS})*)$")
-    edges = pc.binary_join_element_wise(parts.field("head"), parts.field("tail"), "")
-    signs = np.asarray(pc.count_substring_regex(edges, "[+-]").fill_null(9), dtype=np.int64)
-    minus = np.asarray(pc.count_substring(edges, "-").fill_null(0), dtype=np.int64)
-    numbers = _vector_numbers(parts.field("core"), decimal, thousands)
+    head, core, tail = parts.flatten()       # null where a cell does not match (a line break in it)
+    signs, minus = _edge_count(head, tail, "[+-]"), _edge_count(head, tail, "-")
+    numbers = _vector_numbers(core, decimal, thousands)
     refused = (signs > 1) | ((signs > 0) & paren)
     factor = np.where((minus == 1) != paren, -1.0, 1.0) * np.where(percent, 0.01, 1.0)
     numbers = factor * numbers
     numbers[refused] = np.nan
     return numbers
+
+
+def _edge_count(head, tail, pattern: str) -> np.ndarray:
+    """How often ``pattern`` occurs in each cell's ``head`` and ``tail`` together, as floats (NaN
+    where null; numpy from pyarrow's integers would import pandas, which a plain CSV need not)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from workbench.data.arrow import float_values
+
+    found = pc.add(pc.count_substring_regex(head, pattern), pc.count_substring_regex(tail, pattern))
+    return float_values(pc.cast(found, pa.float64()))
 
 
 def _read_one(i: int, text: str, values: np.ndarray, status: np.ndarray, decimal, thousands) -> None:

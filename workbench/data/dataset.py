@@ -75,19 +75,22 @@ class Dataset:
         return int(len(self.row_numbers))
 
 
-def _check_usable(raw: RawTable, name: str, column: Converted, is_date: bool, where: str) -> None:
+def _check_usable(raw: RawTable, name: str, column: Converted, is_date: bool, where: str,
+                  one_of_files: bool = False) -> None:
+    """InputError when the column has no usable value (naming the file when it is one of a glob's)."""
     if (column.status == OK).any():
         return
     bad = np.flatnonzero(column.status >= BAD)
     if not len(bad):
         raise InputError(f"column {name!r} in {raw.path.name} has no values", where=where)
     first = bad[0]
+    column_in = f"column {name!r} in {raw.path.name}" if one_of_files else f"column {name!r}"
     if column.status[first] != BAD:
         text = reason(name, int(column.status[first]), raw.cell(name, first), is_date)
-        raise InputError(f"column {name!r} has no usable value (e.g. row {raw.row_numbers[first]}: {text})",
+        raise InputError(f"{column_in} has no usable value (e.g. row {raw.row_numbers[first]}: {text})",
                          where=where)
     kind = "a date column" if is_date else "numeric"
-    raise InputError(f"column {name!r} is not {kind} (e.g. row {raw.row_numbers[first]}: "
+    raise InputError(f"{column_in} is not {kind} (e.g. row {raw.row_numbers[first]}: "
                      f"{shown(raw.cell(name, first))})", where=where)
 
 
@@ -124,18 +127,20 @@ def _filter_mask(condition, converted: dict[str, Converted], n: int) -> np.ndarr
     return np.broadcast_to(np.asarray(mask, dtype=bool), (n,)).copy()
 
 
-def load_dataset(cfg: Any, columns: Sequence[str], *, source_where: str = "data") -> Dataset:
-    """Read ``cfg``'s file and return ``columns`` as float64 arrays, with dropped rows accounted for."""
+def load_dataset(cfg: Any, columns: Sequence[str], *, source_where: str = "data",
+                 one_of_files: bool = False) -> Dataset:
+    """Read ``cfg``'s file and return ``columns`` as float64 arrays, with dropped rows accounted for.
+    ``one_of_files``: the file is one of a glob's (``load_files``), so every message names it."""
     options = as_data_config(cfg, source_where)
     if is_pattern(options.path):
         return load_files(options, columns, source_where=source_where)
     try:
-        return _load_file(options, columns, source_where)
+        return _load_file(options, columns, source_where, one_of_files)
     finally:
         forget_parsed()               # the columns are converted: the file's text is not needed again
 
 
-def _load_file(options, columns: Sequence[str], source_where: str) -> Dataset:
+def _load_file(options, columns: Sequence[str], source_where: str, one_of_files: bool) -> Dataset:
     raw = read_raw(options, source_where)
     wanted = list(dict.fromkeys(columns))
     _require(wanted, raw, source_where)
@@ -149,7 +154,7 @@ def _load_file(options, columns: Sequence[str], source_where: str) -> Dataset:
     decided: dict = {}
     converted, origins, date_names = convert_columns(raw, needed, options, source_where, formats, decided)
     for name in needed:
-        _check_usable(raw, name, converted[name], name in date_names, source_where)
+        _check_usable(raw, name, converted[name], name in date_names, source_where, one_of_files)
     n = len(raw.row_numbers)
     passes = _filter_mask(condition, converted, n)
     status = np.stack([converted[name].status for name in wanted]) if wanted else np.zeros((0, n), np.int8)

@@ -44,7 +44,7 @@ def excel_rows(data: bytes, path: Path, sheet, where: str) -> tuple[list[list], 
     grid = [[_cell(v) for v in values] for values in frame.itertuples(index=False, name=None)]
     if any(cell is None for row in grid for cell in row) and _has_formulas(data):
         _mark_unsaved_formulas(grid, data, chosen)
-    _mark_percent_columns(grid, data, chosen)
+    _mark_percent_columns(grid, book.book[chosen])     # the workbook pandas opened (read-only, saved values)
     rows, numbers = [], []
     for number, cells in enumerate(grid, start=1):
         if any(cell is not None for cell in cells):
@@ -92,27 +92,18 @@ def _mark_unsaved_formulas(grid: list[list], data: bytes, sheet: str) -> None:
 FORMAT_ROWS = 1000      # rows whose number formats decide whether a column is shown as percentages
 
 
-def _mark_percent_columns(grid: list[list], data: bytes, sheet: str) -> None:
+def _mark_percent_columns(grid: list[list], sheet) -> None:
     """Mark as ``PercentNumber`` the numbers of every column whose numbers Excel shows as
     percentages (a ``%`` in the number format of each number in the first ``FORMAT_ROWS`` rows:
     the formats of a column are one style in practice, and reading every cell's would double the
-    time of a large sheet)."""
-    import openpyxl
-
-    try:
-        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception:                  # noqa: BLE001 - pandas read the sheet; formats are a nicety
-        return
-    try:
-        shown, numbers = {}, {}
-        for cells in book[sheet].iter_rows(min_row=1, max_row=min(len(grid), FORMAT_ROWS)):
-            for j, cell in enumerate(cells):
-                value = getattr(cell, "value", None)
-                if isinstance(value, (int, float)) and not isinstance(value, bool):
-                    numbers[j] = numbers.get(j, 0) + 1
-                    shown[j] = shown.get(j, 0) + _scales_by_100(str(getattr(cell, "number_format", "") or ""))
-    finally:
-        book.close()
+    time of a large sheet). ``sheet``: the openpyxl worksheet, opened with its saved values."""
+    shown, numbers = {}, {}
+    for cells in sheet.iter_rows(min_row=1, max_row=min(len(grid), FORMAT_ROWS)):
+        for j, cell in enumerate(cells):
+            value = getattr(cell, "value", None)
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                numbers[j] = numbers.get(j, 0) + 1
+                shown[j] = shown.get(j, 0) + _scales_by_100(str(getattr(cell, "number_format", "") or ""))
     percent = [j for j, count in numbers.items() if shown.get(j) == count]
     for row in grid:
         for j in percent:

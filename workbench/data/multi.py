@@ -11,6 +11,10 @@ A categorical column's levels are those of every file (``glob_levels``), so a le
 appears in a later file is a level of the fit. Each file's distinct labels are found on their own
 (``file_level_labels``: where the file is, a task on a cluster) and merged (``merged_levels``);
 more distinct values than the model could have parameters are refused, naming the column.
+Each file is therefore parsed twice: once for its labels, once for its rows, whose indicator
+columns need the levels of every file. Keeping every parsed file between the two would parse each
+once but hold the whole glob's cells at once, which splitting a table into files avoids; only the
+labels (at most ``most + 1`` per column and file) are kept from the first pass.
 """
 
 from __future__ import annotations
@@ -54,7 +58,7 @@ def load_files(options, columns, *, source_where: str = "data"):
     files = matching_files(options.path, source_where)
     parts = []
     for path in files:
-        part = load_dataset(file_options(options, path), columns, source_where=source_where)
+        part = load_dataset(file_options(options, path), columns, source_where=source_where, one_of_files=True)
         if parts and part.all_columns != parts[0].all_columns:
             raise InputError(f"{path.name} has the columns {', '.join(part.all_columns)} but {files[0].name} has "
                              f"{', '.join(parts[0].all_columns)}: every file of {options.path.name} needs the same "

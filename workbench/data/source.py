@@ -256,7 +256,7 @@ def _parse(data: bytes, path: Path, options: DataConfig, where: str) -> tuple:
         header_row, names, columns, row_numbers, delimiter = fast
         return (None, delimiter, header_row, names, columns, row_numbers, True)
     rows, numbers, delimiter = _text_rows(data, path, options, where)
-    return (None, delimiter, *rows_to_table(rows, numbers, options.header_row, path, where), False)
+    return (None, delimiter, *rows_to_table(rows, numbers, options.header_row, path, where, delimiter), False)
 
 
 def _read_bytes(path: Path, options: DataConfig, where: str) -> bytes:
@@ -325,22 +325,38 @@ def _text_rows(data: bytes, path: Path, options: DataConfig, where: str) -> tupl
         raise InputError(f"{path.name} is not a text file (it contains NUL bytes)", where=f"{where}.path")
     delimiter = _delimiter(text, options, path.suffix.lower())
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, skipinitialspace=True)
-    rows, numbers, last_line, spans_to_end = [], [], 0, False
+    rows, numbers, last_line, last_start = [], [], 0, None
     try:
         for record in reader:
             cells = [cell.strip() or None for cell in record]
             if any(cells):                 # all cells are text or None here
                 rows.append(cells)
                 numbers.append(last_line + 1)
-            spans_to_end = reader.line_num - last_line > 1 and any("\n" in cell for cell in record)
+            spans = reader.line_num - last_line > 1 and any("\n" in cell for cell in record)
+            last_start = last_line + 1 if spans else None
             last_line = reader.line_num
     except csv.Error as exc:
         raise InputError(f"{path.name} line {reader.line_num}: {exc}", where=f"{where}.path") from None
-    if spans_to_end and text.count('"') % 2:
-        raise InputError(f"{path.name} line {numbers[-1]}: a quote (\") opened there is never closed, so every "
+    if last_start is not None and _quote_left_open(text, last_start, delimiter):
+        raise InputError(f"{path.name} line {last_start}: a quote (\") opened there is never closed, so every "
                          f"line after it would be read as one cell; close the quote or remove it",
                          where=f"{where}.path")
     return rows, numbers, delimiter
+
+
+def _quote_left_open(text: str, first_line: int, delimiter: str) -> bool:
+    """Whether the record starting at line ``first_line`` (the last one, spanning lines) ends in a
+    quoted cell never closed: read again from there, strictly, it runs out of data. Read from there
+    alone, a lone quote on an earlier line (an inch mark: ``a 5" screen``) does not count."""
+    lines = io.StringIO(text, newline="")
+    for _ in range(first_line - 1):
+        lines.readline()
+    try:
+        for _ in csv.reader(lines, delimiter=delimiter, skipinitialspace=True, strict=True):
+            pass
+    except csv.Error as exc:
+        return "unexpected end of data" in str(exc)     # not a stray character after a closing quote
+    return False
 
 
 def _renamed(names, columns, renames: Mapping[str, str], path: Path, where: str):

@@ -214,13 +214,14 @@ class Predictor:
         status_warnings = self.check_status(force)
         if is_pattern(path) and not Path(path).is_file():      # a glob: each file read and predicted on its own
             files = matching_files(Path(path), "data")
-            return _joined([(f, self._predict_rows_of(f, sheet, reading)) for f in files], status_warnings)
+            return _joined([(f, self._predict_rows_of(f, sheet, reading, one_of_files=True)) for f in files],
+                           status_warnings)
         prediction = self._predict_rows_of(Path(path), sheet, reading)
         return dataclasses.replace(prediction, warnings=status_warnings + prediction.warnings)
 
-    def _predict_rows_of(self, path: Path, sheet, reading: Mapping) -> Prediction:
+    def _predict_rows_of(self, path: Path, sheet, reading: Mapping, one_of_files: bool = False) -> Prediction:
         """``predict_file`` of one file, with the file's own warnings only (the fit's status is
-        checked once by the caller, for all the files of a glob)."""
+        checked once by the caller, for all the files of a glob, whose messages name the file)."""
         from workbench.data import load_dataset
         from workbench.data.source import read_raw
 
@@ -230,7 +231,7 @@ class Predictor:
         raw = read_raw(plain, "data")
         self._require_columns(raw, options)
         table = read_raw(options, "data")
-        dataset = load_dataset(options, self.inputs)
+        dataset = load_dataset(options, self.inputs, one_of_files=one_of_files)
         frame = raw_frame(table, [*raw.names, *(options.derive or {})])
         n_rows = len(table.row_numbers)
         at = np.searchsorted(table.row_numbers, dataset.row_numbers)
