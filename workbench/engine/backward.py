@@ -69,7 +69,7 @@ def owned_gradients(adjoints):
     owned = []
     keep = owned.append
     for adjoint in adjoints:
-        if adjoint.__class__ is _FLOAT64:   # a summed scalar share: a fresh 0-d array is owned
+        if adjoint.__class__ is _FLOAT64 or adjoint.__class__ is float:   # a summed share: a fresh 0-d array is owned
             keep(_array(adjoint))
             continue
         if not isinstance(adjoint, Tensor):
@@ -93,6 +93,7 @@ def _sweep(output: Tensor, grad, retain_graph: bool, create_graph: bool, stop_at
         shape = f" (shape {output.shape})" if isinstance(output, Tensor) else ""
         raise EngineError(f"backward: this tensor{shape} does not require a gradient (no input with "
                           "requires_grad=True reached it, or it was computed under no_grad)")
+    MODE.begun += 1   # (a transform whose f runs this sweep no longer trusts its list: transforms.py)
     node = output._node
     if node is not None and node.args is None:
         raise EngineError(f"backward: the graph of this {node.prim.name} result (shape {output.shape}) "
@@ -103,7 +104,8 @@ def _sweep(output: Tensor, grad, retain_graph: bool, create_graph: bool, stop_at
     # alive and free of cycles, to find nothing (~8% of a 2000-operation chain). Whatever the sweep
     # drops is freed by reference counting as before; the collector resumes after it.
     collecting = gc.isenabled()
-    gc.disable()
+    if collecting:
+        gc.disable()
     try:
         flat = None if made is None else flatten_made(output, made, create_graph=create_graph,
                                                       release=not retain_graph)

@@ -11,13 +11,14 @@ import contextlib
 
 
 class _Mode:
-    __slots__ = ("recording", "forward", "watch", "made")
+    __slots__ = ("recording", "forward", "watch", "made", "begun")
 
     def __init__(self) -> None:
         self.recording = True   # build graph nodes for operations on tensors that require grad
         self.forward = 0        # > 0 while a forward-mode (jvp) sweep is propagating tangents
         self.watch = None       # while a tape records: a list noting value-dependent control
         self.made = None        # while a transform evaluates f: a weak reference to each recorded result, in order
+        self.begun = 0          # transforms and backward sweeps begun: a transform compares it before and after f
 
 
 def note_value_dependence(what: str) -> None:

@@ -64,16 +64,6 @@ class Waiting:
 
 
 _BATCHED = 4096   # elements: a longer share is summed at once, not kept waiting for the others
-_new_waiting = object.__new__
-
-
-def _waiting(share: ndarray):
-    """``share`` kept ``Waiting`` to be summed with the others, or summed now when it is long."""
-    if share.size > _BATCHED:
-        return _sum_all(share, None)
-    waits = _new_waiting(Waiting)
-    waits.share = share
-    return waits
 
 
 def _sum_waiting(adjoints: list, leaves: int) -> None:
@@ -88,8 +78,8 @@ def _sum_waiting(adjoints: list, leaves: int) -> None:
         except ValueError:   # shares of different lengths
             stacked = None
         if stacked is not None and stacked.ndim == 2:
-            for slot, total in zip(slots, _sum_all(stacked, 1)):
-                adjoints[slot] = total
+            for slot, total in zip(slots, _sum_all(stacked, 1).tolist()):   # (Python floats: no numpy
+                adjoints[slot] = total                                         # scalar made per sum)
             return
     for slot in slots:
         adjoints[slot] = _sum_all(adjoints[slot].share, None)
@@ -179,8 +169,9 @@ def flatten_made(root: Tensor, made: list, *, create_graph: bool = False, releas
     pass that packs steps: no search, no slot lookups. A tensor f dropped is skipped (nothing
     depends on it); one ``root`` does not depend on gets a step that never receives an adjoint,
     so ``pullback`` skips it and leaves its node alone. None when ``root`` was not recorded here,
-    when a node's input was recorded elsewhere (another transform, or before f ran), or when a
-    backward pass inside f released a node: ``flatten`` searches, and names a released node.
+    or when a node's input was recorded elsewhere (another transform, or before f ran): ``flatten``
+    searches. (A transform or backward pass run inside f could re-slot or release what the list
+    holds: the transform then hands no list, ``transforms._differentiate``.)
     """
     if root._rec is not made:
         return None
@@ -190,10 +181,7 @@ def flatten_made(root: Tensor, made: list, *, create_graph: bool = False, releas
         if ref is None or (tensor := ref()) is None:   # a stand-in's slot, or a tensor f dropped
             continue
         node = tensor._node
-        wanted = node.wanted
-        # (``_rec``: a transform nested in f may have re-slotted a tensor of this recording as one
-        # of its own stand-ins; then this list's slots no longer describe it, and the search runs)
-        if wanted is None or node.args is None or tensor._rec is not made:
+        if (wanted := node.wanted) is None:
             return None
         if create_graph:
             add_step((tensor._slot, tensor, node.prim, node.kw, node.args, wanted, node if release else None))
@@ -236,8 +224,7 @@ def pullback(steps: list, adjoints: list, hook=None, leaves: int = 0) -> None:
     """
     pop = steps.pop
     while steps:
-        step = pop()
-        out, ans, prim, kw, inputs, wanted, node = step
+        out, ans, prim, kw, inputs, wanted, node = step = pop()
         g = adjoints[out] if hook is None else hook.cotangent(step, adjoints[out])
         if g is None:
             continue
@@ -252,8 +239,10 @@ def pullback(steps: list, adjoints: list, hook=None, leaves: int = 0) -> None:
                 else:
                     share = rule(g, ans, inputs[0]) if arity == 1 else rule(g, ans, *inputs) if arity > 2 else rule(g, ans, inputs[0], inputs[1])
                 if share.__class__ is not ndarray or share.shape != shape:   # summed back to its input's shape
-                    if slot < leaves and not shape and share.__class__ is ndarray and adjoints[slot] is None:
-                        adjoints[slot] = _waiting(share)   # a scalar leaf's first share: it may wait
+                    if slot < leaves and not shape and share.__class__ is ndarray and adjoints[slot] is None \
+                            and share.size <= _BATCHED:   # a scalar leaf's first share: it waits
+                        adjoints[slot] = waits = Waiting()
+                        waits.share = share
                         continue
                     share = _sum_all(share, None) if not shape and share.__class__ is ndarray else fitted(share, shape)
                 previous = adjoints[slot]

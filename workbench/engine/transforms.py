@@ -77,17 +77,24 @@ def _differentiate(f: Callable, args: tuple, nums: tuple[int, ...]):
     # list of its own: the outer one meets those tensors as recorded elsewhere, and searches.
     saved, MODE.recording = MODE.recording, True
     outer, MODE.made = MODE.made, made
+    MODE.begun = begun = MODE.begun + 1
     # The cycle collector is paused while f records, as for the sweep (backward.py): every operation
     # makes a tensor, a node and tuples, and the collections they trigger walk the whole growing graph,
     # free of cycles, to find nothing. Cycles f itself makes are collected once it returns.
     collecting = gc.isenabled()
-    gc.disable()
+    if collecting:
+        gc.disable()
     try:
         out = f(*call_args)
     finally:
         if collecting:
             gc.enable()
         MODE.recording, MODE.made = saved, outer
+    if MODE.begun != begun:
+        # A transform or a backward pass ran inside f: it may have taken tensors of this recording
+        # as its stand-ins (new slots, in its own list) or released their nodes, so the list no
+        # longer describes the graph, and the sweep searches it, as for a graph recorded elsewhere.
+        made = None
     return out, stand_ins, differentiable, made
 
 
@@ -127,7 +134,8 @@ def value_and_grad(f: Callable, argnums: int | Sequence[int] = 0) -> Callable:
         # paused from recording to the end of the sweep: resumed in between, the collector would
         # walk the whole graph just recorded, all of it alive
         collecting = gc.isenabled()
-        gc.disable()
+        if collecting:
+            gc.disable()
         try:
             out, stand_ins, differentiable, made = _differentiate(f, args, nums)
             out = _scalar_output(out, "grad")
