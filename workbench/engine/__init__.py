@@ -2,9 +2,9 @@
 
 Read it in this order (``docs/engine.md`` walks through the same path):
 
-* ``tensor.py``      the ``Tensor``: a float64 array, ``requires_grad``, ``grad``, its graph node
+* ``tensor.py``      the ``Tensor``: a float64 array, ``requires_grad``, ``grad``; once recorded, its own graph node
 * ``graph.py``       ``Primitive``: an operation's forward rule beside its vjp and jvp rules
-* ``recording.py``  ``apply`` and ``Node``: evaluate, keep the value, record the node
+* ``recording.py``  ``apply``: evaluate, keep the value, record in the result how it was made
 * ``registry.py``    one registration per operation: names, methods, formula functions, the sheet
 * ``prims_math.py``  elementwise primitives, each forward beside its vjp and jvp rule
 * ``prims_reduce.py`` reductions (sum, max, logsumexp...) and what is built from them
@@ -37,11 +37,11 @@ from workbench.engine.errors import EngineError
 from workbench.engine.forward import forward_jacobian, forward_jacobians, jvp
 from workbench.engine.gradcheck import GradcheckReport, check_nodes, gradcheck
 from workbench.engine.graph import Primitive
-from workbench.engine.recording import Node, apply
+from workbench.engine.recording import apply
 from workbench.engine.mode import enable_grad, is_recording, no_grad
 from workbench.engine.registry import REGISTRY, Check, formula_functions, formula_sheet, primitive, register
 from workbench.engine.tape import Tape, record
-from workbench.engine.tensor import Tensor
+from workbench.engine.tensor import Node, Tensor
 from workbench.engine.trace import Trace, trace
 from workbench.engine.transforms import grad, hessian, hvp, jacobian, value_and_grad
 

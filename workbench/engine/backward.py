@@ -94,9 +94,8 @@ def _sweep(output: Tensor, grad, retain_graph: bool, create_graph: bool, stop_at
         raise EngineError(f"backward: this tensor{shape} does not require a gradient (no input with "
                           "requires_grad=True reached it, or it was computed under no_grad)")
     MODE.begun += 1   # (a transform whose f runs this sweep no longer trusts its list: transforms.py)
-    node = output._node
-    if node is not None and node.args is None:
-        raise EngineError(f"backward: the graph of this {node.prim.name} result (shape {output.shape}) "
+    if output._prim is not None and output._args is None:
+        raise EngineError(f"backward: the graph of this {output._prim.name} result (shape {output.shape}) "
                           f"was already released by an earlier backward pass; pass retain_graph=True to "
                           f"the first one")
     # The cycle collector is paused for the sweep: flatten and pullback make several small tuples per
@@ -134,7 +133,7 @@ def _sweep(output: Tensor, grad, retain_graph: bool, create_graph: bool, stop_at
 
 
 def _released(tensor: Tensor) -> EngineError:
-    return EngineError(f"backward: part of the graph ({tensor._node.prim.name}) was already released; "
+    return EngineError(f"backward: part of the graph ({tensor._prim.name}) was already released; "
                        f"pass retain_graph=True to the earlier backward pass")
 
 
@@ -152,7 +151,7 @@ def backprop(output: Tensor, grad=None, *, retain_graph: bool = False, create_gr
         adjoint = adjoints[slot]
         if adjoint is not None:
             tensor = tensors[slot]
-            if tensor._node is not None and id(tensor) not in stops:
+            if tensor._prim is not None and id(tensor) not in stops:
                 raise _released(tensor)
             collected[id(tensor)] = (tensor, adjoint)
     return collected
@@ -174,7 +173,7 @@ def adjoints_of(output: Tensor, wrt: list[Tensor], grad=None, *, retain_graph: b
     # the search through every slot runs only then)
     if sum(map(is_not, adjoints, repeat(None))) > sum(map(is_not, found, repeat(None))):
         for tensor, adjoint in zip(tensors, adjoints):
-            if adjoint is not None and tensor._node is not None and id(tensor) not in stops:
+            if adjoint is not None and tensor._prim is not None and id(tensor) not in stops:
                 raise _released(tensor)
     return found
 

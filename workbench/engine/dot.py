@@ -78,7 +78,7 @@ def to_dot(y: Tensor, values: bool = True, grads: bool = True) -> str:
     for tensor in view.order:
         adjoint = adjoints.get(id(tensor), np.zeros_like(tensor.data))
         label = quote(_label(view, tensor, adjoint, values, grads))
-        shape = "ellipse" if tensor._node is None else "box"
+        shape = "ellipse" if tensor.is_leaf else "box"
         extra = ", peripheries=2" if tensor is y else ""
         lines.append(f"  {ids[id(tensor)]} [label={label}, shape={shape}{extra}];")
     constants = 0

@@ -12,7 +12,8 @@ Reverse mode needs three things (Fang et al., 2024, part three), and this file i
 
    ``out`` is the slot of the step's result and ``ans`` its value; ``inputs`` are the values its
    rules read; ``wanted`` lists ``(position, slot, shape)`` for each input that wants an adjoint;
-   ``node`` is set when the step should forget its inputs once used (no ``retain_graph``).
+   ``node`` is the step's tensor, which is its own node (``tensor.py``), when the step should
+   forget its inputs once used (no ``retain_graph``); None otherwise.
    Inside a function transform no search is needed: ``flatten_made`` makes the same steps from
    the list of results f recorded, whose order of creation is already a forward order.
 2. **Propagate.** ``pullback`` takes the steps from the last to the first (a reverse topological
@@ -117,11 +118,10 @@ def flatten(root: Tensor, stops: frozenset = frozenset(), *, create_graph: bool 
         tensor = pop()
         if tensor.__class__ is tuple:
             tensor = tensor[0]
-            node = tensor._node
             slot = len(tensors)
             slot_of[id(tensor)] = slot
             emit(tensor)
-            args, has_rule = node.args, node.prim.has_rule
+            args, has_rule = tensor._args, tensor._prim.has_rule
             if len(args) == 1:   # the commonest nodes first: one or two arguments, written out
                 arg = args[0]
                 wanted = ((0, slot_of[id(arg)], arg.data.shape),) if has_rule is None or 0 in has_rule else ()
@@ -139,21 +139,20 @@ def flatten(root: Tensor, stops: frozenset = frozenset(), *, create_graph: bool 
                                if arg.__class__ is Tensor and arg.requires_grad
                                and (has_rule is None or position in has_rule))
             if create_graph:
-                add_step((slot, tensor, node.prim, node.kw, node.args, wanted, node if release else None))
+                add_step((slot, tensor, tensor._prim, tensor._kw, args, wanted, tensor if release else None))
             else:
-                add_step((slot, tensor.data, node.prim, node.kw, node.inputs, wanted,
-                          node if release else None))
+                add_step((slot, tensor.data, tensor._prim, tensor._kw, tensor._inputs, wanted,
+                          tensor if release else None))
             continue
         key = id(tensor)
         if key in slot_of:
             continue
-        node = tensor._node
-        if node is None or node.args is None or key in stops:
+        if tensor._prim is None or tensor._args is None or key in stops:
             slot_of[key] = len(tensors)
             emit(tensor)
             continue
         push((tensor,))
-        for arg in reversed(node.args):
+        for arg in reversed(tensor._args):
             if arg.__class__ is Tensor and arg.requires_grad and id(arg) not in slot_of:
                 push(arg)
     return steps, tensors, slot_of
@@ -180,14 +179,14 @@ def flatten_made(root: Tensor, made: list, *, create_graph: bool = False, releas
     for ref in made:
         if ref is None or (tensor := ref()) is None:   # a stand-in's slot, or a tensor f dropped
             continue
-        node = tensor._node
-        if (wanted := node.wanted) is None:
+        if (wanted := tensor._wanted) is None:
             return None
         if create_graph:
-            add_step((tensor._slot, tensor, node.prim, node.kw, node.args, wanted, node if release else None))
+            add_step((tensor._slot, tensor, tensor._prim, tensor._kw, tensor._args, wanted,
+                      tensor if release else None))
         else:
-            add_step((tensor._slot, tensor.data, node.prim, node.kw, node.inputs, wanted,
-                      node if release else None))
+            add_step((tensor._slot, tensor.data, tensor._prim, tensor._kw, tensor._inputs, wanted,
+                      tensor if release else None))
     return steps, len(made)
 
 
@@ -230,7 +229,7 @@ def pullback(steps: list, adjoints: list, hook=None, leaves: int = 0) -> None:
             continue
         adjoints[out] = None    # handed on: the sweep keeps only the adjoints still to be used
         if node is not None:
-            node.args = node.inputs = None   # released: its inputs' arrays may be freed
+            node._args = node._inputs = None   # released: its inputs' arrays may be freed
         if hook is None and not kw and (rules := prim.vjps) is not None:   # accumulate, written out
             arity = len(inputs)   # the rules' arguments spelled out, not *inputs: a cheaper call
             for position, slot, shape in wanted:

@@ -1,17 +1,19 @@
 """Recording operations: graph nodes and ``apply``.
 
 When an operation runs on tensors that require a gradient, ``apply`` evaluates its primitive's
-forward rule (``graph.py``), wraps the value in a new tensor and records a ``Node`` linking it to
-its inputs: what the backward pass walks in reverse (Fang et al., 2024, parts one and two).
+forward rule (``graph.py``), wraps the value in a new tensor and records in it how it was made,
+the node linking it to its inputs (``_prim``, ``_args``, ``_kw``, ``_inputs``, ``_wanted``; ``Node``
+in ``tensor.py`` describes them): what the backward pass walks in reverse (Fang et al., 2024,
+parts one and two).
 
 Why parents are a tuple in argument order (never a set): the backward pass and every trace or
 picture of the graph must come out the same on every run.
 
 Why ``apply`` looks hand-tuned: it runs once per operation, and on the small arrays of a model fit
-its Python overhead, not numpy, is most of the cost (a tensor and a node per operation). So it is
-written out for one tensor (``apply_one``) and for two arguments (``_two_arguments``), shares one
-empty options dict, and lets the node keep the arrays the forward rule saw, which the backward
-pass hands straight to the vjp rules. When the same graph is evaluated thousands of times,
+its Python overhead, not numpy, is most of the cost (a tensor per operation, which is its own
+node). So it is written out for one tensor (``apply_one``) and for two arguments
+(``_two_arguments``), shares one empty options dict, and lets the node keep the arrays the forward
+rule saw, which the backward pass hands straight to the vjp rules. When the same graph is evaluated thousands of times,
 ``tape.py`` removes the overhead altogether.
 
 Primitives are passed in, never imported: ``graph.py`` (``Primitive``) imports this file.
@@ -32,35 +34,10 @@ from workbench.engine.tensor import Tensor
 if TYPE_CHECKING:
     from workbench.engine.graph import Primitive
 
-_new_tensor = object.__new__   # skips Tensor.__init__ (a Node has none: Node() is ~30 ns cheaper)
+_new_tensor = object.__new__   # skips Tensor.__init__
 _weak = weakref.ref
 _FLOAT64 = np.dtype(np.float64)   # numpy hands out this one object for native float64 arrays
 _NDARRAY = np.ndarray
-
-
-class Node:
-    """How a tensor was made: the primitive, its arguments (tensors or constants), its options.
-
-    ``inputs`` are the numpy values the forward rule saw, kept so the backward pass can hand them
-    to the vjp rules without unwrapping every tensor again. ``args`` and ``inputs`` become
-    ``None`` once a backward pass has released the graph: that drops the references to the
-    inputs, so intermediate values can be freed.
-
-    ``wanted`` is set when the node is recorded while a transform runs f (``MODE.made``): the
-    ``(position, slot, shape)`` of each input that wants an adjoint, by its slot in that recording,
-    so the sweep needs no search (``pullback.flatten_made``); None when an input was recorded
-    elsewhere, and the sweep must search after all.
-
-    Nodes are made only by the recording functions below, which set these five fields in place
-    (once per operation, so without an ``__init__`` call); the backward loop releases one by
-    setting ``args`` and ``inputs`` to None.
-    """
-
-    __slots__ = ("prim", "args", "kw", "inputs", "wanted")
-
-    @property
-    def released(self) -> bool:
-        return self.args is None
 
 
 NO_OPTIONS: dict = {}   # shared empty ``kw`` for the operators, so no dict is made per operation
@@ -114,22 +91,24 @@ def apply(prim: Primitive, args: tuple, kw: dict = NO_OPTIONS):
     result.name = None
     if wants_grad and MODE.recording:
         result.requires_grad = True
-        result._node = node = Node()   # its fields set in place: once per operation
-        node.prim, node.args, node.kw, node.inputs = prim, args, kw, inputs
+        result._prim = prim   # how it was made: the result is its own node (tensor.py)
+        result._args = args
+        result._kw = kw
+        result._inputs = inputs
         made = MODE.made
         if made is None:
-            result._rec = node.wanted = None
+            result._rec = result._wanted = None
         else:   # creation order is a topological order: the sweep needs no search
             result._rec, result._slot = made, len(made)
             made.append(_weak(result))   # weak: a result f drops unused is freed as before
             has_rule = prim.has_rule
             if n_args == 1 and x._rec is made and (has_rule is None or 0 in has_rule):   # the commonest
-                node.wanted = ((0, x._slot, inputs[0].shape),)
+                result._wanted = ((0, x._slot, inputs[0].shape),)
             else:
-                node.wanted = _wanted(args, inputs, has_rule, made)
+                result._wanted = _wanted(args, inputs, has_rule, made)
     else:   # (``_rec`` too: a user may mark this result as requiring grad later)
         result.requires_grad = False
-        result._node = result._rec = None
+        result._prim = result._rec = None
     if MODE.forward:   # an int, so the usual case (no forward sweep running) costs one test
         propagate_tangent(prim, args, kw, result)
     return result
@@ -154,25 +133,24 @@ def apply_one(prim: Primitive, x: Tensor):
     result.name = None
     if x.requires_grad and MODE.recording:
         result.requires_grad = True
-        result._node = node = Node()
-        node.prim = prim
-        node.args = (x,)
-        node.kw = NO_OPTIONS
-        node.inputs = (data,)
+        result._prim = prim
+        result._args = (x,)
+        result._kw = NO_OPTIONS
+        result._inputs = (data,)
         made = MODE.made
         if made is None:
-            result._rec = node.wanted = None
+            result._rec = result._wanted = None
         else:
             result._rec, result._slot = made, len(made)
             made.append(_weak(result))
             has_rule = prim.has_rule
             if x._rec is made and (has_rule is None or 0 in has_rule):
-                node.wanted = ((0, x._slot, data.shape),)
+                result._wanted = ((0, x._slot, data.shape),)
             else:
-                node.wanted = _wanted(node.args, node.inputs, has_rule, made)
+                result._wanted = _wanted(result._args, result._inputs, has_rule, made)
     else:
         result.requires_grad = False
-        result._node = result._rec = None
+        result._prim = result._rec = None
     if MODE.forward:
         propagate_tangent(prim, (x,), NO_OPTIONS, result)
     return result
@@ -214,33 +192,32 @@ def _two_arguments(prim: Primitive, swapped: bool = False):
         b_wants = b_is_tensor and b.requires_grad
         if (a_wants or b_wants) and MODE.recording:
             result.requires_grad = True
-            result._node = node = Node()   # one store at a time: cheaper than one
-            node.prim = prim                         # multiple assignment, which builds a tuple
-            node.args = (a, b)
-            node.kw = NO_OPTIONS
-            node.inputs = (x, y)
+            result._prim = prim      # one store at a time: cheaper than one
+            result._args = (a, b)    # multiple assignment, which builds a tuple
+            result._kw = NO_OPTIONS
+            result._inputs = (x, y)
             made = MODE.made
             if made is None:
-                result._rec = node.wanted = None
+                result._rec = result._wanted = None
             else:   # _wanted, its commonest cases written out: both inputs, or one, recorded here
                 result._rec, result._slot = made, len(made)
                 made.append(_weak(result))
                 if not prim.both_ruled:
-                    node.wanted = _wanted(node.args, node.inputs, prim.has_rule, made)
+                    result._wanted = _wanted(result._args, result._inputs, prim.has_rule, made)
                 elif a_wants and a._rec is made:
                     if not b_wants:
-                        node.wanted = ((0, a._slot, x.shape),)
+                        result._wanted = ((0, a._slot, x.shape),)
                     elif b._rec is made:
-                        node.wanted = ((0, a._slot, x.shape), (1, b._slot, y.shape))
+                        result._wanted = ((0, a._slot, x.shape), (1, b._slot, y.shape))
                     else:
-                        node.wanted = _wanted(node.args, node.inputs, prim.has_rule, made)
+                        result._wanted = _wanted(result._args, result._inputs, prim.has_rule, made)
                 elif not a_wants and b._rec is made:
-                    node.wanted = ((1, b._slot, y.shape),)
+                    result._wanted = ((1, b._slot, y.shape),)
                 else:
-                    node.wanted = _wanted(node.args, node.inputs, prim.has_rule, made)
+                    result._wanted = _wanted(result._args, result._inputs, prim.has_rule, made)
         else:   # (``_rec`` too: a user may mark this result as requiring grad later)
             result.requires_grad = False
-            result._node = result._rec = None
+            result._prim = result._rec = None
         if MODE.forward:
             propagate_tangent(prim, (a, b), NO_OPTIONS, result)
         return result
@@ -249,7 +226,7 @@ def _two_arguments(prim: Primitive, swapped: bool = False):
 
 
 def _wanted(args: tuple, inputs: tuple, has_rule, made: list) -> tuple | None:
-    """``Node.wanted`` for a node recorded into ``made``: (position, slot, shape) of each input that
+    """``Node.wanted`` for a result recorded into ``made``: (position, slot, shape) of each input that
     wants an adjoint and has a rule. An input made before f by the caller (a leaf that is no
     stand-in) needs no adjoint; one recorded elsewhere, with a graph of its own, makes it None."""
     if len(args) == 2 and (has_rule is None or len(has_rule) == 2):   # the commonest nodes, written out
@@ -258,19 +235,19 @@ def _wanted(args: tuple, inputs: tuple, has_rule, made: list) -> tuple | None:
         if a.__class__ is Tensor and a.requires_grad:
             if a._rec is made:
                 wanted = ((0, a._slot, inputs[0].shape),)
-            elif a._node is not None:
+            elif a._prim is not None:
                 return None
         if b.__class__ is Tensor and b.requires_grad:
             if b._rec is made:
                 wanted += ((1, b._slot, inputs[1].shape),)
-            elif b._node is not None:
+            elif b._prim is not None:
                 return None
         return wanted
     wanted = []
     for position, arg in enumerate(args):
         if arg.__class__ is Tensor and arg.requires_grad:
             if arg._rec is not made:
-                if arg._node is not None:
+                if arg._prim is not None:
                     return None
             elif has_rule is None or position in has_rule:
                 wanted.append((position, arg._slot, inputs[position].shape))

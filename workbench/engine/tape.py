@@ -2,8 +2,8 @@
 
 An optimizer evaluates the same function thousands of times, and for a small model (a formula
 with a handful of parameters over a few dozen rows) most of the cost of the ordinary path is not
-arithmetic but building Python objects: a ``Tensor`` and a ``Node`` per operation, a topological
-sort per backward pass. ``record(f, *example_args)`` runs ``f`` once through the ordinary path,
+arithmetic but building Python objects: a ``Tensor`` per operation (its own graph node), a list of
+steps per backward pass. ``record(f, *example_args)`` runs ``f`` once through the ordinary path,
 then flattens the graph it built into a tape: a list of steps, each naming its primitive, the
 slots its inputs come from (an argument, a constant, or an earlier step) and its options. Replaying
 the tape (``forward``, ``value_and_grad``, ``vjp``, ``jacobian_forward``) runs the same forward,
@@ -283,13 +283,13 @@ def _flatten(out, stand_ins: list, argnums: tuple[int, ...], single: bool) -> Ta
     if not isinstance(out, Tensor) or not out.requires_grad:
         constants.append(as_float_array(out.data if isinstance(out, Tensor) else out, "record"))
         return Tape(n_args, [s.shape for s in stand_ins], argnums, single, constants, [], n_args, n_args + 1)
-    order = [t for t in reversed(topological_order(out)) if t._node is not None]
+    order = [t for t in reversed(topological_order(out)) if not t.is_leaf]
     # A tensor computed by a recorded step, or an argument, is a slot of its own; anything else
     # the graph holds (numbers, arrays, tensors that need no gradient) is a constant.
     for t in order:
         for arg in t._node.args:
             key = id(arg)
-            if key not in slot_of and not (isinstance(arg, Tensor) and arg._node is not None):
+            if key not in slot_of and not (isinstance(arg, Tensor) and not arg.is_leaf):
                 slot_of[key] = n_args + len(constants)
                 constants.append(arg.data if isinstance(arg, Tensor) else arg)
     first_step = n_args + len(constants)

@@ -2,11 +2,14 @@
 
 A tensor holds its value (``data``), whether a gradient is wanted for it (``requires_grad``),
 the gradient once a backward pass reaches it (``grad``), and, when it is the result of an
-operation that was recorded, the graph node that produced it (``_node``).
+operation that was recorded, how it was made: it is its own node of the graph (``_prim``,
+``_args``, ``_kw``, ``_inputs``, ``_wanted``; ``recording.py`` sets them), as micrograd's ``Value``
+holds its children and its operation. ``tensor._node`` shows them as a ``Node``.
 
-Why ``__slots__``: an optimizer evaluates the same small graph thousands of times, and every
-operation makes a tensor. Slots make each one smaller and faster to create than a dict-backed
-object, which is most of the per-operation cost on small arrays.
+Why ``__slots__``, and why a tensor is its own node: an optimizer evaluates the same small graph
+thousands of times, and every operation makes a tensor. Slots make each one smaller and faster to
+create than a dict-backed object, and one object per operation is cheaper than two (a tensor and a
+separate node): on small arrays, making objects, not numpy, is most of an operation's cost.
 
 Why ``__array_ufunc__ = None``: it tells numpy to hand ``ndarray * tensor`` back to
 ``Tensor.__rmul__`` instead of looping over the tensor as an object array.
@@ -45,11 +48,15 @@ def as_float_array(value, what: str = "Tensor") -> np.ndarray:
 
 
 class Tensor:
-    """A float64 array with an optional gradient and the graph node that produced it."""
+    """A float64 array with an optional gradient and, once recorded, how it was made."""
 
+    # ``_prim`` is None for a leaf (made by the user, or computed without recording); for a recorded
+    # result, ``_prim``/``_args``/``_kw``/``_inputs``/``_wanted`` are its node (``Node`` says what
+    # each holds), set by ``recording.py`` and read only when ``_prim`` is set.
     # ``_rec``/``_slot``: the recording list of the transform that made this tensor (``MODE.made``) and
     # its slot there; set only while a transform records (``recording.py``), read only when ``_rec`` matches
-    __slots__ = ("data", "grad", "requires_grad", "_node", "_tangent", "name", "_rec", "_slot", "__weakref__")
+    __slots__ = ("data", "grad", "requires_grad", "_prim", "_args", "_kw", "_inputs", "_wanted", "_tangent",
+                 "name", "_rec", "_slot", "__weakref__")
     __array_ufunc__ = None
     __array_priority__ = 1000
 
@@ -57,7 +64,7 @@ class Tensor:
         self.data = as_float_array(data)
         self.requires_grad = bool(requires_grad)
         self.grad = None
-        self._node = None
+        self._prim = None
         self._tangent = None
         self._rec = None
         self.name = name
@@ -78,7 +85,12 @@ class Tensor:
     @property
     def is_leaf(self) -> bool:
         """True for tensors made by the user rather than by a recorded operation."""
-        return self._node is None
+        return self._prim is None
+
+    @property
+    def _node(self) -> "Node | None":
+        """How this tensor was made, as a ``Node`` (None for a leaf): for reading and printing."""
+        return None if self._prim is None else Node(self)
 
     def item(self) -> float:
         if MODE.watch is not None and self.requires_grad:
@@ -110,7 +122,7 @@ class Tensor:
 
     def __repr__(self) -> str:
         flag = ", requires_grad=True" if self.requires_grad else ""
-        op = f", op={self._node.prim.name}" if self._node is not None else ""
+        op = f", op={self._prim.name}" if self._prim is not None else ""
         body = np.array2string(self.data, precision=6, threshold=8, edgeitems=2)
         return f"Tensor({body}{flag}{op})"
 
@@ -145,6 +157,41 @@ class Tensor:
         return _compare("!=", operator.ne, self, other)
 
 
+class Node:
+    """How a recorded tensor was made, read from the tensor itself: the primitive, its arguments
+    (tensors or constants), its options.
+
+    ``inputs`` are the numpy values the forward rule saw, kept so the backward pass can hand them
+    to the vjp rules without unwrapping every tensor again. ``args`` and ``inputs`` become
+    ``None`` once a backward pass has released the graph: that drops the references to the
+    inputs, so intermediate values can be freed.
+
+    ``wanted`` is set when the node is recorded while a transform runs f (``MODE.made``): the
+    ``(position, slot, shape)`` of each input that wants an adjoint, by its slot in that recording,
+    so the sweep needs no search (``pullback.flatten_made``); None when an input was recorded
+    elsewhere, and the sweep must search after all.
+    """
+
+    __slots__ = ("tensor",)
+
+    def __init__(self, tensor: Tensor) -> None:
+        self.tensor = tensor
+
+    prim = property(lambda self: self.tensor._prim)
+    args = property(lambda self: self.tensor._args)
+    kw = property(lambda self: self.tensor._kw)
+    inputs = property(lambda self: self.tensor._inputs)
+    wanted = property(lambda self: self.tensor._wanted)
+
+    @property
+    def released(self) -> bool:
+        return self.tensor._args is None
+
+    def __repr__(self) -> str:
+        state = ", released" if self.released else ""
+        return f"<node {self.prim.name}{state}>"
+
+
 _new_tensor = object.__new__
 
 
@@ -152,7 +199,7 @@ def leaf(data: np.ndarray, requires_grad: bool = False) -> Tensor:
     """``Tensor(data, requires_grad)`` for a float64 array that needs no checking (engine-internal)."""
     tensor = _new_tensor(Tensor)
     tensor.data, tensor.requires_grad = data, requires_grad
-    tensor.grad = tensor._node = tensor._tangent = tensor.name = tensor._rec = None
+    tensor.grad = tensor._prim = tensor._tangent = tensor.name = tensor._rec = None
     return tensor
 
 

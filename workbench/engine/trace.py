@@ -78,12 +78,12 @@ def graph_view(y: Tensor, who: str) -> GraphView:
                           f"it, or it was computed under no_grad)")
     forward_order = topological_order(y)[::-1]
     for tensor in forward_order:
-        if tensor._node is not None and tensor._node.args is None:
+        if not tensor.is_leaf and tensor._node.released:
             raise EngineError(f"{who}: the graph ({tensor._node.prim.name}, shape {tensor.shape}) was "
                               f"released by a backward pass; call {who} before backward, or pass "
                               f"retain_graph=True to it")
-    leaves = [t for t in forward_order if t._node is None]
-    operations = [t for t in forward_order if t._node is not None]
+    leaves = [t for t in forward_order if t.is_leaf]
+    operations = [t for t in forward_order if not t.is_leaf]
     used: set[str] = set()
     names: dict[int, str] = {}
     for tensor in leaves + operations:   # the user's names first, so generated ones step around them
@@ -92,7 +92,7 @@ def graph_view(y: Tensor, who: str) -> GraphView:
     counters = {"x": 0, "v": 0}
     for tensor in leaves + operations:
         if not tensor.name:
-            prefix = "x" if tensor._node is None else "v"
+            prefix = "x" if tensor.is_leaf else "v"
             counters[prefix] += 1
             while f"{prefix}{counters[prefix]}" in used:
                 counters[prefix] += 1
@@ -333,7 +333,7 @@ def trace(y: Tensor, print_: bool = False, *, mode: str = "reverse", wrt: Tensor
         raise EngineError(f"trace: mode must be 'reverse' or 'forward', got {mode!r}")
     view = graph_view(y, "trace")
     forward_steps = [_forward_step(view, t) for t in view.order]
-    leaves = tuple(view.name(t) for t in view.order if t._node is None)
+    leaves = tuple(view.name(t) for t in view.order if t.is_leaf)
     if mode == "forward":
         x = _leaf_named(view, wrt)
         tangent_steps, tangents = _tangent_sweep(view, x)
@@ -367,7 +367,7 @@ def _reverse(view: GraphView, forward_steps: list[ForwardStep], leaves: tuple[st
 
 
 def _leaf_named(view: GraphView, wrt) -> Tensor:
-    leaves = [t for t in view.order if t._node is None]
+    leaves = [t for t in view.order if t.is_leaf]
     for leaf in leaves:
         if leaf is wrt or (isinstance(wrt, str) and view.name(leaf) == wrt):
             return leaf

@@ -65,7 +65,7 @@ def _differentiate(f: Callable, args: tuple, nums: tuple[int, ...]):
         if value.__class__ is float:   # a model's scalar parameter, the commonest: leaf(), written out
             stand = _new_tensor(Tensor)
             stand.data, stand.requires_grad = _array(value), True
-            stand.grad = stand._node = stand._tangent = stand.name = None
+            stand.grad = stand._prim = stand._tangent = stand.name = None
         else:
             differentiable = differentiable or isinstance(value, Tensor)
             stand = _stand_in(value)
