@@ -69,7 +69,7 @@ def owned_gradients(adjoints):
     owned = []
     keep = owned.append
     for adjoint in adjoints:
-        if adjoint.__class__ is _FLOAT64 or adjoint.__class__ is float:   # a summed share: a fresh 0-d array is owned
+        if (kind := adjoint.__class__) is float or kind is _FLOAT64:   # a summed share: a fresh 0-d array is owned
             keep(_array(adjoint))
             continue
         if not isinstance(adjoint, Tensor):
