@@ -182,3 +182,47 @@ def test_a_result_marked_as_requiring_grad_after_it_was_made_joins_a_transform()
     made_plain.requires_grad = True       # then marked, as a user may
     assert float(ad.grad(lambda x: x * made_plain)(2.0)) == np.sin(1.0)
     assert float(ad.grad(lambda x: ad.sum(ad.stack([x, made_plain])))(2.0)) == 1.0
+
+
+def test_a_recorded_tensor_is_its_own_node_and_node_only_shows_it(monkeypatch):
+    """One object per operation: recording makes no Node; ``_node`` reads the tensor's fields and
+    follows a release."""
+    from workbench.engine.tensor import Node
+    made_nodes = []
+    original = Node.__init__
+
+    def counting(self, tensor):
+        made_nodes.append(tensor)
+        original(self, tensor)
+    monkeypatch.setattr(Node, "__init__", counting)
+    value, gradient = ad.value_and_grad(_fan_out, (0, 1))(0.3, 1.7)
+    assert made_nodes == [] and np.isfinite(value) and len(gradient) == 2
+
+    x = ad.Tensor([1.0, 2.0], requires_grad=True)
+    y = ad.sum(ad.sin(x) * x)
+    node = y._node
+    assert node.prim is ad.sum and node.args[0]._node.prim.name == "mul" and not node.released
+    assert x._node is None and x.is_leaf and repr(node) == "<node sum>"
+    y.backward()
+    assert node.released and y._node.args is None and repr(y._node) == "<node sum, released>"
+
+
+def test_a_backward_pass_inside_f_makes_the_transform_search():
+    """A backward pass run inside f may release nodes f recorded: the transform hands no list and
+    the sweep searches (and names the released node), as for a graph recorded elsewhere."""
+    seen = []
+
+    def f(a):
+        u = ad.sin(a)
+        seen.append(MODE.made)
+        ad.exp(u).backward(retain_graph=True)   # a pass inside f, the graph kept
+        return u * 2.0
+    calls = []
+    original = backward_module.flatten_made
+    try:
+        backward_module.flatten_made = lambda *a, **k: calls.append(1) or original(*a, **k)
+        gradient = ad.grad(f)(0.4)
+    finally:
+        backward_module.flatten_made = original
+    assert calls == [] and seen[0] is not None
+    np.testing.assert_allclose(gradient, 2.0 * np.cos(0.4))
