@@ -236,7 +236,7 @@ def pullback(steps: list, adjoints: list, hook=None, leaves: int = 0) -> None:
                 if (rule := rules[position]) is passes:   # x̄ = ḡ (a sum's terms): handed on without a call
                     share = g
                 else:
-                    share = rule(g, ans, inputs[0]) if arity == 1 else rule(g, ans, *inputs) if arity > 2 else rule(g, ans, inputs[0], inputs[1])
+                    share = rule(g, ans, inputs[0], inputs[1]) if arity == 2 else rule(g, ans, inputs[0]) if arity == 1 else rule(g, ans, *inputs)
                 if share.__class__ is not ndarray or share.shape != shape:   # summed back to its input's shape
                     if slot < leaves and not shape and share.__class__ is ndarray and adjoints[slot] is None \
                             and share.size <= _BATCHED:   # a scalar leaf's first share: it waits
