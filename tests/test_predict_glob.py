@@ -9,17 +9,22 @@ import pandas as pd
 from tests.cli_helpers import run_cli, write_config
 
 
+def _fit_linear(folder, data_file: str, column: str) -> None:
+    """Fit units on ``column`` of ``folder/data_file`` into ``folder/run``, without reports."""
+    config = write_config(folder, f"""
+        data: {folder / data_file}
+        model: {{type: linear, inputs: [{column}], target: units}}
+        output: {{plots: false}}
+        """, name="fit.yaml")
+    assert run_cli("fit", str(config), "--out", str(folder / "run"), "--no-reports", "-q").returncode == 0
+
+
 def test_every_file_of_a_glob_gets_its_own_predictions(tmp_path):
     rng = np.random.default_rng(11)
     price = rng.uniform(1, 10, 60)
     units = 50 - 3 * price + rng.normal(0, 1.0, 60)
     pd.DataFrame({"price": price, "units": units}).to_csv(tmp_path / "sales.csv", index=False)
-    config = write_config(tmp_path, f"""
-        data: {tmp_path / 'sales.csv'}
-        model: {{type: linear, inputs: [price], target: units}}
-        output: {{plots: false}}
-        """, name="fit.yaml")
-    assert run_cli("fit", str(config), "--out", str(tmp_path / "run"), "--no-reports", "-q").returncode == 0
+    _fit_linear(tmp_path, "sales.csv", "price")
     (tmp_path / "new").mkdir()
     parts = {"a.csv": [1.0, 2.0], "b.csv": [5.0, 6.0, 7.0], "c.csv": [9.5]}
     for name, prices in parts.items():
@@ -45,12 +50,7 @@ def test_a_percentage_input_given_as_plain_numbers_is_warned_about(tmp_path):
     units = 20 + 30 * share + rng.normal(0, 0.5, 40)
     pd.DataFrame({"share": [f"{100 * v:.1f}%" for v in share], "units": units}).to_csv(tmp_path / "fit.csv",
                                                                                         index=False)
-    config = write_config(tmp_path, f"""
-        data: {tmp_path / 'fit.csv'}
-        model: {{type: linear, inputs: [share], target: units}}
-        output: {{plots: false}}
-        """, name="fit.yaml")
-    assert run_cli("fit", str(config), "--out", str(tmp_path / "run"), "--no-reports", "-q").returncode == 0
+    _fit_linear(tmp_path, "fit.csv", "share")
     pd.DataFrame({"share": ["23.2%", "50%"]}).to_csv(tmp_path / "ok.csv", index=False)
     pd.DataFrame({"share": [23.2, 50.0]}).to_csv(tmp_path / "plain.csv", index=False)
 
@@ -67,12 +67,7 @@ def test_new_rows_that_cannot_decide_their_decimal_mark_take_the_fits(tmp_path):
     european = [f"{p:,.2f}".replace(",", "X").replace(".", ",").replace("X", ".") for p in price]
     pd.DataFrame({"price": european, "units": [f"{u:.3f}".replace(".", ",") for u in units]}).to_csv(
         tmp_path / "fit.csv", sep=";", index=False)
-    config = write_config(tmp_path, f"""
-        data: {tmp_path / 'fit.csv'}
-        model: {{type: linear, inputs: [price], target: units}}
-        output: {{plots: false}}
-        """, name="fit.yaml")
-    assert run_cli("fit", str(config), "--out", str(tmp_path / "run"), "--no-reports", "-q").returncode == 0
+    _fit_linear(tmp_path, "fit.csv", "price")
     (tmp_path / "new.csv").write_text("price\n1.234\n2.500\n", encoding="utf-8")     # alone: 1.234 or 1234?
 
     done = run_cli("predict", str(tmp_path / "run"), str(tmp_path / "new.csv"), "--out", str(tmp_path / "p.csv"))
@@ -89,12 +84,7 @@ def test_a_file_of_a_glob_that_cannot_be_read_is_one_line_about_the_data_argumen
     price = rng.uniform(1, 10, 40)
     pd.DataFrame({"price": price, "units": 50 - 3 * price + rng.normal(0, 1.0, 40)}).to_csv(tmp_path / "sales.csv",
                                                                                              index=False)
-    config = write_config(tmp_path, f"""
-        data: {tmp_path / 'sales.csv'}
-        model: {{type: linear, inputs: [price], target: units}}
-        output: {{plots: false}}
-        """, name="fit.yaml")
-    assert run_cli("fit", str(config), "--out", str(tmp_path / "run"), "--no-reports", "-q").returncode == 0
+    _fit_linear(tmp_path, "sales.csv", "price")
     (tmp_path / "new").mkdir()
     pd.DataFrame({"price": [1.0, 2.0]}).to_csv(tmp_path / "new" / "a.csv", index=False)
     pd.DataFrame({"price": ["cheap", "dear", "free"]}).to_csv(tmp_path / "new" / "b.csv", index=False)
